@@ -1,0 +1,22 @@
+"""NN-QFT Explorer's compute engine: random-network ensembles and the field theory they become.
+
+Pure torch/numpy/scipy; no Qt. Public names are re-exported here; implementations live one concept per
+module. Every long computation is a generator of running results (see `run_to_completion`).
+"""
+from .activations import activation_names, get_activation
+from .devices import DeviceUnavailable, device_label, resolve_device
+from .ensemble import as_points, iter_outputs, sample_outputs
+from .measure import histogram_edges, measure, run_to_completion
+from .priors import kurtosis, sample_standardized
+from .spec import NetworkSpec, SampleSettings, SpecError
+from .statistics import Estimate, EnsembleStats, Histogram
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NetworkSpec", "SampleSettings", "SpecError", "DeviceUnavailable",
+    "activation_names", "get_activation", "kurtosis", "sample_standardized",
+    "resolve_device", "device_label", "as_points", "iter_outputs", "sample_outputs",
+    "measure", "run_to_completion", "histogram_edges", "Estimate", "EnsembleStats", "Histogram",
+    "__version__",
+]

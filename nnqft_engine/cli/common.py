@@ -1,0 +1,106 @@
+"""Shared CLI pieces: network/sampling flags, POINTS parsing, one-line errors, JSON output."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+from ..spec import ACTIVATIONS, DEVICES, DTYPES, INDEPENDENCE, PARAMETERIZATIONS, PRIORS, NetworkSpec, \
+    SampleSettings, SpecError
+
+
+class UsageError(Exception):
+    """Bad flags or values: reported as one line on stderr with exit status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def parse_points(text: str) -> np.ndarray:
+    """'-1,0,0.5' → three 1-D points; '0,1;1,0' → two 2-D points. Returns (P, d) float64."""
+    if text is None or not str(text).strip():
+        raise UsageError("--x needs at least one point")
+    rows = [r.strip() for r in str(text).split(";") if r.strip()]
+    try:
+        if len(rows) == 1 and ";" not in str(text):
+            pts = [[float(v)] for v in rows[0].split(",") if v.strip()]
+        else:
+            pts = [[float(v) for v in r.split(",")] for r in rows]
+    except ValueError:
+        raise UsageError(f"cannot parse points {text!r}: use numbers separated by ',' (and ';' between "
+                         "points of dimension > 1)") from None
+    if not pts or len({len(p) for p in pts}) != 1:
+        raise UsageError(f"points {text!r} are ragged: every point needs the same number of coordinates")
+    arr = np.array(pts, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise UsageError(f"points {text!r} must be finite numbers")
+    return arr
+
+
+def add_network_flags(p: argparse.ArgumentParser, *, width: bool = True) -> None:
+    p.add_argument("--activation", default="erf", help=f"one of {', '.join(ACTIVATIONS)}")
+    p.add_argument("--depth", type=int, default=1, help="hidden layers (1–6)")
+    p.add_argument("--sigma-w", type=float, default=1.0, help="weight scale σ_w")
+    p.add_argument("--sigma-b", type=float, default=0.1, help="bias scale σ_b")
+    p.add_argument("--parameterization", default="ntk", help=f"one of {', '.join(PARAMETERIZATIONS)}")
+    p.add_argument("--prior", default="gaussian", help=f"one of {', '.join(PRIORS)}")
+    p.add_argument("--prior-dof", type=float, default=6.0, help="student-t degrees of freedom (> 4)")
+    if width:
+        p.add_argument("--width", type=int, default=512, help="hidden width N")
+    p.add_argument("--x", required=True, help="points: '-1,0,0.5' (1-D) or '0,1;1,0' (d > 1)")
+    p.add_argument("--independence", default="none", help=f"one of {', '.join(INDEPENDENCE)}")
+    p.add_argument("--independence-strength", type=float, default=0.0,
+                   help="strength of the independence-breaking mechanism")
+
+
+def add_sampling_flags(p: argparse.ArgumentParser, *, ensemble_default: int = 10000) -> None:
+    p.add_argument("--ensemble", type=int, default=ensemble_default, help="number of networks M")
+    p.add_argument("--seed", type=int, default=0, help="random seed (≥ 0)")
+    p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)}")
+    p.add_argument("--dtype", default="float32", help=f"one of {', '.join(DTYPES)}")
+    p.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for one chunk (MB)")
+
+
+def network_spec(args: argparse.Namespace, points: np.ndarray) -> NetworkSpec:
+    return NetworkSpec(
+        input_dim=points.shape[1], depth=args.depth, width=getattr(args, "width", 512),
+        activation=args.activation, sigma_w=args.sigma_w, sigma_b=args.sigma_b, prior=args.prior,
+        prior_dof=args.prior_dof, parameterization=args.parameterization,
+        independence=args.independence, independence_strength=args.independence_strength)
+
+
+def sample_settings(args: argparse.Namespace) -> SampleSettings:
+    return SampleSettings(ensemble=args.ensemble, seed=args.seed, device=args.device, dtype=args.dtype,
+                          memory_budget_mb=args.memory_mb)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else (None if math.isnan(v) else ("inf" if v > 0 else "-inf"))
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def emit(obj: dict) -> None:
+    """Print exactly one JSON object on stdout."""
+    sys.stdout.write(json.dumps(_jsonable(obj)) + "\n")
+    sys.stdout.flush()
+
+
+USER_ERRORS = (UsageError, SpecError)

@@ -1,0 +1,49 @@
+"""`python -m nnqft_engine COMMAND …`: each command prints one JSON object on stdout.
+
+User errors (bad flags or values) exit with status 2 and one line on stderr; never a traceback.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+from .common import USER_ERRORS, UsageError
+
+# command → (module, one-line help); modules are imported lazily so `--help` stays fast.
+COMMANDS = {
+    "kernel": ("kernel", "analytic NNGP and NTK kernels at points"),
+    "sample": ("sample", "Monte-Carlo correlators of a random-network ensemble"),
+    "theory": ("theory", "exact finite-width correlators (depth 1) and broken independence"),
+    "flow": ("flow", "gradient flow: closed-form NTK prediction and trained ensembles"),
+    "field": ("field", "φ⁴ field theory as a cos-net: propagator, samplers, tree-level G4"),
+    "bench": ("bench", "throughput and latency benchmarks"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: python -m nnqft_engine COMMAND [flags]   (COMMAND --help for its flags)", "commands:"]
+    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"nnqft_engine: unknown command {name!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f".{COMMANDS[name][0]}", __package__)
+    try:
+        return int(module.run(rest) or 0)
+    except USER_ERRORS as exc:
+        print(f"nnqft_engine {name}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"nnqft_engine {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["main", "UsageError"]

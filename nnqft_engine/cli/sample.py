@@ -1,0 +1,22 @@
+"""`sample`: Monte-Carlo correlators with standard errors."""
+from __future__ import annotations
+
+from ..measure import measure, run_to_completion
+from .common import ArgumentParser, add_network_flags, add_sampling_flags, emit, network_spec, parse_points, \
+    sample_settings
+
+KEYS = ("n", "mean", "g2", "g2_err", "g4c_diag", "g4c_diag_err", "g4c_pair", "g4c_pair_err", "kurtosis",
+        "kurtosis_err")
+
+
+def run(argv: list[str]) -> int:
+    p = ArgumentParser(prog="nnqft_engine sample", description="Monte-Carlo correlators of an ensemble.")
+    add_network_flags(p)
+    add_sampling_flags(p)
+    args = p.parse_args(argv)
+    pts = parse_points(args.x)
+    est = run_to_completion(measure(network_spec(args, pts), pts, sample_settings(args)))
+    out = {"x": pts[:, 0] if pts.shape[1] == 1 else pts}
+    out.update({k: getattr(est, k) for k in KEYS})
+    emit(out)
+    return 0

@@ -1,0 +1,136 @@
+"""Streaming evaluation of ensembles of random networks (physics.md §1–2, §5).
+
+Networks are drawn in fixed *blocks*, each from its own generator derived from (seed, block index), so the
+numbers depend only on the spec, the points, the seed, the dtype and the device: chunking (set by the
+memory budget) changes speed and memory, never results. `iter_outputs` is a generator; each yield hands
+back one chunk of outputs and is a place to stop.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .activations import get_activation
+from .dependence import readout_factors
+from .devices import make_generator, resolve_device, torch_dtype
+from .priors import sample_standardized
+from .spec import NetworkSpec, SampleSettings, SpecError
+
+# Parameters drawn per block at most (fixed: results must not depend on the memory budget).
+_BLOCK_PARAMS = 1 << 22
+_MAX_BLOCK = 256
+# Neurons processed together in a depth-1 network: keeps the (networks × points × neurons) tile in cache.
+_NEURON_TILE = 256
+
+
+@dataclass(frozen=True)
+class OutputChunk:
+    """Outputs f of networks [start, start + len(values)) at every point: values has shape (m, P)."""
+
+    start: int
+    values: torch.Tensor
+
+
+def as_points(x, input_dim: int | None = None) -> np.ndarray:
+    """Points as a float64 array of shape (P, d); 1-D input gives d = 1."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1)
+    elif arr.ndim == 1:
+        arr = arr.reshape(-1, 1) if (input_dim in (None, 1)) else arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise SpecError("points must be a non-empty list of numbers or of equal-length coordinate lists")
+    if input_dim is not None and arr.shape[1] != input_dim:
+        raise SpecError(f"points have dimension {arr.shape[1]} but the network's input dimension is {input_dim}")
+    if not np.all(np.isfinite(arr)):
+        raise SpecError("points must be finite numbers")
+    return arr
+
+
+def params_per_network(spec: NetworkSpec) -> int:
+    n, d = spec.width, spec.input_dim
+    return n * (d + 1) + (spec.depth - 1) * n * (n + 1) + n + 1
+
+
+def block_size(spec: NetworkSpec) -> int:
+    """Networks per random block; a function of the spec alone."""
+    return int(max(1, min(_MAX_BLOCK, _BLOCK_PARAMS // params_per_network(spec))))
+
+
+def chunk_blocks(spec: NetworkSpec, n_points: int, settings: SampleSettings, dtype_bytes: int) -> int:
+    """Blocks per chunk so that a chunk's tensors fit in the memory budget."""
+    bs = block_size(spec)
+    if settings.chunk_networks is not None:
+        return max(1, settings.chunk_networks // bs)
+    tile = min(spec.width, _NEURON_TILE) if spec.depth == 1 else spec.width
+    per_net = (params_per_network(spec) + 3 * n_points * tile + 4 * n_points) * dtype_bytes
+    if spec.depth > 1:
+        per_net += 2 * n_points * spec.width * dtype_bytes
+    return max(1, int(settings.memory_budget_mb * 2**20 // (per_net * bs)))
+
+
+def layer_variances(spec: NetworkSpec, x: np.ndarray) -> list[np.ndarray]:
+    """Infinite-width pre-activation variance q^l(x) of every hidden layer (gauss-net's normaliser)."""
+    q1 = spec.sigma_w**2 * np.sum(x * x, axis=1) / spec.input_dim + spec.sigma_b**2
+    # For gauss-net E[φ(z)²] = 1 at every layer, so deeper layers all have σ_w² + σ_b².
+    deep = np.full_like(q1, spec.sigma_w**2 + spec.sigma_b**2)
+    return [q1] + [deep] * (spec.depth - 1)
+
+
+def _draw(spec: NetworkSpec, shape: tuple[int, ...], scale: float, gen, dtype, device) -> torch.Tensor:
+    return sample_standardized(spec.prior, shape, gen, dtype=dtype, device=device, dof=spec.prior_dof) * scale
+
+
+def forward_block(spec: NetworkSpec, xt: torch.Tensor, qs: list[torch.Tensor], m: int,
+                  gen: torch.Generator) -> torch.Tensor:
+    """Draw m networks from `gen` and return their outputs at points xt (P, d): shape (m, P)."""
+    dtype, device = xt.dtype, xt.device
+    act = get_activation(spec.activation)
+    n, d = spec.width, spec.input_dim
+    w1 = _draw(spec, (m, n, d), spec.sigma_w / math.sqrt(d), gen, dtype, device)
+    b1 = _draw(spec, (m, n), spec.sigma_b, gen, dtype, device)
+    deep = [(_draw(spec, (m, n, n), spec.sigma_w / math.sqrt(n), gen, dtype, device),
+             _draw(spec, (m, n), spec.sigma_b, gen, dtype, device)) for _ in range(spec.depth - 1)]
+    a = _draw(spec, (m, n), spec.sigma_w / math.sqrt(n), gen, dtype, device)
+    c = _draw(spec, (m,), spec.sigma_b, gen, dtype, device)
+    a = a * readout_factors(spec, w1, gen)
+    q1 = qs[0][None, :, None]
+    if spec.depth == 1:
+        out = c[:, None].expand(m, xt.shape[0]).clone()
+        for lo in range(0, n, _NEURON_TILE):
+            hi = min(n, lo + _NEURON_TILE)
+            z = torch.einsum("pd,mnd->mpn", xt, w1[:, lo:hi]) + b1[:, None, lo:hi]
+            out += torch.einsum("mpn,mn->mp", act(z, q1), a[:, lo:hi])
+        return out
+    h = act(torch.einsum("pd,mnd->mpn", xt, w1) + b1[:, None, :], q1)
+    for (w, b), q in zip(deep, qs[1:]):
+        h = act(torch.bmm(h, w.transpose(1, 2)) + b[:, None, :], q[None, :, None])
+    return torch.einsum("mpn,mn->mp", h, a) + c[:, None]
+
+
+def iter_outputs(spec: NetworkSpec, x, settings: SampleSettings) -> Iterator[OutputChunk]:
+    """Yield the ensemble's outputs chunk by chunk (networks in order 0 … ensemble−1)."""
+    pts = as_points(x, spec.input_dim)
+    device = resolve_device(settings.device)
+    dtype = torch_dtype(settings.dtype)
+    xt = torch.as_tensor(pts, dtype=dtype, device=device)
+    qs = [torch.as_tensor(q, dtype=dtype, device=device) for q in layer_variances(spec, pts)]
+    bs = block_size(spec)
+    per_chunk = chunk_blocks(spec, len(pts), settings, xt.element_size())
+    n_blocks = -(-settings.ensemble // bs)
+    with torch.inference_mode():
+        for first in range(0, n_blocks, per_chunk):
+            parts = []
+            for blk in range(first, min(n_blocks, first + per_chunk)):
+                m = min(bs, settings.ensemble - blk * bs)
+                parts.append(forward_block(spec, xt, qs, m, make_generator(settings.seed, device, blk)))
+            yield OutputChunk(first * bs, torch.cat(parts) if len(parts) > 1 else parts[0])
+
+
+def sample_outputs(spec: NetworkSpec, x, settings: SampleSettings) -> np.ndarray:
+    """All outputs at once as a float64 array (ensemble, P); for small ensembles, tests and plots."""
+    return np.concatenate([c.values.double().cpu().numpy() for c in iter_outputs(spec, x, settings)])

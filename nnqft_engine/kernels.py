@@ -1,0 +1,114 @@
+"""Infinite-width NNGP and NTK kernels, any depth, both parameterizations (physics.md §3).
+
+All arithmetic is float64 numpy. Closed forms (arc-cosine, arcsin, sin/cos, gauss-net, linear) where they
+exist, Gauss–Hermite quadrature otherwise. With a non-Gaussian prior the first hidden layer's
+expectations are taken over that prior (`quadrature.first_layer_rule`), since Σ¹ is a sum of only d terms.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import Activation, get_activation
+from .ensemble import as_points, layer_variances
+from .quadrature import first_layer_rule, gaussian_pair_expectation
+from .spec import NetworkSpec
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """NNGP K(x, x') and NTK Θ(x, x') of the network output on points x (P×P, float64)."""
+
+    x: np.ndarray
+    nngp: np.ndarray
+    ntk: np.ndarray
+
+
+def _clip(a: np.ndarray) -> np.ndarray:
+    return np.clip(a, -1.0, 1.0)
+
+
+def gaussian_layer(act: Activation, k11, k22, k12, q1=0.0, q2=0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[k11, k12], [k12, k22]]), elementwise."""
+    k11, k22, k12 = (np.asarray(a, dtype=np.float64) for a in (k11, k22, k12))
+    cf = act.closed_form
+    if cf == "relu":
+        norm = np.sqrt(k11 * k22)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos_t = np.where(norm > 0, _clip(k12 / np.where(norm > 0, norm, 1.0)), 0.0)
+        theta = np.arccos(cos_t)
+        return (norm * (np.sin(theta) + (math.pi - theta) * cos_t) / (2 * math.pi),
+                (math.pi - theta) / (2 * math.pi))
+    if cf == "erf":
+        a, b = 1 + 2 * k11, 1 + 2 * k22
+        return ((2 / math.pi) * np.arcsin(_clip(2 * k12 / np.sqrt(a * b))),
+                (4 / math.pi) / np.sqrt(np.maximum(a * b - 4 * k12**2, 1e-300)))
+    if cf in ("sin", "cos"):
+        damp = 0.5 * np.exp(-(k11 + k22) / 2)
+        ss = damp * (np.exp(k12) - np.exp(-k12))   # E[sin u sin v]
+        cc = damp * (np.exp(k12) + np.exp(-k12))   # E[cos u cos v]
+        return (ss, cc) if cf == "sin" else (cc, ss)
+    if cf == "linear":
+        return k12, np.ones_like(k12)
+    if cf == "gauss-net":
+        # φ = e^{z−q}: E[e^{u+v}] = e^{(k11+k22)/2 + k12}; φ' = φ.
+        e = np.exp((k11 + k22) / 2 + k12 - np.asarray(q1) - np.asarray(q2))
+        return e, e
+    return (gaussian_pair_expectation(act.numpy_fn, act.numpy_fn, k11, k22, k12, q1=q1, q2=q2),
+            gaussian_pair_expectation(act.numpy_grad, act.numpy_grad, k11, k22, k12, q1=q1, q2=q2))
+
+
+def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = None,
+                      n_per_dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(E[φ(z¹(x))φ(z¹(x'))], E[φ'φ']) over the true prior of (w, b); shapes (P, P2)."""
+    act = get_activation(spec.activation)
+    x2 = x if x2 is None else x2
+    nodes, w = first_layer_rule(spec, n_per_dim)
+    q_a, q_b = layer_variances(spec, x)[0], layer_variances(spec, x2)[0]
+    za = nodes[:, :-1] @ x.T + nodes[:, -1:]
+    zb = nodes[:, :-1] @ x2.T + nodes[:, -1:]
+    ea = (act.numpy_fn(za, q_a[None, :]) * w[:, None]).T @ act.numpy_fn(zb, q_b[None, :])
+    eb = (act.numpy_grad(za, q_a[None, :]) * w[:, None]).T @ act.numpy_grad(zb, q_b[None, :])
+    return ea, eb
+
+
+def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
+    """NNGP and NTK of the network's output at points x (P, d), float64."""
+    pts = as_points(x, spec.input_dim)
+    act = get_activation(spec.activation)
+    sw2, sb2 = spec.sigma_w**2, spec.sigma_b**2
+    d, n = spec.input_dim, spec.width
+    standard = spec.parameterization == "standard"
+    dot = pts @ pts.T / d
+    k = sw2 * dot + sb2                                   # Σ¹
+    theta = (d * dot + 1.0) if standard else k.copy()     # Θ¹
+    qs = layer_variances(spec, pts)
+    for layer in range(spec.depth):
+        q = qs[layer]
+        if layer == 0 and spec.prior != "gaussian":
+            e_phi, e_dphi = prior_first_layer(spec, pts, n_per_dim=n_per_dim)
+        else:
+            diag = np.diag(k)
+            e_phi, e_dphi = gaussian_layer(act, diag[:, None], diag[None, :], k, q[:, None], q[None, :])
+        fan_in = n
+        k_next = sw2 * e_phi + sb2
+        if standard:
+            theta = fan_in * e_phi + 1.0 + sw2 * e_dphi * theta
+        else:
+            theta = k_next + sw2 * e_dphi * theta
+        k = k_next
+    return Kernels(x=pts, nngp=_sym(k), ntk=_sym(theta))
+
+
+def cross_kernels(spec: NetworkSpec, x1, x2) -> tuple[np.ndarray, np.ndarray]:
+    """(K(x1, x2), Θ(x1, x2)) as rectangular blocks, via the kernels of the union of points."""
+    a, b = as_points(x1, spec.input_dim), as_points(x2, spec.input_dim)
+    kk = kernels(spec, np.concatenate([a, b]))
+    p = len(a)
+    return kk.nngp[:p, p:], kk.ntk[:p, p:]
+
+
+def _sym(a: np.ndarray) -> np.ndarray:
+    return 0.5 * (a + a.T)

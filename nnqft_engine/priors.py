@@ -1,0 +1,120 @@
+"""Standardized parameter priors: zero mean, unit variance, family-specific higher cumulants (physics.md §2).
+
+`sample_standardized` draws with an explicit torch.Generator (never the global RNG); `quadrature_rule`
+gives float64 nodes/weights of the same law for theory; `kurtosis` is E[α⁴].
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+from scipy import special
+
+SQRT3 = math.sqrt(3.0)
+
+
+def kurtosis(prior: str, dof: float = 6.0) -> float:
+    """E[α⁴] of the standardized variable."""
+    if prior == "gaussian":
+        return 3.0
+    if prior == "uniform":
+        return 9.0 / 5.0
+    if prior == "laplace":
+        return 6.0
+    if prior == "student-t":
+        return 3.0 * (dof - 2.0) / (dof - 4.0)
+    if prior == "rademacher":
+        return 1.0
+    raise ValueError(f"unknown prior {prior!r}")
+
+
+def moment(prior: str, k: int, dof: float = 6.0) -> float:
+    """E[α^k] of the standardized variable (odd moments vanish; inf where it does not exist)."""
+    if k % 2:
+        return 0.0
+    if prior == "gaussian":
+        return float(special.factorial2(k - 1)) if k else 1.0
+    if prior == "uniform":
+        return SQRT3**k / (k + 1)
+    if prior == "laplace":  # scale b = 1/√2: E|x|^k = k! b^k
+        return math.factorial(k) * 0.5 ** (k / 2)
+    if prior == "rademacher":
+        return 1.0
+    if prior == "student-t":
+        if k >= dof:
+            return math.inf
+        # E[t^k] = ν^{k/2} Γ((k+1)/2) Γ((ν−k)/2) / (√π Γ(ν/2)), rescaled to unit variance.
+        nu = dof
+        raw = nu ** (k / 2) * math.exp(special.gammaln((k + 1) / 2) + special.gammaln((nu - k) / 2)
+                                       - special.gammaln(nu / 2)) / math.sqrt(math.pi)
+        return raw * ((nu - 2.0) / nu) ** (k / 2)
+    raise ValueError(f"unknown prior {prior!r}")
+
+
+def _student_t(shape: tuple[int, ...], dof: float, gen: torch.Generator, dtype, device) -> torch.Tensor:
+    # Bailey's polar method: exact, needs only uniforms, so the explicit generator is respected.
+    n = math.prod(shape)
+    out = torch.empty(0, dtype=dtype, device=device)
+    while out.numel() < n:
+        m = int((n - out.numel()) * 1.35) + 64
+        uv = torch.rand((2, m), generator=gen, dtype=dtype, device=device) * 2.0 - 1.0
+        w = uv[0] ** 2 + uv[1] ** 2
+        ok = (w < 1.0) & (w > 0.0)
+        u, w = uv[0][ok], w[ok]
+        t = u * torch.sqrt(dof * (w ** (-2.0 / dof) - 1.0) / w)
+        out = torch.cat([out, t])
+    return (out[:n] * math.sqrt((dof - 2.0) / dof)).reshape(shape)
+
+
+def sample_standardized(prior: str, shape: tuple[int, ...], gen: torch.Generator, *,
+                        dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
+                        dof: float = 6.0) -> torch.Tensor:
+    """Draw i.i.d. standardized variables of `prior` with the explicit generator `gen`."""
+    if prior == "gaussian":
+        return torch.randn(shape, generator=gen, dtype=dtype, device=device)
+    if prior == "uniform":
+        return (torch.rand(shape, generator=gen, dtype=dtype, device=device) * 2.0 - 1.0) * SQRT3
+    if prior == "laplace":
+        u = torch.rand(shape, generator=gen, dtype=dtype, device=device) - 0.5
+        # Inverse CDF of Laplace(0, 1/√2); clamp keeps log finite at the (measure-zero) edge u = ±1/2.
+        return -torch.sign(u) * torch.log1p(-2.0 * u.abs()).clamp_min(-80.0) * math.sqrt(0.5)
+    if prior == "rademacher":
+        return torch.randint(0, 2, shape, generator=gen, device=device).to(dtype) * 2.0 - 1.0
+    if prior == "student-t":
+        return _student_t(shape, dof, gen, dtype, device)
+    raise ValueError(f"unknown prior {prior!r}")
+
+
+@lru_cache(maxsize=64)
+def quadrature_rule(prior: str, n: int = 40, dof: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 nodes and weights (summing to 1) integrating functions of the standardized variable.
+
+    Gaussian: Gauss–Hermite; uniform: Gauss–Legendre; laplace: Gauss–Laguerre on each half-line;
+    rademacher: ±1 exactly; student-t: Gauss–Hermite × generalized Gauss–Laguerre over its
+    Gaussian scale mixture (n² nodes).
+    """
+    if prior == "gaussian":
+        x, w = special.roots_hermitenorm(n)
+        return x, w / w.sum()
+    if prior == "uniform":
+        x, w = special.roots_legendre(n)
+        return x * SQRT3, w / w.sum()
+    if prior == "laplace":
+        x, w = special.roots_laguerre(n)
+        b = math.sqrt(0.5)
+        nodes = np.concatenate([-x[::-1] * b, x * b])
+        weights = np.concatenate([w[::-1], w]) * 0.5
+        return nodes, weights / weights.sum()
+    if prior == "rademacher":
+        return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
+    if prior == "student-t":
+        # t = z·sqrt(ν/V), V ~ χ²_ν = 2·Gamma(ν/2); standardized by sqrt((ν−2)/ν).
+        z, wz = special.roots_hermitenorm(n)
+        g, wg = special.roots_genlaguerre(n, dof / 2.0 - 1.0)
+        scale = np.sqrt((dof - 2.0) / (2.0 * g))
+        nodes = (z[:, None] * scale[None, :]).ravel()
+        weights = (wz[:, None] * wg[None, :]).ravel()
+        return nodes, weights / weights.sum()
+    raise ValueError(f"unknown prior {prior!r}")
