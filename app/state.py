@@ -1,0 +1,143 @@
+"""The one state object: every setting of the app plus the seed.
+
+A session file and a preset both store exactly `AppState.to_dict()`; controls edit the state and views read
+it. Per-view settings that the shared controls do not cover live in `view_settings[view_key]` (a plain
+JSON-able dict), so views written later (e.g. the field view) are saved and restored too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+
+from nnqft_engine import NetworkSpec, SampleSettings, SpecError
+from nnqft_engine.spec import ACTIVATIONS, DEVICES, DTYPES, INDEPENDENCE, PARAMETERIZATIONS, PRIORS
+
+# The app keeps per-network tensors small enough to stay live: a hidden N×N layer costs N² parameters.
+MAX_DEEP_LAYER_PARAMS = 4_000_000
+MAX_WIDTH = 100_000
+DATASETS = ("sin", "step", "abs", "noisy")
+VIEW_KEYS = ("outputs", "correlators", "training", "kernels")
+
+
+def max_width_for_depth(depth: int) -> int:
+    """Widest network the app samples live at this depth (depth 1 is linear in N, deeper ones quadratic)."""
+    if depth <= 1:
+        return MAX_WIDTH
+    return int(math.sqrt(MAX_DEEP_LAYER_PARAMS / (depth - 1)))
+
+
+@dataclass
+class AppState:
+    """All settings. Field names are the keys of session files and presets."""
+
+    # network (physics.md §1–2, §5)
+    width: int = 32
+    depth: int = 1
+    activation: str = "erf"
+    sigma_w: float = 1.5
+    sigma_b: float = 0.1
+    prior: str = "gaussian"
+    prior_dof: float = 6.0
+    parameterization: str = "ntk"
+    independence: str = "none"
+    independence_strength: float = 0.0
+    # sampling
+    ensemble: int = 20_000
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+    # inputs: x1 is the histogram point, x2 the partner of the joint scatter and pair correlators
+    x1: float = 0.5
+    x2: float = -0.5
+    x_min: float = -3.0
+    x_max: float = 3.0
+    # training (physics.md §6)
+    dataset: str = "sin"
+    lr: float = 1.0
+    train_mode: str = "ntk"
+    train_ensemble: int = 64
+    steps_per_frame: int = 20
+    # presentation
+    view: str = "outputs"
+    theme: str = "dark"
+    title: str = ""
+    caption: str = ""
+    view_settings: dict = field(default_factory=dict)
+
+    # ---- engine objects -------------------------------------------------------------------------------
+    def network_spec(self, **overrides) -> NetworkSpec:
+        kw = dict(input_dim=1, depth=self.depth, width=self.effective_width, activation=self.activation,
+                  sigma_w=self.sigma_w, sigma_b=self.sigma_b, prior=self.prior, prior_dof=self.prior_dof,
+                  parameterization=self.parameterization, independence=self.independence,
+                  independence_strength=self.independence_strength)
+        kw.update(overrides)
+        return NetworkSpec(**kw)
+
+    def sample_settings(self, **overrides) -> SampleSettings:
+        kw = dict(ensemble=self.ensemble, seed=self.seed, device=self.device, dtype=self.dtype,
+                  memory_budget_mb=32.0)
+        kw.update(overrides)
+        return SampleSettings(**kw)
+
+    @property
+    def effective_width(self) -> int:
+        return min(self.width, max_width_for_depth(self.depth))
+
+    # ---- persistence ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, base: "AppState | None" = None) -> "AppState":
+        """A validated state from a (possibly partial) dict; unknown keys or bad values raise SpecError."""
+        if not isinstance(data, dict):
+            raise SpecError("settings must be a JSON object")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise SpecError(f"unknown setting(s): {', '.join(unknown)}")
+        state = dataclasses.replace(base) if base is not None else cls()
+        state.view_settings = dict(state.view_settings)
+        for name, value in data.items():
+            default = getattr(cls(), name)
+            if isinstance(default, bool) or default is None:
+                pass
+            elif isinstance(default, int) and not isinstance(value, bool) and isinstance(value, (int, float)) \
+                    and float(value).is_integer():
+                value = int(value)
+            elif isinstance(default, float) and not isinstance(value, bool) and isinstance(value, (int, float)):
+                value = float(value)
+            if type(value) is not type(default):
+                raise SpecError(f"setting {name!r} must be {type(default).__name__}, got {value!r}")
+            setattr(state, name, value)
+        state.validate()
+        return state
+
+    def validate(self) -> None:
+        """Raise SpecError (one sentence) if any setting is out of range."""
+        choices = {"activation": ACTIVATIONS, "prior": PRIORS, "parameterization": PARAMETERIZATIONS,
+                   "independence": INDEPENDENCE, "device": DEVICES, "dtype": DTYPES, "dataset": DATASETS,
+                   "train_mode": ("ntk", "nngp"), "view": VIEW_KEYS + ("field",), "theme": ("light", "dark")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise SpecError(f"unknown {name} {getattr(self, name)!r}; choose one of: {', '.join(allowed)}")
+        if not 1 <= self.width <= MAX_WIDTH:
+            raise SpecError(f"width must be between 1 and {MAX_WIDTH}, got {self.width}")
+        if not 1 <= self.ensemble <= 10_000_000:
+            raise SpecError(f"ensemble size must be between 1 and 10000000, got {self.ensemble}")
+        if not 1 <= self.train_ensemble <= 4096:
+            raise SpecError(f"training ensemble must be between 1 and 4096, got {self.train_ensemble}")
+        if not 1 <= self.steps_per_frame <= 10_000:
+            raise SpecError(f"steps per frame must be between 1 and 10000, got {self.steps_per_frame}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise SpecError(f"learning rate must be a positive number, got {self.lr}")
+        for name in ("x1", "x2", "x_min", "x_max"):
+            if not math.isfinite(getattr(self, name)):
+                raise SpecError(f"{name} must be finite")
+        if not self.x_min < self.x_max:
+            raise SpecError("the input range needs x_min < x_max")
+        if not isinstance(self.view_settings, dict):
+            raise SpecError("view_settings must be a JSON object")
+        self.network_spec()
+        self.sample_settings()

@@ -1,0 +1,68 @@
+"""Light and dark themes, applied to Qt (palette + Fusion) and to pyqtgraph plots (which ignore QPalette)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PySide6 import QtGui, QtWidgets
+
+from .resources import resource_path
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    colors: dict
+
+    def __getitem__(self, key):
+        return self.colors[key]
+
+    def qcolor(self, key: str, alpha: int | None = None) -> QtGui.QColor:
+        value = self.colors[key]
+        c = QtGui.QColor(*value) if isinstance(value, list) else QtGui.QColor(value)
+        if alpha is not None:
+            c.setAlpha(alpha)
+        return c
+
+    def series(self, i: int) -> str:
+        s = self.colors["series"]
+        return s[i % len(s)]
+
+
+@lru_cache(maxsize=None)
+def load_theme(name: str) -> Theme:
+    with open(resource_path("themes", f"{name}.json"), encoding="utf-8") as fh:
+        colors = json.load(fh)
+    return Theme(name=name, colors=colors)
+
+
+def apply_qt_theme(app: QtWidgets.QApplication, theme: Theme, font_scale: float = 1.0) -> None:
+    """Fusion style with a palette built from the theme; `font_scale` enlarges fonts for presentations."""
+    app.setStyle("Fusion")
+    pal = QtGui.QPalette()
+    role = QtGui.QPalette.ColorRole
+    pal.setColor(role.Window, theme.qcolor("window"))
+    pal.setColor(role.WindowText, theme.qcolor("text"))
+    pal.setColor(role.Base, theme.qcolor("base"))
+    pal.setColor(role.AlternateBase, theme.qcolor("window"))
+    pal.setColor(role.Text, theme.qcolor("text"))
+    pal.setColor(role.Button, theme.qcolor("window"))
+    pal.setColor(role.ButtonText, theme.qcolor("text"))
+    pal.setColor(role.ToolTipBase, theme.qcolor("base"))
+    pal.setColor(role.ToolTipText, theme.qcolor("text"))
+    pal.setColor(role.Highlight, theme.qcolor("highlight"))
+    pal.setColor(role.HighlightedText, QtGui.QColor("#ffffff"))
+    pal.setColor(role.PlaceholderText, theme.qcolor("muted"))
+    for group in (QtGui.QPalette.ColorGroup.Disabled,):
+        pal.setColor(group, role.Text, theme.qcolor("muted"))
+        pal.setColor(group, role.WindowText, theme.qcolor("muted"))
+        pal.setColor(group, role.ButtonText, theme.qcolor("muted"))
+    app.setPalette(pal)
+    font = app.font()
+    base = app.property("nnqft_base_point_size")
+    if base is None:
+        base = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
+        app.setProperty("nnqft_base_point_size", base)
+    font.setPointSizeF(float(base) * font_scale)
+    app.setFont(font)
