@@ -7,6 +7,7 @@ from .activations import activation_names, get_activation
 from .devices import DeviceUnavailable, device_label, resolve_device
 from .ensemble import as_points, iter_outputs, sample_outputs
 from .measure import histogram_edges, measure, run_to_completion
+from .network import apply as apply_network, empirical_ntk, init_params
 from .priors import kurtosis, sample_standardized
 from .spec import NetworkSpec, SampleSettings, SpecError
 from .statistics import Estimate, EnsembleStats, Histogram
@@ -18,5 +19,6 @@ __all__ = [
     "activation_names", "get_activation", "kurtosis", "sample_standardized",
     "resolve_device", "device_label", "as_points", "iter_outputs", "sample_outputs",
     "measure", "run_to_completion", "histogram_edges", "Estimate", "EnsembleStats", "Histogram",
+    "init_params", "apply_network", "empirical_ntk",
     "__version__",
 ]

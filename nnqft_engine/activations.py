@@ -27,6 +27,7 @@ class Activation:
     closed_form: str | None = None
     needs_variance: bool = False
     smooth: bool = True  # False where quadrature must respect a kink
+    quadrature_scale: float = 1.0  # variance multiplier for quadrature node counts (nearest complex pole)
 
     def __call__(self, z: torch.Tensor, q: torch.Tensor | float = 0.0) -> torch.Tensor:
         return self.torch_fn(z, q)
@@ -52,7 +53,7 @@ _ACTIVATIONS: dict[str, Activation] = {
         Activation("erf", lambda z, q: torch.erf(z), lambda z, q: special.erf(z),
                    lambda z, q: 2.0 / math.sqrt(math.pi) * np.exp(-z * z), closed_form="erf"),
         Activation("tanh", lambda z, q: torch.tanh(z), lambda z, q: np.tanh(z),
-                   lambda z, q: 1.0 - np.tanh(z) ** 2),
+                   lambda z, q: 1.0 - np.tanh(z) ** 2, quadrature_scale=4.0),
         Activation("gelu", lambda z, q: torch.nn.functional.gelu(z), lambda z, q: _gelu_np(z),
                    lambda z, q: _gelu_grad_np(z)),
         Activation("sigmoid", lambda z, q: torch.sigmoid(z), lambda z, q: _sigmoid_np(z),

@@ -13,6 +13,7 @@ import numpy as np
 
 from .activations import Activation, get_activation
 from .ensemble import as_points, layer_variances
+from .priors import mgf
 from .quadrature import first_layer_rule, gaussian_pair_expectation
 from .spec import NetworkSpec
 
@@ -56,8 +57,25 @@ def gaussian_layer(act: Activation, k11, k22, k12, q1=0.0, q2=0.0) -> tuple[np.n
         # φ = e^{z−q}: E[e^{u+v}] = e^{(k11+k22)/2 + k12}; φ' = φ.
         e = np.exp((k11 + k22) / 2 + k12 - np.asarray(q1) - np.asarray(q2))
         return e, e
-    return (gaussian_pair_expectation(act.numpy_fn, act.numpy_fn, k11, k22, k12, q1=q1, q2=q2),
-            gaussian_pair_expectation(act.numpy_grad, act.numpy_grad, k11, k22, k12, q1=q1, q2=q2))
+    scale = act.quadrature_scale
+    return (gaussian_pair_expectation(act.numpy_fn, act.numpy_fn, k11, k22, k12, q1=q1, q2=q2, scale=scale),
+            gaussian_pair_expectation(act.numpy_grad, act.numpy_grad, k11, k22, k12, q1=q1, q2=q2, scale=scale))
+
+
+def _symmetric_layer(act: Activation, k: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """gaussian_layer on a symmetric covariance; quadrature only on the upper triangle (half the work)."""
+    diag = np.diag(k)
+    if act.closed_form is not None:
+        return gaussian_layer(act, diag[:, None], diag[None, :], k, q[:, None], q[None, :])
+    i, j = np.triu_indices(len(k))
+    upper = gaussian_layer(act, diag[i], diag[j], k[i, j], q[i], q[j])
+    out = []
+    for vals in upper:
+        full = np.empty_like(k)
+        full[i, j] = vals
+        full[j, i] = vals
+        out.append(full)
+    return out[0], out[1]
 
 
 def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = None,
@@ -65,8 +83,15 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
     """(E[φ(z¹(x))φ(z¹(x'))], E[φ'φ']) over the true prior of (w, b); shapes (P, P2)."""
     act = get_activation(spec.activation)
     x2 = x if x2 is None else x2
-    nodes, w = first_layer_rule(spec, n_per_dim)
     q_a, q_b = layer_variances(spec, x)[0], layer_variances(spec, x2)[0]
+    if act.closed_form == "gauss-net":
+        # E[e^{w·(x+x') + 2b}] factorizes into the prior's moment-generating function per parameter
+        # (infinite for heavy tails: such a network has no second moment).
+        s_w = spec.sigma_w / math.sqrt(spec.input_dim)
+        m = np.prod(mgf(spec.prior, s_w * (x[:, None, :] + x2[None, :, :]), spec.prior_dof), axis=-1)
+        e = m * mgf(spec.prior, 2.0 * spec.sigma_b, spec.prior_dof) * np.exp(-q_a[:, None] - q_b[None, :])
+        return e, e
+    nodes, w = first_layer_rule(spec, n_per_dim)
     za = nodes[:, :-1] @ x.T + nodes[:, -1:]
     zb = nodes[:, :-1] @ x2.T + nodes[:, -1:]
     ea = (act.numpy_fn(za, q_a[None, :]) * w[:, None]).T @ act.numpy_fn(zb, q_b[None, :])
@@ -90,8 +115,7 @@ def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
         if layer == 0 and spec.prior != "gaussian":
             e_phi, e_dphi = prior_first_layer(spec, pts, n_per_dim=n_per_dim)
         else:
-            diag = np.diag(k)
-            e_phi, e_dphi = gaussian_layer(act, diag[:, None], diag[None, :], k, q[:, None], q[None, :])
+            e_phi, e_dphi = _symmetric_layer(act, k, q)
         fan_in = n
         k_next = sw2 * e_phi + sb2
         if standard:

@@ -30,6 +30,24 @@ def kurtosis(prior: str, dof: float = 6.0) -> float:
     raise ValueError(f"unknown prior {prior!r}")
 
 
+def mgf(prior: str, t, dof: float = 6.0) -> np.ndarray:
+    """E[e^{tα}] of the standardized variable, elementwise (inf where it diverges; student-t: all t ≠ 0)."""
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        if prior == "gaussian":
+            return np.exp(0.5 * t * t)
+        if prior == "uniform":
+            a = SQRT3 * t
+            return np.where(a == 0, 1.0, np.sinh(a) / np.where(a == 0, 1.0, a))
+        if prior == "laplace":  # scale b = 1/√2: 1/(1 − b²t²) for |t| < 1/b
+            return np.where(t * t < 2.0, 1.0 / (1.0 - 0.5 * t * t), np.inf)
+        if prior == "rademacher":
+            return np.cosh(t)
+        if prior == "student-t":
+            return np.where(t == 0, 1.0, np.inf)
+    raise ValueError(f"unknown prior {prior!r}")
+
+
 def moment(prior: str, k: int, dof: float = 6.0) -> float:
     """E[α^k] of the standardized variable (odd moments vanish; inf where it does not exist)."""
     if k % 2:
@@ -92,8 +110,7 @@ def quadrature_rule(prior: str, n: int = 40, dof: float = 6.0) -> tuple[np.ndarr
     """Float64 nodes and weights (summing to 1) integrating functions of the standardized variable.
 
     Gaussian: Gauss–Hermite; uniform: Gauss–Legendre; laplace: Gauss–Laguerre on each half-line;
-    rademacher: ±1 exactly; student-t: Gauss–Hermite × generalized Gauss–Laguerre over its
-    Gaussian scale mixture (n² nodes).
+    rademacher: ±1 exactly; student-t: double-exponential (sinh-sinh) trapezoid rule, n nodes.
     """
     if prior == "gaussian":
         x, w = special.roots_hermitenorm(n)
@@ -110,11 +127,21 @@ def quadrature_rule(prior: str, n: int = 40, dof: float = 6.0) -> tuple[np.ndarr
     if prior == "rademacher":
         return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
     if prior == "student-t":
-        # t = z·sqrt(ν/V), V ~ χ²_ν = 2·Gamma(ν/2); standardized by sqrt((ν−2)/ν).
-        z, wz = special.roots_hermitenorm(n)
-        g, wg = special.roots_genlaguerre(n, dof / 2.0 - 1.0)
-        scale = np.sqrt((dof - 2.0) / (2.0 * g))
-        nodes = (z[:, None] * scale[None, :]).ravel()
-        weights = (wz[:, None] * wg[None, :]).ravel()
-        return nodes, weights / weights.sum()
+        return _student_t_rule(n, dof)
     raise ValueError(f"unknown prior {prior!r}")
+
+
+def _student_t_rule(n: int, dof: float) -> tuple[np.ndarray, np.ndarray]:
+    """Trapezoid rule in s with t = sinh(π/2·sinh s): the algebraic tails of t decay double-exponentially in s,
+    so smooth integrands with up to ~ν−1 moments converge exponentially (a Gauss rule cannot exist: only
+    moments below ν are finite). Reaches ~1e-14 on moments with 80 nodes for 4.5 ≤ ν ≤ 100; oscillatory
+    integrands (sin, cos) converge more slowly under heavy tails."""
+    t_max = min(1e40, max(1e4, 10.0 ** (24.0 / (dof - 4.0))))
+    s_max = math.asinh(2.0 / math.pi * math.asinh(t_max))
+    s, h = np.linspace(-s_max, s_max, n, retstep=True)
+    u = 0.5 * math.pi * np.sinh(s)
+    t = np.sinh(u)
+    log_pdf = (special.gammaln((dof + 1) / 2) - special.gammaln(dof / 2) - 0.5 * math.log(dof * math.pi)
+               - 0.5 * (dof + 1) * np.log1p(t * t / dof))
+    weights = h * 0.5 * math.pi * np.cosh(s) * np.cosh(u) * np.exp(log_pdf)
+    return t * math.sqrt((dof - 2.0) / dof), weights / weights.sum()

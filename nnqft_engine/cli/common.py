@@ -59,6 +59,10 @@ def add_network_flags(p: argparse.ArgumentParser, *, width: bool = True) -> None
     p.add_argument("--independence", default="none", help=f"one of {', '.join(INDEPENDENCE)}")
     p.add_argument("--independence-strength", type=float, default=0.0,
                    help="strength of the independence-breaking mechanism")
+    p.add_argument("--shared-scale", type=float, default=None, metavar="V",
+                   help="shorthand for --independence shared-scale --independence-strength V")
+    p.add_argument("--sequential", type=float, default=None, metavar="V",
+                   help="shorthand for --independence sequential --independence-strength V")
 
 
 def add_sampling_flags(p: argparse.ArgumentParser, *, ensemble_default: int = 10000) -> None:
@@ -69,12 +73,29 @@ def add_sampling_flags(p: argparse.ArgumentParser, *, ensemble_default: int = 10
     p.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for one chunk (MB)")
 
 
+def _independence(args: argparse.Namespace) -> tuple[str, float]:
+    """(mechanism, strength) from --independence/--independence-strength or a shorthand flag."""
+    mech, strength = args.independence, args.independence_strength
+    given = [(name, v) for name, v in (("shared-scale", getattr(args, "shared_scale", None)),
+                                       ("sequential", getattr(args, "sequential", None))) if v is not None]
+    if len(given) > 1:
+        raise UsageError("--shared-scale and --sequential cannot be combined: choose one mechanism")
+    if given:
+        name, v = given[0]
+        if mech not in ("none", name) or (strength not in (0.0, v)):
+            raise UsageError(f"--{name} {v:g} conflicts with --independence {mech} "
+                             f"--independence-strength {strength:g}")
+        return name, v
+    return mech, strength
+
+
 def network_spec(args: argparse.Namespace, points: np.ndarray) -> NetworkSpec:
+    independence, strength = _independence(args)
     return NetworkSpec(
         input_dim=points.shape[1], depth=args.depth, width=getattr(args, "width", 512),
         activation=args.activation, sigma_w=args.sigma_w, sigma_b=args.sigma_b, prior=args.prior,
         prior_dof=args.prior_dof, parameterization=args.parameterization,
-        independence=args.independence, independence_strength=args.independence_strength)
+        independence=independence, independence_strength=strength)
 
 
 def sample_settings(args: argparse.Namespace) -> SampleSettings:

@@ -6,7 +6,7 @@ from .common import ArgumentParser, add_network_flags, add_sampling_flags, emit,
     sample_settings
 
 KEYS = ("n", "mean", "g2", "g2_err", "g4c_diag", "g4c_diag_err", "g4c_pair", "g4c_pair_err", "kurtosis",
-        "kurtosis_err")
+        "kurtosis_err", "g6c_diag", "g6c_diag_err")
 
 
 def run(argv: list[str]) -> int:

@@ -1,0 +1,2 @@
+"""NN-QFT Explorer's desktop app (Qt). Import torch before this package's Qt modules (see __main__)."""
+__version__ = "0.1.0"

@@ -1,0 +1,98 @@
+"""Entry point: `nnqft`, `nnqft-gui`, `python -m app` (and the frozen executable).
+
+Order matters: freeze_support first (frozen builds), torch before Qt (Windows DLL load order), the high-DPI
+rounding policy before the QApplication exists.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+
+
+def _ensure_streams() -> None:
+    """A windowed build has no stdout/stderr: give Python somewhere harmless to write."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+
+
+def _parse(argv: list[str]):
+    import argparse
+
+    p = argparse.ArgumentParser(prog="nnqft", description="NN-QFT Explorer: random networks as field theories.")
+    p.add_argument("session", nargs="?", help="a session file (.json) to open")
+    p.add_argument("--preset", help="start with this preset (file name without .json, see resources/presets)")
+    p.add_argument("--self-test", metavar="OUT.json", help="run the offscreen self-test, write its report, exit")
+    p.add_argument("--strict-timings", action="store_true",
+                   help="with --self-test: also fail when the timing targets are missed")
+    p.add_argument("--presentation", action="store_true", help="start in presentation mode")
+    p.add_argument("--theme", choices=("light", "dark"), help="colour theme")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()
+    t_start = time.perf_counter()
+    _ensure_streams()
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import torch  # noqa: F401 — before Qt, always
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))   # leave a core for the GUI thread
+    from PySide6 import QtCore, QtGui, QtWidgets
+
+    QtGui.QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        QtCore.Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("NN-QFT Explorer")
+    app.setOrganizationName("nnqft")
+    from .resources import icon_path
+
+    if icon_path().exists():
+        app.setWindowIcon(QtGui.QIcon(str(icon_path())))
+    if args.self_test:
+        from .selftest import run_self_test
+
+        return _exit(run_self_test(args.self_test, t_start, strict_timings=args.strict_timings))
+
+    from .main_window import MainWindow
+    from .state import AppState
+
+    window = MainWindow(AppState())
+    if args.theme:
+        window.update_state(theme=args.theme)
+    if args.preset:
+        match = [p for p in window.presets if p.name == args.preset]
+        if match:
+            window.apply_preset(match[0])
+        else:
+            window.show_message(f"no preset named {args.preset!r}", error=True)
+    if args.session:
+        window.open_session(args.session)
+    window.show()
+    if args.presentation:
+        window.set_presentation(True)
+    code = app.exec()
+    window.shutdown()
+    return _exit(code)
+
+
+def _exit(code: int) -> int:
+    """Leave without Python's finalizer tearing down Qt, torch and pyqtgraph objects in arbitrary order
+    (that teardown can crash after all work is done); workers are joined and streams flushed first."""
+    from .compute import wait_for_orphans
+
+    wait_for_orphans()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

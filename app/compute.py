@@ -1,0 +1,224 @@
+"""The compute controller: one worker thread, throttled requests, ids, cancellation, stale-result dropping.
+
+napari's slicer pattern: a single slot holds the newest request; a newer one replaces it and cancels the
+running job at its next yield (each yield of an engine generator is a cancellation point). Results carry the
+request id; the GUI shows a result only if its id is still the newest for its view. Jobs already return
+numpy, so nothing torch-shaped crosses threads. `threaded=False` runs jobs inline for deterministic tests.
+"""
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from PySide6 import QtCore
+
+from nnqft_engine import DeviceUnavailable, SpecError
+
+Job = Callable[[], Iterator[dict]]
+
+# The GUI is sent at most one running result per interval (the first and the last are always sent).
+EMIT_INTERVAL_S = 0.05
+
+
+_ORPHANS: list[QtCore.QThread] = []
+
+
+def wait_for_orphans(timeout_s: float = 10.0) -> bool:
+    """At process exit: let workers stopped during a long chunk finish it."""
+    ok = all(t.wait(int(timeout_s * 1000)) for t in _ORPHANS)
+    _ORPHANS.clear()
+    return ok
+
+
+@dataclass
+class Request:
+    id: int
+    key: str
+    job: Job
+    submitted: float
+
+
+def is_device_failure(exc: BaseException) -> bool:
+    """An accelerator failed (absent, out of memory, driver error): the app falls back to the CPU."""
+    if isinstance(exc, DeviceUnavailable):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(s in text for s in ("cuda", "mps", "hip", "out of memory"))
+
+
+class _Worker(QtCore.QThread):
+    def __init__(self, controller: "ComputeController"):
+        super().__init__()
+        self.setObjectName("nnqft-compute")
+        self._c = controller
+        self._cv = threading.Condition()
+        self._pending: Request | None = None
+        self._latest = 0
+        self._stop = False
+
+    def put(self, req: Request) -> None:
+        with self._cv:
+            self._pending = req
+            self._latest = req.id
+            self._cv.notify()
+
+    def cancel_up_to(self, latest: int) -> None:
+        with self._cv:
+            self._latest = latest
+            if self._pending is not None and self._pending.id < latest:
+                self._pending = None
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._pending = None
+            self._cv.notify()
+
+    def stale(self, req: Request) -> bool:
+        return self._stop or req.id != self._latest
+
+    def run(self) -> None:
+        while True:
+            with self._cv:
+                while self._pending is None and not self._stop:
+                    self._cv.wait()
+                if self._stop:
+                    return
+                req, self._pending = self._pending, None
+            self._c._execute(req, self.stale)
+
+
+class ComputeController(QtCore.QObject):
+    """Owns the worker thread. Signals carry (view key, request id, …) and arrive in the GUI thread."""
+
+    result = QtCore.Signal(str, int, object)
+    finished = QtCore.Signal(str, int)
+    failed = QtCore.Signal(str, int, str, bool)   # key, id, one-line message, is a device failure
+    started = QtCore.Signal(str, int)
+
+    def __init__(self, parent: QtCore.QObject | None = None, *, threaded: bool = True, throttle_ms: int = 30):
+        super().__init__(parent)
+        self.threaded = threaded
+        self._next_id = 0
+        self.latest: dict[str, int] = {}
+        self.submitted_at: dict[int, float] = {}
+        self._queued: Request | None = None
+        self._last_dispatch = 0.0
+        self.throttle_s = throttle_ms / 1000
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._dispatch_queued)
+        self._worker: _Worker | None = None
+        if threaded:
+            self._worker = _Worker(self)
+            self._worker.start()
+
+    # ---- requests ---------------------------------------------------------------------------------------
+    def submit(self, key: str, job: Job) -> int:
+        """Ask for a fresh result of view `key`; returns the request id. Older requests become stale."""
+        self._next_id += 1
+        req = Request(self._next_id, key, job, time.perf_counter())
+        self.latest[key] = req.id
+        self.submitted_at[req.id] = req.submitted
+        if len(self.submitted_at) > 256:
+            for old in sorted(self.submitted_at)[:-128]:
+                del self.submitted_at[old]
+        if not self.threaded:
+            self._execute(req, lambda r: r.id != self._next_id)
+            return req.id
+        self._worker.cancel_up_to(req.id)   # the running job stops at its next yield
+        self._queued = req
+        # Throttle with a leading edge: the first change goes at once, a storm is coalesced.
+        wait = self._last_dispatch + self.throttle_s - time.perf_counter()
+        if wait <= 0 and not self._timer.isActive():
+            self._dispatch_queued()
+        elif not self._timer.isActive():
+            self._timer.start(max(1, int(wait * 1000)))
+        return req.id
+
+    def cancel(self) -> None:
+        """Drop everything queued or running (pause, view switch without recompute)."""
+        self._next_id += 1
+        self._queued = None
+        self._timer.stop()
+        self.latest = {k: -1 for k in self.latest}
+        if self._worker is not None:
+            self._worker.cancel_up_to(self._next_id)
+
+    def is_current(self, key: str, request_id: int) -> bool:
+        return self.latest.get(key) == request_id
+
+    def _dispatch_queued(self) -> None:
+        req, self._queued = self._queued, None
+        if req is None:
+            return
+        self._last_dispatch = time.perf_counter()
+        if req.id == self._next_id:
+            self._worker.put(req)
+
+    # ---- worker side ------------------------------------------------------------------------------------
+    def _execute(self, req: Request, stale: Callable[[Request], bool]) -> None:
+        """Run one job (worker thread, or inline when not threaded), emitting throttled running results."""
+        self.started.emit(req.key, req.id)
+        gen = None
+        try:
+            gen = req.job()
+            last_emit, held = 0.0, None
+            for item in gen:
+                if stale(req):
+                    return
+                now = time.perf_counter()
+                if now - last_emit >= EMIT_INTERVAL_S or not self.threaded or last_emit == 0.0:
+                    self.result.emit(req.key, req.id, item)
+                    last_emit, held = now, None
+                    if self.threaded:
+                        time.sleep(0.003)   # let the GUI thread take the GIL and paint
+                else:
+                    held = item
+            if stale(req):
+                return
+            if held is not None:
+                self.result.emit(req.key, req.id, held)
+            self.finished.emit(req.key, req.id)
+        except (SpecError, ValueError) as exc:
+            self.failed.emit(req.key, req.id, str(exc), False)
+        except Exception as exc:  # noqa: BLE001 — any failure becomes a status-bar message, never a crash
+            device = is_device_failure(exc)
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            if not device:
+                traceback.print_exc()
+            self.failed.emit(req.key, req.id, msg, device)
+        finally:
+            if gen is not None and hasattr(gen, "close"):
+                try:
+                    gen.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
+    # ---- lifetime ---------------------------------------------------------------------------------------
+    def shutdown(self, timeout_s: float = 0.9) -> bool:
+        """Stop the worker; True if it ended within the timeout (it stops at the running job's next yield)."""
+        self._timer.stop()
+        self._queued = None
+        if self._worker is None:
+            return True
+        self._worker.stop()
+        ok = self._worker.wait(int(timeout_s * 1000))
+        if not ok:
+            # Still inside one engine chunk: keep the thread object alive until it ends (destroying a
+            # running QThread aborts the process); it exits at its next yield.
+            _ORPHANS.append(self._worker)
+            self._worker.setParent(None)
+        self._worker = None
+        return ok
+
+    @property
+    def thread(self) -> QtCore.QThread | None:
+        return self._worker
+
+
+atexit.register(wait_for_orphans)

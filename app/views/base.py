@@ -1,0 +1,183 @@
+"""The view protocol: what every view (Outputs, Correlators, Training, Kernels, Field theory) implements.
+
+A view is a QWidget that
+- names itself (`key`, `title`) and says which `AppState` fields it depends on (`needs`); a change to any of
+  those makes the main window ask the compute controller for a fresh result for this view;
+- turns a snapshot of the state into a *job* (`make_job`): a zero-argument callable that, run in the worker
+  thread, returns an iterator of result dicts (numpy arrays and plain numbers only, no tensors). Each yield is
+  a progress point and a place where a superseded request is cancelled;
+- draws a result (`show_result`, GUI thread, must be quick) and says when no theory is available instead of
+  inventing numbers;
+- exports everything it plots (`export_data` → {name: array}) and the plot items for PNG/SVG (`export_items`);
+- follows the theme (`apply_theme`) and presentation mode (`set_presentation`).
+
+View-specific settings that the shared controls dock does not cover are kept in
+`state.view_settings[key]` through `self.host.update_view_settings(key, **values)`, so they are saved in
+sessions and presets; `default_settings()` supplies their initial values. A view's own controls (sliders for
+the field view, play/pause for training) come from `view_controls()` and are shown in the dock while the
+view is active.
+"""
+from __future__ import annotations
+
+from typing import Callable, ClassVar, Iterator, Protocol
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from .. import plotting
+from ..state import AppState
+from ..themes import Theme, load_theme
+
+Job = Callable[[], Iterator[dict]]
+
+
+class ViewHost(Protocol):
+    """What a view may ask of the main window."""
+
+    def current_state(self) -> AppState: ...
+    def update_view_settings(self, key: str, **values) -> None: ...
+    def update_state(self, **values) -> None: ...
+    def request_compute(self, key: str) -> None: ...
+    def show_message(self, text: str, error: bool = False) -> None: ...
+
+
+class ViewBase(QtWidgets.QWidget):
+    key: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    # AppState fields whose change triggers a recompute of this view ("view_settings" = its own dict).
+    needs: ClassVar[frozenset] = frozenset()
+    # True for views that keep running (training): the job ends only when paused or cancelled.
+    continuous: ClassVar[bool] = False
+
+    def __init__(self, host: ViewHost, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.host = host
+        self.theme: Theme = load_theme(host.current_state().theme)
+        self.presentation = False
+        self.last_result: dict | None = None
+        self.last_request_id = -1
+        self._plots: list[pg.PlotItem] = []
+        self._notes: list[pg.TextItem] = []
+
+    # ---- to implement ------------------------------------------------------------------------------------
+    @classmethod
+    def default_settings(cls) -> dict:
+        return {}
+
+    def make_job(self, state: AppState) -> Job:
+        raise NotImplementedError
+
+    def show_result(self, result: dict) -> None:
+        raise NotImplementedError
+
+    def export_data(self) -> dict[str, np.ndarray]:
+        """Every plotted array by a readable name (written as CSV columns and NPZ entries)."""
+        return {}
+
+    def view_controls(self) -> QtWidgets.QWidget | None:
+        return None
+
+    def finite_check(self) -> dict:
+        """For the self-test: {'ok': bool, ...} — ok when every plotted array holds finite numbers."""
+        data = self.export_data()
+        bad = [k for k, v in data.items() if np.asarray(v).size and not np.all(np.isfinite(
+            np.asarray(v, dtype=float)[~np.isnan(np.asarray(v, dtype=float))]))]
+        ok = bool(data) and not bad and self.last_result is not None
+        return {"ok": ok, "arrays": len(data), "nonfinite": bad}
+
+    # ---- provided ------------------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        merged = dict(self.default_settings())
+        merged.update(self.host.current_state().view_settings.get(self.key, {}))
+        return merged
+
+    def job_finished(self, request_id: int) -> None:
+        """The request's generator ended; its last result is on screen."""
+
+    def deactivated(self) -> None:
+        """The view was hidden or the app is closing: stop anything continuous."""
+
+    def toggle_pause(self) -> bool:
+        """Space bar. Returns True if the view handled it (only continuous views do)."""
+        return False
+
+    def state_changed(self, state: AppState, changed: set[str]) -> None:
+        """Called after any state change (the view's own controls may need to follow, e.g. a preset)."""
+
+    def receive(self, request_id: int, result: dict) -> None:
+        self.last_request_id = request_id
+        self.last_result = result
+        self.show_result(result)
+
+    def export_items(self) -> list[tuple[str, pg.PlotItem]]:
+        """(name, plot item) pairs; PNG export renders the whole view, SVG each plot item."""
+        return [(p.titleLabel.text or f"plot{i}", p) for i, p in enumerate(self._plots)]
+
+    def add_plot(self, layout: pg.GraphicsLayoutWidget, row: int, col: int, title: str, xlabel: str,
+                 ylabel: str, legend_offset=(-10, 10), **kw) -> pg.PlotItem:
+        plot = layout.addPlot(row=row, col=col, title=title, **kw)
+        plot.setLabel("bottom", xlabel)
+        plot.setLabel("left", ylabel)
+        for side in ("left", "bottom"):
+            plot.getAxis(side).enableAutoSIPrefix(False)
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setMenuEnabled(False)
+        plot.addLegend(offset=legend_offset, labelTextSize="10pt")
+        self._plots.append(plot)
+        return plot
+
+    def add_note(self, plot: pg.PlotItem, text: str = "") -> pg.TextItem:
+        """A text label pinned to the plot's top-left corner (for 'theory not available' and values)."""
+        note = pg.TextItem(text=text, anchor=(0, 0))
+        note.setParentItem(plot.getViewBox())
+        note.setPos(8, 6)
+        self._notes.append(note)
+        return note
+
+    def line_width(self) -> float:
+        return plotting.PRESENTATION_LINE_WIDTH if self.presentation else plotting.LINE_WIDTH
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        for w in self.findChildren(pg.GraphicsLayoutWidget):
+            w.setBackground(theme["plot_background"])
+        fg = theme["plot_foreground"]
+        size = "16pt" if self.presentation else "11pt"
+        for plot in self._plots:
+            for side in ("left", "bottom", "right", "top"):
+                ax = plot.getAxis(side)
+                ax.setPen(fg)
+                ax.setTextPen(fg)
+                ax.label.setDefaultTextColor(pg.mkColor(fg))
+            plot.titleLabel.setText(plot.titleLabel.text, color=fg, size=size)
+            plot.showGrid(x=True, y=True, alpha=theme["grid_alpha"])
+            if plot.legend is not None:
+                plot.legend.setLabelTextColor(fg)
+                plot.legend.setBrush(theme.qcolor("plot_background", 170))
+        for note in self._notes:
+            note.setColor(fg)
+        if self.last_result is not None:
+            self.show_result(self.last_result)
+
+    def set_presentation(self, on: bool) -> None:
+        self.presentation = on
+        font = QtWidgets.QApplication.font()
+        font.setPointSizeF(15 if on else 10)
+        for plot in self._plots:
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setStyle(tickFont=font)
+                plot.getAxis(side).label.setFont(font)
+            if plot.legend is not None:
+                plot.legend.setLabelTextSize("14pt" if on else "10pt")
+        for note in self._notes:
+            note.setFont(font)
+        self.apply_theme(self.theme)
+
+
+def not_available(what: str, why: str) -> str:
+    """The standard wording when a theory curve cannot be shown."""
+    return f"{what}: theory not available — {why}"
+
+
+QtCore  # re-exported for subclasses' convenience

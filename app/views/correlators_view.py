@@ -1,0 +1,176 @@
+"""Correlators: G2(x₁, x) with error bars against the NNGP; the measured G2 matrix; the connected G4 pair
+slice against exact finite-N theory; the width sweep of |G4c|, |G6c| with theory lines and fitted slopes."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from nnqft_engine import measure
+from nnqft_engine.kernels import kernels
+
+from .. import plotting
+from ..state import AppState
+from ..theory import finite_width_theory, live_settings, optional_module
+from .base import ViewBase
+
+GRID = 11
+SWEEP_WIDTHS = (2, 4, 8, 16, 32, 64, 128)
+SWEEP_MAX_ENSEMBLE = 50_000
+
+
+class CorrelatorsView(ViewBase):
+    key = "correlators"
+    title = "Correlators"
+    needs = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
+                       "parameterization", "independence", "independence_strength", "ensemble", "seed",
+                       "device", "dtype", "x1", "x_min", "x_max", "view_settings"})
+
+    @classmethod
+    def default_settings(cls) -> dict:
+        return {"width_sweep": True}
+
+    def __init__(self, host, parent=None):
+        super().__init__(host, parent)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.canvas = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.canvas, 1)
+        self.g2_plot = self.add_plot(self.canvas, 0, 0, "G2(x₁, x)", "x", "G2")
+        self.mat_plot = self.add_plot(self.canvas, 0, 1, "Measured G2 matrix", "x", "x′")
+        self.g4_plot = self.add_plot(self.canvas, 1, 0, "Connected G4(x₁, x₁, x, x)", "x", "G4c")
+        self.sw_plot = self.add_plot(self.canvas, 1, 1, "Width sweep at x₁", "width N", "|G_c|")
+        self.sw_plot.setLogMode(x=True, y=True)
+        self.mat_plot.setAspectLocked(True)
+        self.g2_theory = self.g2_plot.plot(name="NNGP (N = ∞)")
+        self.g2_meas = self.g2_plot.plot(name="measured ± 1σ")
+        self.g2_err = plotting.ErrorBars()
+        self.g2_plot.addItem(self.g2_err)
+        self.img = pg.ImageItem()
+        self.mat_plot.addItem(self.img)
+        self.bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False)
+        self.bar.setImageItem(self.img, insert_in=self.mat_plot)
+        self.g4_theory = self.g4_plot.plot(name="exact finite N")
+        self.g4_meas = self.g4_plot.plot(name="measured ± 1σ")
+        self.g4_err = plotting.ErrorBars()
+        self.g4_plot.addItem(self.g4_err)
+        self.g4_note = self.add_note(self.g4_plot)
+        self.sw_curves = {k: self.sw_plot.plot(name=k) for k in
+                          ("|G4c| measured", "|G6c| measured", "|G4c| theory", "|G6c| theory")}
+        self.sw_note = self.add_note(self.sw_plot)
+        self._data: dict[str, np.ndarray] = {}
+
+    # ---- worker side --------------------------------------------------------------------------------------
+    def make_job(self, state: AppState):
+        spec = state.network_spec()
+        grid = np.linspace(state.x_min, state.x_max, GRID)
+        pts = np.append(state.x1, grid)[:, None]
+        settings = live_settings(state.sample_settings(), spec, len(pts))
+        sweep_on = bool(self.settings().get("width_sweep", True))
+
+        def job():
+            k = kernels(spec, pts).nngp
+            fw, reason = finite_width_theory(spec, pts)
+            theory = {"k": k, "fw_reason": reason,
+                      "g4_theory": None if fw is None else np.asarray(fw.g4c_pair)[0, 1:]}
+            base = {"grid": grid, "x1": float(pts[0, 0]), "width": spec.width, **theory}
+            last = None
+            for est in measure(spec, pts, settings, min_yield_networks=0):
+                last = {**base, "n": est.n, "requested": settings.ensemble,
+                        "g2": est.g2, "g2_err": est.g2_err, "g4": est.g4c_pair[0, 1:],
+                        "g4_err": est.g4c_pair_err[0, 1:], "sweep": None, "sweep_reason": ""}
+                yield last
+            if not sweep_on:
+                yield {**last, "sweep_reason": "width sweep switched off"}
+                return
+            yield from _sweep(spec, pts[:1], settings, last)
+        return job
+
+    # ---- GUI side ----------------------------------------------------------------------------------------
+    def show_result(self, r: dict) -> None:
+        t, lw = self.theme, self.line_width()
+        g = r["grid"]
+        g2_row, g2_err = r["g2"][0, 1:], r["g2_err"][0, 1:]
+        self.g2_theory.setData(g, r["k"][0, 1:], pen=plotting.pen(t["theory"], lw))
+        self.g2_meas.setData(g, g2_row, pen=None, symbol="o", symbolSize=9 if not self.presentation else 14,
+                             symbolBrush=t["data"], symbolPen=None)
+        self.g2_err.set(g, g2_row, g2_err, plotting.pen(t["data"], lw * 0.8))
+        mat = r["g2"][1:, 1:]
+        lo, hi = float(np.min(mat)), float(np.max(mat))
+        self.img.setImage(plotting.finite(mat), levels=(lo, hi if hi > lo else lo + 1e-12),
+                          lut=plotting.colormap_lut(t["colormap"]), autoLevels=False)
+        self.img.setRect(QtCore.QRectF(g[0], g[0], g[-1] - g[0], g[-1] - g[0]))
+        self.bar.setColorMap(pg.colormap.get(t["colormap"]))
+        self.bar.setLevels((lo, hi if hi > lo else lo + 1e-12))
+        self.g4_meas.setData(g, r["g4"], pen=None, symbol="o", symbolSize=9 if not self.presentation else 14,
+                             symbolBrush=t["data"], symbolPen=None)
+        self.g4_err.set(g, r["g4"], r["g4_err"], plotting.pen(t["data"], lw * 0.8))
+        if r["g4_theory"] is not None:
+            self.g4_theory.setData(g, r["g4_theory"], pen=plotting.pen(t["theory2"], lw))
+            self.g4_note.setText(f"N = {r['width']}, networks {r['n']:,}")
+        else:
+            self.g4_theory.setData([], [])
+            self.g4_note.setText("theory not available — " + r["fw_reason"])
+        self._data = {"grid_x": g, "g2_x1_measured": g2_row, "g2_x1_err": g2_err, "g2_x1_nngp": r["k"][0, 1:],
+                      "g2_matrix_measured": mat, "g4c_pair_measured": r["g4"], "g4c_pair_err": r["g4_err"]}
+        if r["g4_theory"] is not None:
+            self._data["g4c_pair_theory"] = r["g4_theory"]
+        self._show_sweep(r, lw)
+
+    def _show_sweep(self, r: dict, lw: float) -> None:
+        t, sw = self.theme, r.get("sweep")
+        if not sw:
+            for c in self.sw_curves.values():
+                c.setData([], [])
+            self.sw_note.setText(r.get("sweep_reason") or "width sweep runs after the measurement…")
+            return
+        w = np.asarray(sw["widths"], dtype=float)
+        styles = {"|G4c| measured": (sw["g4"], t["data"], True), "|G6c| measured": (sw["g6"], t["accent"], True),
+                  "|G4c| theory": (sw.get("g4_theory"), t["theory"], False),
+                  "|G6c| theory": (sw.get("g6_theory"), t["theory2"], False)}
+        for name, (vals, color, dots) in styles.items():
+            c = self.sw_curves[name]
+            if vals is None:
+                c.setData([], [])
+                continue
+            v = np.abs(plotting.finite(vals))
+            v = np.where(v > 0, v, np.nan)
+            m = np.isfinite(v)
+            if dots:
+                c.setData(w[m], v[m], pen=None, symbol="o", symbolSize=10, symbolBrush=color, symbolPen=None)
+            else:
+                c.setData(w[m], v[m], pen=plotting.pen(color, lw, QtCore.Qt.PenStyle.DashLine))
+            self._data["sweep_" + name.replace("|", "").replace(" ", "_")] = np.asarray(vals, dtype=float)
+        self._data["sweep_widths"] = w
+        parts = [f"{lab} slope {s:+.2f} ± {e:.2f}" for lab, s, e in
+                 (("|G4c|", sw["slope4"], sw["slope4_err"]), ("|G6c|", sw["slope6"], sw["slope6_err"]))
+                 if np.isfinite(s)]
+        txt = "\n".join(parts) + f"\n(fits; theory −1, −2 · {sw['ensemble']:,} networks per width)"
+        self.sw_note.setText(txt + ("" if sw.get("g4_theory") is not None else "\ntheory: " + sw["reason"]))
+
+    def export_data(self) -> dict[str, np.ndarray]:
+        return dict(self._data)
+
+
+def _sweep(spec, x1, settings, last: dict):
+    """Run the engine's width sweep at x₁ (if present), yielding the last measurement plus the sweep."""
+    mod = optional_module("width_sweep")
+    if mod is None or not hasattr(mod, "width_sweep"):
+        yield {**last, "sweep_reason": "width sweep: the engine module is not available"}
+        return
+    # Each width runs to completion inside the engine: cap its ensemble so cancelling stays quick.
+    sub = settings.replace(ensemble=min(settings.ensemble, SWEEP_MAX_ENSEMBLE))
+    for res in mod.width_sweep(spec, x1, list(SWEEP_WIDTHS), sub):
+        yield {**last, "sweep": _sweep_payload(res, sub.ensemble)}
+
+
+def _sweep_payload(res, ensemble: int) -> dict:
+    """The engine's WidthSweepResult as plain arrays at x₁ (the diagonal configuration)."""
+    has_theory = any(t is not None for t in res.theory)
+    return {"widths": np.asarray(res.widths, dtype=float), "g4": res.g4c[:, 0], "g6": res.g6c[:, 0],
+            "g4_err": res.g4c_err[:, 0], "g6_err": res.g6c_err[:, 0],
+            "g4_theory": res.theory_g4c()[:, 0] if has_theory else None,
+            "g6_theory": res.theory_g6c()[:, 0] if has_theory else None,
+            "slope4": float(res.slope_g4c[0]), "slope4_err": float(res.slope_g4c_err[0]),
+            "slope6": float(res.slope_g6c[0]), "slope6_err": float(res.slope_g6c_err[0]),
+            "ensemble": ensemble, "reason": "" if has_theory else "exact theory only at depth 1"}

@@ -1,0 +1,78 @@
+"""Kernels: the analytic NNGP K(x, x') and NTK Θ(x, x') as images over an input grid, and slices at x₁."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from nnqft_engine.kernels import kernels
+
+from .. import plotting
+from ..state import AppState
+from .base import ViewBase
+
+GRID = 81
+
+
+class KernelsView(ViewBase):
+    key = "kernels"
+    title = "Kernels"
+    needs = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
+                       "parameterization", "x1", "x_min", "x_max"})
+
+    def __init__(self, host, parent=None):
+        super().__init__(host, parent)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.canvas = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.canvas, 1)
+        self.k_plot = self.add_plot(self.canvas, 0, 0, "NNGP K(x, x′)", "x", "x′")
+        self.t_plot = self.add_plot(self.canvas, 0, 1, "NTK Θ(x, x′)", "x", "x′")
+        self.s_plot = self.add_plot(self.canvas, 1, 0, "Slices at x′ = x₁", "x", "kernel", colspan=2)
+        self.k_img, self.t_img = pg.ImageItem(), pg.ImageItem()
+        self.k_plot.addItem(self.k_img)
+        self.t_plot.addItem(self.t_img)
+        for p in (self.k_plot, self.t_plot):
+            p.setAspectLocked(True)
+        self.k_bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False)
+        self.t_bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False)
+        self.k_bar.setImageItem(self.k_img, insert_in=self.k_plot)
+        self.t_bar.setImageItem(self.t_img, insert_in=self.t_plot)
+        self.k_slice = self.s_plot.plot(name="NNGP K(x, x₁)")
+        self.t_slice = self.s_plot.plot(name="NTK Θ(x, x₁)")
+        self.note = self.add_note(self.s_plot)
+        self._data: dict[str, np.ndarray] = {}
+
+    def make_job(self, state: AppState):
+        spec = state.network_spec()
+        grid = np.linspace(state.x_min, state.x_max, GRID)
+        x1 = state.x1
+
+        def job():
+            kk = kernels(spec, np.append(grid, x1)[:, None])
+            yield {"grid": grid, "nngp": kk.nngp[:-1, :-1], "ntk": kk.ntk[:-1, :-1],
+                   "k_slice": kk.nngp[:-1, -1], "t_slice": kk.ntk[:-1, -1], "x1": x1,
+                   "parameterization": spec.parameterization, "width": spec.width}
+        return job
+
+    def show_result(self, r: dict) -> None:
+        t, lw = self.theme, self.line_width()
+        g = r["grid"]
+        rect = QtCore.QRectF(g[0], g[0], g[-1] - g[0], g[-1] - g[0])
+        lut = plotting.colormap_lut(t["colormap"])
+        for img, bar, data in ((self.k_img, self.k_bar, r["nngp"]), (self.t_img, self.t_bar, r["ntk"])):
+            lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
+            hi = hi if hi > lo else lo + 1e-12
+            img.setImage(plotting.finite(data), levels=(lo, hi), lut=lut, autoLevels=False)
+            img.setRect(rect)
+            bar.setColorMap(pg.colormap.get(t["colormap"]))
+            bar.setLevels((lo, hi))
+        self.k_slice.setData(g, r["k_slice"], pen=plotting.pen(t["data"], lw))
+        self.t_slice.setData(g, r["t_slice"], pen=plotting.pen(t["theory"], lw))
+        self.note.setText("standard parameterization: Θ grows with N = "
+                          f"{r['width']}" if r["parameterization"] == "standard" else "")
+        self._data = {"grid_x": g, "nngp": r["nngp"], "ntk": r["ntk"], "nngp_slice_at_x1": r["k_slice"],
+                      "ntk_slice_at_x1": r["t_slice"]}
+
+    def export_data(self) -> dict[str, np.ndarray]:
+        return dict(self._data)

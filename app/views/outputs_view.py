@@ -1,0 +1,174 @@
+"""Outputs: the distribution of f(x) over the ensemble against the NNGP Gaussian and the finite-N Edgeworth
+density; variance and excess kurtosis ± error beside theory; sampled functions; the joint (f(x₁), f(x₂))."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_outputs
+from nnqft_engine.kernels import kernels
+
+from .. import plotting
+from ..state import AppState
+from ..theory import edgeworth, finite_width_theory, live_settings
+from .base import ViewBase
+
+SCATTER_MAX = 1500
+N_FUNCTIONS = 8
+GRID = 160
+
+
+def _wrap(text: str, width: int = 38) -> str:
+    import textwrap
+    return "\n".join(textwrap.wrap(text, width))
+
+
+class OutputsView(ViewBase):
+    key = "outputs"
+    title = "Outputs"
+    needs = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
+                       "parameterization", "independence", "independence_strength", "ensemble", "seed",
+                       "device", "dtype", "x1", "x2", "x_min", "x_max"})
+
+    def __init__(self, host, parent=None):
+        super().__init__(host, parent)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.numbers = QtWidgets.QLabel()
+        self.numbers.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.numbers.setWordWrap(True)
+        lay.addWidget(self.numbers)
+        self.canvas = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.canvas, 1)
+        self.hist = self.add_plot(self.canvas, 0, 0, "Distribution of f(x₁)", "f(x₁)", "density")
+        self.joint = self.add_plot(self.canvas, 0, 1, "Joint (f(x₁), f(x₂))", "f(x₁)", "f(x₂)")
+        self.funcs = self.add_plot(self.canvas, 1, 0, "Sampled networks f(x)", "x", "f(x)", colspan=2)
+        self.hist_note = self.add_note(self.hist)
+        self.hist_curve = self.hist.plot(name="ensemble")
+        self.gauss_curve = self.hist.plot(name="NNGP Gaussian (N = ∞)")
+        self.edge_curve = self.hist.plot(name="Edgeworth (finite N)")
+        self.scatter = pg.ScatterPlotItem(size=4, pen=None)
+        self.joint.addItem(self.scatter)
+        self.ellipses = [self.joint.plot(name="NNGP 1σ, 2σ" if i == 0 else None) for i in range(2)]
+        self.func_curves: list[pg.PlotDataItem] = []
+        self.x_lines = []
+        for i, name in enumerate(("x1", "x2")):
+            line = pg.InfiniteLine(angle=90, movable=True, label=f"x{'₁₂'[i]}",
+                                   labelOpts={"position": 0.93})
+            line.sigPositionChangeFinished.connect(lambda ln, n=name: self._line_moved(n, ln))
+            self.funcs.addItem(line)
+            self.x_lines.append(line)
+        self._data: dict[str, np.ndarray] = {}
+
+    def _line_moved(self, name: str, line) -> None:
+        self.host.update_state(**{name: round(float(line.value()), 3)})
+
+    def state_changed(self, state: AppState, changed: set[str]) -> None:
+        for line, value in zip(self.x_lines, (state.x1, state.x2)):
+            if abs(line.value() - value) > 1e-9:
+                line.blockSignals(True)
+                line.setValue(value)
+                line.blockSignals(False)
+
+    # ---- worker side --------------------------------------------------------------------------------------
+    def make_job(self, state: AppState):
+        spec = state.network_spec()
+        pts = np.array([[state.x1], [state.x2]])
+        grid = np.linspace(state.x_min, state.x_max, GRID)[:, None]
+        settings = live_settings(state.sample_settings(), spec, 2)
+        func_settings = state.sample_settings(ensemble=N_FUNCTIONS)
+
+        def job():
+            k = kernels(spec, pts).nngp
+            fw, fw_reason = finite_width_theory(spec, pts)
+            edges = histogram_edges(np.sqrt(np.diag(k)), bins=72, width_sd=4.5)
+            z = 0.5 * (edges[0, 1:] + edges[0, :-1])
+            theory = {"k": k, "gauss": plotting.gaussian_density(z, k[0, 0]), "fw_reason": fw_reason}
+            if fw is not None:
+                var = float(np.asarray(fw.g2)[0, 0])
+                k4 = float(np.asarray(fw.g4c_diag)[0])
+                k6 = float(np.asarray(fw.g6c_diag)[0]) if getattr(fw, "g6c_diag", None) is not None else 0.0
+                theory.update(var_fw=var, kurt_fw=k4 / var**2)
+                dens, reason = edgeworth(z, var, k4, k6)
+                theory.update(edgeworth=dens, edge_reason=reason)
+            funcs = sample_outputs(spec, grid, func_settings).T       # (GRID, N_FUNCTIONS)
+            stats = EnsembleStats(2, hist_edges=edges)
+            kept: list[np.ndarray] = []
+            n_kept = 0
+            for chunk in iter_outputs(spec, pts, settings):
+                stats.update(chunk.start, chunk.values)
+                if n_kept < SCATTER_MAX:
+                    part = chunk.values[: SCATTER_MAX - n_kept].double().cpu().numpy()
+                    kept.append(part)
+                    n_kept += len(part)
+                est = stats.estimate()
+                yield {"n": est.n, "requested": settings.ensemble, "z": z, "edges": edges[0],
+                       "density": est.histogram.density()[0], "var": est.g2[0, 0], "var_err": est.g2_err[0, 0],
+                       "kurt": est.kurtosis[0], "kurt_err": est.kurtosis_err[0], "scatter": np.concatenate(kept),
+                       "grid": grid[:, 0], "funcs": funcs, "x1": pts[0, 0], "x2": pts[1, 0],
+                       "width": spec.width, **theory}
+        return job
+
+    # ---- GUI side ----------------------------------------------------------------------------------------
+    def show_result(self, r: dict) -> None:
+        t, lw = self.theme, self.line_width()
+        self.hist_curve.setData(*plotting.stepped(r["edges"], r["density"]),
+                                pen=plotting.pen(t["data"], lw), fillLevel=0, brush=t.qcolor("data_fill"))
+        self.gauss_curve.setData(r["z"], r["gauss"], pen=plotting.pen(t["theory"], lw))
+        notes = []
+        if r.get("edgeworth") is not None:
+            self.edge_curve.setData(r["z"], plotting.finite(r["edgeworth"]),
+                                    pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DashLine))
+        else:
+            self.edge_curve.setData([], [])
+            notes.append("Edgeworth density: theory not available\n" + _wrap(r.get("edge_reason") or r["fw_reason"]))
+        self.hist_note.setText("\n".join(notes))
+        self.hist.legend.setVisible(True)
+        sc = r["scatter"]
+        self.scatter.setData(sc[:, 0], sc[:, 1], brush=t.qcolor("data", 110))
+        for i, ns in enumerate((1.0, 2.0)):
+            ex, ey = plotting.ellipse(r["k"], ns)
+            self.ellipses[i].setData(ex, ey, pen=plotting.pen(t["theory"], lw))
+        while len(self.func_curves) < r["funcs"].shape[1]:
+            self.func_curves.append(self.funcs.plot())
+        for i, c in enumerate(self.func_curves):
+            c.setData(r["grid"], r["funcs"][:, i], pen=plotting.pen(t.series(i), lw * 0.8))
+        for line, v in zip(self.x_lines, (r["x1"], r["x2"])):
+            line.setPen(plotting.pen(t["muted"], 2, QtCore.Qt.PenStyle.DashLine))
+            line.label.setColor(t["text"])
+        self._numbers(r)
+        self._data = {"hist_bin_left": r["edges"][:-1], "hist_bin_right": r["edges"][1:],
+                      "hist_density": r["density"], "gauss_density": r["gauss"],
+                      "scatter_f_x1": sc[:, 0], "scatter_f_x2": sc[:, 1], "grid_x": r["grid"],
+                      "sampled_functions": r["funcs"], "nngp_cov_x1x2": r["k"],
+                      "variance": np.array([r["var"], r["var_err"]]),
+                      "excess_kurtosis": np.array([r["kurt"], r["kurt_err"]])}
+        if r.get("edgeworth") is not None:
+            self._data["edgeworth_density"] = r["edgeworth"]
+
+    def _numbers(self, r: dict) -> None:
+        t = self.theme
+        size = 22 if self.presentation else 15
+        d, th, th2, mu = t["data"], t["theory"], t["theory2"], t["muted"]
+        fw_var = f"{r['var_fw']:.4g}" if "var_fw" in r else "n/a"
+        fw_k = f"{r['kurt_fw']:+.3g}" if "kurt_fw" in r else "n/a"
+        why = "" if "kurt_fw" in r else f"<span style='color:{mu}'>finite-N theory: {r['fw_reason']}</span>"
+
+        def td(text, color=None):
+            c = f"color:{color};" if color else ""
+            return f"<td style='padding-right:22px; {c}'>{text}</td>"
+
+        rows = [
+            td(f"<b>x₁ = {r['x1']:.3g}</b>, N = {r['width']:,}") + td(f"measured: {r['n']:,} / {r['requested']:,}")
+            + td("N = ∞ (NNGP)", th) + td("exact at this N", th2),
+            td("variance") + td(f"<b>{r['var']:.4g} ± {r['var_err']:.2g}</b>", d) + td(f"{r['k'][0, 0]:.4g}", th)
+            + td(fw_var, th2),
+            td("excess kurtosis") + td(f"<b>{r['kurt']:+.3g} ± {r['kurt_err']:.2g}</b>", d) + td("0", th)
+            + td(fw_k, th2) + td(why),
+        ]
+        self.numbers.setText(f"<div style='font-size:{size}px'><table>"
+                             + "".join(f"<tr>{row}</tr>" for row in rows) + "</table></div>")
+
+    def export_data(self) -> dict[str, np.ndarray]:
+        return dict(self._data)

@@ -1,0 +1,261 @@
+"""Training: an ensemble trained by gradient descent beside the closed-form NTK (or NNGP) flow prediction.
+
+The run (trainer + history) survives pauses and learning-rate changes; it restarts only when something that
+defines the ensemble or the data changes, or on Restart. Time t = Σ η (physics.md §6), so the prediction at t
+does not depend on the step, and changing the learning rate mid-run keeps the comparison valid.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from .. import plotting
+from ..state import DATASETS, AppState
+from ..theory import optional_module
+from .base import ViewBase
+
+N_TEST = 120
+N_SHOWN = 6
+MAX_TRAIN_WIDTH = 8192
+MAX_STEPS = 200_000
+
+
+class _Run:
+    """One training run: created in the GUI thread, stepped only by the worker."""
+
+    def __init__(self, key: tuple):
+        self.key = key
+        self.trainer = None
+        self.data = None
+        self.hist: dict[str, list] = {"t": [], "loss": [], "loss_err": [], "drift": []}
+
+
+class TrainingView(ViewBase):
+    key = "training"
+    title = "Training"
+    continuous = True
+    needs = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
+                       "parameterization", "independence", "independence_strength", "seed", "device", "dtype",
+                       "dataset", "train_mode", "train_ensemble", "x_min", "x_max"})
+
+    def __init__(self, host, parent=None):
+        super().__init__(host, parent)
+        self.playing = True
+        self._single_step = False
+        self._run: _Run | None = None
+        s = host.current_state()
+        self.live = {"lr": s.lr, "steps": s.steps_per_frame}
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.info = QtWidgets.QLabel()
+        self.info.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        lay.addWidget(self.info)
+        self.canvas = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.canvas, 1)
+        self.fit = self.add_plot(self.canvas, 0, 0, "Networks during training", "x", "f_t(x)", colspan=2,
+                                legend_offset=(-10, -10))
+        self.loss = self.add_plot(self.canvas, 1, 0, "Training loss", "t = Σ η", "loss", legend_offset=(-10, 10))
+        self.drift = self.add_plot(self.canvas, 1, 1, "NTK drift ‖Θ̂_t − Θ̂₀‖ / ‖Θ̂₀‖", "t = Σ η", "drift")
+        self.loss.setLogMode(x=True, y=True)
+        self.drift.setLogMode(x=True, y=False)
+        self.th_hi, self.th_lo = self.fit.plot(), self.fit.plot()
+        self.th_band = pg.FillBetweenItem(self.th_hi, self.th_lo)
+        self.fit.addItem(self.th_band)
+        self.em_hi, self.em_lo = self.fit.plot(), self.fit.plot()
+        self.em_band = pg.FillBetweenItem(self.em_hi, self.em_lo)
+        self.fit.addItem(self.em_band)
+        self.net_curves = [self.fit.plot(name="networks" if i == 0 else None) for i in range(N_SHOWN)]
+        self.th_mean = self.fit.plot(name="NTK prediction mean ± 2σ")
+        self.em_mean = self.fit.plot(name="ensemble mean ± 2σ")
+        self.data_pts = self.fit.plot(name="data")
+        self.loss_meas = self.loss.plot(name="measured (ensemble mean)")
+        self.loss_pred = self.loss.plot(name="predicted E[loss]")
+        self.drift_curve = self.drift.plot(name="measured")
+        self.note = self.add_note(self.fit)
+        self._data: dict[str, np.ndarray] = {}
+
+    # ---- controls ----------------------------------------------------------------------------------------
+    def view_controls(self) -> QtWidgets.QWidget:
+        box = QtWidgets.QGroupBox("Training")
+        form = QtWidgets.QFormLayout(box)
+        row = QtWidgets.QHBoxLayout()
+        self.play_btn = QtWidgets.QPushButton("Pause")
+        self.play_btn.setToolTip("Play / pause gradient descent (Space)")
+        self.play_btn.clicked.connect(self.toggle_pause)
+        step_btn = QtWidgets.QPushButton("Step")
+        step_btn.setToolTip("One frame of gradient-descent steps, then pause")
+        step_btn.clicked.connect(self.step_once)
+        restart_btn = QtWidgets.QPushButton("Restart")
+        restart_btn.setToolTip("Back to t = 0: the same initial networks (same seed)")
+        restart_btn.clicked.connect(self.restart)
+        for b in (self.play_btn, step_btn, restart_btn):
+            row.addWidget(b)
+        form.addRow(row)
+        self.speed = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.speed.setRange(0, 30)   # 10^(k/10) steps per frame: 1 … 1000
+        self.speed.setToolTip("Speed: gradient-descent steps per frame. Does not change the physics, only how "
+                              "fast t advances on screen.")
+        self.speed.valueChanged.connect(lambda v: self.host.update_state(steps_per_frame=int(round(10 ** (v / 10)))))
+        form.addRow("Speed", self.speed)
+        self.lr = QtWidgets.QDoubleSpinBox()
+        self.lr.setDecimals(4)
+        self.lr.setRange(1e-4, 100.0)
+        self.lr.setSingleStep(0.01)
+        self.lr.setKeyboardTracking(False)
+        self.lr.setToolTip("Learning rate η. Time t = Σ η, so the flow prediction at t is unchanged; steps above "
+                           "a safe fraction of the stability limit 2n/λ_max are clipped. Changing it does not "
+                           "restart the run.")
+        self.lr.valueChanged.connect(lambda v: self.host.update_state(lr=float(v)))
+        form.addRow("Learning rate η", self.lr)
+        self.dataset = QtWidgets.QComboBox()
+        self.dataset.addItems(list(DATASETS))
+        self.dataset.setToolTip("Training data (8 points on [−1, 1]). The flow fits them along the NTK's "
+                                "eigen-directions: large eigenvalues first.")
+        self.dataset.currentTextChanged.connect(lambda v: self.host.update_state(dataset=v))
+        form.addRow("Data", self.dataset)
+        self.mode = QtWidgets.QComboBox()
+        self.mode.addItems(["ntk", "nngp"])
+        self.mode.setToolTip("ntk: train every layer (flow driven by the NTK Θ); nngp: train only the readout "
+                             "(driven by the NNGP K; t = ∞ is the GP posterior mean).")
+        self.mode.currentTextChanged.connect(lambda v: self.host.update_state(train_mode=v))
+        form.addRow("Trained", self.mode)
+        self.m_spin = QtWidgets.QSpinBox()
+        self.m_spin.setRange(2, 1024)
+        self.m_spin.setKeyboardTracking(False)
+        self.m_spin.setToolTip("Networks trained together. More networks: a sharper ensemble mean and band.")
+        self.m_spin.valueChanged.connect(lambda v: self.host.update_state(train_ensemble=int(v)))
+        form.addRow("Networks M", self.m_spin)
+        self.state_changed(self.host.current_state(), set())
+        return box
+
+    def state_changed(self, state: AppState, changed: set[str]) -> None:
+        self.live = {"lr": state.lr, "steps": state.steps_per_frame}
+        if not hasattr(self, "lr"):
+            return
+        for w, value in ((self.lr, state.lr), (self.dataset, state.dataset), (self.mode, state.train_mode),
+                         (self.m_spin, state.train_ensemble),
+                         (self.speed, int(round(10 * np.log10(max(1, state.steps_per_frame)))))):
+            w.blockSignals(True)
+            if isinstance(w, QtWidgets.QComboBox):
+                w.setCurrentText(value)
+            else:
+                w.setValue(value)
+            w.blockSignals(False)
+
+    def toggle_pause(self) -> bool:
+        self.playing = not self.playing
+        self.play_btn.setText("Pause" if self.playing else "Play")
+        self.host.request_compute(self.key)
+        return True
+
+    def step_once(self) -> None:
+        self.playing = False
+        self.play_btn.setText("Play")
+        self._single_step = True
+        self.host.request_compute(self.key)
+
+    def restart(self) -> None:
+        self._run = None
+        self.host.request_compute(self.key)
+
+    def deactivated(self) -> None:
+        pass   # the controller cancels the running job when another view computes; the run is kept
+
+    # ---- worker side --------------------------------------------------------------------------------------
+    def make_job(self, state: AppState):
+        spec = state.network_spec(width=min(state.effective_width, MAX_TRAIN_WIDTH))
+        key = (spec, state.dataset, state.train_mode, state.train_ensemble, state.seed, state.device,
+               state.dtype, state.x_min, state.x_max)
+        if self._run is None or self._run.key != key:
+            self._run = _Run(key)
+        run, live = self._run, self.live
+        playing, single = self.playing, self._single_step
+        self._single_step = False
+        test_x = np.linspace(state.x_min, state.x_max, N_TEST)[:, None]
+        mode, name, m, seed, device, dtype = (state.train_mode, state.dataset, state.train_ensemble, state.seed,
+                                              state.device, state.dtype)
+
+        def job():
+            training, flow = optional_module("training"), optional_module("flow_theory")
+            if training is None or flow is None:
+                yield {"missing": "training or flow-theory module not available"}
+                return
+            if run.trainer is None:
+                tx, ty = training.dataset(name)
+                settings = training.TrainSettings(ensemble=m, seed=seed, device=device, dtype=dtype, mode=mode)
+                run.data = (tx, ty)
+                run.trainer = training.EnsembleTrainer(spec, tx, ty, test_x, settings)
+                snap = run.trainer.snapshot()
+            else:
+                snap = run.trainer.snapshot() if not (single or playing) else None
+            tx, ty = run.data
+            while True:
+                if snap is None:
+                    snap = run.trainer.step(int(live["steps"]), lr=float(live["lr"]))
+                h = run.hist
+                if not h["t"] or snap.t > h["t"][-1]:
+                    h["t"].append(snap.t)
+                    h["loss"].append(float(np.mean(snap.train_loss)))
+                    h["loss_err"].append(float(np.std(snap.train_loss) / np.sqrt(len(snap.train_loss))))
+                    h["drift"].append(np.nan if snap.ntk_drift is None else float(snap.ntk_drift))
+                ts = np.array(h["t"])
+                pos = ts[ts > 0]
+                grid = np.geomspace(max(pos[0], 1e-3) if len(pos) else 1e-3, max(snap.t, 1e-2), 60)
+                pred = flow.flow_prediction(spec, tx, ty, test_x, np.append(grid, snap.t), lr=1.0, mode=mode)
+                yield {"x": test_x[:, 0], "tx": tx[:, 0], "ty": ty, "t": snap.t, "step": snap.step,
+                       "nets": snap.test_outputs[:N_SHOWN], "mean": snap.mean, "var": snap.var,
+                       "pred_mean": pred.mean[-1], "pred_var": pred.var[-1], "loss_grid": grid,
+                       "loss_pred": pred.expected_loss[:-1], "hist_t": ts, "hist_loss": np.array(h["loss"]),
+                       "hist_drift": np.array(h["drift"]), "lr": snap.lr, "lr_note": snap.lr_note,
+                       "m": snap.test_outputs.shape[0], "width": spec.width, "mode": mode, "n": snap.step,
+                       "requested": None}
+                snap = None
+                if not playing or single or run.trainer.steps >= MAX_STEPS:
+                    return
+        return job
+
+    # ---- GUI side ----------------------------------------------------------------------------------------
+    def show_result(self, r: dict) -> None:
+        t, lw = self.theme, self.line_width()
+        if "missing" in r:
+            self.note.setText("theory not available — " + r["missing"])
+            return
+        x = r["x"]
+        sd_p, sd_e = np.sqrt(np.maximum(r["pred_var"], 0)), np.sqrt(np.maximum(r["var"], 0))
+        self.th_hi.setData(x, r["pred_mean"] + 2 * sd_p, pen=plotting.pen(t["theory"], 1))
+        self.th_lo.setData(x, r["pred_mean"] - 2 * sd_p, pen=plotting.pen(t["theory"], 1))
+        self.th_band.setBrush(t.qcolor("band"))
+        self.em_hi.setData(x, r["mean"] + 2 * sd_e, pen=plotting.pen(t["data"], 1))
+        self.em_lo.setData(x, r["mean"] - 2 * sd_e, pen=plotting.pen(t["data"], 1))
+        self.em_band.setBrush(t.qcolor("data_band"))
+        for i, c in enumerate(self.net_curves):
+            if i < len(r["nets"]):
+                c.setData(x, r["nets"][i], pen=plotting.pen(t.qcolor("muted", 150), lw * 0.5))
+            else:
+                c.setData([], [])
+        self.th_mean.setData(x, r["pred_mean"], pen=plotting.pen(t["theory"], lw, QtCore.Qt.PenStyle.DashLine))
+        self.em_mean.setData(x, r["mean"], pen=plotting.pen(t["data"], lw))
+        self.data_pts.setData(r["tx"], r["ty"], pen=None, symbol="o", symbolSize=14 if self.presentation else 10,
+                              symbolBrush=t["accent"], symbolPen=pg.mkPen(t["text"], width=1))
+        ht = r["hist_t"]
+        ok = ht > 0
+        self.loss_meas.setData(ht[ok], np.maximum(r["hist_loss"][ok], 1e-300), pen=plotting.pen(t["data"], lw))
+        self.loss_pred.setData(r["loss_grid"], np.maximum(r["loss_pred"], 1e-300),
+                               pen=plotting.pen(t["theory"], lw, QtCore.Qt.PenStyle.DashLine))
+        dk = ok & np.isfinite(r["hist_drift"])
+        self.drift_curve.setData(ht[dk], r["hist_drift"][dk], pen=plotting.pen(t["accent"], lw))
+        self.note.setText(r["lr_note"][:90] + ("…" if len(r["lr_note"]) > 90 else ""))
+        size = 20 if self.presentation else 14
+        state = "playing" if self.playing else "paused"
+        self.info.setText(f"<div style='font-size:{size}px'><b>t = {r['t']:.4g}</b> (step {r['step']:,}, "
+                          f"η = {r['lr']:.3g}) &nbsp;│&nbsp; M = {r['m']} networks of width {r['width']}, "
+                          f"{r['mode']} mode &nbsp;│&nbsp; <span style='color:{t['muted']}'>{state}</span></div>")
+        self._data = {"test_x": x, "train_x": r["tx"], "train_y": r["ty"], "network_outputs": r["nets"].T,
+                      "ensemble_mean": r["mean"], "ensemble_var": r["var"], "prediction_mean": r["pred_mean"],
+                      "prediction_var": r["pred_var"], "history_t": ht, "history_loss": r["hist_loss"],
+                      "history_ntk_drift": r["hist_drift"], "loss_pred_t": r["loss_grid"],
+                      "loss_pred": r["loss_pred"]}
+
+    def export_data(self) -> dict[str, np.ndarray]:
+        return dict(self._data)

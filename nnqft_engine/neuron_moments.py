@@ -1,0 +1,188 @@
+"""Joint moments of one first-layer neuron h(x) = φ(w·x + b) under the true prior (physics.md §2, §4).
+
+H_{1..k} = E_{w,b}[h(x₁)…h(x_k)] is a (d+1)-dimensional integral. Three exact-to-rounding routes:
+
+- gauss-net (φ = e^{z−q}): closed form through the prior's moment generating function, including where
+  it diverges (laplace / student-t tails make high moments infinite — reported as inf, not a wrong number);
+- kinked φ (relu) with a continuous prior: a product rule over all but one parameter, and along the last
+  one (b, or the last weight when σ_b = 0) Gauss–Legendre on pieces split at every kink b = −w·x_k, at the
+  prior's own kink (laplace) and on a fixed grid over the prior's effective support;
+- otherwise the engine's tensor-product rule `quadrature.first_layer_rule` (smooth φ).
+
+`NeuronMoments` exposes the handful of moment arrays the finite-width theory needs; `s2` (optional, one
+value per quadrature node) weights them for the sequential mechanism, E[s² h h] etc.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from .activations import get_activation
+from .ensemble import layer_variances
+from .priors import quadrature_rule
+from .quadrature import first_layer_rule
+from .spec import NetworkSpec
+
+SQRT3 = math.sqrt(3.0)
+# Standardized support used along the piecewise axis, fixed pieces on it, Legendre nodes per piece.
+_PIECE_RANGE = {"gaussian": 13.0, "laplace": 42.0, "uniform": SQRT3}
+_FIXED_PIECES = {"gaussian": 26, "laplace": 28, "uniform": 4}
+_LEGENDRE = 10
+_MAX_OUTER_NODES = 6000
+
+
+def _pdf(prior: str, u: np.ndarray) -> np.ndarray:
+    if prior == "gaussian":
+        return np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
+    if prior == "uniform":
+        return np.where(np.abs(u) <= SQRT3, 1.0 / (2 * SQRT3), 0.0)
+    if prior == "laplace":
+        return math.sqrt(0.5) * np.exp(-math.sqrt(2.0) * np.abs(u))
+    raise ValueError(f"no density for prior {prior!r}")
+
+
+def _coefficients(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scales (d+1,), V (d+1, P)) with z(x_k) = Σ_j scale_j · u_j · V[j, k] for standardized u."""
+    d = spec.input_dim
+    scales = np.array([spec.sigma_w / math.sqrt(d)] * d + [spec.sigma_b])
+    v = np.concatenate([x.T, np.ones((1, len(x)))], axis=0)
+    return scales, v
+
+
+def _fixed_piece_rule(prior: str) -> tuple[np.ndarray, np.ndarray]:
+    """1-D rule for the standardized prior: Legendre on fixed pieces of its support (an edge at 0)."""
+    rng = _PIECE_RANGE[prior]
+    edges = np.linspace(-rng, rng, _FIXED_PIECES[prior] + 1)
+    g, gw = special.roots_legendre(_LEGENDRE)
+    half = 0.5 * np.diff(edges)
+    u = (0.5 * (edges[1:] + edges[:-1]))[:, None] + half[:, None] * g
+    w = half[:, None] * gw * _pdf(prior, u)
+    return u.ravel(), w.ravel()
+
+
+def piecewise_rule(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes (Q, d+1) in parameter units, weights (Q,)) exact for integrands with kinks at w·x_k + b = 0."""
+    prior = spec.prior
+    scales, v = _coefficients(spec, x)
+    live = [j for j in range(len(scales)) if scales[j] > 0]
+    if not live:
+        return np.zeros((1, len(scales))), np.ones(1)
+    axis, outer = live[-1], live[:-1]
+    if len(outer) == 1:
+        # All kink lines w·x + b = 0 meet at w = 0 (d = 1): pieces with an edge there keep this exact.
+        u1, w1 = _fixed_piece_rule(prior)
+    elif outer:
+        u1, w1 = quadrature_rule(prior, min(120, int(_MAX_OUTER_NODES ** (1.0 / len(outer)))))
+    grids = np.meshgrid(*([u1] * len(outer)), indexing="ij") if outer else []
+    wgrids = np.meshgrid(*([w1] * len(outer)), indexing="ij") if outer else []
+    n_o = grids[0].size if outer else 1
+    base = np.zeros((n_o, len(scales)))
+    for j, g in zip(outer, grids):
+        base[:, j] = g.ravel() * scales[j]
+    w_outer = np.prod(np.stack([g.ravel() for g in wgrids]), axis=0) if outer else np.ones(1)
+    # Kinks along the piecewise axis, in its standardized units.
+    rng = _PIECE_RANGE[prior]
+    coef = v[axis] * scales[axis]
+    rest = base @ v                                                      # (n_o, P)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kinks = np.where(coef != 0, -rest / np.where(coef != 0, coef, 1.0), -rng)
+    fixed = np.linspace(-rng, rng, _FIXED_PIECES[prior] + 1)
+    extra = [np.zeros(1)] if prior == "laplace" else []
+    edges = np.concatenate([np.broadcast_to(e, (n_o, e.size)) for e in [fixed, *extra]]
+                           + [np.clip(kinks, -rng, rng)], axis=1)
+    edges.sort(axis=1)
+    lo, hi = edges[:, :-1], edges[:, 1:]
+    g, gw = special.roots_legendre(_LEGENDRE)
+    half = 0.5 * (hi - lo)
+    u = (0.5 * (hi + lo))[..., None] + half[..., None] * g             # (n_o, pieces, L)
+    wts = w_outer[:, None, None] * half[..., None] * gw * _pdf(prior, u)
+    nodes = np.repeat(base, u.shape[1] * u.shape[2], axis=0)
+    nodes[:, axis] = u.ravel() * scales[axis]
+    keep = wts.ravel() > 0
+    return nodes[keep], wts.ravel()[keep]
+
+
+def _log_mgf(prior: str, t: np.ndarray, dof: float) -> np.ndarray:
+    """log E[e^{tα}] of the standardized variable (inf where it diverges)."""
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if prior == "gaussian":
+            return 0.5 * t * t
+        if prior == "uniform":
+            a = np.abs(SQRT3 * t)
+            return np.where(a < 1e-8, a * a / 6.0, a + np.log1p(-np.exp(-2 * a)) - math.log(2.0) - np.log(a))
+        if prior == "laplace":
+            return np.where(t * t < 2.0, -np.log1p(-0.5 * t * t), np.inf)
+        if prior == "rademacher":
+            a = np.abs(t)
+            return a + np.log1p(np.exp(-2 * a)) - math.log(2.0)
+        if prior == "student-t":
+            return np.where(t == 0, 0.0, np.inf)
+    raise ValueError(f"unknown prior {prior!r}")
+
+
+class NeuronMoments:
+    """Moment arrays of one neuron at points x (P, d); `s2` enables the sequentially-scaled variants."""
+
+    def __init__(self, spec: NetworkSpec, x: np.ndarray, s2_of_nodes=None):
+        self.spec, self.x = spec, x
+        self.act = get_activation(spec.activation)
+        self.q = layer_variances(spec, x)[0]
+        self.scales, self.v = _coefficients(spec, x)
+        self.closed = spec.activation == "gauss-net" and s2_of_nodes is None
+        if self.closed:
+            return
+        if not self.act.smooth and spec.prior in _PIECE_RANGE:
+            nodes, w = piecewise_rule(spec, x)
+        else:
+            nodes, w = first_layer_rule(spec)
+        self.w = w
+        self.h = self.act.numpy_fn(nodes[:, :-1] @ x.T + nodes[:, -1:], self.q[None, :])
+        self.s2 = None if s2_of_nodes is None else s2_of_nodes(nodes)
+
+    def _gn(self, counts: np.ndarray) -> np.ndarray:
+        """gauss-net E[Π_k h(x_k)^{c_k}] for count arrays (..., P)."""
+        t = np.tensordot(counts, self.v.T, axes=1) * self.scales          # (..., d+1)
+        logm = _log_mgf(self.spec.prior, t, self.spec.prior_dof).sum(-1) - counts @ self.q
+        with np.errstate(over="ignore"):
+            return np.exp(logm)
+
+    def h2(self) -> np.ndarray:
+        if self.closed:
+            eye = np.eye(len(self.x))
+            return self._gn(eye[:, None, :] + eye[None, :, :])
+        return (self.h * self.w[:, None]).T @ self.h
+
+    def h4_pair(self) -> np.ndarray:
+        """E[h_i² h_j²]."""
+        if self.closed:
+            eye = np.eye(len(self.x))
+            return self._gn(2 * eye[:, None, :] + 2 * eye[None, :, :])
+        h2 = self.h * self.h
+        return (h2 * self.w[:, None]).T @ h2
+
+    def h6(self) -> np.ndarray:
+        if self.closed:
+            return self._gn(6 * np.eye(len(self.x)))
+        return self.w @ self.h**6
+
+    def h_tuple(self, idx: tuple[int, ...]) -> float:
+        """E[h(x_{i1}) … h(x_{ik})] for point indices idx."""
+        if self.closed:
+            return float(self._gn(np.bincount(np.asarray(idx), minlength=len(self.x)).astype(float)))
+        return float(self.w @ np.prod(self.h[:, list(idx)], axis=1))
+
+    def s2_h2(self) -> np.ndarray:
+        """E[s² h_i h_j]."""
+        return (self.h * (self.w * self.s2)[:, None]).T @ self.h
+
+    def s2_h4(self) -> np.ndarray:
+        return (self.w * self.s2) @ self.h**4
+
+    def s4_h2(self) -> np.ndarray:
+        return (self.w * self.s2**2) @ self.h**2
+
+    def s2_tuple(self, idx: tuple[int, int]) -> float:
+        return float((self.w * self.s2) @ np.prod(self.h[:, list(idx)], axis=1))
