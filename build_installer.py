@@ -56,9 +56,12 @@ EXCLUDED_FILES = [
 ]
 
 
+KEPT_FILES = ["torch/bin/torch_shm_manager"]  # `import torch` checks that it exists
+
+
 def is_excluded_file(dest: str) -> bool:
     dest = dest.replace("\\", "/")
-    return any(fnmatch.fnmatch(dest, pattern) for pattern in EXCLUDED_FILES)
+    return dest not in KEPT_FILES and any(fnmatch.fnmatch(dest, pattern) for pattern in EXCLUDED_FILES)
 
 
 def project_version() -> str:

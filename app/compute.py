@@ -11,6 +11,7 @@ import atexit
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -25,6 +26,8 @@ EMIT_INTERVAL_S = 0.05
 
 
 _ORPHANS: list[QtCore.QThread] = []
+# Every worker ever started (weakly): tests assert none is left running.
+LIVE_WORKERS: "weakref.WeakSet[QtCore.QThread]" = weakref.WeakSet()
 
 
 def wait_for_orphans(timeout_s: float = 10.0) -> bool:
@@ -115,6 +118,7 @@ class ComputeController(QtCore.QObject):
         self._worker: _Worker | None = None
         if threaded:
             self._worker = _Worker(self)
+            LIVE_WORKERS.add(self._worker)
             self._worker.start()
 
     # ---- requests ---------------------------------------------------------------------------------------

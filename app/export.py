@@ -54,6 +54,10 @@ def export_view(view: ViewBase, base: str | Path) -> list[Path]:
         if any(isinstance(item, pg.ImageItem) for item in plot.items):
             continue   # embedded bitmaps in pyqtgraph's SVG are unreliable: the PNG covers these
         svg = base.parent / f"{base.name}-{i}.svg"
-        SVGExporter(plot).export(str(svg))
+        try:
+            SVGExporter(plot).export(str(svg))
+        except Exception:  # noqa: BLE001 — pyqtgraph cannot write some items as SVG: the PNG covers them
+            svg.unlink(missing_ok=True)
+            continue
         written.append(svg)
     return written

@@ -7,6 +7,7 @@ windowed build has no stdout). Exit 0 only if every check passed (timings too wi
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -50,6 +51,7 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
     tmp = tempfile.TemporaryDirectory(prefix="nnqft-selftest-")
     try:
         report["versions"] = versions()
+        report["machine"] = {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
         settings = QtCore.QSettings(str(Path(tmp.name) / "settings.ini"), QtCore.QSettings.Format.IniFormat)
         window = MainWindow(AppState(), settings=settings)
         window.repaint_on_result = True

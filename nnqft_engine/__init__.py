@@ -11,6 +11,10 @@ from .network import apply as apply_network, empirical_ntk, init_params
 from .priors import kurtosis, sample_standardized
 from .spec import NetworkSpec, SampleSettings, SpecError
 from .statistics import Estimate, EnsembleStats, Histogram
+from .finite_width import FiniteWidthTheory, exact_correlators, g4c
+from .width_sweep import WidthSweepResult, fit_log_slope, width_sweep
+from .edgeworth import edgeworth_density
+from .field import FieldEstimate, FieldSpec, McmcSettings, measure_field, propagator as field_propagator
 
 __version__ = "0.1.0"
 
@@ -20,5 +24,8 @@ __all__ = [
     "resolve_device", "device_label", "as_points", "iter_outputs", "sample_outputs",
     "measure", "run_to_completion", "histogram_edges", "Estimate", "EnsembleStats", "Histogram",
     "init_params", "apply_network", "empirical_ntk",
+    "FieldSpec", "McmcSettings", "FieldEstimate", "measure_field", "field_propagator",
+    "FiniteWidthTheory", "exact_correlators", "g4c", "WidthSweepResult", "width_sweep", "fit_log_slope",
+    "edgeworth_density",
     "__version__",
 ]

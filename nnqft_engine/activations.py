@@ -32,6 +32,11 @@ class Activation:
     def __call__(self, z: torch.Tensor, q: torch.Tensor | float = 0.0) -> torch.Tensor:
         return self.torch_fn(z, q)
 
+    def apply_(self, z: torch.Tensor, q: torch.Tensor | float = 0.0) -> torch.Tensor:
+        """φ(z), overwriting z where torch has an in-place kernel (saves a temporary in the sampler)."""
+        inplace = _INPLACE.get(self.name)
+        return inplace(z, q) if inplace is not None else self.torch_fn(z, q)
+
 
 def _sigmoid_np(z):
     return special.expit(z)
@@ -71,6 +76,19 @@ _ACTIVATIONS: dict[str, Activation] = {
         Activation("gauss-net", lambda z, q: torch.exp(z - q), lambda z, q: np.exp(z - q),
                    lambda z, q: np.exp(z - q), closed_form="gauss-net", needs_variance=True),
     )
+}
+
+
+_INPLACE = {
+    "relu": lambda z, q: z.relu_(),
+    "erf": lambda z, q: z.erf_(),
+    "tanh": lambda z, q: z.tanh_(),
+    "sigmoid": lambda z, q: z.sigmoid_(),
+    "silu": lambda z, q: torch.nn.functional.silu(z, inplace=True),
+    "sin": lambda z, q: z.sin_(),
+    "cos": lambda z, q: z.cos_(),
+    "linear": lambda z, q: z,
+    "gauss-net": lambda z, q: z.sub_(q).exp_(),
 }
 
 

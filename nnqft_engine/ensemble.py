@@ -23,8 +23,10 @@ from .spec import NetworkSpec, SampleSettings, SpecError
 # Parameters drawn per block at most (fixed: results must not depend on the memory budget).
 _BLOCK_PARAMS = 1 << 22
 _MAX_BLOCK = 256
-# Neurons processed together in a depth-1 network: keeps the (networks × points × neurons) tile in cache.
-_NEURON_TILE = 256
+# Depth-1 tiles of about _TILE_ELEMENTS (networks × neurons × points) elements, ~512 KB in float32, so the
+# activation works on L2-resident data.
+_NEURON_TILE = 256  # kept for chunk_blocks' memory estimate
+_TILE_ELEMENTS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -81,35 +83,59 @@ def layer_variances(spec: NetworkSpec, x: np.ndarray) -> list[np.ndarray]:
     return [q1] + [deep] * (spec.depth - 1)
 
 
-def _draw(spec: NetworkSpec, shape: tuple[int, ...], scale: float, gen, dtype, device) -> torch.Tensor:
-    return sample_standardized(spec.prior, shape, gen, dtype=dtype, device=device, dof=spec.prior_dof) * scale
-
-
 def forward_block(spec: NetworkSpec, xt: torch.Tensor, qs: list[torch.Tensor], m: int,
                   gen: torch.Generator) -> torch.Tensor:
-    """Draw m networks from `gen` and return their outputs at points xt (P, d): shape (m, P)."""
+    """Draw m networks from `gen` and return their outputs at points xt (P, d): shape (m, P).
+
+    Parameters are drawn standardized, in as few calls as possible; the scales σ_w/√fan_in and σ_b are
+    folded into the points, the matrix products and the final output instead of every parameter.
+    """
     dtype, device = xt.dtype, xt.device
-    act = get_activation(spec.activation)
     n, d = spec.width, spec.input_dim
-    w1 = _draw(spec, (m, n, d), spec.sigma_w / math.sqrt(d), gen, dtype, device)
-    b1 = _draw(spec, (m, n), spec.sigma_b, gen, dtype, device)
-    deep = [(_draw(spec, (m, n, n), spec.sigma_w / math.sqrt(n), gen, dtype, device),
-             _draw(spec, (m, n), spec.sigma_b, gen, dtype, device)) for _ in range(spec.depth - 1)]
-    a = _draw(spec, (m, n), spec.sigma_w / math.sqrt(n), gen, dtype, device)
-    c = _draw(spec, (m,), spec.sigma_b, gen, dtype, device)
-    a = a * readout_factors(spec, w1, gen)
-    q1 = qs[0][None, :, None]
+
+    def draw(*shape: int) -> torch.Tensor:
+        return sample_standardized(spec.prior, shape, gen, dtype=dtype, device=device, dof=spec.prior_dof)
+
+    first = draw(m, n, d + 1)                              # ω¹ in [..., :d], β¹ in [..., d]
+    deep = [draw(m, n, n + 1) for _ in range(spec.depth - 1)]
+    head = draw(m, n + 1)                                  # readout ω in [:, :n], bias β in [:, n]
+    sw_in, sw_n, sb = spec.sigma_w / math.sqrt(d), spec.sigma_w / math.sqrt(n), spec.sigma_b
+    a = head[:, :n]
+    factor = readout_factors(spec, first[..., :d] * sw_in, gen)
+    if not isinstance(factor, float):
+        a = a * factor
+    xs = xt * sw_in
     if spec.depth == 1:
-        out = c[:, None].expand(m, xt.shape[0]).clone()
-        for lo in range(0, n, _NEURON_TILE):
-            hi = min(n, lo + _NEURON_TILE)
-            z = torch.einsum("pd,mnd->mpn", xt, w1[:, lo:hi]) + b1[:, None, lo:hi]
-            out += torch.einsum("mpn,mn->mp", act(z, q1), a[:, lo:hi])
-        return out
-    h = act(torch.einsum("pd,mnd->mpn", xt, w1) + b1[:, None, :], q1)
-    for (w, b), q in zip(deep, qs[1:]):
-        h = act(torch.bmm(h, w.transpose(1, 2)) + b[:, None, :], q[None, :, None])
-    return torch.einsum("mpn,mn->mp", h, a) + c[:, None]
+        out = _depth1_readout(spec, xs, first, a, qs[0])
+    else:
+        act = get_activation(spec.activation)
+        h = act.apply_(torch.baddbmm(first[:, None, :, d], xs.expand(m, -1, -1), first[..., :d].transpose(1, 2),
+                                     beta=sb), qs[0][None, :, None])
+        for w, q in zip(deep, qs[1:]):
+            z = torch.baddbmm(w[:, None, :, n], h, w[..., :n].transpose(1, 2), beta=sb, alpha=sw_n)
+            h = act.apply_(z, q[None, :, None])
+        out = torch.bmm(h, a[:, :, None])[..., 0]
+    return out.mul_(sw_n).add_(head[:, n:], alpha=sb)
+
+
+def _depth1_readout(spec: NetworkSpec, xs: torch.Tensor, first: torch.Tensor, a: torch.Tensor,
+                    q: torch.Tensor) -> torch.Tensor:
+    """Σ_i a_i φ(z_i(x)) for one hidden layer, a few networks at a time so each (networks × neurons × points)
+    tile stays in cache: z is one plain matrix product [ω¹ β¹]·[x σ_b]ᵀ, φ overwrites it in place, and the
+    readout is a batched product. Tiles depend only on the spec and P, so results never depend on chunking."""
+    act = get_activation(spec.activation)
+    m, n, d1 = first.shape
+    p = xs.shape[0]
+    xb = torch.cat([xs, xs.new_full((p, 1), spec.sigma_b)], dim=1).T.contiguous()  # (d+1, P)
+    tile_m = max(1, _TILE_ELEMENTS // (p * n))
+    out = xs.new_empty(m, 1, p)
+    qv = q.view(1, 1, p) if torch.is_tensor(q) else q
+    flat = first.view(m * n, d1)
+    for m0 in range(0, m, tile_m):
+        m1 = min(m, m0 + tile_m)
+        z = torch.mm(flat[m0 * n:m1 * n], xb).view(m1 - m0, n, p)
+        torch.bmm(a[m0:m1, None, :], act.apply_(z, qv), out=out[m0:m1])
+    return out[:, 0, :]
 
 
 def iter_outputs(spec: NetworkSpec, x, settings: SampleSettings) -> Iterator[OutputChunk]:

@@ -67,6 +67,12 @@ def _bias_cumulants(spec: NetworkSpec) -> tuple[float, float]:
     return spec.sigma_b**4 * (m4 - 3.0), spec.sigma_b**6 * (m6 - 15.0 * m4 + 30.0)
 
 
+def _inf_where(value, top_moment) -> np.ndarray:
+    """A cumulant whose highest moment diverges (heavy prior tails, gauss-net) is reported as inf."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(top_moment), value, np.inf)
+
+
 class _Assembler:
     """Combines neuron moments into cumulants of f; the 4-point formulas take broadcastable arrays."""
 
@@ -92,17 +98,17 @@ class _Assembler:
         kk = self.sw2**2 * (h12 * h34 + h13 * h24 + h14 * h23)            # Σ pairings of K
         t4_one = sw4 / n**2 * (self.mu4 * h4 - (h12 * h34 + h13 * h24 + h14 * h23))
         if self.mode == "none":
-            return n * t4_one + self.b4
+            return _inf_where(n * t4_one + self.b4, h4)
         e4 = gamma_moment(self.v, 2)
         if self.mode == "shared-scale":
-            return e4 * (n * t4_one + kk) - kk + self.b4
+            return _inf_where(e4 * (n * t4_one + kk) - kk + self.b4, h4)
         frac = self.n_y / n                                              # K′ = frac·K for the N−1 neurons
         y4 = self.n_y * t4_one + frac**2 * kk                             # E[Y′Y′Y′Y′]
         s12, s34, s13, s24, s14, s23 = s
         k = self.sw2 / n * self.sw2 * frac                               # E[A_aA_b s²]/S̃_ab · K′/H
         splits = k * (s12 * h34 + s34 * h12 + s13 * h24 + s24 * h13 + s14 * h23 + s23 * h14)
         a4 = sw4 / n**2 * self.mu4 * h4
-        return a4 + e4 * y4 + splits - kk + self.b4
+        return _inf_where(a4 + e4 * y4 + splits - kk + self.b4, h4)
 
     def g6c_diag(self, h2: np.ndarray, h4: np.ndarray, h6: np.ndarray) -> np.ndarray:
         n, sw2 = self.n, self.sw2
@@ -110,7 +116,7 @@ class _Assembler:
         m2, m4, m6 = sw2 / n * h2, sw2**2 / n**2 * self.mu4 * h4, sw2**3 / n**3 * self.mu6 * h6
         k2, k4, k6 = m2, m4 - 3 * m2**2, m6 - 15 * m4 * m2 + 30 * m2**3
         if self.mode == "none":
-            return n * k6 + self.b6
+            return _inf_where(n * k6 + self.b6, h6)
         ny = self.n_y
         y2, y4c, y6c = ny * k2, ny * k4, ny * k6
         y4 = y4c + 3 * y2**2
@@ -123,7 +129,7 @@ class _Assembler:
             z4 = m4 + e4 * y4 + 6 * (sw2 / n * np.diag(self.S)) * y2
             z6 = (m6 + e6 * y6 + 15 * sw2**2 / n**2 * self.mu4 * self.nm.s2_h4() * y2
                   + 15 * sw2 / n * self.nm.s4_h2() * y4)
-        return z6 - 15 * z4 * z2 + 30 * z2**3 + self.b6
+        return _inf_where(z6 - 15 * z4 * z2 + 30 * z2**3 + self.b6, h6)
 
 
 def exact_correlators(spec: NetworkSpec, x) -> FiniteWidthTheory:
@@ -139,10 +145,11 @@ def exact_correlators(spec: NetworkSpec, x) -> FiniteWidthTheory:
     if asm.S is not None:
         sd = np.diag(asm.S)
         s = (sd[:, None], sd[None, :], asm.S, asm.S, asm.S, asm.S)
-    g4_pair = asm.g4c(h4p, hi, hj, H, H, H, H, s)
+    with np.errstate(invalid="ignore"):  # inf − inf where a moment diverges; `_inf_where` reports inf
+        g4_pair = asm.g4c(h4p, hi, hj, H, H, H, H, s)
+        g6 = asm.g6c_diag(hd, np.diag(h4p), asm.nm.h6())
     g4_pair = 0.5 * (g4_pair + g4_pair.T)
     g4_diag = np.diag(g4_pair).copy()
-    g6 = asm.g6c_diag(hd, np.diag(h4p), asm.nm.h6())
     g2 = spec.sigma_b**2 + asm.K
     with np.errstate(divide="ignore", invalid="ignore"):
         kurt = np.where(np.diag(g2) > 0, g4_diag / np.diag(g2) ** 2, 0.0)
@@ -162,7 +169,8 @@ def g4c(spec: NetworkSpec, x1, x2, x3, x4) -> float:
     s = None
     if asm.S is not None:
         s = [asm.nm.s2_tuple((a, b)) for a, b in pairs]
-    return float(asm.g4c(asm.nm.h_tuple((0, 1, 2, 3)), *hs, s))
+    with np.errstate(invalid="ignore"):
+        return float(asm.g4c(asm.nm.h_tuple((0, 1, 2, 3)), *hs, s))
 
 
 def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:

@@ -29,13 +29,17 @@ from .kernels import kernels
 from .network import init_params
 from .spec import DEVICES, DTYPES, NetworkSpec, SpecError
 
+# Elements of one (networks × training points × neurons) tile in a GD step (~8 MB in float32).
+_STEP_TILE = 1 << 21
+
 
 @dataclass(frozen=True)
 class TrainSettings:
     """How to train: ensemble size, randomness, step, hardware, what to track.
 
     lr None = the cap (the largest step that still follows the flow). mode 'ntk' trains every layer,
-    'nngp' only the readout. snapshot_every: GD steps between the snapshots `train` yields.
+    'nngp' only the readout. snapshot_every: GD steps between the snapshots `train` yields. step_growth g:
+    `advance_to` (and `train` with `times`) steps by max(lr, g·t), capped; 0 = constant steps.
     """
 
     ensemble: int = 256
@@ -46,6 +50,7 @@ class TrainSettings:
     snapshot_every: int = 20
     mode: str = "ntk"
     flow_fraction: float = 0.05
+    step_growth: float = 0.0
     linearized: bool = True
     track_drift: bool = True
 
@@ -64,6 +69,8 @@ class TrainSettings:
             raise SpecError(f"snapshot interval must be a whole number of steps >= 1, got {self.snapshot_every!r}")
         if self.mode not in MODES:
             raise SpecError(f"unknown flow mode {self.mode!r}; choose one of: {', '.join(MODES)}")
+        if not (math.isfinite(float(self.step_growth)) and 0 <= float(self.step_growth) <= 1):
+            raise SpecError(f"step growth must lie in [0, 1], got {self.step_growth!r}")
         if not 0 < float(self.flow_fraction) < 1:
             raise SpecError(f"flow fraction must lie in (0, 1) (1 is the stability limit), got {self.flow_fraction!r}")
 
@@ -82,7 +89,7 @@ def _check_lr(lr) -> float:
 class TrainSnapshot:
     """The ensemble at elapsed time t: outputs (M, n_test), per-network train loss (M,), ensemble mean,
     variance and the mean's standard error on the test points, the linearized twin's outputs, the mean
-    relative NTK drift on the training points, and the step actually used (with the clip reason);
+    relative NTK drift on the training points, the mean relative parameter drift, and the step actually used (with the clip reason);
     train_outputs (M, n_train) are the networks' outputs on the training points."""
 
     t: float
@@ -96,6 +103,7 @@ class TrainSnapshot:
     var_err: np.ndarray
     linearized_outputs: np.ndarray | None
     ntk_drift: float | None
+    param_drift: float
     lr: float
     lr_cap: float
     lr_note: str = ""
@@ -122,7 +130,9 @@ class EnsembleTrainer:
         self.trainable = "all" if settings.mode == "ntk" else "readout"
         gen = make_generator(settings.seed, self.device, 0)
         self.params = init_params(spec, settings.ensemble, settings.seed, self.device, self.dtype, generator=gen)
+        self._params0 = [(w.clone(), b.clone()) for w, b in self.params]
         self.t, self.steps = 0.0, 0
+        self.step_sizes: list[float] = []      # every step taken, in order (t = their sum)
         kk = kernels(spec, xs)
         self._lam_analytic = float(np.linalg.eigvalsh(kk.ntk if settings.mode == "ntk" else kk.nngp)[-1])
         self._ntk0 = ntk(spec, self.params, self.x_train, trainable=self.trainable)
@@ -165,18 +175,23 @@ class EnsembleTrainer:
         return eta
 
     def _gd_step(self, lr: float) -> None:
-        _, _, grads = loss_gradients(self.spec, self.params, self.x_train, self.q_train, self.y_train,
-                                     self.trainable)
-        flat = [t for pair in self.params for t in pair]
-        trained = flat if self.trainable == "all" else flat[-2:]
+        # Blocks of networks whose (networks × points × neurons) tiles stay in cache; all in place.
+        m = self.settings.ensemble
+        block = max(1, min(m, _STEP_TILE // (self.n * self.spec.width * self.spec.depth)))
         with torch.no_grad():
-            for p, g in zip(trained, grads):
-                p.sub_(lr * g)
+            for lo in range(0, m, block):
+                part = [(w[lo:lo + block], b[lo:lo + block]) for w, b in self.params]
+                _, _, grads = loss_gradients(self.spec, part, self.x_train, self.q_train, self.y_train,
+                                             self.trainable)
+                flat = [t for pair in part for t in pair]
+                for p, g in zip(flat if self.trainable == "all" else flat[-2:], grads):
+                    p.add_(g, alpha=-lr)
         if self._lin is not None:
             resid = self._lin[:, -self.n:] - self.y_train
             self._lin = self._lin - (lr / self.n) * torch.einsum("mpj,mj->mp", self._lin_kernel, resid)
         self.t += lr
         self.steps += 1
+        self.step_sizes.append(lr)
 
     def step(self, n_steps: int = 1, lr: float | None = None) -> TrainSnapshot:
         """n_steps of full-batch GD (lr may change between calls), then a snapshot."""
@@ -200,12 +215,20 @@ class EnsembleTrainer:
         self._last_note = next((note for note in notes if note), "")
         return self.snapshot()
 
-    def advance_to(self, t_target: float, lr: float | None = None) -> TrainSnapshot:
-        """Step until elapsed time t_target exactly (the last step shortened), then a snapshot."""
+    def advance_to(self, t_target: float, lr: float | None = None, growth: float | None = None) -> TrainSnapshot:
+        """Step until elapsed time t_target exactly (the last step shortened), then a snapshot. With growth
+        g > 0 each step is max(lr, g·t), still capped: GD lags the flow by ~0.27·η/t of an amplitude, so a
+        step growing with t keeps that lag fixed while long runs need far fewer steps."""
+        growth = self.settings.step_growth if growth is None else float(growth)
+        if not math.isfinite(t_target) or t_target < 0:
+            raise SpecError(f"target time must be a finite number >= 0, got {t_target!r}")
         eta = self._resolve_lr(lr)
+        note = self._last_note                  # only the requested step's clip is news; growth stops at the cap
         while self.t < t_target * (1 - 1e-12):
-            self._gd_step(min(eta, t_target - self.t))
-        self._last_lr = eta
+            step = eta if growth <= 0 else min(max(eta, growth * self.t), self.lr_cap)
+            self._gd_step(min(step, t_target - self.t))
+            self._last_lr = step
+        self._last_note = note
         return self.snapshot()
 
     # -- observing --------------------------------------------------------------------------------
@@ -219,6 +242,17 @@ class EnsembleTrainer:
         self._lam_max = max(self._lam_max, self._largest_eigenvalue(theta))
         diff = torch.linalg.matrix_norm(theta - self._ntk0) / torch.linalg.matrix_norm(self._ntk0)
         return float(diff.double().mean())
+
+    def param_drift(self) -> float:
+        """Relative ‖θ_t − θ₀‖/‖θ₀‖ over the trained parameters, averaged over the networks."""
+        num = den = 0.0
+        for (w, b), (w0, b0) in zip(self._trained(self.params), self._trained(self._params0)):
+            num = num + ((w - w0).double() ** 2).flatten(1).sum(1) + ((b - b0).double() ** 2).flatten(1).sum(1)
+            den = den + (w0.double() ** 2).flatten(1).sum(1) + (b0.double() ** 2).flatten(1).sum(1)
+        return float(torch.sqrt(num / den).mean())
+
+    def _trained(self, params):
+        return params if self.trainable == "all" else params[-1:]
 
     def snapshot(self) -> TrainSnapshot:
         with torch.no_grad():
@@ -234,7 +268,7 @@ class EnsembleTrainer:
         return TrainSnapshot(
             t=self.t, step=self.steps, test_outputs=cpu(out), train_outputs=cpu(train), train_loss=cpu(loss), mean=cpu(mean), var=cpu(var),
             mean_err=cpu(torch.sqrt(var / m)), var_err=cpu(var_err), linearized_outputs=lin,
-            ntk_drift=self.ntk_drift() if self.settings.track_drift else None,
+            ntk_drift=self.ntk_drift() if self.settings.track_drift else None, param_drift=self.param_drift(),
             lr=self._last_lr, lr_cap=self.lr_cap, lr_note=self._last_note)
 
 

@@ -2,8 +2,8 @@
 
 `width_sweep` is a generator: it yields a `WidthSweepResult` after every width (progress + cancellation
 point), each holding everything measured so far. Slopes are weighted least-squares fits of log|G| against
-log N, with weights from the measured standard errors (σ_log|G| = SE/|G|); their errors come from the
-fit's covariance scaled by √(χ²/dof) when that exceeds 1.
+log N, with weights from the measured standard errors (σ_log|G| = SE/|G|), over the widths where |G| is
+resolved (> 2 SE); their errors come from the fit's covariance scaled by √(χ²/dof) when that exceeds 1.
 """
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def fit_log_slope(widths: Sequence[float], values: np.ndarray, errors: np.ndarra
     """(slope, standard error) of log|G| = a + slope·log N by weighted least squares."""
     n = np.asarray(widths, dtype=np.float64)
     g, e = np.abs(np.asarray(values, dtype=np.float64)), np.asarray(errors, dtype=np.float64)
-    ok = (g > 0) & np.isfinite(g) & np.isfinite(e) & (e > 0)
+    # log|G| of a value not resolved from zero (|G| < 2 SE) says nothing about the power law: leave it out.
+    ok = np.isfinite(g) & np.isfinite(e) & (e > 0) & (g > 2 * e)
     if ok.sum() < 2 or len(np.unique(n[ok])) < 2:
         return float("nan"), float("nan")
     xs, ys, sig = np.log(n[ok]), np.log(g[ok]), e[ok] / g[ok]

@@ -76,7 +76,8 @@ CASES = [
     ("relu", 2, "ntk", "gaussian", 0.2, 512, 16),
     ("erf", 2, "standard", "uniform", 0.5, 512, 16),
     ("tanh", 3, "ntk", "gaussian", 0.1, 384, 12),
-    ("gauss-net", 2, "standard", "gaussian", 0.2, 384, 12),
+    ("softplus", 2, "standard", "gaussian", 0.2, 384, 12),
+    ("gauss-net", 1, "standard", "gaussian", 0.2, 256, 16),
     ("sin", 2, "ntk", "laplace", 0.3, 384, 12),
 ]
 

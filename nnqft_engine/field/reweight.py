@@ -16,7 +16,7 @@ from .cosnet import draw_neurons
 from .evaluate import FieldEvaluator
 from .spec import FieldSpec
 
-BLOCK = 16
+BLOCK = 64
 
 
 def reweight_chunks(spec: FieldSpec, evaluator: FieldEvaluator, ensemble: int, seed: int,

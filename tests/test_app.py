@@ -1,0 +1,219 @@
+"""The desktop app, driven synchronously (jobs run inline): views follow their controls, sessions reproduce
+numbers, bad session files are refused politely, GPU failures fall back to the CPU, exports hold the data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch  # noqa: F401 — torch before Qt, as in the app
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore  # noqa: E402
+
+from app.compute import LIVE_WORKERS  # noqa: E402
+from app.controls import slider_to_width, width_to_slider  # noqa: E402
+from app.device_manager import DeviceManager  # noqa: E402
+from app.export import export_view  # noqa: E402
+from app.main_window import SHORTCUTS, MainWindow  # noqa: E402
+from app.session import load_presets, load_session  # noqa: E402
+from app.state import AppState  # noqa: E402
+from nnqft_engine import DeviceUnavailable, SpecError  # noqa: E402
+
+SMALL = dict(ensemble=2000, width=16)
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running():
+    yield
+    running = [t.objectName() for t in list(LIVE_WORKERS) if t.isRunning()]
+    assert not running, f"QThreads left running: {running}"
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    windows = []
+
+    def make(state=None, devices=None, threaded=False):
+        settings = QtCore.QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QtCore.QSettings.Format.IniFormat)
+        w = MainWindow(state or AppState(**SMALL), threaded=threaded, devices=devices, settings=settings)
+        w.setProperty("no_dialogs", True)
+        w.views["training"].playing = False     # synchronous runs must not loop forever
+        qtbot.addWidget(w)
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        assert w.shutdown()
+
+
+def test_outputs_view_follows_width_slider_and_matches_theory_shapes(make_window):
+    w = make_window()
+    v = w.views["outputs"]
+    assert v.last_result["width"] == 16 and v.last_result["n"] == 2000
+    w.controls.width_slider.setValue(width_to_slider(200))
+    assert v.last_result["width"] == 200 == w.state.width
+    r = v.last_result
+    assert np.isclose(np.sum(r["density"] * np.diff(r["edges"])), 1.0)
+    assert r["k"][0, 0] == pytest.approx(w.state.network_spec().sigma_b ** 2 + r["k"][0, 0] - 0.01, abs=10)
+    assert v.finite_check()["ok"]
+
+
+def test_each_view_updates_when_its_controls_move(make_window):
+    w = make_window()
+    moves = {"outputs": lambda: w.controls.x1.setValue(1.25),
+             "correlators": lambda: w.controls.activation.setCurrentText("tanh"),
+             "kernels": lambda: w.controls.depth.setValue(3),
+             "training": lambda: w.views["training"].dataset.setCurrentText("step")}
+    for key, move in moves.items():
+        w.show_view(key)
+        view = w.views[key]
+        assert view.last_result is not None, key
+        before = {k: np.array(v, copy=True) for k, v in view.export_data().items()}
+        rid = view.last_request_id
+        move()
+        assert view.last_request_id > rid, f"{key} did not recompute"
+        after = view.export_data()
+        assert any(not np.array_equal(before[k], after[k]) for k in before if k in after), key
+        assert view.finite_check()["ok"], key
+    assert w.views["kernels"].last_result["nngp"].shape == (81, 81)
+    assert np.array_equal(w.views["training"].last_result["ty"], np.sign(w.views["training"].last_result["tx"]))
+
+
+def test_training_keeps_its_run_when_the_learning_rate_changes(make_window):
+    w = make_window(AppState(width=64, train_ensemble=8, steps_per_frame=5))
+    w.show_view("training")
+    tv = w.views["training"]
+    tv.step_once()
+    t1 = tv.last_result["t"]
+    assert t1 > 0
+    w.update_state(lr=0.001)          # no restart …
+    tv.step_once()
+    t2 = tv.last_result["t"]
+    assert t2 == pytest.approx(t1 + 5 * 0.001)     # … and the new step is used (5 steps of η = 0.001)
+    tv.restart()
+    assert tv.last_result["t"] == 0.0
+
+
+def test_session_save_and_load_reproduces_the_numbers(make_window, tmp_path):
+    state = AppState(width=7, activation="tanh", prior="laplace", sigma_w=1.7, seed=11, ensemble=3000, x1=0.3)
+    a = make_window(state)
+    path = tmp_path / "talk.json"
+    a.save_session(path)
+    data = json.loads(path.read_text())
+    assert data["state"]["seed"] == 11 and data["versions"]["torch"] and data["device"]
+    b = make_window(AppState())
+    assert b.open_session(path)
+    ra, rb = a.views["outputs"].last_result, b.views["outputs"].last_result
+    for key in ("var", "var_err", "kurt", "density", "scatter"):
+        assert np.array_equal(ra[key], rb[key]), key
+    assert str(path) in b.recent_sessions()
+
+
+@pytest.mark.parametrize("content", ["{not json", json.dumps({"kind": "something-else", "state": {}}),
+                                     json.dumps({"kind": "nnqft-explorer-session", "format": 1,
+                                                 "state": {"width": -3}}),
+                                     json.dumps({"kind": "nnqft-explorer-session", "format": 1,
+                                                 "state": {"colour": "red"}})])
+def test_corrupt_or_foreign_session_gives_a_message_and_the_app_keeps_running(make_window, tmp_path, content):
+    w = make_window()
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    state_before = w.state.to_dict()
+    assert not w.open_session(path)
+    assert w.errors and "bad.json" in w.errors[-1]
+    assert w.state.to_dict() == state_before
+    with pytest.raises(SpecError):
+        load_session(path)
+    w.update_state(width=20)                       # still alive and computing
+    assert w.views["outputs"].last_result["width"] == 20
+
+
+def test_missing_gpu_falls_back_to_cpu_with_a_message(make_window):
+    def no_gpu(name):
+        raise DeviceUnavailable("CUDA was requested but no CUDA GPU is available (injected)")
+    w = make_window(AppState(device="cuda", **SMALL), devices=DeviceManager(resolve=no_gpu))
+    assert w.device_label.startswith("CPU")
+    assert any("injected" in e and "CPU" in e for e in w.errors)
+    assert w.views["outputs"].finite_check()["ok"]
+
+
+def test_gpu_failing_during_computation_falls_back_to_cpu(make_window):
+    # The injected resolver claims a GPU exists; the engine then fails to use it, mid-request.
+    w = make_window(AppState(device="cuda", **SMALL), devices=DeviceManager(resolve=lambda n: torch.device("cuda")))
+    assert "cuda" in w.devices.failed
+    assert w.device_label.startswith("CPU")
+    assert any("falling back to the CPU" in e for e in w.errors)
+    assert w.views["outputs"].last_result["n"] == SMALL["ensemble"]
+
+
+def test_export_writes_png_csv_npz_with_all_plotted_data(make_window, tmp_path):
+    w = make_window()
+    files = export_view(w.views["outputs"], tmp_path / "outputs.png")
+    names = {f.name for f in files}
+    assert {"outputs.png", "outputs.csv", "outputs.npz"} <= names
+    assert any(n.endswith(".svg") for n in names)
+    npz = np.load(tmp_path / "outputs.npz")
+    assert set(npz.files) == set(w.views["outputs"].export_data())
+    header = (tmp_path / "outputs.csv").read_text().splitlines()[0]
+    assert "hist_density" in header and "scatter_f_x1" in header
+    files = export_view(w.views["kernels"], tmp_path / "kernels")
+    assert not any(f.suffix == ".svg" and "-0" in f.name for f in files)   # image plots: PNG only
+
+
+def test_presets_load_show_their_caption_and_switch_view(make_window):
+    presets = load_presets()
+    assert len(presets) >= 6
+    w = make_window()
+    for p in presets:
+        assert p.title and p.caption
+        st = p.state(w.state)
+        assert st.title == p.title
+    lazy = next(p for p in presets if "lazy" in p.name)
+    w.apply_preset(lazy)
+    assert w.current_view().key == "training"
+    assert lazy.title in w.banner.text()
+
+
+def test_shortcuts_are_bound_and_listed(make_window):
+    w = make_window()
+    bound = {a.shortcut().toString() for a in w.actions()}
+    for key in ("Space", "N", "F", "1", "2", "3", "4", "Ctrl+S", "Ctrl+O", "Ctrl+E", "F1"):
+        assert key in bound, key
+    listed = " ".join(k for k, _ in SHORTCUTS)
+    for key in ("Space", "N", "F", "Ctrl+S", "Ctrl+O", "Ctrl+E"):
+        assert key in listed
+    seed = w.state.seed
+    w.new_draw()
+    assert w.state.seed == seed + 1
+
+
+def test_theme_switch_recolours_plots(make_window):
+    w = make_window()
+    canvas = w.views["outputs"].canvas
+    w.update_state(theme="light")
+    assert canvas.backgroundBrush().color().name() == "#ffffff"
+    w.update_state(theme="dark")
+    assert canvas.backgroundBrush().color().name() == "#12151a"
+
+
+def test_invalid_change_is_refused_with_a_message(make_window):
+    w = make_window()
+    assert not w.update_state(sigma_w=-1.0)
+    assert w.state.sigma_w == AppState().sigma_w and "sigma_w" in w.errors[-1]
+
+
+def test_width_slider_is_logarithmic_over_one_to_1e5():
+    assert slider_to_width(0) == 1 and slider_to_width(width_to_slider(100_000)) == 100_000
+    for n in (2, 10, 32, 100, 1000, 4000):
+        assert abs(slider_to_width(width_to_slider(n)) - n) / n < 0.05
+
+
+def test_state_round_trips_and_validates():
+    s = AppState(width=9, view_settings={"field": {"mass": 1.0}})
+    assert AppState.from_dict(s.to_dict()) == s
+    with pytest.raises(SpecError):
+        AppState.from_dict({"activation": "nope"})
+    with pytest.raises(SpecError):
+        AppState.from_dict({"width": "wide"})
