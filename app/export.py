@@ -1,13 +1,12 @@
-"""Export of the current view: PNG of the whole view, SVG of each plot that renders correctly as SVG
-(plots without images), and every plotted array as CSV columns and NPZ entries."""
+"""Export of the current view: PNG of the whole view, SVG of views that render correctly as vectors (those
+without images), and every plotted array as CSV columns and NPZ entries."""
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
-from pyqtgraph.exporters import SVGExporter
+from PySide6 import QtCore, QtGui, QtSvg
 
 from .views.base import ViewBase
 
@@ -36,8 +35,34 @@ def write_csv(path: Path, data: dict[str, np.ndarray]) -> None:
             w.writerow([repr(float(c[i])) if i < len(c) else "" for c in cols.values()])
 
 
+def write_svg(view: ViewBase, path: Path) -> Path | None:
+    """The whole view as vector SVG through Qt's own SVG painter (pyqtgraph 0.14's SVG exporter cannot parse
+    the paths Qt 6.12 writes). Views holding images are skipped: their bitmaps are better in the PNG."""
+    if not view.svg_ok():
+        return None
+    canvas = getattr(view, "canvas", None)
+    if canvas is None:
+        return None
+    scene = canvas.scene()
+    rect = scene.sceneRect()
+    gen = QtSvg.QSvgGenerator()
+    gen.setFileName(str(path))
+    gen.setSize(QtCore.QSize(int(rect.width()), int(rect.height())))
+    gen.setViewBox(QtCore.QRectF(0, 0, rect.width(), rect.height()))
+    gen.setTitle(view.title)
+    painter = QtGui.QPainter()
+    if not painter.begin(gen):
+        return None
+    try:
+        painter.fillRect(QtCore.QRectF(0, 0, rect.width(), rect.height()), canvas.backgroundBrush())
+        scene.render(painter, QtCore.QRectF(0, 0, rect.width(), rect.height()), rect)
+    finally:
+        painter.end()
+    return path if path.exists() and path.stat().st_size > 0 else None
+
+
 def export_view(view: ViewBase, base: str | Path) -> list[Path]:
-    """Write base.png, base.csv, base.npz and base-<plot>.svg for image-free plots; returns the files."""
+    """Write base.png, base.csv, base.npz and (for views without images) base.svg; returns the files."""
     base = Path(base)
     if base.suffix.lower() in (".png", ".csv", ".npz", ".svg"):
         base = base.with_suffix("")
@@ -50,14 +75,7 @@ def export_view(view: ViewBase, base: str | Path) -> list[Path]:
     write_csv(csv_path, data)
     np.savez(npz_path, **{k: np.asarray(v) for k, v in data.items()})
     written += [csv_path, npz_path]
-    for i, (name, plot) in enumerate(view.export_items()):
-        if any(isinstance(item, pg.ImageItem) for item in plot.items):
-            continue   # embedded bitmaps in pyqtgraph's SVG are unreliable: the PNG covers these
-        svg = base.parent / f"{base.name}-{i}.svg"
-        try:
-            SVGExporter(plot).export(str(svg))
-        except Exception:  # noqa: BLE001 — pyqtgraph cannot write some items as SVG: the PNG covers them
-            svg.unlink(missing_ok=True)
-            continue
+    svg = write_svg(view, base.with_suffix(".svg"))
+    if svg is not None:
         written.append(svg)
     return written

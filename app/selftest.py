@@ -88,6 +88,11 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
         widths = [w for w in (24, 32, 40, 48) if slider_to_width(width_to_slider(w)) == w]
         positions = [width_to_slider(w) for w in widths]
         latencies = []
+        ticks: list[float] = []
+        heartbeat = QtCore.QTimer()
+        heartbeat.setInterval(5)
+        heartbeat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        heartbeat.start()
         for i in range(SLIDER_MOVES):
             _wait(app, lambda: False, 0.03)   # a hand on a slider, not a test harness firing back-to-back
             pos = positions[(i + 1) % len(positions)]
@@ -100,6 +105,8 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
             if _wait(app, lambda: rid in window.painted_at, 30.0):
                 latencies.append((window.painted_at[rid] - t_change) * 1000)
         _wait(app, lambda: window.compute.latest.get("outputs") in finished, VIEW_TIMEOUT_S)
+        heartbeat.stop()
+        gaps = [(b - a) * 1000 for a, b in zip(ticks, ticks[1:])]
         final = window.views["outputs"].last_result or {}
         slider_ok = (len(latencies) >= 20 and final.get("width") == window.state.effective_width)
         report["views"]["outputs"]["slider_moves"] = len(latencies)
@@ -110,6 +117,10 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
             "slider_latency_ms": {"median": round(statistics.median(latencies), 1) if latencies else None,
                                   "p90": round(_percentile(latencies, 0.9), 1) if latencies else None,
                                   "n": len(latencies)},
+            # Longest gap between 5 ms heartbeats of the GUI thread during the slider moves: the longest
+            # time the GUI was busy (drawing a result, handling a change) and could not respond.
+            "gui_max_busy_ms": round(max(gaps), 1) if gaps else None,
+            "gui_busy_p99_ms": round(_percentile(gaps, 0.99), 1) if gaps else None,
             "targets": {"first_frame_s": TARGET_FIRST_FRAME_S, "slider_latency_median_ms": TARGET_LATENCY_MEDIAN_MS},
         }
         met = bool(latencies) and first_frame < TARGET_FIRST_FRAME_S and \

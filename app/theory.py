@@ -18,6 +18,13 @@ from nnqft_engine.ensemble import block_size, params_per_network
 CHUNK_WORK = 400_000
 
 
+def has_closed_form(activation: str) -> bool:
+    """Closed-form kernels are instant; the others go through 2-D quadrature per pair of points (slow
+    on big grids), so views use coarser grids for them."""
+    from nnqft_engine import get_activation
+    return get_activation(activation).closed_form is not None
+
+
 def optional_module(name: str):
     """nnqft_engine.<name>, or None if that module is not there (yet)."""
     try:

@@ -6,11 +6,14 @@ module. Every long computation is a generator of running results (see `run_to_co
 from .activations import activation_names, get_activation
 from .devices import DeviceUnavailable, device_label, resolve_device
 from .ensemble import as_points, iter_outputs, sample_outputs
+from .flow_data import dataset
+from .flow_theory import FlowPrediction, flow_prediction, max_stable_lr
 from .measure import histogram_edges, measure, run_to_completion
 from .network import apply as apply_network, empirical_ntk, init_params
 from .priors import kurtosis, sample_standardized
 from .spec import NetworkSpec, SampleSettings, SpecError
 from .statistics import Estimate, EnsembleStats, Histogram
+from .training import EnsembleTrainer, TrainSettings, TrainSnapshot, train
 from .finite_width import FiniteWidthTheory, exact_correlators, g4c
 from .width_sweep import WidthSweepResult, fit_log_slope, width_sweep
 from .edgeworth import edgeworth_density
@@ -27,5 +30,7 @@ __all__ = [
     "FieldSpec", "McmcSettings", "FieldEstimate", "measure_field", "field_propagator",
     "FiniteWidthTheory", "exact_correlators", "g4c", "WidthSweepResult", "width_sweep", "fit_log_slope",
     "edgeworth_density",
+    "FlowPrediction", "flow_prediction", "max_stable_lr", "dataset",
+    "TrainSettings", "TrainSnapshot", "EnsembleTrainer", "train",
     "__version__",
 ]

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from .activations import Activation, get_activation
 from .ensemble import as_points, layer_variances
@@ -27,25 +28,32 @@ class Kernels:
     ntk: np.ndarray
 
 
-def _clip(a: np.ndarray) -> np.ndarray:
-    return np.clip(a, -1.0, 1.0)
+def _arc_kernels(cf: str, k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Arc-cosine (relu) and arcsin (erf) kernels, in float64 torch with in-place ops: these run on P×P
+    matrices every time a slider moves, and torch's vectorized asin/acos are ~10× numpy's."""
+    t11, t22, t12 = (torch.from_numpy(np.array(a, dtype=np.float64)) for a in (k11, k22, k12))
+    if cf == "erf":
+        # ρ = 2k12/√((1+2k11)(1+2k22)); E[φφ] = (2/π) asin ρ; E[φ'φ'] = (4/π)/√((1+2k11)(1+2k22)) / √(1−ρ²).
+        inv = (1 + 2 * t11).rsqrt_() * (1 + 2 * t22).rsqrt_()
+        rho = torch.mul(t12, inv).mul_(2.0).clamp_(-1.0, 1.0)
+        e = torch.asin(rho).mul_(2 / math.pi)
+        de = rho.mul_(rho).neg_().add_(1.0).clamp_min_(1e-300).rsqrt_().mul_(inv).mul_(4 / math.pi)
+        return e.numpy(), de.numpy()
+    norm = (t11 * t22).sqrt_()
+    safe = norm > 0
+    cos_t = torch.where(safe, t12 / torch.where(safe, norm, 1.0), 0.0).clamp_(-1.0, 1.0)
+    rest = cos_t.acos().neg_().add_(math.pi)                  # π − θ
+    sin_t = torch.addcmul(torch.ones_like(cos_t), cos_t, cos_t, value=-1.0).clamp_min_(0.0).sqrt_()
+    e = sin_t.addcmul_(rest, cos_t).mul_(norm).mul_(1 / (2 * math.pi))
+    return e.numpy(), rest.mul_(1 / (2 * math.pi)).numpy()
 
 
 def gaussian_layer(act: Activation, k11, k22, k12, q1=0.0, q2=0.0) -> tuple[np.ndarray, np.ndarray]:
     """(E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[k11, k12], [k12, k22]]), elementwise."""
     k11, k22, k12 = (np.asarray(a, dtype=np.float64) for a in (k11, k22, k12))
     cf = act.closed_form
-    if cf == "relu":
-        norm = np.sqrt(k11 * k22)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cos_t = np.where(norm > 0, _clip(k12 / np.where(norm > 0, norm, 1.0)), 0.0)
-        theta = np.arccos(cos_t)
-        return (norm * (np.sin(theta) + (math.pi - theta) * cos_t) / (2 * math.pi),
-                (math.pi - theta) / (2 * math.pi))
-    if cf == "erf":
-        a, b = 1 + 2 * k11, 1 + 2 * k22
-        return ((2 / math.pi) * np.arcsin(_clip(2 * k12 / np.sqrt(a * b))),
-                (4 / math.pi) / np.sqrt(np.maximum(a * b - 4 * k12**2, 1e-300)))
+    if cf in ("relu", "erf"):
+        return _arc_kernels(cf, k11, k22, k12)
     if cf in ("sin", "cos"):
         damp = 0.5 * np.exp(-(k11 + k22) / 2)
         ss = damp * (np.exp(k12) - np.exp(-k12))   # E[sin u sin v]
@@ -96,6 +104,8 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
     zb = nodes[:, :-1] @ x2.T + nodes[:, -1:]
     ea = (act.numpy_fn(za, q_a[None, :]) * w[:, None]).T @ act.numpy_fn(zb, q_b[None, :])
     eb = (act.numpy_grad(za, q_a[None, :]) * w[:, None]).T @ act.numpy_grad(zb, q_b[None, :])
+    if x2 is x:  # the quadrature sum is symmetric in exact arithmetic; make it so in floating point
+        ea, eb = 0.5 * (ea + ea.T), 0.5 * (eb + eb.T)
     return ea, eb
 
 
@@ -107,6 +117,8 @@ def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
     d, n = spec.input_dim, spec.width
     standard = spec.parameterization == "standard"
     dot = pts @ pts.T / d
+    if d > 1:  # BLAS need not return an exactly symmetric product; everything downstream keeps symmetry
+        dot = 0.5 * (dot + dot.T)
     k = sw2 * dot + sb2                                   # Σ¹
     theta = (d * dot + 1.0) if standard else k.copy()     # Θ¹
     qs = layer_variances(spec, pts)
@@ -116,14 +128,17 @@ def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
             e_phi, e_dphi = prior_first_layer(spec, pts, n_per_dim=n_per_dim)
         else:
             e_phi, e_dphi = _symmetric_layer(act, k, q)
-        fan_in = n
-        k_next = sw2 * e_phi + sb2
-        if standard:
-            theta = fan_in * e_phi + 1.0 + sw2 * e_dphi * theta
-        else:
-            theta = k_next + sw2 * e_dphi * theta
-        k = k_next
-    return Kernels(x=pts, nngp=_sym(k), ntk=_sym(theta))
+        theta *= e_dphi                                   # in place: P×P temporaries dominate at P ~ 1000
+        theta *= sw2
+        if standard:                                      # fan_in = N for every layer after the first
+            theta += n * e_phi + 1.0
+        e_phi = np.array(e_phi, dtype=np.float64, copy=True) if e_phi is k else e_phi
+        e_phi *= sw2
+        e_phi += sb2
+        k = e_phi                                         # K^{l+1} = σ_w² E[φφ] + σ_b²
+        if not standard:
+            theta += k
+    return Kernels(x=pts, nngp=k, ntk=theta)
 
 
 def cross_kernels(spec: NetworkSpec, x1, x2) -> tuple[np.ndarray, np.ndarray]:
@@ -134,5 +149,3 @@ def cross_kernels(spec: NetworkSpec, x1, x2) -> tuple[np.ndarray, np.ndarray]:
     return kk.nngp[:p, p:], kk.ntk[:p, p:]
 
 
-def _sym(a: np.ndarray) -> np.ndarray:
-    return 0.5 * (a + a.T)

@@ -23,7 +23,7 @@ import torch
 from .devices import make_generator, prepare_for_theory_comparison, resolve_device, torch_dtype
 from .ensemble import as_points
 from .flow_data import dataset
-from .flow_ops import forward, loss_gradients, normalisers, ntk
+from .flow_ops import chunk_size, forward, loss_gradients, normalisers, ntk
 from .flow_theory import MODES
 from .kernels import kernels
 from .network import init_params
@@ -233,8 +233,11 @@ class EnsembleTrainer:
 
     # -- observing --------------------------------------------------------------------------------
     def _outputs(self, x: torch.Tensor) -> torch.Tensor:
+        qs, m = normalisers(self.spec, x), self.settings.ensemble
+        block = chunk_size(m, len(x), self.spec.width)
         with torch.no_grad():
-            return forward(self.spec, self.params, x, normalisers(self.spec, x))
+            return torch.cat([forward(self.spec, [(w[lo:lo + block], b[lo:lo + block]) for w, b in self.params],
+                                      x, qs) for lo in range(0, m, block)])
 
     def ntk_drift(self) -> float:
         """Relative ‖Θ̂_t − Θ̂₀‖_F/‖Θ̂₀‖_F on the training points, averaged over the networks."""

@@ -2,8 +2,9 @@
 
 `width_sweep` is a generator: it yields a `WidthSweepResult` after every width (progress + cancellation
 point), each holding everything measured so far. Slopes are weighted least-squares fits of log|G| against
-log N, with weights from the measured standard errors (σ_log|G| = SE/|G|), over the widths where |G| is
-resolved (> 2 SE); their errors come from the fit's covariance scaled by √(χ²/dof) when that exceeds 1.
+log N, with weights from the measured standard errors (σ_log|G| = SE/|G|, |G| taken from the fit itself,
+iterated), over the widths where |G| is
+resolved (> 3 SE); their errors come from the fit's covariance scaled by √(χ²/dof) when that exceeds 1.
 """
 from __future__ import annotations
 
@@ -52,15 +53,20 @@ def fit_log_slope(widths: Sequence[float], values: np.ndarray, errors: np.ndarra
     """(slope, standard error) of log|G| = a + slope·log N by weighted least squares."""
     n = np.asarray(widths, dtype=np.float64)
     g, e = np.abs(np.asarray(values, dtype=np.float64)), np.asarray(errors, dtype=np.float64)
-    # log|G| of a value not resolved from zero (|G| < 2 SE) says nothing about the power law: leave it out.
-    ok = np.isfinite(g) & np.isfinite(e) & (e > 0) & (g > 2 * e)
+    # log|G| of a value not resolved from zero (|G| < 3 SE) says nothing about the power law: leave it out.
+    ok = np.isfinite(g) & np.isfinite(e) & (e > 0) & (g > 3 * e)
     if ok.sum() < 2 or len(np.unique(n[ok])) < 2:
         return float("nan"), float("nan")
-    xs, ys, sig = np.log(n[ok]), np.log(g[ok]), e[ok] / g[ok]
-    w = 1.0 / sig**2
+    xs, ys, se = np.log(n[ok]), np.log(g[ok]), e[ok]
     a = np.stack([np.ones_like(xs), xs], axis=1)
-    cov = np.linalg.inv(a.T @ (a * w[:, None]))
-    coef = cov @ (a.T @ (w * ys))
+    fitted = g[ok]
+    for _ in range(4):
+        # Weights from the *fitted* |G|: weighting by the measured |G| would favour upward fluctuations
+        # (they look relatively more precise) and bias the slope towards zero.
+        w = (fitted / se) ** 2
+        cov = np.linalg.inv(a.T @ (a * w[:, None]))
+        coef = cov @ (a.T @ (w * ys))
+        fitted = np.exp(a @ coef)
     dof = len(xs) - 2
     scale = 1.0
     if dof > 0:

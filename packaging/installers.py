@@ -149,14 +149,19 @@ def exec_command(exec_value: str) -> list[str]:
 
 def install_check(deb: Path, build: Path) -> dict:
     """dpkg -i the package, run the self-test the way the menu entry starts the app, then dpkg -r it."""
-    subprocess.run(["dpkg", "-i", str(deb)], check=True)
     try:
+        subprocess.run(["dpkg", "-i", str(deb)], check=True)
         desktop = Path("/usr/share/applications") / DESKTOP_FILE.name
-        command = exec_command(desktop_entry(desktop)["Exec"])
+        entry = desktop_entry(desktop)
+        icon = Path("/usr/share/icons/hicolor/256x256/apps") / f"{entry['Icon']}.png"
+        command = exec_command(entry["Exec"])
+        print(f"Installed: {desktop}, {icon} ({icon.is_file()}), {DEB_LAUNCHER} -> {os.path.realpath(DEB_LAUNCHER)}")
         result = bi.run_self_test(command, build / "installed-self-test.json", build / "installed-self-test.log")
         bi.describe_self_test(result, f"Installed self-test via the .desktop Exec ({' '.join(command)})")
         ok, why = result["ok"], "" if result["ok"] else "self-test through the installed path failed"
-    finally:
+        if not icon.is_file():
+            ok, why = False, f"the menu icon {icon} was not installed"
+    finally:  # also after a failed install, which dpkg leaves half-configured
         subprocess.run(["dpkg", "-r", bi.PACKAGE_NAME], check=True)
     if Path(DEB_PREFIX).exists() or Path(DEB_LAUNCHER).exists():
         ok, why = False, f"{DEB_PREFIX} or {DEB_LAUNCHER} left behind after dpkg -r"

@@ -114,6 +114,10 @@ class ViewBase(QtWidgets.QWidget):
         """(name, plot item) pairs; PNG export renders the whole view, SVG each plot item."""
         return [(p.titleLabel.text or f"plot{i}", p) for i, p in enumerate(self._plots)]
 
+    def svg_ok(self) -> bool:
+        """SVG export only where it is faithful: no bitmap images in any plot."""
+        return not any(isinstance(item, pg.ImageItem) for plot in self._plots for item in plot.items)
+
     def add_plot(self, layout: pg.GraphicsLayoutWidget, row: int, col: int, title: str, xlabel: str,
                  ylabel: str, legend_offset=(-10, 10), **kw) -> pg.PlotItem:
         plot = layout.addPlot(row=row, col=col, title=title, **kw)

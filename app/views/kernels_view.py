@@ -9,9 +9,12 @@ from nnqft_engine.kernels import kernels
 
 from .. import plotting
 from ..state import AppState
+from ..theory import has_closed_form
 from .base import ViewBase
 
 GRID = 81
+# Quadrature activations: a quick coarse frame first, then a finer one.
+QUADRATURE_GRIDS = (17, 41)
 
 
 class KernelsView(ViewBase):
@@ -28,7 +31,8 @@ class KernelsView(ViewBase):
         lay.addWidget(self.canvas, 1)
         self.k_plot = self.add_plot(self.canvas, 0, 0, "NNGP K(x, x′)", "x", "x′")
         self.t_plot = self.add_plot(self.canvas, 0, 1, "NTK Θ(x, x′)", "x", "x′")
-        self.s_plot = self.add_plot(self.canvas, 1, 0, "Slices at x′ = x₁", "x", "kernel", colspan=2)
+        self.s_plot = self.add_plot(self.canvas, 1, 0, "Slices at x′ = x₁", "x", "kernel", colspan=2,
+                                    legend_offset=(70, 10))
         self.k_img, self.t_img = pg.ImageItem(), pg.ImageItem()
         self.k_plot.addItem(self.k_img)
         self.t_plot.addItem(self.t_img)
@@ -45,14 +49,16 @@ class KernelsView(ViewBase):
 
     def make_job(self, state: AppState):
         spec = state.network_spec()
-        grid = np.linspace(state.x_min, state.x_max, GRID)
-        x1 = state.x1
+        sizes = (GRID,) if has_closed_form(spec.activation) else QUADRATURE_GRIDS
+        lo, hi, x1 = state.x_min, state.x_max, state.x1
 
         def job():
-            kk = kernels(spec, np.append(grid, x1)[:, None])
-            yield {"grid": grid, "nngp": kk.nngp[:-1, :-1], "ntk": kk.ntk[:-1, :-1],
-                   "k_slice": kk.nngp[:-1, -1], "t_slice": kk.ntk[:-1, -1], "x1": x1,
-                   "parameterization": spec.parameterization, "width": spec.width}
+            for size in sizes:
+                grid = np.linspace(lo, hi, size)
+                kk = kernels(spec, np.append(grid, x1)[:, None])
+                yield {"grid": grid, "nngp": kk.nngp[:-1, :-1], "ntk": kk.ntk[:-1, :-1],
+                       "k_slice": kk.nngp[:-1, -1], "t_slice": kk.ntk[:-1, -1], "x1": x1,
+                       "parameterization": spec.parameterization, "width": spec.width}
         return job
 
     def show_result(self, r: dict) -> None:

@@ -117,8 +117,13 @@ class OutputsView(ViewBase):
                                 pen=plotting.pen(t["data"], lw), fillLevel=0, brush=t.qcolor("data_fill"))
         self.gauss_curve.setData(r["z"], r["gauss"], pen=plotting.pen(t["theory"], lw))
         notes = []
-        if r.get("edgeworth") is not None:
-            self.edge_curve.setData(r["z"], plotting.finite(r["edgeworth"]),
+        edge = r.get("edgeworth")
+        if edge is not None and np.nanmin(edge) < -0.02 * np.nanmax(edge):
+            # A truncated cumulant series turns negative when the cumulants are not small: say so.
+            self.edge_curve.setData([], [])
+            notes.append(f"Edgeworth series not valid here\n(excess kurtosis {r['kurt_fw']:+.2g}: not ≪ 1)")
+        elif edge is not None:
+            self.edge_curve.setData(r["z"], plotting.finite(edge),
                                     pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DashLine))
         else:
             self.edge_curve.setData([], [])
@@ -144,7 +149,7 @@ class OutputsView(ViewBase):
                       "sampled_functions": r["funcs"], "nngp_cov_x1x2": r["k"],
                       "variance": np.array([r["var"], r["var_err"]]),
                       "excess_kurtosis": np.array([r["kurt"], r["kurt_err"]])}
-        if r.get("edgeworth") is not None:
+        if self.edge_curve.xData is not None and len(self.edge_curve.xData):
             self._data["edgeworth_density"] = r["edgeworth"]
 
     def _numbers(self, r: dict) -> None:

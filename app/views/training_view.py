@@ -12,10 +12,11 @@ from PySide6 import QtCore, QtWidgets
 
 from .. import plotting
 from ..state import DATASETS, AppState
-from ..theory import optional_module
+from ..theory import has_closed_form, optional_module
 from .base import ViewBase
 
 N_TEST = 120
+N_TEST_QUADRATURE = 33   # kernels by 2-D quadrature cost O(points²): keep the flow prediction quick
 N_SHOWN = 6
 MAX_TRAIN_WIDTH = 8192
 MAX_STEPS = 200_000
@@ -172,7 +173,8 @@ class TrainingView(ViewBase):
         run, live = self._run, self.live
         playing, single = self.playing, self._single_step
         self._single_step = False
-        test_x = np.linspace(state.x_min, state.x_max, N_TEST)[:, None]
+        n_test = N_TEST if has_closed_form(spec.activation) else N_TEST_QUADRATURE
+        test_x = np.linspace(state.x_min, state.x_max, n_test)[:, None]
         mode, name, m, seed, device, dtype = (state.train_mode, state.dataset, state.train_ensemble, state.seed,
                                               state.device, state.dtype)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..devices import DeviceUnavailable
 from ..spec import ACTIVATIONS, DEVICES, DTYPES, INDEPENDENCE, PARAMETERIZATIONS, PRIORS, NetworkSpec, \
     SampleSettings, SpecError
 
@@ -21,7 +22,7 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of printing usage and exiting."""
 
     def error(self, message: str):  # noqa: D401 - argparse API
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message)  # main() prefixes the command name
 
 
 def parse_points(text: str) -> np.ndarray:
@@ -124,4 +125,4 @@ def emit(obj: dict) -> None:
     sys.stdout.flush()
 
 
-USER_ERRORS = (UsageError, SpecError)
+USER_ERRORS = (UsageError, SpecError, DeviceUnavailable)

@@ -17,7 +17,8 @@ CONVENTION = "e^{-(lam/4!) int_V phi^4} (2307.03223); 2008.08601's lambda = lam/
 
 def _table_and_grid(spec: FieldSpec, pts: np.ndarray):
     grid = box_grid(spec)
-    reach = float(np.linalg.norm(pts, axis=1).max()) + 0.5 * spec.box * np.sqrt(spec.dim) + 1e-9
+    # Point–node and point–point distances are both below this.
+    reach = 2 * float(np.linalg.norm(pts, axis=1).max()) + 0.5 * spec.box * np.sqrt(spec.dim) + 1e-9
     return PropagatorTable(spec.dim, spec.mass, spec.cutoff, reach), grid
 
 

@@ -1,0 +1,230 @@
+"""Field theory: φ⁴ theory built as a cos-net (physics.md §7, 2307.03223 §4).
+
+Top left: sampled free field configurations (curves in d = 1, an image of one configuration in d = 2, its
+z = 0 slice in d = 3). Top right: G2(x₀, x₀ + r) against the cutoff propagator and the one-loop prediction on
+a log scale (the slope is the mass). Bottom: the λ-induced change of G4c(x₀, x₀, x, x) with error bars against
+tree level −λ∫_V ΠG, the free cos-net's own O(1/N) G4c, and the coupling reconstructed from the measurement.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from nnqft_engine.field import FieldSpec, McmcSettings, measure_field, sample_configurations
+
+from .. import plotting
+from ..state import AppState
+from .base import ViewBase
+
+N_POINTS = 9
+N_CURVES = 4
+IMAGE_SIZE = 64
+# Slider stops: the view's parameters take these values (presets may set any valid value).
+STOPS = {
+    "mass": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
+    "cutoff": [2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0],
+    "lam": [0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0],
+    "alpha": [-1.0, -0.5, 0.0, 0.5],
+    "box": [2.0, 3.0, 4.0, 6.0, 8.0],
+    "width": [1, 2, 4, 8, 16, 32, 64, 128, 200, 500, 1000, 2000],
+    "dim": [1, 2, 3],
+}
+LABELS = {"mass": "mass m", "cutoff": "cutoff Λ", "lam": "coupling λ", "alpha": "α (momenta)", "box": "box L",
+          "width": "width N", "dim": "dimension d"}
+TIPS = {
+    "mass": "Mass m: G(r) decays like e^{−mr}; the log plot's slope.",
+    "cutoff": "Momentum cutoff Λ: momenta |b| < Λ; G2 is the cutoff propagator at every width.",
+    "lam": "φ⁴ coupling λ: parameter density × e^{−(λ/4!)∫_V φ⁴} (1/4! convention; 2008.08601's is λ/24).",
+    "alpha": "α-family: momenta ∝ (p²+m²)^{−(1+α)}, amplitude² ∝ (p²+m²)^α. α = −1 the paper's, α = 0 the "
+             "propagator-weighted one (smaller finite-N error). G2 is the same for every α.",
+    "box": "Side L of the interaction box V = [−L/2, L/2]^d.",
+    "width": "Neurons N. The free cos-net is non-Gaussian at O(1/N); the view subtracts that exactly.",
+    "dim": "Dimension d (1, 2 or 3).",
+}
+
+
+class FieldView(ViewBase):
+    key = "field"
+    title = "Field theory"
+    needs = frozenset({"seed", "device", "dtype", "view_settings"})
+
+    @classmethod
+    def default_settings(cls) -> dict:
+        return {"dim": 1, "mass": 1.0, "cutoff": 4.0, "box": 4.0, "lam": 0.1, "alpha": 0.0, "width": 200,
+                "sampler": "reweight", "ensemble": 24000}
+
+    def __init__(self, host, parent=None):
+        super().__init__(host, parent)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.canvas = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.canvas, 1)
+        self.cfg_plot = self.add_plot(self.canvas, 0, 0, "Sampled free field φ(x)", "x", "φ")
+        self.g2_plot = self.add_plot(self.canvas, 0, 1, "G2(x₀, x₀ + r)", "r", "G2 (log scale)")
+        self.g4_plot = self.add_plot(self.canvas, 1, 0, "ΔG4c(x₀, x₀, x, x): interaction vs tree level", "r",
+                                     "G4c", colspan=2)
+        self.g2_plot.setLogMode(y=True)
+        self.cfg_curves = [self.cfg_plot.plot() for _ in range(N_CURVES)]
+        self.img = pg.ImageItem()
+        self.cfg_plot.addItem(self.img)
+        self.g2_prop = self.g2_plot.plot(name="cutoff propagator")
+        self.g2_loop = self.g2_plot.plot(name="one loop")
+        self.g2_meas = self.g2_plot.plot(name="measured ± 1σ")
+        self.g2_err = pg.ErrorBarItem()
+        self.g2_plot.addItem(self.g2_err)
+        self.tree = self.g4_plot.plot(name="tree level −λ∫_V ΠG")
+        self.free = self.g4_plot.plot(name="free cos-net O(1/N) (subtracted)")
+        self.g4_meas = self.g4_plot.plot(name="measured ΔG4c ± 1σ")
+        self.g4_errbars = plotting.ErrorBars()
+        self.g4_plot.addItem(self.g4_errbars)
+        self.g4_note = self.add_note(self.g4_plot)
+        self.g2_note = self.add_note(self.g2_plot)
+        self._data: dict[str, np.ndarray] = {}
+        self._sliders: dict[str, QtWidgets.QSlider] = {}
+        self._values: dict[str, QtWidgets.QLabel] = {}
+
+    # ---- controls -------------------------------------------------------------------------------------------
+    def view_controls(self) -> QtWidgets.QWidget:
+        box = QtWidgets.QGroupBox("φ⁴ field")
+        form = QtWidgets.QFormLayout(box)
+        for name, stops in STOPS.items():
+            row = QtWidgets.QHBoxLayout()
+            slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+            slider.setRange(0, len(stops) - 1)
+            slider.setToolTip(TIPS[name])
+            value = QtWidgets.QLabel()
+            value.setMinimumWidth(44)
+            slider.valueChanged.connect(lambda i, n=name: self._slider_moved(n, i))
+            row.addWidget(slider, 1)
+            row.addWidget(value)
+            form.addRow(LABELS[name], row)
+            self._sliders[name], self._values[name] = slider, value
+        self.sampler = QtWidgets.QComboBox()
+        self.sampler.addItems(["reweight", "mcmc"])
+        self.sampler.setToolTip("reweight: free draws weighted by e^{−(λ/4!)∫φ⁴} (ESS shown). mcmc: exact "
+                                "Metropolis chains in parameter space (acceptance, τ_int shown).")
+        self.sampler.currentTextChanged.connect(lambda s: self.host.update_view_settings(self.key, sampler=s))
+        form.addRow("sampler", self.sampler)
+        self._sync_controls()
+        return box
+
+    def _slider_moved(self, name: str, index: int) -> None:
+        value = STOPS[name][index]
+        self._values[name].setText(f"{value:g}")
+        if self.settings().get(name) != value:
+            self.host.update_view_settings(self.key, **{name: value})
+
+    def _sync_controls(self) -> None:
+        s = self.settings()
+        for name, slider in self._sliders.items():
+            stops = np.asarray(STOPS[name], dtype=float)
+            idx = int(np.argmin(np.abs(stops - float(s[name]))))
+            slider.blockSignals(True)
+            slider.setValue(idx)
+            slider.blockSignals(False)
+            self._values[name].setText(f"{s[name]:g}")
+        if hasattr(self, "sampler"):
+            self.sampler.blockSignals(True)
+            self.sampler.setCurrentText(s["sampler"])
+            self.sampler.blockSignals(False)
+
+    def state_changed(self, state: AppState, changed: set[str]) -> None:
+        if self._sliders:
+            self._sync_controls()
+
+    # ---- worker side ----------------------------------------------------------------------------------------
+    def make_job(self, state: AppState):
+        s = {**self.default_settings(), **state.view_settings.get(self.key, {})}
+        spec = FieldSpec(dim=int(s["dim"]), mass=s["mass"], cutoff=s["cutoff"], box=s["box"], lam=s["lam"],
+                         alpha=s["alpha"], width=int(s["width"]))
+        settings = state.sample_settings(ensemble=int(s["ensemble"]))
+        sampler = s["sampler"]
+        return lambda: field_job(spec, settings, sampler)
+
+    # ---- GUI side ----------------------------------------------------------------------------------------
+    def show_result(self, r: dict) -> None:
+        t, lw = self.theme, self.line_width()
+        size = 14 if self.presentation else 9
+        self._show_configs(r, lw)
+        rr = r["r"]
+        self.g2_prop.setData(rr, r["propagator"], pen=plotting.pen(t["theory"], lw))
+        self.g2_loop.setData(rr, r["one_loop"], pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DashLine))
+        g2, err = np.asarray(r["g2"]), np.asarray(r["g2_err"])
+        ok = g2 > 0
+        self.g2_meas.setData(rr[ok], g2[ok], pen=None, symbol="o", symbolSize=size, symbolBrush=t["data"],
+                             symbolPen=None)
+        top = np.log10(g2[ok] + err[ok]) - np.log10(g2[ok])
+        low = np.log10(g2[ok]) - np.log10(np.maximum(g2[ok] - err[ok], 1e-3 * g2[ok]))
+        self.g2_err.setData(x=rr[ok], y=np.log10(g2[ok]), top=top, bottom=low, beam=0.0,
+                            pen=plotting.pen(t["data"], lw * 0.8))
+        acc = "" if r["sampler"] == "reweight" else \
+            f", acceptance {r['acceptance']:.2f}, τ_int {r['tau_int']:.2f}"
+        self.g2_note.setText(f"{r['sampler']}: {r['n']:,}/{r['total']:,} samples, ESS {r['ess']:,.0f}{acc}")
+        self.tree.setData(rr, r["tree"], pen=plotting.pen(t["theory"], lw))
+        self.free.setData(rr, r["free_g4"], pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DotLine))
+        self.g4_meas.setData(rr, r["dg4"], pen=None, symbol="o", symbolSize=size, symbolBrush=t["data"],
+                             symbolPen=None)
+        self.g4_errbars.set(rr, r["dg4"], r["dg4_err"], plotting.pen(t["data"], lw * 0.8))
+        self.g4_note.setText(f"reconstructed λ = {r['lam_hat']:.3g} ± {r['lam_hat_err']:.2g}  (input λ = "
+                             f"{r['lam']:g}; 1/4! convention, 2008.08601's λ = {r['lam_hat'] / 24:.3g})")
+        self._data.update({"r": rr, "g2_measured": g2, "g2_err": err, "propagator": r["propagator"],
+                           "g2_one_loop": r["one_loop"], "delta_g4c_measured": r["dg4"], "delta_g4c_err": r["dg4_err"],
+                           "g4c_tree": r["tree"], "g4c_free_exact": r["free_g4"]})
+
+    def _show_configs(self, r: dict, lw: float) -> None:
+        t = self.theme
+        cfg, axis = np.asarray(r["configs"]), np.asarray(r["config_axis"])
+        if r["dim"] == 1:
+            self.img.clear()
+            self.img.hide()
+            colors = [t["data"], t["theory"], t["theory2"], t["accent"]]
+            for k, curve in enumerate(self.cfg_curves):
+                curve.setData(axis, cfg[k], pen=plotting.pen(colors[k % len(colors)], lw))
+            self.cfg_plot.setLabel("left", "φ")
+            self._data.update({"config_x": axis, **{f"config_{k}": cfg[k] for k in range(len(cfg))}})
+        else:
+            for curve in self.cfg_curves:
+                curve.setData([], [])
+            img = cfg[0].reshape(len(axis), len(axis))
+            lo, hi = float(img.min()), float(img.max())
+            self.img.show()
+            self.img.setImage(plotting.finite(img), levels=(lo, hi if hi > lo else lo + 1e-12),
+                              lut=plotting.colormap_lut(t["colormap"]), autoLevels=False)
+            self.img.setRect(QtCore.QRectF(axis[0], axis[0], axis[-1] - axis[0], axis[-1] - axis[0]))
+            self.cfg_plot.setLabel("left", "y")
+            self._data.update({"config_axis": axis, "config_image": img})
+
+    def export_data(self) -> dict[str, np.ndarray]:
+        return dict(self._data)
+
+
+def measurement_points(spec: FieldSpec) -> np.ndarray:
+    """x₀ = (−a, 0, …) and N_POINTS points along the first axis to x₀ + 2a, inside the box."""
+    a = min(0.4 * spec.box, 2.5 / spec.mass)
+    pts = np.zeros((N_POINTS, spec.dim))
+    pts[:, 0] = np.linspace(-a, a, N_POINTS)
+    return pts
+
+
+def field_job(spec: FieldSpec, settings, sampler: str):
+    """Worker side: configurations once, then running estimates (plain arrays only)."""
+    pts = measurement_points(spec)
+    half = 0.5 * spec.box
+    if spec.dim == 1:
+        axis = np.linspace(-half, half, 300)
+        configs = sample_configurations(spec, axis[:, None], N_CURVES, settings.seed)
+    else:
+        axis = np.linspace(-half, half, IMAGE_SIZE)
+        xx, yy = np.meshgrid(axis, axis, indexing="xy")
+        plane = np.zeros((IMAGE_SIZE * IMAGE_SIZE, spec.dim))
+        plane[:, 0], plane[:, 1] = xx.ravel(), yy.ravel()
+        configs = sample_configurations(spec, plane, 1, settings.seed)
+    base = {"dim": spec.dim, "configs": configs, "config_axis": axis, "lam": spec.lam, "sampler": sampler,
+            "r": pts[:, 0] - pts[0, 0]}
+    for est in measure_field(spec, pts, settings, sampler, McmcSettings(chains=64, burn_in=100)):
+        yield {**base, "n": est.n, "total": est.total, "ess": est.ess, "acceptance": est.acceptance,
+               "tau_int": est.tau_int, "propagator": est.propagator[0], "one_loop": est.one_loop_g2[0],
+               "g2": est.g2[0], "g2_err": est.g2_err[0], "dg4": est.delta_g4c_pair[0],
+               "dg4_err": est.delta_g4c_pair_err[0], "tree": est.tree_g4c_pair[0], "free_g4": est.free_g4c_pair[0],
+               "lam_hat": est.lam_hat, "lam_hat_err": est.lam_hat_err}

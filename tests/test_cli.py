@@ -1,0 +1,129 @@
+"""The `kernel`, `sample` and `bench` commands: documented JSON keys and shapes; bad input → exit 2 and one
+line on stderr, never a traceback. A few calls go through a real subprocess; the rest through main()."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nnqft_engine import NetworkSpec
+from nnqft_engine.cli.main import main
+from nnqft_engine.kernels import kernels
+
+SAMPLE_KEYS = {"x", "n", "mean", "g2", "g2_err", "g4c_diag", "g4c_diag_err", "g4c_pair", "g4c_pair_err",
+               "kurtosis", "kurtosis_err"}
+
+
+def _run(capsys, argv):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_kernel_subprocess_prints_documented_json():
+    proc = subprocess.run([sys.executable, "-m", "nnqft_engine", "kernel", "--activation", "relu", "--depth", "2",
+                           "--sigma-w", "1.5", "--sigma-b", "0.1", "--parameterization", "standard",
+                           "--width", "64", "--x=-1,0,0.5"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == ""
+    out = json.loads(proc.stdout)
+    assert set(out) == {"x", "nngp", "ntk"} and out["x"] == [-1.0, 0.0, 0.5]
+    ref = kernels(NetworkSpec(depth=2, activation="relu", sigma_w=1.5, sigma_b=0.1, parameterization="standard",
+                              width=64), [-1.0, 0.0, 0.5])
+    np.testing.assert_allclose(out["nngp"], ref.nngp, rtol=1e-12)
+    np.testing.assert_allclose(out["ntk"], ref.ntk, rtol=1e-12)
+
+
+def test_sample_subprocess_keys_shapes_and_determinism():
+    argv = [sys.executable, "-m", "nnqft_engine", "sample", "--activation", "tanh", "--width", "32",
+            "--ensemble", "500", "--seed", "3", "--device", "cpu", "--x", "0,1;1,0;0.5,0.5"]
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs)
+    out = json.loads(runs[0].stdout)
+    assert set(out) == SAMPLE_KEYS and out["n"] == 500
+    assert np.shape(out["x"]) == (3, 2)
+    for key in ("mean", "g4c_diag", "g4c_diag_err", "kurtosis", "kurtosis_err"):
+        assert np.shape(out[key]) == (3,), key
+    for key in ("g2", "g2_err", "g4c_pair", "g4c_pair_err"):
+        assert np.shape(out[key]) == (3, 3), key
+    assert runs[0].stdout == runs[1].stdout
+
+
+def test_sample_float64_and_priors(capsys):
+    code, out, err = _run(capsys, ["sample", "--x=-1,1", "--ensemble", "300", "--dtype", "float64",
+                                   "--prior", "student-t", "--prior-dof", "7", "--device", "cpu"])
+    assert code == 0 and err == ""
+    res = json.loads(out)
+    assert res["x"] == [-1.0, 1.0] and np.shape(res["g2"]) == (2, 2)
+    assert np.all(np.array(res["g2_err"]) > 0)
+
+
+def test_kernel_multidimensional_points(capsys):
+    code, out, _ = _run(capsys, ["kernel", "--x", "0,1;1,0", "--activation", "gelu"])
+    assert code == 0
+    res = json.loads(out)
+    assert res["x"] == [[0.0, 1.0], [1.0, 0.0]] and np.shape(res["ntk"]) == (2, 2)
+
+
+@pytest.mark.parametrize("argv", [
+    ["kernel", "--x", "1", "--width", "-5"],
+    ["kernel", "--x", "1", "--width", "abc"],
+    ["kernel", "--x", "1", "--activation", "swish2"],
+    ["kernel", "--x", "1", "--sigma-w", "-1"],
+    ["kernel", "--x", "1", "--sigma-b", "-0.1"],
+    ["kernel", "--x", "1", "--depth", "0"],
+    ["kernel", "--x", "1", "--parameterization", "mup"],
+    ["kernel", "--x", "1", "--prior", "cauchy"],
+    ["kernel", "--x", "1,a,2"],
+    ["kernel", "--x", "1,2;3"],
+    ["kernel", "--x", ""],
+    ["kernel", "--x", "1,inf"],
+    ["kernel"],
+    ["kernel", "--x", "1", "--bogus"],
+    ["sample", "--x", "1", "--ensemble", "0"],
+    ["sample", "--x", "1", "--ensemble", "-3"],
+    ["sample", "--x", "1", "--device", "tpu"],
+    ["sample", "--x", "1", "--dtype", "float16"],
+    ["sample", "--x", "1", "--seed", "-1"],
+    ["sample", "--x", "1", "--prior", "student-t", "--prior-dof", "3"],
+    ["sample", "--x", "1", "--memory-mb", "0"],
+    ["bench", "--repeats", "0"],
+    ["nonsense"],
+])
+def test_bad_input_exits_2_with_one_line(capsys, argv):
+    code, out, err = _run(capsys, argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("argv", [["kernel", "--x", "1", "--width", "-5"], ["sample", "--x", "1", "--device", "gpu"],
+                                  ["sample", "--x", "1;2,3"]])
+def test_bad_input_in_a_real_process(argv):
+    proc = subprocess.run([sys.executable, "-m", "nnqft_engine", *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_unavailable_accelerator_is_a_user_error(capsys):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, _, err = _run(capsys, ["sample", "--x", "1", "--device", "cuda", "--ensemble", "10"])
+    assert code == 2 and "CUDA" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bench_json_has_the_documented_keys(capsys, monkeypatch):
+    import nnqft_engine.bench as bench
+    small = bench.run_benchmarks
+    monkeypatch.setattr("nnqft_engine.cli.bench.run_benchmarks",
+                        lambda **kw: small(repeats=1, ensemble=16, kernel_points=50, hooks=False))
+    code, out, _ = _run(capsys, ["bench", "--json"])
+    assert code == 0
+    res = json.loads(out)
+    for name in ("erf", "relu"):
+        for key in ("ensemble_evals_per_s", "activation_evals_per_s", "reference_evals_per_s",
+                    "ratio_to_activation_limit", "reference_ratio_to_activation_limit"):
+            assert res[f"{name}_{key}"] > 0
+    assert res["kernels_ms"] > 0 and res["width"] == 1024 and res["points"] == 16
+    code, out, _ = _run(capsys, ["bench"])
+    assert code == 0 and "kernels" in out and not out.lstrip().startswith("{")

@@ -1,0 +1,63 @@
+"""The Field theory view in the real main window, jobs run inline: draws d = 1 curves and a d = 2 image, its
+sliders edit view_settings, the plotted numbers are the engine's, and the preset loads."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch  # noqa: F401 — torch before Qt, as in the app
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore  # noqa: E402
+
+from app.main_window import MainWindow  # noqa: E402
+from app.session import load_presets  # noqa: E402
+from app.state import AppState  # noqa: E402
+from nnqft_engine.field import FieldSpec, propagator, tree_g4c_pair  # noqa: E402
+
+SMALL = {"dim": 1, "mass": 1.0, "cutoff": 3.0, "box": 3.0, "lam": 0.5, "alpha": 0.0, "width": 20,
+         "sampler": "reweight", "ensemble": 512}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(AppState(ensemble=500, width=8, view_settings={"field": dict(SMALL)}), threaded=False,
+                   settings=settings)
+    w.setProperty("no_dialogs", True)
+    w.views["training"].playing = False
+    qtbot.addWidget(w)
+    yield w
+    assert w.shutdown()
+
+
+def test_field_view_draws_engine_numbers_and_follows_its_sliders(window, tmp_path):
+    window.show_view("field")
+    view = window.views["field"]
+    assert view.title == "Field theory" and view.last_result is not None
+    r = view.last_result
+    spec = FieldSpec(**{k: SMALL[k] for k in ("dim", "mass", "cutoff", "box", "lam", "alpha", "width")})
+    from app.views.field_view import measurement_points
+    pts = measurement_points(spec)
+    np.testing.assert_allclose(r["propagator"], propagator(1, 1.0, 3.0, r["r"]), rtol=1e-12)
+    np.testing.assert_allclose(r["tree"], tree_g4c_pair(spec, pts)[0], rtol=1e-12)
+    assert r["n"] == 512 and np.asarray(r["configs"]).shape == (4, 300)
+    assert view.finite_check()["ok"]
+    assert np.isfinite(r["lam_hat"])
+    # A slider edits the view's settings and recomputes: d = 2 shows an image.
+    view._sliders["dim"].setValue(1)
+    assert window.state.view_settings["field"]["dim"] == 2
+    assert view.last_result["dim"] == 2 and view.img.image is not None
+    assert view.export_data()["config_image"].shape == (64, 64)
+    view._sliders["lam"].setValue(0)
+    assert window.state.view_settings["field"]["lam"] == 0.0
+    assert np.all(view.last_result["tree"] == 0)
+    view.grab().save(str(tmp_path / "field.png"))
+    assert (tmp_path / "field.png").stat().st_size > 1000
+
+
+def test_field_preset_loads_into_the_view(window):
+    preset = next(p for p in load_presets() if "phi4" in p.name)
+    st = preset.state(window.state)
+    assert st.view == "field" and st.view_settings["field"]["lam"] > 0
+    FieldSpec(**{k: st.view_settings["field"][k] for k in ("dim", "mass", "cutoff", "box", "lam", "alpha",
+                                                             "width")})
