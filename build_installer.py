@@ -40,6 +40,7 @@ TORCH_VERSION = "2.13.0"
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 CUDA_TORCH_INDEX = "https://download.pytorch.org/whl/cu128"  # Windows only: PyPI's Linux torch already has CUDA
 SELF_TEST_TIMEOUT_S = 300
+COLD_START_TARGET_S = 5.0  # process start to first painted frame, reported (timing on a busy host varies)
 
 # Modules the app never imports but hooks would drag in from a shared environment (CI reuses its test venv).
 EXCLUDED_MODULES = [
@@ -145,8 +146,9 @@ def build_environment(args) -> Path:
     if args.python:
         return Path(args.python)
     variant = "cuda" if args.cuda else "cpu"
-    key_src = (ROOT / "pyproject.toml").read_bytes() + f"{variant} {TORCH_VERSION} {args.torch_index} {sys.version}".encode()
-    venv = Path(args.env_dir) / f"buildenv-{variant}-{hashlib.sha256(key_src).hexdigest()[:12]}"
+    key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    key.update(f"{variant} {TORCH_VERSION} {args.torch_index} {sys.version}".encode())
+    venv = Path(args.env_dir) / f"buildenv-{variant}-{key.hexdigest()[:12]}"
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     if (venv / ".complete").is_file():
         print(f"Reusing build environment {venv}")
@@ -199,7 +201,7 @@ def drop_page_cache() -> bool:
         os.sync()
         Path("/proc/sys/vm/drop_caches").write_text("1\n")
         return True
-    except OSError:
+    except (OSError, AttributeError):  # not root, not Linux (Windows has no os.sync)
         return False
 
 
@@ -316,8 +318,12 @@ def main(argv: list[str] | None = None) -> int:
     print_capabilities(caps)
     for p in made:
         print(f"  made {p} ({p.stat().st_size / 1e6:.0f} MB)")
+    cold = test["cold_start_to_first_frame_s"]
+    target = f"target < {COLD_START_TARGET_S:g} s"
+    verdict = "" if cold is None else (f" ({target}: met)" if cold < COLD_START_TARGET_S else
+                                       f" ({target}: MISSED; see the load average in {build / 'self-test.json'})")
     print(f"  bundle {size / 1e9:.3f} GB (limit {MAX_BUNDLE_BYTES / 1e9:.1f} GB); freeze {freeze_s:.0f} s; "
-          f"total {summary['total_s']:.0f} s; frozen cold start to first frame {test['cold_start_to_first_frame_s']} s")
+          f"total {summary['total_s']:.0f} s; frozen cold start to first frame {cold} s{verdict}")
     for f in failures:
         print(f"BUILD FAILED: {f}")
     return 1 if failures else 0

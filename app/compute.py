@@ -4,10 +4,16 @@ napari's slicer pattern: a single slot holds the newest request; a newer one rep
 running job at its next yield (each yield of an engine generator is a cancellation point). Results carry the
 request id; the GUI shows a result only if its id is still the newest for its view. Jobs already return
 numpy, so nothing torch-shaped crosses threads. `threaded=False` runs jobs inline for deterministic tests.
+
+The worker never touches Qt: it appends events to a deque that a GUI-thread timer drains and turns into
+signals. (Emitting Python-object signals from a worker thread crashed PySide6 6.12 on Python 3.11 here at
+random after some minutes — refcounts of shared objects manipulated off the GIL; this design avoids it and
+also coalesces running results the GUI had no time to draw.)
 """
 from __future__ import annotations
 
 import atexit
+import collections
 import threading
 import time
 import traceback
@@ -23,6 +29,8 @@ Job = Callable[[], Iterator[dict]]
 
 # The GUI is sent at most one running result per interval (the first and the last are always sent).
 EMIT_INTERVAL_S = 0.05
+# How often the GUI thread collects the worker's events.
+DRAIN_INTERVAL_MS = 5
 
 
 _ORPHANS: list[QtCore.QThread] = []
@@ -115,8 +123,13 @@ class ComputeController(QtCore.QObject):
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._dispatch_queued)
+        self._events: collections.deque = collections.deque()
+        self._drain_timer = QtCore.QTimer(self)
+        self._drain_timer.setInterval(DRAIN_INTERVAL_MS)
+        self._drain_timer.timeout.connect(self._drain)
         self._worker: _Worker | None = None
         if threaded:
+            self._drain_timer.start()
             self._worker = _Worker(self)
             LIVE_WORKERS.add(self._worker)
             self._worker.start()
@@ -133,6 +146,7 @@ class ComputeController(QtCore.QObject):
                 del self.submitted_at[old]
         if not self.threaded:
             self._execute(req, lambda r: r.id != self._next_id)
+            self._drain()
             return req.id
         self._worker.cancel_up_to(req.id)   # the running job stops at its next yield
         self._queued = req
@@ -167,7 +181,8 @@ class ComputeController(QtCore.QObject):
     # ---- worker side ------------------------------------------------------------------------------------
     def _execute(self, req: Request, stale: Callable[[Request], bool]) -> None:
         """Run one job (worker thread, or inline when not threaded), emitting throttled running results."""
-        self.started.emit(req.key, req.id)
+        post = self._events.append
+        post(("started", req.key, req.id))
         gen = None
         try:
             gen = req.job()
@@ -177,7 +192,7 @@ class ComputeController(QtCore.QObject):
                     return
                 now = time.perf_counter()
                 if now - last_emit >= EMIT_INTERVAL_S or not self.threaded or last_emit == 0.0:
-                    self.result.emit(req.key, req.id, item)
+                    post(("result", req.key, req.id, item))
                     last_emit, held = now, None
                     if self.threaded:
                         time.sleep(0.003)   # let the GUI thread take the GIL and paint
@@ -186,16 +201,16 @@ class ComputeController(QtCore.QObject):
             if stale(req):
                 return
             if held is not None:
-                self.result.emit(req.key, req.id, held)
-            self.finished.emit(req.key, req.id)
+                post(("result", req.key, req.id, held))
+            post(("finished", req.key, req.id))
         except (SpecError, ValueError) as exc:
-            self.failed.emit(req.key, req.id, str(exc), False)
+            post(("failed", req.key, req.id, str(exc), False))
         except Exception as exc:  # noqa: BLE001 — any failure becomes a status-bar message, never a crash
             device = is_device_failure(exc)
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
             if not device:
                 traceback.print_exc()
-            self.failed.emit(req.key, req.id, msg, device)
+            post(("failed", req.key, req.id, msg, device))
         finally:
             if gen is not None and hasattr(gen, "close"):
                 try:
@@ -203,10 +218,32 @@ class ComputeController(QtCore.QObject):
                 except Exception:  # noqa: BLE001
                     pass
 
+    def _drain(self) -> None:
+        """GUI thread: turn the worker's events into signals; of several running results of one request
+        only the newest is delivered (each is cumulative)."""
+        events = []
+        while self._events:
+            events.append(self._events.popleft())
+        newest_result = {}
+        for i, ev in enumerate(events):
+            if ev[0] == "result":
+                newest_result[ev[2]] = i
+        for i, ev in enumerate(events):
+            kind = ev[0]
+            if kind == "result" and newest_result[ev[2]] == i:
+                self.result.emit(ev[1], ev[2], ev[3])
+            elif kind == "started":
+                self.started.emit(ev[1], ev[2])
+            elif kind == "finished":
+                self.finished.emit(ev[1], ev[2])
+            elif kind == "failed":
+                self.failed.emit(ev[1], ev[2], ev[3], ev[4])
+
     # ---- lifetime ---------------------------------------------------------------------------------------
     def shutdown(self, timeout_s: float = 0.9) -> bool:
         """Stop the worker; True if it ended within the timeout (it stops at the running job's next yield)."""
         self._timer.stop()
+        self._drain_timer.stop()
         self._queued = None
         if self._worker is None:
             return True

@@ -1,6 +1,7 @@
 """The main window: state object ↔ controls, views, compute controller, status bar, menus and shortcuts."""
 from __future__ import annotations
 
+import collections
 import time
 from pathlib import Path
 
@@ -62,6 +63,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.painted_at: dict[int, float] = {}
         self.repaint_on_result = False   # self-test: paint synchronously to time the real frame
         self._submit_time = time.perf_counter()
+        self._running: str | None = None   # key of the view whose request is computing
+        self.gui_work_ms: collections.deque = collections.deque(maxlen=2000)   # GUI-thread time per event
         self.setWindowTitle(APP_NAME)
         if icon_path().exists():
             self.setWindowIcon(QtGui.QIcon(str(icon_path())))
@@ -176,6 +179,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def update_state(self, **values) -> bool:
         """Validate and apply a change; views that depend on it recompute. False (+ message) if invalid."""
+        t0 = time.perf_counter()
+        try:
+            return self._update_state(values)
+        finally:
+            self.gui_work_ms.append((time.perf_counter() - t0) * 1000)
+
+    def _update_state(self, values: dict) -> bool:
         try:
             new = AppState.from_dict(values, base=self.state)
         except SpecError as exc:
@@ -261,6 +271,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_device.setText(f"  {self.device_label}  ")
         self.status_progress.setText("  computing…  ")
         self.status_rate.setText("")
+        self._running = view.key
         self._submit_time = time.perf_counter()   # inline (test) runs deliver results inside submit()
         rid = self.compute.submit(view.key, job)
         self.request_started[rid] = self._submit_time
@@ -274,6 +285,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_result(self, key: str, rid: int, result: object) -> None:
         if not self.compute.is_current(key, rid) or key not in self.views:
             return   # a superseded request: its numbers belong to old settings
+        t0 = time.perf_counter()
+        try:
+            self._show(key, rid, result)
+        finally:
+            self.gui_work_ms.append((time.perf_counter() - t0) * 1000)
+
+    def _show(self, key: str, rid: int, result: dict) -> None:
         view = self.views[key]
         try:
             view.receive(rid, result)
@@ -297,12 +315,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.result_painted.emit(key, rid)
 
     def _on_finished(self, key: str, rid: int) -> None:
+        if self.compute.is_current(key, rid) and self._running == key:
+            self._running = None
         if self.compute.is_current(key, rid) and key in self.views:
             self.views[key].job_finished(rid)
 
     def _on_failed(self, key: str, rid: int, message: str, device_failure: bool) -> None:
         if not self.compute.is_current(key, rid):
             return
+        if self._running == key:
+            self._running = None
         if device_failure:
             dev, _ = self.devices.effective(self.state.device)
             if dev != "cpu":
@@ -336,6 +358,14 @@ class MainWindow(QtWidgets.QMainWindow):
         for other in self.views.values():
             if other is not view:
                 other.deactivated()
+        running = self._running
+        if running is not None and running != view.key:
+            # Leave no hidden view computing: stop it, and finish it when it is shown again.
+            self.compute.cancel()
+            self.dirty.add(running)
+            self._running = None
+        if view.continuous:
+            self.dirty.add(view.key)   # resume training where it stood (or a fresh snapshot if paused)
         self._request_current()
 
     def same_draw(self) -> None:

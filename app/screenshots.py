@@ -15,7 +15,7 @@ import torch  # noqa: E402,F401 — torch before Qt
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 SHOTS = [("outputs", "3-priors"), ("correlators", "2-interactions"), ("training", "5-lazy"),
-         ("kernels", "6-kernels"), ("field", None)]
+         ("kernels", "6-kernels")]   # the field view's screenshot belongs to its own README section
 MAX_BYTES = 300_000
 
 

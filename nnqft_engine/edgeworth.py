@@ -2,8 +2,8 @@
 
 With z = f/σ and standardized cumulants λ_n = κ_n/σⁿ, the density is φ(z)·Σ c_n He_n(z)/σ, where the c_n
 are the coefficients of tⁿ in exp(λ₃t³/3! + λ₄t⁴/4! + λ₆t⁶/6!) kept through order 1/N² of the Edgeworth
-counting (λ_n ~ N^{−(n−2)/2}). For a symmetric law that is 1 + λ₄/24·He₄ + λ₆/720·He₆ + λ₄²/1152·He₈. With κ₃ ≠ 0 the terms λ₃/6·He₃,
-λ₃²/72·He₆, λ₃λ₄/144·He₇, λ₃³/1296·He₉, λ₃²λ₄/1728·He₁₀ and λ₃⁴/31104·He₁₂ join. Every dropped product
+counting (λ_n ~ N^{−(n−2)/2}). For a symmetric law that is 1 + λ₄/24·He₄ + λ₆/720·He₆ + λ₄²/1152·He₈.
+With κ₃ ≠ 0 the terms λ₃/6·He₃, λ₃²/72·He₆, λ₃λ₄/144·He₇, λ₃³/1296·He₉, λ₃²λ₄/1728·He₁₀ and λ₃⁴/31104·He₁₂ join. Every dropped product
 has Hermite degree ≥ 9, so the returned density integrates to exactly 1 and its cumulants 2…8 are exactly
 (σ², κ₃, κ₄, 0, κ₆, 0, 0) — it can dip below zero where the cumulants are large (small N).
 """

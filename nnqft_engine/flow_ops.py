@@ -158,7 +158,10 @@ def loss_gradients(spec: NetworkSpec, params: Params, x: torch.Tensor, qs, y: to
     h = x
     for layer in range(spec.depth):
         (w, b), (c, s) = params[layer], mults[layer]
-        z = _input_layer(h, w, b, c, s) if h.dim() == 2 else torch.baddbmm((b * s)[:, None, :], h, w.transpose(1, 2), alpha=c)
+        if h.dim() == 2:
+            z = _input_layer(h, w, b, c, s)
+        else:
+            z = torch.baddbmm((b * s)[:, None, :], h, w.transpose(1, 2), alpha=c)
         pair = _act_and_grad(spec.activation, z, qs[layer])
         if pair is None:
             return _autograd_loss_gradients(spec, params, x, qs, y, trainable)
@@ -191,7 +194,7 @@ def loss_gradients(spec: NetworkSpec, params: Params, x: torch.Tensor, qs, y: to
 
 def _autograd_loss_gradients(spec: NetworkSpec, params: Params, x: torch.Tensor, qs, y: torch.Tensor,
                              trainable: str = "all"):
-    """The autograd reference: (per-network loss (M,), outputs, gradients of Σ_m L_m w.r.t. the trained tensors), L = (1/2n)Σ(f − y)²."""
+    """The autograd reference for `loss_gradients`: same outputs, gradients by torch.autograd."""
     leaves = [t.detach().requires_grad_(True) for pair in params for t in pair]
     pairs = [(leaves[2 * i], leaves[2 * i + 1]) for i in range(len(params))]
     with torch.enable_grad():

@@ -64,12 +64,13 @@ def init_params(spec: NetworkSpec, ensemble: int, seed: int, device: str | torch
     factor = readout_factors(spec, params[0][0], gen)
     if not isinstance(factor, float):
         w_out, b_out = params[-1]
-        params[-1] = (w_out * factor[:, :, None], b_out)
+        params[-1] = (w_out * factor[:, None, :], b_out)  # (m, 1 or width) per readout weight
     return params
 
 
 def _normalisers(spec: NetworkSpec, x: torch.Tensor) -> list[torch.Tensor]:
-    """gauss-net's q per hidden layer at each point, shape (P, 1); zeros (unused) otherwise."""
+    """Infinite-width variance q per hidden layer at each point, shape (P, 1): gauss-net's normaliser
+    (every other activation ignores it)."""
     pts = x.detach().to("cpu", torch.float64).numpy()
     return [torch.as_tensor(q, dtype=x.dtype, device=x.device)[:, None] for q in layer_variances(spec, pts)]
 

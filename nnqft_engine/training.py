@@ -12,9 +12,9 @@ The linearized twin f_lin = f₀ + J₀(θ − θ₀) under the same GD moves in
 """
 from __future__ import annotations
 
+import dataclasses
 import math
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -74,6 +74,9 @@ class TrainSettings:
         if not 0 < float(self.flow_fraction) < 1:
             raise SpecError(f"flow fraction must lie in (0, 1) (1 is the stability limit), got {self.flow_fraction!r}")
 
+    def replace(self, **changes) -> "TrainSettings":
+        return dataclasses.replace(self, **changes)
+
 
 def _check_lr(lr) -> float:
     try:
@@ -88,9 +91,9 @@ def _check_lr(lr) -> float:
 @dataclass(frozen=True)
 class TrainSnapshot:
     """The ensemble at elapsed time t: outputs (M, n_test), per-network train loss (M,), ensemble mean,
-    variance and the mean's standard error on the test points, the linearized twin's outputs, the mean
-    relative NTK drift on the training points, the mean relative parameter drift, and the step actually used (with the clip reason);
-    train_outputs (M, n_train) are the networks' outputs on the training points."""
+    variance and their standard errors on the test points, the networks' outputs on the training points
+    (M, n_train), the linearized twin's test outputs, the mean relative NTK drift on the training points,
+    the mean relative parameter drift, and the step actually used with the reason it was clipped, if so."""
 
     t: float
     step: int
@@ -269,7 +272,8 @@ class EnsembleTrainer:
         lin = None if self._lin is None else self._lin[:, :-self.n].double().cpu().numpy()
         cpu = lambda a: a.cpu().numpy()  # noqa: E731
         return TrainSnapshot(
-            t=self.t, step=self.steps, test_outputs=cpu(out), train_outputs=cpu(train), train_loss=cpu(loss), mean=cpu(mean), var=cpu(var),
+            t=self.t, step=self.steps, test_outputs=cpu(out), train_outputs=cpu(train), train_loss=cpu(loss),
+            mean=cpu(mean), var=cpu(var),
             mean_err=cpu(torch.sqrt(var / m)), var_err=cpu(var_err), linearized_outputs=lin,
             ntk_drift=self.ntk_drift() if self.settings.track_drift else None, param_drift=self.param_drift(),
             lr=self._last_lr, lr_cap=self.lr_cap, lr_note=self._last_note)

@@ -80,7 +80,8 @@ def _slopes(widths, vals, errs) -> tuple[np.ndarray, np.ndarray]:
     return np.array([s for s, _ in out]), np.array([e for _, e in out])
 
 
-def width_sweep(spec: NetworkSpec, x, widths: Sequence[int], settings: SampleSettings) -> Iterator[WidthSweepResult]:
+def width_sweep(spec: NetworkSpec, x, widths: Sequence[int],
+                settings: SampleSettings) -> Iterator[WidthSweepResult]:
     """Measure the ensemble at each width in turn (each width with its own derived seed) and yield."""
     pts = as_points(x, spec.input_dim)
     widths = tuple(int(w) for w in widths)

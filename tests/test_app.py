@@ -221,3 +221,18 @@ def test_state_round_trips_and_validates():
         AppState.from_dict({"activation": "nope"})
     with pytest.raises(SpecError):
         AppState.from_dict({"width": "wide"})
+
+
+def test_many_signals_do_not_exhaust_singleton_refcounts():
+    """PySide6 6.12 on Python 3.11 drops a reference to True per emit and to None per slot call;
+    without app's guard 20000 signals abort the interpreter (checked in a child process)."""
+    import subprocess
+    import sys
+    code = ("import app; from PySide6 import QtCore\n"
+            "class E(QtCore.QObject):\n    s = QtCore.Signal(int)\n"
+            "app_ = QtCore.QCoreApplication([]); e = E(); out = []\n"
+            "e.s.connect(lambda i: out.append(i))\n"
+            "for i in range(20000): e.s.emit(i)\n"
+            "assert len(out) == 20000\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-500:]

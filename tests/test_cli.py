@@ -40,7 +40,7 @@ def test_sample_subprocess_keys_shapes_and_determinism():
     runs = [subprocess.run(argv, capture_output=True, text=True, timeout=120) for _ in range(2)]
     assert all(r.returncode == 0 for r in runs)
     out = json.loads(runs[0].stdout)
-    assert set(out) == SAMPLE_KEYS and out["n"] == 500
+    assert SAMPLE_KEYS <= set(out) and out["n"] == 500  # g6c_diag(_err) may ride along
     assert np.shape(out["x"]) == (3, 2)
     for key in ("mean", "g4c_diag", "g4c_diag_err", "kurtosis", "kurtosis_err"):
         assert np.shape(out[key]) == (3,), key

@@ -1,9 +1,10 @@
 """Interacting φ⁴ by density deformation vs Feynman diagrams, both samplers (physics.md §7).
 
 d = 1, m = 1, Λ = 4, box [−2, 2], λ = 0.1 (second order ~ λ·3/2·∫G² ≈ 5 % of tree level, below the
-errors), N = 200 with α = 0: the free cos-net's own G4c is O(1/N) = 0.8 % of G(0)², as large as tree level at this
-λ, so it is not compared — tree level is compared with the λ-induced change ΔG4c = E_λ − E_0 measured on the same samples (free theory
-as control variate); O(λ/N) cross terms are ~1 % of tree level. Tolerances: 4 jackknife standard errors.
+errors), N = 200 with α = 0. The free cos-net's own G4c is O(1/N) = 0.8 % of G(0)², as large as tree level
+at this λ, so it is not what is compared: tree level is compared with the λ-induced change
+ΔG4c = E_λ − E_0 measured on the same samples (free theory as control variate); the O(λ/N) cross terms are
+~1 % of tree level. Tolerances: 4 jackknife standard errors.
 """
 import numpy as np
 import pytest

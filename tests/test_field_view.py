@@ -48,6 +48,8 @@ def test_field_view_draws_engine_numbers_and_follows_its_sliders(window, tmp_pat
     assert window.state.view_settings["field"]["dim"] == 2
     assert view.last_result["dim"] == 2 and view.img.image is not None
     assert view.export_data()["config_image"].shape == (64, 64)
+    view.ensemble.setValue(256)
+    assert window.state.view_settings["field"]["ensemble"] == 256 and view.last_result["n"] == 256
     view._sliders["lam"].setValue(0)
     assert window.state.view_settings["field"]["lam"] == 0.0
     assert np.all(view.last_result["tree"] == 0)

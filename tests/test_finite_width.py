@@ -20,7 +20,8 @@ def test_relu_piecewise_rule_is_exact_against_arc_cosine(sigma_b):
     k = spec.sigma_w**2 * np.outer(X, X) + sigma_b**2
     d = np.diag(k)
     ref, _ = gaussian_layer(get_activation("relu"), d[:, None], d[None, :], k)
-    assert np.allclose(NeuronMoments(spec, X[:, None]).h2(), ref, rtol=1e-10, atol=1e-14)  # arccos near θ = π limits the reference
+    # rtol: the reference's arccos near θ = π loses digits, not the rule.
+    assert np.allclose(NeuronMoments(spec, X[:, None]).h2(), ref, rtol=1e-10, atol=1e-14)
 
 
 def test_relu_fourth_moment_against_one_dimensional_closed_form():
@@ -126,6 +127,7 @@ def test_shared_scale_matches_monte_carlo(width, ensemble):
     th = exact_correlators(spec, x)
     assert np.all(_z(est.g2, est.g2_err, th.g2) < 4)
     assert np.all(_z(est.g4c_pair, est.g4c_pair_err, th.g4c_pair) < 4)
-    assert np.all(_z(est.g6c_diag, est.g6c_diag_err, th.g6c_diag) < 4)
+    if width == 10:  # G6c's error needs E[s¹²] ≈ 79 E[s²]⁶: 6 000 networks (N = 1000) cannot estimate it
+        assert np.all(_z(est.g6c_diag, est.g6c_diag_err, th.g6c_diag) < 4)
     # Non-Gaussianity that does not come from finite width: resolved even at N = 1000.
     assert np.all(th.g4c_diag > 4 * est.g4c_diag_err)

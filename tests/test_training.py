@@ -85,7 +85,8 @@ def _reference_gd(spec, params, lrs, mode="ntk"):
 @pytest.mark.parametrize("mode", ["ntk", "nngp"])
 def test_batched_gd_equals_per_network_gd(mode):
     spec = NetworkSpec(width=8, depth=2, activation="tanh", sigma_b=0.4)
-    trainer = EnsembleTrainer(spec, X, Y, TEST, TrainSettings(ensemble=3, seed=4, mode=mode, flow_fraction=0.5, **F64))
+    settings = TrainSettings(ensemble=3, seed=4, mode=mode, flow_fraction=0.5, **F64)
+    trainer = EnsembleTrainer(spec, X, Y, TEST, settings)
     start = [(w.clone(), b.clone()) for w, b in trainer.params]
     lrs = [0.05, 0.2, 0.1]
     for lr in lrs:                                   # the step may change between calls (the app's slider)
@@ -118,7 +119,7 @@ def test_linearized_twin_is_gd_on_the_linearized_model():
     for m in range(2):
         th0 = tuple(t[m:m + 1] for t in theta0)
         delta = tuple(torch.zeros_like(t) for t in th0)
-        for lr in lrs:                                # f_lin = f₀ + J₀·δ; δ ← δ − (η/n) J₀ᵀ(f_lin(X) − Y)
+        for lr in lrs:                      # f_lin = f₀ + J₀·δ; δ ← δ − (η/n) J₀ᵀ(f_lin(X) − Y)
             f_train, lin = jvp(lambda *th: f(th, x), th0, delta)
             _, pullback = vjp(lambda *th: f(th, x), *th0)
             step = pullback(((f_train + lin) - y) / len(Y))

@@ -50,7 +50,7 @@ def test_shared_scale_curve_flattens_to_the_pairing_term():
     spec = NetworkSpec(activation="erf", sigma_w=1.2, sigma_b=0.4, width=2, independence="shared-scale",
                        independence_strength=v)
     x = [0.8]
-    res = run_to_completion(width_sweep(spec, x, (2, 8, 32, 128), SampleSettings(ensemble=30_000, seed=3)))
+    res = run_to_completion(width_sweep(spec, x, (2, 8, 32, 128), SampleSettings(ensemble=20_000, seed=3)))
     k = exact_correlators(spec, x).g2[0, 0] - 0.4**2          # K̃ = σ_w² H
     plateau = v * 3 * k**2
     assert np.all(np.abs(res.g4c - res.theory_g4c()) < 4 * res.g4c_err)
@@ -69,11 +69,11 @@ def test_prior_universality_at_depth_two():
     base = NetworkSpec(input_dim=d, depth=2, activation="tanh", sigma_w=1.3, sigma_b=0.1)
     # The engine's prior-aware kernel cannot integrate 65 dimensions; the gaussian-prior NNGP stands in for
     # the common infinite-width limit (first-layer and 1/N differences here are ~0.3 %, below the errors).
-    nngp = kernels(base.replace(width=128), x).nngp
+    nngp = kernels(base.replace(width=96), x).nngp
     wide = {}
     for prior in ("uniform", "laplace"):
-        spec = base.replace(prior=prior, width=128)
-        wide[prior] = run_to_completion(measure(spec, x, SampleSettings(ensemble=5_000, seed=8)))
+        spec = base.replace(prior=prior, width=96)
+        wide[prior] = run_to_completion(measure(spec, x, SampleSettings(ensemble=4_000, seed=8)))
         assert np.all(np.abs(wide[prior].g2 - nngp) < 4 * wide[prior].g2_err)
     u, l = wide["uniform"], wide["laplace"]
     assert np.all(np.abs(u.g2 - l.g2) < 4 * np.hypot(u.g2_err, l.g2_err))

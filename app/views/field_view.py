@@ -106,6 +106,13 @@ class FieldView(ViewBase):
                                 "Metropolis chains in parameter space (acceptance, τ_int shown).")
         self.sampler.currentTextChanged.connect(lambda s: self.host.update_view_settings(self.key, sampler=s))
         form.addRow("sampler", self.sampler)
+        self.ensemble = QtWidgets.QSpinBox()
+        self.ensemble.setRange(64, 2_000_000)
+        self.ensemble.setSingleStep(4000)
+        self.ensemble.setKeyboardTracking(False)
+        self.ensemble.setToolTip("Networks (reweight) or chain samples (mcmc) for this view; errors shrink as 1/√M.")
+        self.ensemble.valueChanged.connect(lambda v: self.host.update_view_settings(self.key, ensemble=int(v)))
+        form.addRow("samples M", self.ensemble)
         self._sync_controls()
         return box
 
@@ -125,9 +132,11 @@ class FieldView(ViewBase):
             slider.blockSignals(False)
             self._values[name].setText(f"{s[name]:g}")
         if hasattr(self, "sampler"):
-            self.sampler.blockSignals(True)
-            self.sampler.setCurrentText(s["sampler"])
-            self.sampler.blockSignals(False)
+            for widget, setter, value in ((self.sampler, self.sampler.setCurrentText, s["sampler"]),
+                                          (self.ensemble, self.ensemble.setValue, int(s["ensemble"]))):
+                widget.blockSignals(True)
+                setter(value)
+                widget.blockSignals(False)
 
     def state_changed(self, state: AppState, changed: set[str]) -> None:
         if self._sliders:

@@ -1,8 +1,6 @@
 """`field`: φ⁴ theory as a cos-net — propagator, tree-level G4c and measured correlators with errors."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..field.interaction import measure_field
 from ..field.spec import SAMPLERS, FieldSpec, McmcSettings
 from ..measure import run_to_completion
