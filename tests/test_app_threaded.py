@@ -71,6 +71,7 @@ def test_newer_request_cancels_older_job_at_its_next_yield_and_its_results_are_d
 def test_thousand_random_control_changes_end_on_plots_of_the_final_settings(window, qtbot):
     rng = random.Random(1234)
     ctl = window.controls
+    window.update_view_settings("correlators", width_sweep=False)   # keeps the final recomputation short
     moves = [
         lambda: ctl.width_slider.setValue(rng.randint(0, width_to_slider(200))),
         lambda: ctl.depth.setValue(rng.randint(1, 2)),

@@ -17,6 +17,7 @@ from .base import ViewBase
 GRID = 11
 SWEEP_WIDTHS = (2, 4, 8, 16, 32, 64, 128)
 SWEEP_MAX_ENSEMBLE = 50_000
+FINE_GRID = 61
 
 
 class CorrelatorsView(ViewBase):
@@ -39,7 +40,8 @@ class CorrelatorsView(ViewBase):
         self.g2_plot = self.add_plot(self.canvas, 0, 0, "G2(x₁, x)", "x", "G2", legend_offset=(-10, -10))
         self.mat_plot = self.add_plot(self.canvas, 0, 1, "Measured G2 matrix", "x", "x′")
         self.g4_plot = self.add_plot(self.canvas, 1, 0, "Connected G4(x₁, x₁, x, x)", "x", "G4c")
-        self.sw_plot = self.add_plot(self.canvas, 1, 1, "Width sweep at x₁", "width N", "|G_c|")
+        self.sw_plot = self.add_plot(self.canvas, 1, 1, "Width sweep at x₁", "width N", "|G_c|",
+                                     legend_offset=(10, -10))
         self.sw_plot.setLogMode(x=True, y=True)
         self.sw_plot.getAxis("bottom").setTicks([[(float(np.log10(w)), str(w)) for w in SWEEP_WIDTHS], []])
         self.mat_plot.setAspectLocked(True)
@@ -81,6 +83,14 @@ class CorrelatorsView(ViewBase):
                         "g2": est.g2, "g2_err": est.g2_err, "g4": est.g4c_pair[0, 1:],
                         "g4_err": est.g4c_pair_err[0, 1:], "sweep": None, "sweep_reason": ""}
                 yield last
+            # Smooth theory curves on a fine grid once the measurement is in.
+            fine = np.linspace(grid[0], grid[-1], FINE_GRID)
+            fpts = np.append(pts[0, 0], fine)[:, None]
+            last = {**last, "fine": fine, "k_fine": kernels(spec, fpts).nngp[0, 1:]}
+            if fw is not None:
+                fw_fine, _ = finite_width_theory(spec, fpts)
+                last["g4_theory_fine"] = None if fw_fine is None else np.asarray(fw_fine.g4c_pair)[0, 1:]
+            yield last
             if not sweep_on:
                 yield {**last, "sweep_reason": "width sweep switched off"}
                 return
@@ -92,7 +102,10 @@ class CorrelatorsView(ViewBase):
         t, lw = self.theme, self.line_width()
         g = r["grid"]
         g2_row, g2_err = r["g2"][0, 1:], r["g2_err"][0, 1:]
-        self.g2_theory.setData(g, r["k"][0, 1:], pen=plotting.pen(t["theory"], lw))
+        if "k_fine" in r:
+            self.g2_theory.setData(r["fine"], r["k_fine"], pen=plotting.pen(t["theory"], lw))
+        else:
+            self.g2_theory.setData(g, r["k"][0, 1:], pen=plotting.pen(t["theory"], lw))
         self.g2_meas.setData(g, g2_row, pen=None, symbol="o", symbolSize=9 if not self.presentation else 14,
                              symbolBrush=t["data"], symbolPen=None)
         self.g2_err.set(g, g2_row, g2_err, plotting.pen(t["data"], lw * 0.8))
@@ -107,15 +120,21 @@ class CorrelatorsView(ViewBase):
                              symbolBrush=t["data"], symbolPen=None)
         self.g4_err.set(g, r["g4"], r["g4_err"], plotting.pen(t["data"], lw * 0.8))
         if r["g4_theory"] is not None:
-            self.g4_theory.setData(g, r["g4_theory"], pen=plotting.pen(t["theory2"], lw))
+            if r.get("g4_theory_fine") is not None:
+                self.g4_theory.setData(r["fine"], r["g4_theory_fine"], pen=plotting.pen(t["theory2"], lw))
+            else:
+                self.g4_theory.setData(g, r["g4_theory"], pen=plotting.pen(t["theory2"], lw))
             self.g4_note.setText(f"N = {r['width']}, networks {r['n']:,}")
         else:
             self.g4_theory.setData([], [])
             self.g4_note.setText("theory not available — " + r["fw_reason"])
         self._data = {"grid_x": g, "g2_x1_measured": g2_row, "g2_x1_err": g2_err, "g2_x1_nngp": r["k"][0, 1:],
+                      **({"fine_x": r["fine"], "g2_x1_nngp_fine": r["k_fine"]} if "k_fine" in r else {}),
                       "g2_matrix_measured": mat, "g4c_pair_measured": r["g4"], "g4c_pair_err": r["g4_err"]}
         if r["g4_theory"] is not None:
             self._data["g4c_pair_theory"] = r["g4_theory"]
+        if r.get("g4_theory_fine") is not None:
+            self._data["g4c_pair_theory_fine"] = r["g4_theory_fine"]
         self._show_sweep(r, lw)
 
     def _show_sweep(self, r: dict, lw: float) -> None:
@@ -138,7 +157,12 @@ class CorrelatorsView(ViewBase):
             v = np.where(v > 0, v, np.nan)
             m = np.isfinite(v)
             if dots:
-                c.setData(w[m], v[m], pen=None, symbol="o", symbolSize=10, symbolBrush=color, symbolPen=None)
+                # hollow: |G| within 2 standard errors of zero (a noise floor, not a measurement of G)
+                err = np.abs(plotting.finite(sw["g4_err" if "G4" in name else "g6_err"]))[m]
+                solid = v[m] > 2 * err
+                brushes = [pg.mkBrush(color) if sd else pg.mkBrush(0, 0, 0, 0) for sd in solid]
+                c.setData(w[m], v[m], pen=None, symbol="o", symbolSize=11, symbolBrush=brushes,
+                          symbolPen=pg.mkPen(color, width=2))
             else:
                 c.setData(w[m], v[m], pen=plotting.pen(color, lw, QtCore.Qt.PenStyle.DashLine))
             self._data["sweep_" + name.replace("|", "").replace(" ", "_")] = np.asarray(vals, dtype=float)
@@ -146,7 +170,8 @@ class CorrelatorsView(ViewBase):
         parts = [f"{lab} slope {s:+.2f} ± {e:.2f}" for lab, s, e in
                  (("|G4c|", sw["slope4"], sw["slope4_err"]), ("|G6c|", sw["slope6"], sw["slope6_err"]))
                  if np.isfinite(s)]
-        txt = "\n".join(parts) + f"\n(fits; theory −1, −2 · {sw['ensemble']:,} networks per width)"
+        txt = "\n".join(parts) + (f"\n(theory −1, −2; {sw['ensemble']:,} networks per width; "
+                                   "hollow: within 2σ of 0)")
         self.sw_note.setText(txt + ("" if sw.get("g4_theory") is not None else "\ntheory: " + sw["reason"]))
 
     def export_data(self) -> dict[str, np.ndarray]:

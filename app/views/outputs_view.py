@@ -90,7 +90,10 @@ class OutputsView(ViewBase):
                 k4 = float(np.asarray(fw.g4c_diag)[0])
                 k6 = float(np.asarray(fw.g6c_diag)[0]) if getattr(fw, "g6c_diag", None) is not None else 0.0
                 theory.update(var_fw=var, kurt_fw=k4 / var**2)
-                dens, reason = edgeworth(z, var, k4, k6)
+                if var > 0 and np.isfinite([var, k4, k6]).all():
+                    dens, reason = edgeworth(z, var, k4, k6)
+                else:
+                    dens, reason = None, "the exact cumulants are not finite here"
                 theory.update(edgeworth=dens, edge_reason=reason)
             funcs = sample_outputs(spec, grid, func_settings).T       # (GRID, N_FUNCTIONS)
             stats = EnsembleStats(2, hist_edges=edges)
