@@ -20,9 +20,10 @@ def _elapsed(fn) -> float:
 def benchmark(ensemble: int = 256, width: int = 1024, n_train: int = 16, n_test: int = 200,
               device: str = "cpu", dtype: str = "float32", loop_networks: int = 16, repeats: int = 5) -> dict:
     """Seconds per full-batch GD step of the whole ensemble (best of `repeats`), per snapshot on the
-    test grid, and the speed-up over stepping the same networks one at a time (each network its own
-    tensors, the same step code; timed on `loop_networks` of them and scaled to M). The two are timed
-    interleaved, so a load spike hits both alike."""
+    test grid, and the speed-ups over stepping networks one at a time in a Python loop, timed on
+    `loop_networks` of them and scaled to M: (loop) the same hand-written step code on one network's
+    tensors; (autograd_loop) the textbook loop, forward + loss.backward() + SGD per network. All are timed
+    interleaved, so a load spike hits them alike. Default spec: depth 1, erf, σ_w = 1, σ_b = 0.1."""
     from .training import EnsembleTrainer, TrainSettings
 
     spec = NetworkSpec(width=width)
@@ -38,18 +39,47 @@ def benchmark(ensemble: int = 256, width: int = 1024, n_train: int = 16, n_test:
         for net in singles:
             net._gd_step(lr)
 
-    batched._gd_step(lr), loop()                     # warm-up: allocations, kernel selection
-    step = per_loop = math.inf
+    textbook = _textbook_networks(batched, loop_networks)
+    xt, yt = batched.x_train, batched.y_train
+
+    def autograd_loop() -> None:
+        for params in textbook:
+            _textbook_step(params, xt, yt, lr)
+
+    batched._gd_step(lr), loop(), autograd_loop()   # warm-up: allocations, kernel selection
+    step = per_loop = per_autograd = math.inf
+    scale = ensemble / loop_networks
     for _ in range(repeats):
         step = min(step, _elapsed(lambda: batched._gd_step(lr)))
-        per_loop = min(per_loop, _elapsed(loop) * ensemble / loop_networks)
+        per_loop = min(per_loop, _elapsed(loop) * scale)
+        per_autograd = min(per_autograd, _elapsed(autograd_loop) * scale)
     snap = min(_elapsed(batched.snapshot) for _ in range(2))
     return {
         "ensemble": ensemble, "width": width, "n_train": n_train, "n_test": n_test,
         "device": str(batched.device), "dtype": dtype, "threads": torch.get_num_threads(),
-        "gd_step_s": step, "snapshot_s": snap, "loop_step_s": per_loop, "speedup_vs_loop": per_loop / step,
-        "steps_per_s": 1.0 / step,
+        "gd_step_s": step, "snapshot_s": snap, "steps_per_s": 1.0 / step,
+        "loop_step_s": per_loop, "speedup_vs_loop": per_loop / step,
+        "autograd_loop_step_s": per_autograd, "speedup_vs_autograd_loop": per_autograd / step,
     }
+
+
+def _textbook_networks(trainer, count: int) -> list[list[torch.Tensor]]:
+    """`count` depth-1 networks as the textbook writes them: own W, b tensors with requires_grad."""
+    (w1, b1), (w2, b2) = trainer.params
+    return [[t[m].clone().requires_grad_(True) for t in (w1, b1, w2, b2)] for m in range(count)]
+
+
+def _textbook_step(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, lr: float) -> None:
+    """One network: forward (ntk parameterization, erf), loss.backward(), SGD update."""
+    w1, b1, w2, b2 = params
+    c1, c2 = 1.0 / math.sqrt(w1.shape[1]), 1.0 / math.sqrt(w2.shape[1])
+    f = (torch.erf(x @ w1.T * c1 + 0.1 * b1) @ w2.T * c2 + 0.1 * b2)[:, 0]
+    loss = 0.5 * ((f - y) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad = None
 
 
 __all__ = ["benchmark"]

@@ -174,7 +174,14 @@ def loss_gradients(spec: NetworkSpec, params: Params, x: torch.Tensor, qs, y: to
     resid = (f - y) / n                                             # ∂(Σ_m L_m)/∂f, (M, n)
     per_net = 0.5 * n * (resid * resid).sum(dim=1)
     grads = [(torch.bmm(resid[:, None, :], h).mul_(c_out), resid.sum(dim=1, keepdim=True).mul_(s_out))]
-    if trainable == "all":
+    if trainable == "all" and spec.depth == 1:
+        # ∂/∂z¹ = resid_p·c_out·a_i·φ'(z_pi) is rank one in (p, i) up to φ': contract φ' with the residual
+        # (and residual·x) in one bmm instead of materialising ∂/∂z¹.
+        (c, s), d = mults[0], x.shape[1]
+        weights = torch.cat([resid[:, :, None] * x[None], resid[:, :, None]], dim=2)       # (M, n, d + 1)
+        moments = torch.bmm(weights.transpose(1, 2), gs[0]).mul_(a)                       # (M, d + 1, N)
+        grads.append((moments[:, :d].transpose(1, 2).mul(c * c_out), moments[:, d].mul(s * c_out)))
+    elif trainable == "all":
         delta = resid[:, :, None] * (a * c_out)                     # ∂/∂h^L, (M, n, N)
         for layer in range(spec.depth - 1, -1, -1):
             (w, _), (c, s) = params[layer], mults[layer]
