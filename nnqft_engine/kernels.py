@@ -28,10 +28,18 @@ class Kernels:
     ntk: np.ndarray
 
 
+def _tensor(a) -> torch.Tensor:
+    """A float64 tensor sharing memory with `a` where it can (large kernel matrices are never written)."""
+    arr = np.asarray(a, dtype=np.float64)
+    if not (arr.flags.writeable and arr.flags.c_contiguous):
+        arr = np.array(arr)
+    return torch.from_numpy(arr)
+
+
 def _arc_kernels(cf: str, k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Arc-cosine (relu) and arcsin (erf) kernels, in float64 torch with in-place ops: these run on P×P
     matrices every time a slider moves, and torch's vectorized asin/acos are ~10× numpy's."""
-    t11, t22, t12 = (torch.from_numpy(np.array(a, dtype=np.float64)) for a in (k11, k22, k12))
+    t11, t22, t12 = (_tensor(a) for a in (k11, k22, k12))
     if cf == "erf":
         # ρ = 2k12/√((1+2k11)(1+2k22)); E[φφ] = (2/π) asin ρ; E[φ'φ'] = (4/π)/√((1+2k11)(1+2k22)) / √(1−ρ²).
         inv = (1 + 2 * t11).rsqrt_() * (1 + 2 * t22).rsqrt_()

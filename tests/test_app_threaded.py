@@ -72,6 +72,8 @@ def test_thousand_random_control_changes_end_on_plots_of_the_final_settings(wind
     rng = random.Random(1234)
     ctl = window.controls
     window.update_view_settings("correlators", width_sweep=False)   # keeps the final recomputation short
+    finished = set()
+    window.compute.finished.connect(lambda _key, rid: finished.add(rid))
     moves = [
         lambda: ctl.width_slider.setValue(rng.randint(0, width_to_slider(200))),
         lambda: ctl.depth.setValue(rng.randint(1, 2)),
@@ -94,10 +96,8 @@ def test_thousand_random_control_changes_end_on_plots_of_the_final_settings(wind
             qtbot.wait(1)
     view = window.current_view()
     rid = window.compute.latest[view.key]
-    qtbot.waitUntil(lambda: view.last_request_id == rid and rid in window.painted_at, timeout=120_000)
-    with qtbot.waitSignal(window.compute.finished, timeout=120_000, raising=False):
-        pass
-    qtbot.waitUntil(lambda: view.last_request_id == window.compute.latest[view.key], timeout=60_000)
+    qtbot.waitUntil(lambda: rid in finished and view.last_request_id == rid, timeout=120_000)
+    assert rid == window.compute.latest[view.key]
     assert not [e for e in window.errors if "could not draw" in e]
     # The plots hold exactly what a fresh synchronous computation of the final settings gives.
     qtbot.wait(200)
