@@ -33,9 +33,9 @@ EMIT_INTERVAL_S = 0.05
 DRAIN_INTERVAL_MS = 5
 
 
-_ORPHANS: list[QtCore.QThread] = []
+_ORPHANS: list[threading.Thread] = []
 # Every worker ever started (weakly): tests assert none is left running.
-LIVE_WORKERS: "weakref.WeakSet[QtCore.QThread]" = weakref.WeakSet()
+LIVE_WORKERS: "weakref.WeakSet[_Worker]" = weakref.WeakSet()
 
 
 def wait_for_orphans(timeout_s: float = 10.0) -> bool:
@@ -61,15 +61,27 @@ def is_device_failure(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(s in text for s in ("cuda", "mps", "hip", "out of memory"))
 
 
-class _Worker(QtCore.QThread):
+class _Worker(threading.Thread):
+    """The compute thread. A plain Python thread: it never calls Qt (see the module note), so it needs
+    none of QThread's machinery; the Qt-style names below keep callers and tests simple."""
+
     def __init__(self, controller: "ComputeController"):
-        super().__init__()
-        self.setObjectName("nnqft-compute")
+        super().__init__(name="nnqft-compute", daemon=True)
         self._c = controller
         self._cv = threading.Condition()
         self._pending: Request | None = None
         self._latest = 0
-        self._stop = False
+        self._stopping = False
+
+    def isRunning(self) -> bool:  # noqa: N802 — Qt-style name
+        return self.is_alive()
+
+    def objectName(self) -> str:  # noqa: N802
+        return self.name
+
+    def wait(self, timeout_ms: int) -> bool:
+        self.join(timeout_ms / 1000)
+        return not self.is_alive()
 
     def put(self, req: Request) -> None:
         with self._cv:
@@ -85,19 +97,19 @@ class _Worker(QtCore.QThread):
 
     def stop(self) -> None:
         with self._cv:
-            self._stop = True
+            self._stopping = True
             self._pending = None
             self._cv.notify()
 
     def stale(self, req: Request) -> bool:
-        return self._stop or req.id != self._latest
+        return self._stopping or req.id != self._latest
 
     def run(self) -> None:
         while True:
             with self._cv:
-                while self._pending is None and not self._stop:
+                while self._pending is None and not self._stopping:
                     self._cv.wait()
-                if self._stop:
+                if self._stopping:
                     return
                 req, self._pending = self._pending, None
             self._c._execute(req, self.stale)
@@ -250,15 +262,13 @@ class ComputeController(QtCore.QObject):
         self._worker.stop()
         ok = self._worker.wait(int(timeout_s * 1000))
         if not ok:
-            # Still inside one engine chunk: keep the thread object alive until it ends (destroying a
-            # running QThread aborts the process); it exits at its next yield.
+            # Still inside one engine chunk: it exits at its next yield; joined at process exit.
             _ORPHANS.append(self._worker)
-            self._worker.setParent(None)
         self._worker = None
         return ok
 
     @property
-    def thread(self) -> QtCore.QThread | None:
+    def thread(self) -> "_Worker | None":
         return self._worker
 
 

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 import torch
-from scipy import stats
+from scipy import special  # not scipy.stats: its import costs seconds of app start-up
 
 from .spec import NetworkSpec, SpecError
 
@@ -42,7 +42,7 @@ def gamma_moment(v: float, k: int) -> float:
 def _prior_cdf_sf(prior: str, u: np.ndarray, dof: float) -> tuple[np.ndarray, np.ndarray]:
     """(F(u), 1 − F(u)) of the standardized prior, each accurate in its own tail."""
     if prior == "gaussian":
-        return stats.norm.cdf(u), stats.norm.sf(u)
+        return special.ndtr(u), special.ndtr(-u)
     if prior == "uniform":
         f = np.clip((u + SQRT3) / (2 * SQRT3), 0.0, 1.0)
         return f, 1.0 - f
@@ -51,7 +51,7 @@ def _prior_cdf_sf(prior: str, u: np.ndarray, dof: float) -> tuple[np.ndarray, np
         return np.where(u < 0, e, 1.0 - e), np.where(u < 0, 1.0 - e, e)
     if prior == "student-t":
         t = u * math.sqrt(dof / (dof - 2.0))
-        return stats.t.cdf(t, dof), stats.t.sf(t, dof)
+        return special.stdtr(dof, t), special.stdtr(dof, -t)
     raise SpecError(f"the sequential mechanism needs a continuous prior; {prior!r} is discrete")
 
 
@@ -61,8 +61,8 @@ def sequential_scale2(spec: NetworkSpec, u1: np.ndarray) -> np.ndarray:
     u1 = np.asarray(u1, dtype=np.float64)
     cdf, sf = _prior_cdf_sf(spec.prior, u1, spec.prior_dof)
     # Invert through the smaller tail probability so both tails keep full precision.
-    low = stats.gamma.ppf(cdf, a=1.0 / v, scale=v)
-    high = stats.gamma.isf(sf, a=1.0 / v, scale=v)
+    low = special.gammaincinv(1.0 / v, cdf) * v
+    high = special.gammainccinv(1.0 / v, sf) * v
     return np.where(u1 < 0, low, high)
 
 

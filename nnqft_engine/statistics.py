@@ -134,7 +134,7 @@ class EnsembleStats:
         if self.hist_counts is not None:
             for p in range(self.n_points):
                 edges = torch.as_tensor(self.hist_edges[p])
-                idx = torch.bucketize(a[:, p], edges, right=True) - 1
+                idx = torch.bucketize(a[:, p].contiguous(), edges, right=True) - 1
                 ok = (idx >= 0) & (idx < len(edges) - 1)
                 self.hist_counts[p] += np.bincount(idx[ok].numpy(), minlength=len(edges) - 1)
         del m

@@ -3,6 +3,7 @@ numbers, bad session files are refused politely, GPU failures fall back to the C
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -27,7 +28,8 @@ SMALL = dict(ensemble=2000, width=16)
 def no_thread_left_running():
     yield
     running = [t.objectName() for t in list(LIVE_WORKERS) if t.isRunning()]
-    assert not running, f"QThreads left running: {running}"
+    running += [t.name for t in threading.enumerate() if t.name.startswith("nnqft") and t not in LIVE_WORKERS]
+    assert not running, f"compute threads left running: {running}"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ and the offscreen self-test of the real entry point."""
 from __future__ import annotations
 
 import json
+import threading
 import random
 import subprocess
 import sys
@@ -26,7 +27,8 @@ from nnqft_engine import run_to_completion  # noqa: E402
 def no_thread_left_running():
     yield
     running = [t.objectName() for t in list(LIVE_WORKERS) if t.isRunning()]
-    assert not running, f"QThreads left running: {running}"
+    running += [t.name for t in threading.enumerate() if t.name.startswith("nnqft") and t not in LIVE_WORKERS]
+    assert not running, f"compute threads left running: {running}"
 
 
 @pytest.fixture
