@@ -15,11 +15,17 @@ import sys
 HEADROOM = 10**12
 
 
+def _singletons() -> list:
+    """Objects that are immortal on Python ≥ 3.12 (and shared singletons on 3.11): code built assuming
+    immortality may hand them out without a reference."""
+    return [None, True, False]
+
+
 def install() -> bool:
     """True if the head-room was added (CPython < 3.12, standard build); idempotent."""
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    for obj in (None, True, False):
+    for obj in _singletons():
         refcnt = ctypes.c_ssize_t.from_address(id(obj))   # ob_refcnt is the first field of every object
         if refcnt.value < HEADROOM:
             refcnt.value += HEADROOM

@@ -1,0 +1,1 @@
+"""One module per view; every view follows the protocol in `base.py`."""
