@@ -68,14 +68,7 @@ class ControlsPanel(QtWidgets.QWidget):
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.widgets: dict[str, QtWidgets.QWidget] = {}
 
-        self.width_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.width_slider.setRange(0, LOG_STEPS)
-        self.width_label = QtWidgets.QLabel()
-        self.width_label.setMinimumWidth(70)
-        self.width_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.width_slider, 1)
-        row.addWidget(self.width_label)
+        self.width_slider, self.width_label, row = self._labelled_slider(0, LOG_STEPS)
         self._add(form, "Width N", row, "width", self.width_slider)
         self.width_slider.valueChanged.connect(self._width_moved)
 
@@ -98,14 +91,8 @@ class ControlsPanel(QtWidgets.QWidget):
         self.independence_strength = self._dspin(0.0, 5.0, 0.05, 2)
         self._add(form, "Strength v", self.independence_strength, "independence_strength")
 
-        self.ensemble_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.ensemble_slider.setRange(20, 60)   # 10^(k/10): 100 … 1,000,000 networks
-        self.ensemble_label = QtWidgets.QLabel()
-        self.ensemble_label.setMinimumWidth(70)
-        self.ensemble_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.ensemble_slider, 1)
-        row.addWidget(self.ensemble_label)
+        # 10^(k/10): 100 … 1,000,000 networks
+        self.ensemble_slider, self.ensemble_label, row = self._labelled_slider(20, 60)
         self._add(form, "Ensemble M", row, "ensemble", self.ensemble_slider)
         self.ensemble_slider.valueChanged.connect(self._ensemble_moved)
 
@@ -153,6 +140,19 @@ class ControlsPanel(QtWidgets.QWidget):
         c = QtWidgets.QComboBox()
         c.addItems(list(items))
         return c
+
+    @staticmethod
+    def _labelled_slider(low: int, high: int) -> tuple[QtWidgets.QSlider, QtWidgets.QLabel, QtWidgets.QHBoxLayout]:
+        """A horizontal slider with its value shown at the right, as one form row."""
+        slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        slider.setRange(low, high)
+        label = QtWidgets.QLabel()
+        label.setMinimumWidth(70)
+        label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(slider, 1)
+        row.addWidget(label)
+        return slider, label, row
 
     @staticmethod
     def _spin(lo, hi) -> QtWidgets.QSpinBox:

@@ -130,23 +130,30 @@ def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
     k = sw2 * dot + sb2                                   # Σ¹
     theta = (d * dot + 1.0) if standard else k.copy()     # Θ¹
     qs = layer_variances(spec, pts)
-    for layer in range(spec.depth):
-        q = qs[layer]
-        if layer == 0 and spec.prior != "gaussian":
-            e_phi, e_dphi = prior_first_layer(spec, pts, n_per_dim=n_per_dim)
-        else:
-            e_phi, e_dphi = _symmetric_layer(act, k, q)
-        theta *= e_dphi                                   # in place: P×P temporaries dominate at P ~ 1000
-        theta *= sw2
-        if standard:                                      # fan_in = N for every layer after the first
-            theta += n * e_phi + 1.0
-        e_phi = np.array(e_phi, dtype=np.float64, copy=True) if e_phi is k else e_phi
-        e_phi *= sw2
-        e_phi += sb2
-        k = e_phi                                         # K^{l+1} = σ_w² E[φφ] + σ_b²
-        if not standard:
-            theta += k
-    return Kernels(x=pts, nngp=k, ntk=theta)
+    # A divergent moment (gauss-net under heavy-tailed priors) propagates as inf; inf·0 or inf − inf
+    # would make NaN of it, so NaN is reported as the divergence it is.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for layer in range(spec.depth):
+            q = qs[layer]
+            if layer == 0 and spec.prior != "gaussian":
+                e_phi, e_dphi = prior_first_layer(spec, pts, n_per_dim=n_per_dim)
+            else:
+                e_phi, e_dphi = _symmetric_layer(act, k, q)
+            theta *= e_dphi                                   # in place: P×P temporaries dominate at P ~ 1000
+            theta *= sw2
+            if standard:                                      # fan_in = N for every layer after the first
+                theta += n * e_phi + 1.0
+            e_phi = np.array(e_phi, dtype=np.float64, copy=True) if e_phi is k else e_phi
+            e_phi *= sw2
+            e_phi += sb2
+            k = e_phi                                         # K^{l+1} = σ_w² E[φφ] + σ_b²
+            if not standard:
+                theta += k
+    return Kernels(x=pts, nngp=_diverged_as_inf(k), ntk=_diverged_as_inf(theta))
+
+
+def _diverged_as_inf(a: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(a), np.inf, a)
 
 
 def cross_kernels(spec: NetworkSpec, x1, x2) -> tuple[np.ndarray, np.ndarray]:

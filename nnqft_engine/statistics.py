@@ -6,7 +6,7 @@ Every estimate is a smooth function of the means of those sums; it is reported j
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch

@@ -3,3 +3,18 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+
+import threading  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def no_thread_left_running():
+    """Fail a test that leaves a compute thread running (napari's rule); app tests opt in."""
+    yield
+    from app.compute import LIVE_WORKERS
+    running = [t.objectName() for t in list(LIVE_WORKERS) if t.isRunning()]
+    running += [t.name for t in threading.enumerate() if t.name.startswith("nnqft") and t not in LIVE_WORKERS]
+    assert not running, f"compute threads left running: {running}"

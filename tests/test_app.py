@@ -3,7 +3,6 @@ numbers, bad session files are refused politely, GPU failures fall back to the C
 from __future__ import annotations
 
 import json
-import threading
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ import torch  # noqa: F401 — torch before Qt, as in the app
 pytest.importorskip("pytestqt")
 from PySide6 import QtCore  # noqa: E402
 
-from app.compute import LIVE_WORKERS  # noqa: E402
 from app.controls import slider_to_width, width_to_slider  # noqa: E402
 from app.device_manager import DeviceManager  # noqa: E402
 from app.export import export_view  # noqa: E402
@@ -24,12 +22,7 @@ from nnqft_engine import DeviceUnavailable, SpecError  # noqa: E402
 SMALL = dict(ensemble=2000, width=16)
 
 
-@pytest.fixture(autouse=True)
-def no_thread_left_running():
-    yield
-    running = [t.objectName() for t in list(LIVE_WORKERS) if t.isRunning()]
-    running += [t.name for t in threading.enumerate() if t.name.startswith("nnqft") and t not in LIVE_WORKERS]
-    assert not running, f"compute threads left running: {running}"
+pytestmark = pytest.mark.usefixtures("no_thread_left_running")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ and the offscreen self-test of the real entry point."""
 from __future__ import annotations
 
 import json
-import threading
 import random
 import subprocess
 import sys
@@ -16,19 +15,14 @@ import torch  # noqa: F401 — torch before Qt
 pytest.importorskip("pytestqt")
 from PySide6 import QtCore  # noqa: E402
 
-from app.compute import LIVE_WORKERS, ComputeController  # noqa: E402
+from app.compute import ComputeController  # noqa: E402
 from app.controls import width_to_slider  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.state import AppState  # noqa: E402
 from nnqft_engine import run_to_completion  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def no_thread_left_running():
-    yield
-    running = [t.objectName() for t in list(LIVE_WORKERS) if t.isRunning()]
-    running += [t.name for t in threading.enumerate() if t.name.startswith("nnqft") and t not in LIVE_WORKERS]
-    assert not running, f"compute threads left running: {running}"
+pytestmark = pytest.mark.usefixtures("no_thread_left_running")
 
 
 @pytest.fixture

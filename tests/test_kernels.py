@@ -4,6 +4,7 @@ The references below are scalar re-implementations from the papers (Cho & Saul's
 arcsin form, Williams' erf kernel, the NTK recursions of physics.md §3), not calls into the engine.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -212,3 +213,13 @@ def test_cross_kernels_are_blocks_of_the_joint_kernel():
 def test_heavy_tailed_gauss_net_has_no_second_moment():
     spec = NetworkSpec(activation="gauss-net", prior="student-t", sigma_w=1.0, sigma_b=0.2)
     assert np.all(np.isinf(kernels(spec, X1).nngp))
+
+
+def test_divergent_gauss_net_moments_are_reported_as_infinite_not_nan():
+    # gauss-net under a student-t first layer has E[e^{w x}] = ∞: the kernel diverges, it is not undefined.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        k = kernels(NetworkSpec(activation="gauss-net", prior="student-t", depth=3, sigma_w=1.5, sigma_b=0.5),
+                     [-1.0, 0.0, 1.0])
+    assert not np.isnan(k.nngp).any() and not np.isnan(k.ntk).any()
+    assert np.isinf(k.nngp).any()

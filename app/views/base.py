@@ -59,6 +59,14 @@ class ViewBase(QtWidgets.QWidget):
         self.last_request_id = -1
         self._plots: list[pg.PlotItem] = []
         self._notes: list[pg.TextItem] = []
+        self.layout_ = QtWidgets.QVBoxLayout(self)
+        self.layout_.setContentsMargins(4, 4, 4, 4)
+
+    def add_canvas(self) -> pg.GraphicsLayoutWidget:
+        """The view's plot area, below anything already in its vertical layout."""
+        canvas = pg.GraphicsLayoutWidget()
+        self.layout_.addWidget(canvas, 1)
+        return canvas
 
     # ---- to implement ------------------------------------------------------------------------------------
     @classmethod

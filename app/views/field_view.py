@@ -56,10 +56,7 @@ class FieldView(ViewBase):
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        self.canvas = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.canvas, 1)
+        self.canvas = self.add_canvas()
         self.cfg_plot = self.add_plot(self.canvas, 0, 0, "Sampled free field φ(x)", "x", "φ")
         self.g2_plot = self.add_plot(self.canvas, 0, 1, "G2(x₀, x₀ + r)", "r", "G2 (log scale)")
         self.g4_plot = self.add_plot(self.canvas, 1, 0, "ΔG4c(x₀, x₀, x, x): interaction vs tree level", "r",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from nnqft_engine.kernels import kernels
 
@@ -25,10 +25,7 @@ class KernelsView(ViewBase):
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        self.canvas = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.canvas, 1)
+        self.canvas = self.add_canvas()
         self.k_plot = self.add_plot(self.canvas, 0, 0, "NNGP K(x, x′)", "x", "x′")
         self.t_plot = self.add_plot(self.canvas, 0, 1, "NTK Θ(x, x′)", "x", "x′")
         self.s_plot = self.add_plot(self.canvas, 1, 0, "Slices at x′ = x₁", "x", "kernel", colspan=2,

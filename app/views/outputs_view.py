@@ -33,14 +33,12 @@ class OutputsView(ViewBase):
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
+        lay = self.layout_
         self.numbers = QtWidgets.QLabel()
         self.numbers.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.numbers.setWordWrap(True)
         lay.addWidget(self.numbers)
-        self.canvas = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.canvas, 1)
+        self.canvas = self.add_canvas()
         self.hist = self.add_plot(self.canvas, 0, 0, "Distribution of f(x₁)", "f(x₁)", "density")
         self.joint = self.add_plot(self.canvas, 0, 1, "Joint (f(x₁), f(x₂))", "f(x₁)", "f(x₂)")
         self.funcs = self.add_plot(self.canvas, 1, 0, "Sampled networks f(x)", "x", "f(x)", colspan=2)

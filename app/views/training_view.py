@@ -47,13 +47,11 @@ class TrainingView(ViewBase):
         self._run: _Run | None = None
         s = host.current_state()
         self.live = {"lr": s.lr, "steps": s.steps_per_frame}
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
+        lay = self.layout_
         self.info = QtWidgets.QLabel()
         self.info.setTextFormat(QtCore.Qt.TextFormat.RichText)
         lay.addWidget(self.info)
-        self.canvas = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.canvas, 1)
+        self.canvas = self.add_canvas()
         self.fit = self.add_plot(self.canvas, 0, 0, "Networks during training", "x", "f_t(x)", colspan=2,
                                 legend_offset=(-10, -10))
         self.loss = self.add_plot(self.canvas, 1, 0, "Training loss", "t = Σ η", "loss", legend_offset=(-10, 10))
