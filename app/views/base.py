@@ -181,7 +181,10 @@ class ViewBase(QtWidgets.QWidget):
                 plot.getAxis(side).setStyle(tickFont=font)
                 plot.getAxis(side).label.setFont(font)
             if plot.legend is not None:
-                plot.legend.setLabelTextSize("14pt" if on else "10pt")
+                plot.legend.setLabelTextSize("12pt" if on else "10pt")
+                for _, label in plot.legend.items:   # pyqtgraph applies the size only on the next setText
+                    label.setText(label.text)
+                plot.legend.updateSize()
         for note in self._notes:
             note.setFont(font)
         self.apply_theme(self.theme)

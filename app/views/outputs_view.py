@@ -44,7 +44,7 @@ class OutputsView(ViewBase):
         self.funcs = self.add_plot(self.canvas, 1, 0, "Sampled networks f(x)", "x", "f(x)", colspan=2)
         self.hist_note = self.add_note(self.hist)
         self.hist_curve = self.hist.plot(name="ensemble")
-        self.gauss_curve = self.hist.plot(name="NNGP Gaussian (N = ∞)")
+        self.gauss_curve = self.hist.plot(name="NNGP (N = ∞)")
         self.edge_curve = self.hist.plot(name="Edgeworth (finite N)")
         self.scatter = pg.ScatterPlotItem(size=4, pen=None)
         self.joint.addItem(self.scatter)
@@ -108,7 +108,7 @@ class OutputsView(ViewBase):
                        "density": est.histogram.density()[0], "var": est.g2[0, 0], "var_err": est.g2_err[0, 0],
                        "kurt": est.kurtosis[0], "kurt_err": est.kurtosis_err[0], "scatter": np.concatenate(kept),
                        "grid": grid[:, 0], "funcs": funcs, "x1": pts[0, 0], "x2": pts[1, 0],
-                       "width": spec.width, **theory}
+                       "width": spec.width, "depth": spec.depth, **theory}
         return job
 
     # ---- GUI side ----------------------------------------------------------------------------------------
@@ -117,19 +117,30 @@ class OutputsView(ViewBase):
         self.hist_curve.setData(*plotting.stepped(r["edges"], r["density"]),
                                 pen=plotting.pen(t["data"], lw), fillLevel=0, brush=t.qcolor("data_fill"))
         self.gauss_curve.setData(r["z"], r["gauss"], pen=plotting.pen(t["theory"], lw))
-        notes = []
+        # Why the Edgeworth curve is absent goes into its legend entry: a note in the plot would collide with
+        # the legend at presentation font sizes.
         edge = r.get("edgeworth")
+        edge_label = "Edgeworth (finite N)"
         if edge is not None and np.nanmin(edge) < -0.02 * np.nanmax(edge):
             # A truncated cumulant series turns negative when the cumulants are not small: say so.
             self.edge_curve.setData([], [])
-            notes.append(f"Edgeworth series not valid here\n(excess kurtosis {r['kurt_fw']:+.2g}: not ≪ 1)")
+            edge_label = "Edgeworth: invalid (κ₄ ≫ 1)"
         elif edge is not None:
             self.edge_curve.setData(r["z"], plotting.finite(edge),
                                     pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DashLine))
         else:
             self.edge_curve.setData([], [])
-            notes.append("Edgeworth density: theory not available\n" + _wrap(r.get("edge_reason") or r["fw_reason"]))
-        self.hist_note.setText("\n".join(notes))
+            edge_label = "Edgeworth: n/a" + (" (depth > 1)" if r.get("depth", 1) > 1 else "")
+            self.edge_curve.setToolTip(_wrap(r.get("edge_reason") or r["fw_reason"]))
+        label = self.hist.legend.getLabel(self.edge_curve)
+        if label is not None and label.text != edge_label:
+            label.setText(edge_label)
+            self.hist.legend.updateSize()
+        self.hist_note.setText("")
+        # Headroom above the peak keeps the legend (top right) off the curves.
+        top = np.nanmax([np.nanmax(r["density"]), np.nanmax(r["gauss"])])
+        if np.isfinite(top) and top > 0:
+            self.hist.setYRange(0.0, (1.8 if self.presentation else 1.5) * top, padding=0.02)
         self.hist.legend.setVisible(True)
         sc = r["scatter"]
         self.scatter.setData(sc[:, 0], sc[:, 1], brush=t.qcolor("data", 110))

@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 from scipy import special
-from scipy.interpolate import CubicSpline
 
 _GL_NODES = 16
 _MASS_PANELS = 48
@@ -83,6 +82,8 @@ class PropagatorTable:
         h = min(0.05 / cutoff, 0.05 / mass)
         n = int(math.ceil(r_max / h)) + 4
         grid = np.linspace(0.0, n * h, n + 1)
+        from scipy.interpolate import CubicSpline  # lazy: scipy.interpolate costs ~0.4 s of app start-up
+
         self._spline = CubicSpline(grid, propagator(dim, mass, cutoff, grid), bc_type=((1, 0.0), "not-a-knot"))
         self.r_max = float(grid[-1])
 
