@@ -1,17 +1,16 @@
-"""Access to the engine's theory modules that may be absent, and sampling settings sized for live updates.
+"""Theory for the views, and sampling settings sized for live updates.
 
-Views never invent a theory curve: when a module is missing or a theory does not apply (e.g. the exact
-finite-width formulas exist only at depth 1), these helpers return None plus a one-line reason that the
-view shows in place of the curve.
+Views never invent a theory curve: when a theory does not apply (e.g. the exact finite-width formulas exist
+only at depth 1), these helpers return None plus a one-line reason that the view shows in place of the curve.
 """
 from __future__ import annotations
-
-import importlib
 
 import numpy as np
 
 from nnqft_engine import NetworkSpec, SampleSettings, SpecError
+from nnqft_engine.edgeworth import edgeworth_density
 from nnqft_engine.ensemble import block_size, params_per_network
+from nnqft_engine.finite_width import exact_correlators
 
 # Work (parameters drawn + neuron·point evaluations) per chunk: a few ms to ~30 ms on one CPU core, so every
 # yield — a progress point and a cancellation point — comes quickly.
@@ -25,14 +24,6 @@ def has_closed_form(activation: str) -> bool:
     return get_activation(activation).closed_form is not None
 
 
-def optional_module(name: str):
-    """nnqft_engine.<name>, or None if that module is not there (yet)."""
-    try:
-        return importlib.import_module(f"nnqft_engine.{name}")
-    except ImportError:
-        return None
-
-
 def live_settings(settings: SampleSettings, spec: NetworkSpec, n_points: int) -> SampleSettings:
     """Same numbers (chunking never changes results), chunks small enough to stay responsive."""
     n = spec.width
@@ -43,23 +34,17 @@ def live_settings(settings: SampleSettings, spec: NetworkSpec, n_points: int) ->
 
 def finite_width_theory(spec: NetworkSpec, x: np.ndarray):
     """(FiniteWidthTheory | None, reason)."""
-    mod = optional_module("finite_width")
-    if mod is None or not hasattr(mod, "exact_correlators"):
-        return None, "the exact finite-width module is not available"
     if spec.depth > 1:
         return None, "exact finite-N theory exists only at depth 1 (deeper: measured 1/N trend only)"
     try:
-        return mod.exact_correlators(spec, x), ""
+        return exact_correlators(spec, x), ""
     except (SpecError, NotImplementedError) as exc:
         return None, str(exc)
 
 
 def edgeworth(f_grid: np.ndarray, variance: float, kappa4: float, kappa6: float = 0.0):
     """(density | None, reason)."""
-    mod = optional_module("edgeworth")
-    if mod is None or not hasattr(mod, "edgeworth_density"):
-        return None, "the Edgeworth module is not available"
     try:
-        return np.asarray(mod.edgeworth_density(f_grid, variance, kappa4, kappa6), dtype=float), ""
+        return np.asarray(edgeworth_density(f_grid, variance, kappa4, kappa6), dtype=float), ""
     except (SpecError, ValueError) as exc:
         return None, str(exc)

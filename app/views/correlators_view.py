@@ -8,10 +8,11 @@ from PySide6 import QtCore
 
 from nnqft_engine import measure
 from nnqft_engine.kernels import kernels
+from nnqft_engine.width_sweep import width_sweep
 
 from .. import plotting
 from ..state import AppState
-from ..theory import finite_width_theory, live_settings, optional_module
+from ..theory import finite_width_theory, live_settings
 from .base import ViewBase
 
 GRID = 11
@@ -176,14 +177,10 @@ class CorrelatorsView(ViewBase):
 
 
 def _sweep(spec, x1, settings, last: dict):
-    """Run the engine's width sweep at x₁ (if present), yielding the last measurement plus the sweep."""
-    mod = optional_module("width_sweep")
-    if mod is None or not hasattr(mod, "width_sweep"):
-        yield {**last, "sweep_reason": "width sweep: the engine module is not available"}
-        return
+    """Run the engine's width sweep at x₁, yielding the last measurement plus the sweep."""
     # Each width runs to completion inside the engine: cap its ensemble so cancelling stays quick.
     sub = settings.replace(ensemble=min(settings.ensemble, SWEEP_MAX_ENSEMBLE))
-    for res in mod.width_sweep(spec, x1, list(SWEEP_WIDTHS), sub):
+    for res in width_sweep(spec, x1, list(SWEEP_WIDTHS), sub):
         yield {**last, "sweep": _sweep_payload(res, sub.ensemble)}
 
 

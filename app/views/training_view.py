@@ -10,9 +10,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from nnqft_engine import flow_theory as flow
+from nnqft_engine import training
+
 from .. import plotting
 from ..state import DATASETS, AppState
-from ..theory import has_closed_form, optional_module
+from ..theory import has_closed_form
 from .base import ViewBase
 
 N_TEST = 120
@@ -177,10 +180,6 @@ class TrainingView(ViewBase):
                                               state.device, state.dtype)
 
         def job():
-            training, flow = optional_module("training"), optional_module("flow_theory")
-            if training is None or flow is None:
-                yield {"missing": "training or flow-theory module not available"}
-                return
             if run.trainer is None:
                 tx, ty = training.dataset(name)
                 settings = training.TrainSettings(ensemble=m, seed=seed, device=device, dtype=dtype, mode=mode)
@@ -218,9 +217,6 @@ class TrainingView(ViewBase):
     # ---- GUI side ----------------------------------------------------------------------------------------
     def show_result(self, r: dict) -> None:
         t, lw = self.theme, self.line_width()
-        if "missing" in r:
-            self.note.setText("theory not available — " + r["missing"])
-            return
         x = r["x"]
         sd_p, sd_e = np.sqrt(np.maximum(r["pred_var"], 0)), np.sqrt(np.maximum(r["var"], 0))
         self.th_hi.setData(x, r["pred_mean"] + 2 * sd_p, pen=plotting.pen(t["theory"], 1))
