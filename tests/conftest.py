@@ -18,3 +18,13 @@ def no_thread_left_running():
     running = [t.objectName() for t in list(LIVE_WORKERS) if t.isRunning()]
     running += [t.name for t in threading.enumerate() if t.name.startswith("nnqft") and t not in LIVE_WORKERS]
     assert not running, f"compute threads left running: {running}"
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module: on a shared 2-core box two threads per small tile mostly spin-wait."""
+    import torch
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

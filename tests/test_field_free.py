@@ -13,12 +13,7 @@ from nnqft_engine.measure import run_to_completion
 from nnqft_engine.spec import SampleSettings
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("dim, alpha, x", [

@@ -8,7 +8,6 @@ at this λ, so it is not what is compared: tree level is compared with the λ-in
 """
 import numpy as np
 import pytest
-import torch
 
 from nnqft_engine.field import FieldSpec, McmcSettings, measure_field
 from nnqft_engine.measure import run_to_completion
@@ -19,12 +18,7 @@ IU = np.triu_indices(len(X))
 LAM = 0.1
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _run(spec, sampler, ensemble, x=X, burn_in=60):
@@ -33,7 +27,7 @@ def _run(spec, sampler, ensemble, x=X, burn_in=60):
 
 
 @pytest.fixture(scope="module")
-def weak(_one_thread):
+def weak(one_torch_thread):
     spec = FieldSpec(dim=1, mass=1.0, cutoff=4.0, box=4.0, lam=LAM, alpha=0.0, width=200)
     return {s: _run(spec, s, 24000) for s in ("reweight", "mcmc")}
 
