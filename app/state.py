@@ -27,6 +27,13 @@ def max_width_for_depth(depth: int) -> int:
     return int(math.sqrt(MAX_DEEP_LAYER_PARAMS / (depth - 1)))
 
 
+# AppState fields that are NetworkSpec's fields under the same names, and those that set the sampling: views
+# declare what they depend on from these, and `network_spec` builds the spec from them.
+NETWORK_FIELDS = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
+                            "parameterization", "independence", "independence_strength"})
+SAMPLING_FIELDS = frozenset({"ensemble", "seed", "device", "dtype"})
+
+
 @dataclass
 class AppState:
     """All settings. Field names are the keys of session files and presets."""
@@ -67,10 +74,8 @@ class AppState:
 
     # ---- engine objects -------------------------------------------------------------------------------
     def network_spec(self, **overrides) -> NetworkSpec:
-        kw = dict(input_dim=1, depth=self.depth, width=self.effective_width, activation=self.activation,
-                  sigma_w=self.sigma_w, sigma_b=self.sigma_b, prior=self.prior, prior_dof=self.prior_dof,
-                  parameterization=self.parameterization, independence=self.independence,
-                  independence_strength=self.independence_strength)
+        kw = {name: getattr(self, name) for name in NETWORK_FIELDS}
+        kw.update(input_dim=1, width=self.effective_width)
         kw.update(overrides)
         return NetworkSpec(**kw)
 

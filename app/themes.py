@@ -37,27 +37,24 @@ def load_theme(name: str) -> Theme:
     return Theme(name=name, colors=colors)
 
 
+# Qt palette role → theme colour name.
+_PALETTE_ROLES = {
+    "Window": "window", "WindowText": "text", "Base": "base", "AlternateBase": "window", "Text": "text",
+    "Button": "window", "ButtonText": "text", "ToolTipBase": "base", "ToolTipText": "text",
+    "Highlight": "highlight", "PlaceholderText": "muted",
+}
+
+
 def apply_qt_theme(app: QtWidgets.QApplication, theme: Theme, font_scale: float = 1.0) -> None:
     """Fusion style with a palette built from the theme; `font_scale` enlarges fonts for presentations."""
     app.setStyle("Fusion")
     pal = QtGui.QPalette()
     role = QtGui.QPalette.ColorRole
-    pal.setColor(role.Window, theme.qcolor("window"))
-    pal.setColor(role.WindowText, theme.qcolor("text"))
-    pal.setColor(role.Base, theme.qcolor("base"))
-    pal.setColor(role.AlternateBase, theme.qcolor("window"))
-    pal.setColor(role.Text, theme.qcolor("text"))
-    pal.setColor(role.Button, theme.qcolor("window"))
-    pal.setColor(role.ButtonText, theme.qcolor("text"))
-    pal.setColor(role.ToolTipBase, theme.qcolor("base"))
-    pal.setColor(role.ToolTipText, theme.qcolor("text"))
-    pal.setColor(role.Highlight, theme.qcolor("highlight"))
+    for role_name, colour in _PALETTE_ROLES.items():
+        pal.setColor(getattr(role, role_name), theme.qcolor(colour))
     pal.setColor(role.HighlightedText, QtGui.QColor("#ffffff"))
-    pal.setColor(role.PlaceholderText, theme.qcolor("muted"))
-    for group in (QtGui.QPalette.ColorGroup.Disabled,):
-        pal.setColor(group, role.Text, theme.qcolor("muted"))
-        pal.setColor(group, role.WindowText, theme.qcolor("muted"))
-        pal.setColor(group, role.ButtonText, theme.qcolor("muted"))
+    for role_name in ("Text", "WindowText", "ButtonText"):
+        pal.setColor(QtGui.QPalette.ColorGroup.Disabled, getattr(role, role_name), theme.qcolor("muted"))
     app.setPalette(pal)
     font = app.font()
     base = app.property("nnqft_base_point_size")

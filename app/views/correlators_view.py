@@ -11,7 +11,7 @@ from nnqft_engine.kernels import kernels
 from nnqft_engine.width_sweep import width_sweep
 
 from .. import plotting
-from ..state import AppState
+from ..state import AppState, NETWORK_FIELDS, SAMPLING_FIELDS
 from ..theory import finite_width_theory, live_settings
 from .base import ViewBase
 
@@ -24,9 +24,7 @@ FINE_GRID = 61
 class CorrelatorsView(ViewBase):
     key = "correlators"
     title = "Correlators"
-    needs = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
-                       "parameterization", "independence", "independence_strength", "ensemble", "seed",
-                       "device", "dtype", "x1", "x_min", "x_max", "view_settings"})
+    needs = NETWORK_FIELDS | SAMPLING_FIELDS | {"x1", "x_min", "x_max", "view_settings"}
 
     @classmethod
     def default_settings(cls) -> dict:

@@ -8,7 +8,7 @@ from PySide6 import QtCore
 from nnqft_engine.kernels import kernels
 
 from .. import plotting
-from ..state import AppState
+from ..state import AppState, NETWORK_FIELDS
 from ..theory import has_closed_form
 from .base import ViewBase
 
@@ -20,8 +20,8 @@ QUADRATURE_GRIDS = (17, 41)
 class KernelsView(ViewBase):
     key = "kernels"
     title = "Kernels"
-    needs = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
-                       "parameterization", "x1", "x_min", "x_max"})
+    # Independence breaking changes no infinite-width kernel.
+    needs = (NETWORK_FIELDS - {"independence", "independence_strength"}) | {"x1", "x_min", "x_max"}
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)

@@ -10,7 +10,7 @@ from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_ou
 from nnqft_engine.kernels import kernels
 
 from .. import plotting
-from ..state import AppState
+from ..state import AppState, NETWORK_FIELDS, SAMPLING_FIELDS
 from ..theory import edgeworth, finite_width_theory, live_settings
 from .base import ViewBase
 
@@ -27,9 +27,7 @@ def _wrap(text: str, width: int = 38) -> str:
 class OutputsView(ViewBase):
     key = "outputs"
     title = "Outputs"
-    needs = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
-                       "parameterization", "independence", "independence_strength", "ensemble", "seed",
-                       "device", "dtype", "x1", "x2", "x_min", "x_max"})
+    needs = NETWORK_FIELDS | SAMPLING_FIELDS | {"x1", "x2", "x_min", "x_max"}
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)

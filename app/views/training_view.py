@@ -14,7 +14,7 @@ from nnqft_engine import flow_theory as flow
 from nnqft_engine import training
 
 from .. import plotting
-from ..state import DATASETS, AppState
+from ..state import AppState, DATASETS, NETWORK_FIELDS
 from ..theory import has_closed_form
 from .base import ViewBase
 
@@ -39,9 +39,8 @@ class TrainingView(ViewBase):
     key = "training"
     title = "Training"
     continuous = True
-    needs = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
-                       "parameterization", "independence", "independence_strength", "seed", "device", "dtype",
-                       "dataset", "train_mode", "train_ensemble", "x_min", "x_max"})
+    needs = NETWORK_FIELDS | {"seed", "device", "dtype", "dataset", "train_mode", "train_ensemble",
+                              "x_min", "x_max"}
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
