@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
     from .state import AppState
 
-    window = MainWindow(AppState())
+    window = MainWindow(AppState(), freeze_heap=True)
     if args.theme:
         window.update_state(theme=args.theme)
     if args.preset:

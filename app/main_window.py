@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import gc
 import time
 from pathlib import Path
 
@@ -49,8 +50,13 @@ class MainWindow(QtWidgets.QMainWindow):
     result_painted = QtCore.Signal(str, int)   # (view key, request id) after a result was drawn
 
     def __init__(self, state: AppState | None = None, *, threaded: bool = True,
-                 devices: DeviceManager | None = None, settings: QtCore.QSettings | None = None):
+                 devices: DeviceManager | None = None, settings: QtCore.QSettings | None = None,
+                 freeze_heap: bool = False):
         super().__init__()
+        # The launcher freezes the start-up heap after the first frame: the cyclic garbage collector then
+        # ignores torch's, Qt's and pyqtgraph's hundreds of thousands of objects, and its full collections
+        # (~0.1 s here, at random moments) stop freezing the GUI.
+        self._freeze_heap = freeze_heap
         self.state = state or AppState()
         self.devices = devices or DeviceManager()
         self.qsettings = settings or QtCore.QSettings("nnqft", "nnqft-explorer")
@@ -61,7 +67,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dirty: set[str] = set()
         self.request_started: dict[int, float] = {}
         self.painted_at: dict[int, float] = {}
-        self.repaint_on_result = False   # self-test: paint synchronously to time the real frame
+        self._unpainted: dict[str, int] = {}   # view key → id of a result drawn but not yet on screen
         self._submit_time = time.perf_counter()
         self._running: str | None = None   # key of the view whose request is computing
         self.gui_work_ms: collections.deque = collections.deque(maxlen=2000)   # GUI-thread time per event
@@ -99,6 +105,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.errors.append(f"view {cls.__name__} failed to start: {exc}")
                 continue
             self.views[view.key] = view
+            view.frame_painted = lambda k=view.key: self._frame_painted(k)
             self.tabs.addTab(view, f"{len(self.views)}  {view.title}")
         self.tabs.currentChanged.connect(self._tab_changed)
 
@@ -298,10 +305,11 @@ class MainWindow(QtWidgets.QMainWindow):
         except Exception as exc:  # noqa: BLE001 — a drawing bug is reported, never fatal
             self.show_message(f"{view.title}: could not draw the result ({type(exc).__name__}: {exc})", error=True)
             return
-        if self.repaint_on_result:
-            view.repaint()
         now = time.perf_counter()
-        self.painted_at.setdefault(rid, now)
+        if view.isVisible():
+            self._unpainted[key] = rid       # painted_at is stamped when the frame is really painted
+        else:
+            self.painted_at.setdefault(rid, now)
         n, req = result.get("n"), result.get("requested")
         if "step" in result and "t" in result:
             self.status_progress.setText(f"  step {result['step']:,}, t = {result['t']:.4g}  ")
@@ -313,6 +321,15 @@ class MainWindow(QtWidgets.QMainWindow):
             self.status_progress.setText(f"  networks {n:,} / {req:,}  ")
             self.status_rate.setText(f"  {rate:,.0f} networks/s  ")
         self.result_painted.emit(key, rid)
+
+    def _frame_painted(self, key: str) -> None:
+        rid = self._unpainted.pop(key, None)
+        if rid is not None:
+            self.painted_at.setdefault(rid, time.perf_counter())
+            if self._freeze_heap:
+                self._freeze_heap = False
+                gc.collect()
+                gc.freeze()
 
     def _on_finished(self, key: str, rid: int) -> None:
         if self.compute.is_current(key, rid) and self._running == key:

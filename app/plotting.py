@@ -51,6 +51,70 @@ class ErrorBars(pg.ErrorBarItem):
         self.setData(x=x, y=y, height=2 * err, beam=0.0, pen=pen)
 
 
+def steady_range(current: tuple[float, float] | None, lo: float, hi: float, margin: float = 0.05,
+                 min_fill: float = 0.6) -> tuple[float, float] | None:
+    """A new axis range for data spanning [lo, hi], or None to keep `current`.
+
+    The range changes only when the data leave it or fill less than `min_fill` of it, so data that sharpen or
+    shift a little do not redraw the axes (their ticks, labels and grid are most of a frame's cost).
+    """
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return None
+    if current is not None:
+        c_lo, c_hi = current
+        if c_lo <= lo and hi <= c_hi and (hi - lo) >= min_fill * (c_hi - c_lo):
+            return None
+    pad = margin * (hi - lo)
+    return lo - pad, hi + pad
+
+
+class PointCloud(pg.GraphicsObject):
+    """Many equal dots drawn in one QPainter.drawPoints call. pg.ScatterPlotItem builds per-point style keys
+    in Python (~7 ms for 1500 points at every update); a scatter whose points all look alike needs none."""
+
+    def __init__(self, size_px: float = 4.0):
+        super().__init__()
+        self._size = size_px
+        self._color = QtGui.QColor(0, 0, 0)
+        self._poly = QtGui.QPolygonF()
+        self._bounds = QtCore.QRectF()
+        self.xData = self.yData = np.zeros(0)
+
+    def setData(self, x, y, color) -> None:  # noqa: N802 — pyqtgraph's naming
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        keep = np.isfinite(x) & np.isfinite(y)
+        self.xData, self.yData = x[keep], y[keep]
+        self.prepareGeometryChange()
+        self._color = pg.mkColor(color)
+        if len(self.xData):
+            self._poly = pg.functions.arrayToQPolygonF(self.xData, self.yData)
+            self._bounds = QtCore.QRectF(self.xData.min(), self.yData.min(), np.ptp(self.xData), np.ptp(self.yData))
+        else:
+            self._poly, self._bounds = QtGui.QPolygonF(), QtCore.QRectF()
+        self.update()
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802,N803 — pyqtgraph autorange hook
+        data = self.xData if ax == 0 else self.yData
+        return (None, None) if not len(data) else (float(data.min()), float(data.max()))
+
+    def pixelPadding(self) -> float:  # noqa: N802
+        return self._size
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802
+        px = self.pixelLength(QtCore.QPointF(1.0, 0.0)) or 0.0
+        py = self.pixelLength(QtCore.QPointF(0.0, 1.0)) or 0.0
+        return self._bounds.adjusted(-self._size * px, -self._size * py, self._size * px, self._size * py)
+
+    def paint(self, painter, *args) -> None:
+        if not len(self.xData):
+            return
+        p = QtGui.QPen(self._color, self._size)
+        p.setCosmetic(True)
+        p.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+        painter.setPen(p)
+        painter.drawPoints(self._poly)
+
+
 def colormap_lut(name: str) -> np.ndarray:
     return pg.colormap.get(name).getLookupTable(nPts=256)
 

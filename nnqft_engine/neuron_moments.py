@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
 
 from .activations import get_activation
 from .ensemble import layer_variances
+from .gauss_rules import legendre_rule
 from .priors import quadrature_rule
 from .quadrature import first_layer_rule
 from .spec import NetworkSpec
@@ -55,7 +55,7 @@ def _fixed_piece_rule(prior: str) -> tuple[np.ndarray, np.ndarray]:
     """1-D rule for the standardized prior: Legendre on fixed pieces of its support (an edge at 0)."""
     rng = _PIECE_RANGE[prior]
     edges = np.linspace(-rng, rng, _FIXED_PIECES[prior] + 1)
-    g, gw = special.roots_legendre(_LEGENDRE)
+    g, gw = legendre_rule(_LEGENDRE)
     half = 0.5 * np.diff(edges)
     u = (0.5 * (edges[1:] + edges[:-1]))[:, None] + half[:, None] * g
     w = half[:, None] * gw * _pdf(prior, u)
@@ -94,7 +94,7 @@ def piecewise_rule(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.nda
                            + [np.clip(kinks, -rng, rng)], axis=1)
     edges.sort(axis=1)
     lo, hi = edges[:, :-1], edges[:, 1:]
-    g, gw = special.roots_legendre(_LEGENDRE)
+    g, gw = legendre_rule(_LEGENDRE)
     half = 0.5 * (hi - lo)
     u = (0.5 * (hi + lo))[..., None] + half[..., None] * g             # (n_o, pieces, L)
     wts = w_outer[:, None, None] * half[..., None] * gw * _pdf(prior, u)

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from scipy import special
 
+from .gauss_rules import hermite_e_rule, laguerre_rule, legendre_rule
+
 SQRT3 = math.sqrt(3.0)
 
 
@@ -113,13 +115,12 @@ def quadrature_rule(prior: str, n: int = 40, dof: float = 6.0) -> tuple[np.ndarr
     rademacher: ±1 exactly; student-t: double-exponential (sinh-sinh) trapezoid rule, n nodes.
     """
     if prior == "gaussian":
-        x, w = special.roots_hermitenorm(n)
-        return x, w / w.sum()
+        return hermite_e_rule(n)
     if prior == "uniform":
-        x, w = special.roots_legendre(n)
+        x, w = legendre_rule(n)
         return x * SQRT3, w / w.sum()
     if prior == "laplace":
-        x, w = special.roots_laguerre(n)
+        x, w = laguerre_rule(n)
         b = math.sqrt(0.5)
         nodes = np.concatenate([-x[::-1] * b, x * b])
         weights = np.concatenate([w[::-1], w]) * 0.5

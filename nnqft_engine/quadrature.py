@@ -8,11 +8,10 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
-from scipy import special
 
+from .gauss_rules import hermite_e_rule
 from .priors import quadrature_rule
 from .spec import NetworkSpec
 
@@ -27,10 +26,7 @@ _MAX_RULE_NODES = 250_000
 _MAX_1D_NODES = 120  # Laguerre/Hermite roots lose accuracy beyond a few hundred
 
 
-@lru_cache(maxsize=8)
-def _hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
-    z, w = special.roots_hermitenorm(n)
-    return z, w / w.sum()
+_hermite = hermite_e_rule
 
 
 def gaussian_expectation(f, k: np.ndarray, n: int = GH_NODES, q=0.0) -> np.ndarray:

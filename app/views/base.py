@@ -6,6 +6,8 @@ A view is a QWidget that
 - turns a snapshot of the state into a *job* (`make_job`): a zero-argument callable that, run in the worker
   thread, returns an iterator of result dicts (numpy arrays and plain numbers only, no tensors). Each yield is
   a progress point and a place where a superseded request is cancelled;
+- builds its plots in `build()`, which runs when the view is first shown or first receives a result (hidden
+  views cost nothing at start-up);
 - draws a result (`show_result`, GUI thread, must be quick) and says when no theory is available instead of
   inventing numbers;
 - exports everything it plots (`export_data` → {name: array}) and the plot items for PNG/SVG (`export_items`);
@@ -42,6 +44,18 @@ class ViewHost(Protocol):
     def show_message(self, text: str, error: bool = False) -> None: ...
 
 
+class Canvas(pg.GraphicsLayoutWidget):
+    """A view's plot area; tells its view when a frame has really been painted (for latency timings)."""
+
+    def __init__(self, on_painted: Callable[[], None]):
+        super().__init__()
+        self._on_painted = on_painted
+
+    def paintEvent(self, event) -> None:  # noqa: N802 — Qt override
+        super().paintEvent(event)
+        self._on_painted()
+
+
 class ViewBase(QtWidgets.QWidget):
     key: ClassVar[str] = ""
     title: ClassVar[str] = ""
@@ -61,10 +75,26 @@ class ViewBase(QtWidgets.QWidget):
         self._notes: list[pg.TextItem] = []
         self.layout_ = QtWidgets.QVBoxLayout(self)
         self.layout_.setContentsMargins(4, 4, 4, 4)
+        self.built = False
+        # Called after the view's canvas painted a frame (the main window times results with it).
+        self.frame_painted: Callable[[], None] = lambda: None
+
+    def ensure_built(self) -> None:
+        """Create the plots now if they do not exist yet, in the current theme and presentation mode."""
+        if self.built:
+            return
+        self.built = True
+        self.build()
+        self.set_presentation(self.presentation)   # also applies the theme
+        self.state_changed(self.host.current_state(), set())
+
+    def showEvent(self, event) -> None:  # noqa: N802 — Qt override
+        self.ensure_built()
+        super().showEvent(event)
 
     def add_canvas(self) -> pg.GraphicsLayoutWidget:
         """The view's plot area, below anything already in its vertical layout."""
-        canvas = pg.GraphicsLayoutWidget()
+        canvas = Canvas(lambda: self.frame_painted())
         self.layout_.addWidget(canvas, 1)
         return canvas
 
@@ -72,6 +102,10 @@ class ViewBase(QtWidgets.QWidget):
     @classmethod
     def default_settings(cls) -> dict:
         return {}
+
+    def build(self) -> None:
+        """Create the view's widgets and plot items (called once, by `ensure_built`)."""
+        raise NotImplementedError
 
     def make_job(self, state: AppState) -> Job:
         raise NotImplementedError
@@ -114,6 +148,7 @@ class ViewBase(QtWidgets.QWidget):
         """Called after any state change (the view's own controls may need to follow, e.g. a preset)."""
 
     def receive(self, request_id: int, result: dict) -> None:
+        self.ensure_built()
         self.last_request_id = request_id
         self.last_result = result
         self.show_result(result)
@@ -134,6 +169,12 @@ class ViewBase(QtWidgets.QWidget):
         plot.setLabel("left", ylabel)
         for side in ("left", "bottom"):
             plot.getAxis(side).enableAutoSIPrefix(False)
+            # Axes grow to fit their labels but never shrink: a new range does not re-layout the whole canvas.
+            plot.getAxis(side).setStyle(autoReduceTextSpace=False)
+        for side in ("left", "bottom", "right", "top"):
+            # Axes (ticks, labels and grid) are the costliest part of a frame; cached as pixmaps they are
+            # redrawn only when their range changes, not at every refinement of the data.
+            plot.getAxis(side).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMenuEnabled(False)
         plot.addLegend(offset=legend_offset, labelTextSize="10pt")

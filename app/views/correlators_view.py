@@ -32,6 +32,9 @@ class CorrelatorsView(ViewBase):
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
+        self._data: dict[str, np.ndarray] = {}
+
+    def build(self) -> None:
         self.canvas = self.add_canvas()
         self.g2_plot = self.add_plot(self.canvas, 0, 0, "G2(x₁, x)", "x", "G2", legend_offset=(-10, -10))
         self.mat_plot = self.add_plot(self.canvas, 0, 1, "Measured G2 matrix", "x", "x′")
@@ -57,7 +60,6 @@ class CorrelatorsView(ViewBase):
         self.sw_curves = {k: self.sw_plot.plot(name=k) for k in
                           ("|G4c| measured", "|G6c| measured", "|G4c| theory", "|G6c| theory")}
         self.sw_note = self.add_note(self.sw_plot)
-        self._data: dict[str, np.ndarray] = {}
 
     # ---- worker side --------------------------------------------------------------------------------------
     def make_job(self, state: AppState):

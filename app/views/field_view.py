@@ -56,6 +56,11 @@ class FieldView(ViewBase):
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
+        self._data: dict[str, np.ndarray] = {}
+        self._sliders: dict[str, QtWidgets.QSlider] = {}
+        self._values: dict[str, QtWidgets.QLabel] = {}
+
+    def build(self) -> None:
         self.canvas = self.add_canvas()
         self.cfg_plot = self.add_plot(self.canvas, 0, 0, "Sampled free field φ(x)", "x", "φ")
         self.g2_plot = self.add_plot(self.canvas, 0, 1, "G2(x₀, x₀ + r)", "r", "G2 (log scale)")
@@ -77,9 +82,6 @@ class FieldView(ViewBase):
         self.g4_plot.addItem(self.g4_errbars)
         self.g4_note = self.add_note(self.g4_plot)
         self.g2_note = self.add_note(self.g2_plot)
-        self._data: dict[str, np.ndarray] = {}
-        self._sliders: dict[str, QtWidgets.QSlider] = {}
-        self._values: dict[str, QtWidgets.QLabel] = {}
 
     # ---- controls -------------------------------------------------------------------------------------------
     def view_controls(self) -> QtWidgets.QWidget:

@@ -25,6 +25,9 @@ class KernelsView(ViewBase):
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
+        self._data: dict[str, np.ndarray] = {}
+
+    def build(self) -> None:
         self.canvas = self.add_canvas()
         self.k_plot = self.add_plot(self.canvas, 0, 0, "NNGP K(x, x′)", "x", "x′")
         self.t_plot = self.add_plot(self.canvas, 0, 1, "NTK Θ(x, x′)", "x", "x′")
@@ -42,7 +45,6 @@ class KernelsView(ViewBase):
         self.k_slice = self.s_plot.plot(name="NNGP K(x, x₁)")
         self.t_slice = self.s_plot.plot(name="NTK Θ(x, x₁)")
         self.note = self.add_note(self.s_plot)
-        self._data: dict[str, np.ndarray] = {}
 
     def make_job(self, state: AppState):
         spec = state.network_spec()

@@ -31,6 +31,15 @@ class OutputsView(ViewBase):
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
+        self.func_curves: list[pg.PlotDataItem] = []
+        self.x_lines: list[pg.InfiniteLine] = []
+        self._data: dict[str, np.ndarray] = {}
+        self._static_key: tuple = ()
+        self._static_funcs = None
+        self._scatter_rows = -1
+        self._ranges: dict[str, tuple[float, float]] = {}   # axis ranges in use (see _steady)
+
+    def build(self) -> None:
         lay = self.layout_
         self.numbers = QtWidgets.QLabel()
         self.numbers.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -44,18 +53,15 @@ class OutputsView(ViewBase):
         self.hist_curve = self.hist.plot(name="ensemble")
         self.gauss_curve = self.hist.plot(name="NNGP (N = ∞)")
         self.edge_curve = self.hist.plot(name="Edgeworth (finite N)")
-        self.scatter = pg.ScatterPlotItem(size=4, pen=None)
+        self.scatter = plotting.PointCloud(size_px=4)
         self.joint.addItem(self.scatter)
         self.ellipses = [self.joint.plot(name="NNGP 1σ, 2σ" if i == 0 else None) for i in range(2)]
-        self.func_curves: list[pg.PlotDataItem] = []
-        self.x_lines = []
         for i, name in enumerate(("x1", "x2")):
             line = pg.InfiniteLine(angle=90, movable=True, label=f"x{'₁₂'[i]}",
                                    labelOpts={"position": 0.93})
             line.sigPositionChangeFinished.connect(lambda ln, n=name: self._line_moved(n, ln))
             self.funcs.addItem(line)
             self.x_lines.append(line)
-        self._data: dict[str, np.ndarray] = {}
 
     def _line_moved(self, name: str, line) -> None:
         self.host.update_state(**{name: round(float(line.value()), 3)})
@@ -92,6 +98,10 @@ class OutputsView(ViewBase):
                     dens, reason = None, "the exact cumulants are not finite here"
                 theory.update(edgeworth=dens, edge_reason=reason)
             funcs = sample_outputs(spec, grid, func_settings).T       # (GRID, N_FUNCTIONS)
+            # The NNGP's largest standard deviation along the grid sets the functions' plot range, so it does
+            # not jump with every draw (a coarse grid: quadrature kernels cost O(points²)).
+            coarse = grid[:: max(1, len(grid) // 8)]
+            theory["funcs_sd"] = float(np.sqrt(np.nanmax(np.diag(kernels(spec, coarse).nngp))))
             stats = EnsembleStats(2, hist_edges=edges)
             kept: list[np.ndarray] = []
             n_kept = 0
@@ -111,9 +121,46 @@ class OutputsView(ViewBase):
 
     # ---- GUI side ----------------------------------------------------------------------------------------
     def show_result(self, r: dict) -> None:
+        # Refinements of one request change only the histogram, the scatter and the numbers; everything else
+        # (and the axis ranges, so the cached axes need no redraw) is drawn once per request, theme and mode.
+        static_key = (self.last_request_id, self.theme["name"], self.presentation)
+        if static_key != self._static_key or r["funcs"] is not self._static_funcs:
+            self._static_key, self._static_funcs = static_key, r["funcs"]
+            self._show_static(r)
         t, lw = self.theme, self.line_width()
         self.hist_curve.setData(*plotting.stepped(r["edges"], r["density"]),
                                 pen=plotting.pen(t["data"], lw), fillLevel=0, brush=t.qcolor("data_fill"))
+        # Headroom above the peak keeps the legend (top right) off the curves.
+        top = np.nanmax([np.nanmax(r["density"]), np.nanmax(r["gauss"])])
+        self._steady("hist_y", self.hist, "y", 0.0, (1.8 if self.presentation else 1.5) * top, margin=0.0,
+                     min_fill=0.8)
+        sc = r["scatter"]
+        if len(sc) != self._scatter_rows:
+            self._scatter_rows = len(sc)
+            self.scatter.setData(sc[:, 0], sc[:, 1], t.qcolor("data", 110))
+            for axis, name in ((0, "x"), (1, "y")):
+                # Symmetric: the 3σ NNGP ellipse and every point.
+                half = max(float(np.nanmax(np.abs(sc[:, axis]))) if len(sc) else 0.0,
+                           3.0 * float(np.sqrt(max(r["k"][axis, axis], 0.0))))
+                self._steady(f"joint_{name}", self.joint, name, -half, half)
+        self._numbers(r)
+        self._data = {"hist_bin_left": r["edges"][:-1], "hist_bin_right": r["edges"][1:],
+                      "hist_density": r["density"], "gauss_density": r["gauss"],
+                      "scatter_f_x1": sc[:, 0], "scatter_f_x2": sc[:, 1], "grid_x": r["grid"],
+                      "sampled_functions": r["funcs"], "nngp_cov_x1x2": r["k"],
+                      "variance": np.array([r["var"], r["var_err"]]),
+                      "excess_kurtosis": np.array([r["kurt"], r["kurt_err"]])}
+        if self.edge_curve.xData is not None and len(self.edge_curve.xData):
+            self._data["edgeworth_density"] = r["edgeworth"]
+
+    def _show_static(self, r: dict) -> None:
+        """What one request draws once: theory curves, ellipses, sampled functions, the x markers."""
+        t, lw = self.theme, self.line_width()
+        self._scatter_rows = -1
+        self._steady("hist_x", self.hist, "x", float(r["edges"][0]), float(r["edges"][-1]), margin=0.0)
+        self._steady("funcs_x", self.funcs, "x", float(r["grid"][0]), float(r["grid"][-1]), margin=0.0)
+        half = max(float(np.nanmax(np.abs(r["funcs"]))), 2.5 * r.get("funcs_sd", 0.0))
+        self._steady("funcs_y", self.funcs, "y", -half, half)
         self.gauss_curve.setData(r["z"], r["gauss"], pen=plotting.pen(t["theory"], lw))
         # Why the Edgeworth curve is absent goes into its legend entry: a note in the plot would collide with
         # the legend at presentation font sizes.
@@ -135,13 +182,7 @@ class OutputsView(ViewBase):
             label.setText(edge_label)
             self.hist.legend.updateSize()
         self.hist_note.setText("")
-        # Headroom above the peak keeps the legend (top right) off the curves.
-        top = np.nanmax([np.nanmax(r["density"]), np.nanmax(r["gauss"])])
-        if np.isfinite(top) and top > 0:
-            self.hist.setYRange(0.0, (1.8 if self.presentation else 1.5) * top, padding=0.02)
         self.hist.legend.setVisible(True)
-        sc = r["scatter"]
-        self.scatter.setData(sc[:, 0], sc[:, 1], brush=t.qcolor("data", 110))
         for i, ns in enumerate((1.0, 2.0)):
             ex, ey = plotting.ellipse(r["k"], ns)
             self.ellipses[i].setData(ex, ey, pen=plotting.pen(t["theory"], lw))
@@ -152,15 +193,14 @@ class OutputsView(ViewBase):
         for line, v in zip(self.x_lines, (r["x1"], r["x2"])):
             line.setPen(plotting.pen(t["muted"], 2, QtCore.Qt.PenStyle.DashLine))
             line.label.setColor(t["text"])
-        self._numbers(r)
-        self._data = {"hist_bin_left": r["edges"][:-1], "hist_bin_right": r["edges"][1:],
-                      "hist_density": r["density"], "gauss_density": r["gauss"],
-                      "scatter_f_x1": sc[:, 0], "scatter_f_x2": sc[:, 1], "grid_x": r["grid"],
-                      "sampled_functions": r["funcs"], "nngp_cov_x1x2": r["k"],
-                      "variance": np.array([r["var"], r["var_err"]]),
-                      "excess_kurtosis": np.array([r["kurt"], r["kurt_err"]])}
-        if self.edge_curve.xData is not None and len(self.edge_curve.xData):
-            self._data["edgeworth_density"] = r["edgeworth"]
+
+    def _steady(self, name: str, plot: pg.PlotItem, axis: str, lo: float, hi: float, **kw) -> None:
+        """Set an axis range only when the data have left it or shrunk well inside it (plotting.steady_range):
+        slider moves and refinements then rarely redraw the (cached) axes."""
+        new = plotting.steady_range(self._ranges.get(name), lo, hi, **kw)
+        if new is not None:
+            self._ranges[name] = new
+            (plot.setXRange if axis == "x" else plot.setYRange)(*new, padding=0.02)
 
     def _numbers(self, r: dict) -> None:
         t = self.theme

@@ -49,6 +49,9 @@ class TrainingView(ViewBase):
         self._run: _Run | None = None
         s = host.current_state()
         self.live = {"lr": s.lr, "steps": s.steps_per_frame}
+        self._data: dict[str, np.ndarray] = {}
+
+    def build(self) -> None:
         lay = self.layout_
         self.info = QtWidgets.QLabel()
         self.info.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -74,7 +77,6 @@ class TrainingView(ViewBase):
         self.loss_pred = self.loss.plot(name="predicted E[loss]")
         self.drift_curve = self.drift.plot(name="measured")
         self.note = self.add_note(self.fit)
-        self._data: dict[str, np.ndarray] = {}
 
     # ---- controls ----------------------------------------------------------------------------------------
     def view_controls(self) -> QtWidgets.QWidget:

@@ -1,0 +1,24 @@
+"""Drawing helpers that decide when axes are redrawn, and the fast point cloud."""
+import numpy as np
+from pytest import approx
+
+from app import plotting
+
+
+def test_steady_range_keeps_the_range_while_the_data_fit_and_fill_it():
+    r = plotting.steady_range(None, 0.0, 10.0, margin=0.1)
+    assert r == approx((-1.0, 11.0))
+    assert plotting.steady_range(r, 0.5, 9.0, margin=0.1) is None          # inside, fills 71 %: keep
+    assert plotting.steady_range(r, 0.0, 12.0, margin=0.1) == approx((-1.2, 13.2))  # data left the range
+    assert plotting.steady_range(r, 4.0, 8.0, margin=0.1) == approx((3.6, 8.4))     # fills 33 %: shrink
+    assert plotting.steady_range(r, 1.0, 1.0) is None                       # empty or degenerate data
+    assert plotting.steady_range(r, np.nan, 1.0) is None
+
+
+def test_point_cloud_holds_only_finite_points_and_reports_their_bounds(qtbot):
+    cloud = plotting.PointCloud(size_px=4)
+    cloud.setData([0.0, 1.0, np.nan, -2.0], [1.0, 3.0, 0.0, np.inf], "#ff0000")
+    np.testing.assert_array_equal(cloud.xData, [0.0, 1.0])
+    assert cloud.dataBounds(0) == (0.0, 1.0) and cloud.dataBounds(1) == (1.0, 3.0)
+    cloud.setData([], [], "#ff0000")
+    assert cloud.dataBounds(0) == (None, None)
