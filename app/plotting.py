@@ -43,6 +43,19 @@ def finite(a) -> np.ndarray:
     return np.where(np.isfinite(arr), arr, np.nan)
 
 
+def finite_levels(data) -> tuple[float, float]:
+    """Colour levels spanning the finite entries (a non-empty interval even when they are all equal or none
+    is finite), so an infinite kernel entry cannot break an image."""
+    arr = np.asarray(data, dtype=float)
+    f = arr[np.isfinite(arr)]
+    lo, hi = (float(f.min()), float(f.max())) if len(f) else (0.0, 1.0)
+    return lo, hi if hi > lo else lo + max(1e-12, abs(lo) * 1e-12)
+
+
+INFINITE_NNGP = "the NNGP is infinite here: E[φ(z)²] diverges under this prior"
+OVERFLOW = "measured values not finite: the outputs overflow at this width"
+
+
 class ErrorBars(pg.ErrorBarItem):
     """Error bars that accept NaN-free arrays and can be updated in one call."""
 

@@ -115,6 +115,11 @@ class EnsembleStats:
 
     def update(self, start: int, values: torch.Tensor | np.ndarray) -> None:
         """Add networks start … start+m−1 with outputs `values` (m, P)."""
+        # Outputs that overflowed (±∞) make the affected sums inf/NaN by design; callers report that.
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._update(start, values)
+
+    def _update(self, start: int, values: torch.Tensor | np.ndarray) -> None:
         a = torch.as_tensor(values).detach().to("cpu", torch.float64)
         m = a.shape[0]
         for g in range(GROUPS):
@@ -140,6 +145,10 @@ class EnsembleStats:
         del m
 
     def estimate(self) -> Estimate:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._estimate()
+
+    def _estimate(self) -> Estimate:
         live = self.count > 0
         cnt = self.count[live]
         sums = {k: v[live] for k, v in self.sums.items()}

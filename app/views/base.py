@@ -181,11 +181,23 @@ class ViewBase(QtWidgets.QWidget):
         self._plots.append(plot)
         return plot
 
-    def add_note(self, plot: pg.PlotItem, text: str = "") -> pg.TextItem:
-        """A text label pinned to the plot's top-left corner (for 'theory not available' and values)."""
-        note = pg.TextItem(text=text, anchor=(0, 0))
-        note.setParentItem(plot.getViewBox())
-        note.setPos(8, 6)
+    def add_note(self, plot: pg.PlotItem, text: str = "", corner: str = "top-left",
+                 width: float = 0.55) -> pg.TextItem:
+        """A text label pinned to a corner of the plot ("top-left", "top-right", "bottom-left", …) for
+        'theory not available' and values; it wraps at `width` × the plot's width, so it stays clear of a
+        legend in the opposite corner."""
+        right, bottom = corner.endswith("right"), corner.startswith("bottom")
+        note = pg.TextItem(text=text, anchor=(1.0 if right else 0.0, 1.0 if bottom else 0.0))
+        vb = plot.getViewBox()
+        note.setParentItem(vb)
+
+        def place() -> None:
+            r = vb.rect()
+            note.textItem.setTextWidth(max(120.0, width * r.width()))
+            note.setPos(r.right() - 8 if right else r.left() + 8, r.bottom() - 6 if bottom else r.top() + 6)
+
+        vb.sigResized.connect(lambda *_: place())
+        place()
         self._notes.append(note)
         return note
 

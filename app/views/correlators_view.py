@@ -39,8 +39,9 @@ class CorrelatorsView(ViewBase):
         self.g2_plot = self.add_plot(self.canvas, 0, 0, "G2(x₁, x)", "x", "G2", legend_offset=(-10, -10))
         self.mat_plot = self.add_plot(self.canvas, 0, 1, "Measured G2 matrix", "x", "x′")
         self.g4_plot = self.add_plot(self.canvas, 1, 0, "Connected G4(x₁, x₁, x, x)", "x", "G4c")
+        # |G_c| falls from the top left: the legend goes top right, the slopes bottom left.
         self.sw_plot = self.add_plot(self.canvas, 1, 1, "Width sweep at x₁", "width N", "|G_c|",
-                                     legend_offset=(10, -10))
+                                     legend_offset=(-10, 10))
         self.sw_plot.setLogMode(x=True, y=True)
         self.sw_plot.getAxis("bottom").setTicks([[(float(np.log10(w)), str(w)) for w in SWEEP_WIDTHS], []])
         self.mat_plot.setAspectLocked(True)
@@ -57,9 +58,10 @@ class CorrelatorsView(ViewBase):
         self.g4_err = plotting.ErrorBars()
         self.g4_plot.addItem(self.g4_err)
         self.g4_note = self.add_note(self.g4_plot)
+        self.g2_note = self.add_note(self.g2_plot)
         self.sw_curves = {k: self.sw_plot.plot(name=k) for k in
                           ("|G4c| measured", "|G6c| measured", "|G4c| theory", "|G6c| theory")}
-        self.sw_note = self.add_note(self.sw_plot)
+        self.sw_note = self.add_note(self.sw_plot, corner="bottom-left", width=0.7)
 
     # ---- worker side --------------------------------------------------------------------------------------
     def make_job(self, state: AppState):
@@ -108,12 +110,15 @@ class CorrelatorsView(ViewBase):
                              symbolBrush=t["data"], symbolPen=None)
         self.g2_err.set(g, g2_row, g2_err, plotting.pen(t["data"], lw * 0.8))
         mat = r["g2"][1:, 1:]
-        lo, hi = float(np.min(mat)), float(np.max(mat))
-        self.img.setImage(plotting.finite(mat), levels=(lo, hi if hi > lo else lo + 1e-12),
-                          lut=plotting.colormap_lut(t["colormap"]), autoLevels=False)
+        lo, hi = plotting.finite_levels(mat)
+        self.img.setImage(plotting.finite(mat), levels=(lo, hi), lut=plotting.colormap_lut(t["colormap"]),
+                          autoLevels=False)
         self.img.setRect(QtCore.QRectF(g[0], g[0], g[-1] - g[0], g[-1] - g[0]))
         self.bar.setColorMap(pg.colormap.get(t["colormap"]))
-        self.bar.setLevels((lo, hi if hi > lo else lo + 1e-12))
+        self.bar.setLevels((lo, hi))
+        notes = ([] if np.all(np.isfinite(r["k"][0])) else [plotting.INFINITE_NNGP]) + \
+            ([] if np.all(np.isfinite(r["g2"])) else [plotting.OVERFLOW])
+        self.g2_note.setText("\n".join(notes))
         self.g4_meas.setData(g, r["g4"], pen=None, symbol="o", symbolSize=9 if not self.presentation else 14,
                              symbolBrush=t["data"], symbolPen=None)
         self.g4_err.set(g, r["g4"], r["g4_err"], plotting.pen(t["data"], lw * 0.8))

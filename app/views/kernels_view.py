@@ -66,16 +66,20 @@ class KernelsView(ViewBase):
         rect = QtCore.QRectF(g[0], g[0], g[-1] - g[0], g[-1] - g[0])
         lut = plotting.colormap_lut(t["colormap"])
         for img, bar, data in ((self.k_img, self.k_bar, r["nngp"]), (self.t_img, self.t_bar, r["ntk"])):
-            lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
-            hi = hi if hi > lo else lo + 1e-12
+            lo, hi = plotting.finite_levels(data)
             img.setImage(plotting.finite(data), levels=(lo, hi), lut=lut, autoLevels=False)
             img.setRect(rect)
             bar.setColorMap(pg.colormap.get(t["colormap"]))
             bar.setLevels((lo, hi))
         self.k_slice.setData(g, r["k_slice"], pen=plotting.pen(t["data"], lw))
         self.t_slice.setData(g, r["t_slice"], pen=plotting.pen(t["theory"], lw))
-        self.note.setText("standard parameterization: Θ grows with N = "
-                          f"{r['width']}" if r["parameterization"] == "standard" else "")
+        notes = [f"standard parameterization: Θ grows with N = {r['width']}"] if r["parameterization"] == "standard" \
+            else []
+        if not (np.all(np.isfinite(r["nngp"])) and np.all(np.isfinite(r["ntk"]))):
+            notes.append(plotting.INFINITE_NNGP + " (infinite entries left blank)")
+        self.note.setText("\n".join(notes))
+        # The legend sits below the note lines (both are in the top-left corner).
+        self.s_plot.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(70, 10 + 22 * len(notes)))
         self._data = {"grid_x": g, "nngp": r["nngp"], "ntk": r["ntk"], "nngp_slice_at_x1": r["k_slice"],
                       "ntk_slice_at_x1": r["t_slice"]}
 

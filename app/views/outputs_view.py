@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+import torch
 from PySide6 import QtCore, QtWidgets
 
 from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_outputs
@@ -22,6 +23,86 @@ GRID = 160
 def _wrap(text: str, width: int = 38) -> str:
     import textwrap
     return "\n".join(textwrap.wrap(text, width))
+
+
+def _theory(spec, pts: np.ndarray, grid: np.ndarray) -> dict:
+    """The NNGP at x₁, x₂, the exact finite-N moments (depth 1), and the NNGP's largest standard deviation
+    along the grid, which sets the sampled functions' plot range so it does not jump with every draw (a coarse
+    grid: quadrature kernels cost O(points²))."""
+    k = kernels(spec, pts).nngp
+    fw, fw_reason = finite_width_theory(spec, pts)
+    theory = {"k": k, "fw_reason": fw_reason}
+    if fw is not None:
+        var, k4 = float(np.asarray(fw.g2)[0, 0]), float(np.asarray(fw.g4c_diag)[0])
+        k6 = float(np.asarray(fw.g6c_diag)[0]) if getattr(fw, "g6c_diag", None) is not None else 0.0
+        theory.update(var_fw=var, kurt_fw=k4 / var**2, cumulants_fw=(var, k4, k6))
+    coarse = grid[:: max(1, len(grid) // 8)]
+    with np.errstate(invalid="ignore"):
+        theory["funcs_sd"] = float(np.sqrt(np.nanmax(np.diag(kernels(spec, coarse).nngp))))
+    return theory
+
+
+def robust_sd(values: np.ndarray) -> float:
+    """1.4826 × the median absolute deviation of the finite values: the standard deviation for Gaussian data,
+    and a finite spread for tails too heavy to have one."""
+    f = values[np.isfinite(values)]
+    if not len(f):
+        return 1.0
+    mad = 1.4826 * float(np.median(np.abs(f - np.median(f))))
+    return mad if mad > 0 else 1.0
+
+
+def _histogram_edges(k: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """±4.5 NNGP standard deviations; where the NNGP variance is infinite, ±4.5 robust standard deviations of
+    the first networks' outputs."""
+    sd = np.sqrt(np.diag(k))
+    if not (np.all(np.isfinite(sd)) and np.all(sd > 0)):
+        sd = np.array([robust_sd(first[:, p]) for p in range(first.shape[1])])
+    return histogram_edges(sd, bins=72, width_sd=4.5)
+
+
+def _densities(theory: dict, z: np.ndarray) -> dict:
+    """The NNGP Gaussian and the finite-N Edgeworth density on the bin centres z (None where undefined)."""
+    var = float(theory["k"][0, 0])
+    out: dict = {"gauss": plotting.gaussian_density(z, var) if np.isfinite(var) and var > 0 else None}
+    if "cumulants_fw" in theory:
+        v, k4, k6 = theory["cumulants_fw"]
+        if v > 0 and np.isfinite([v, k4, k6]).all():
+            out["edgeworth"], out["edge_reason"] = edgeworth(z, v, k4, k6)
+        else:
+            out["edgeworth"], out["edge_reason"] = None, "the exact cumulants are not finite here"
+    return out
+
+
+def robust_half_range(values: np.ndarray, sd: float, n_sd: float) -> float:
+    """Half-width of a symmetric plot range: n_sd theory standard deviations (robust ones of the values where
+    theory has none), widened to hold every value unless one lies beyond twice that (heavy tails, overflow):
+    such outliers are clipped rather than flattening everything else."""
+    base = n_sd * sd if np.isfinite(sd) and sd > 0 else 1.6 * n_sd * robust_sd(values)
+    f = np.abs(values[np.isfinite(values)])
+    data = float(f.max()) if len(f) else 0.0
+    return data if base < data <= 2.0 * base else base
+
+
+def _num(v: float, fmt: str) -> str:
+    return format(v, fmt) if np.isfinite(v) else ("∞" if v > 0 else "—")
+
+
+def _pm(v: float, err: float, fmt: str, valid: bool = True) -> str:
+    """A measured value ± its error, or a dash where the ensemble gives no finite number."""
+    return f"<b>{v:{fmt}} ± {err:.2g}</b>" if valid and np.isfinite([v, err]).all() else "<b>—</b>"
+
+
+def divergence_note(r: dict) -> str:
+    """One sentence when the ensemble has no finite variance (or overflowed), else ""."""
+    parts = []
+    if not np.isfinite(r["k"][0, 0]):
+        parts.append("the NNGP variance is infinite here (E[φ(z)²] diverges under this prior), so there is no "
+                     "Gaussian limit to compare with")
+    if r.get("nonfinite"):
+        parts.append(f"{r['nonfinite']:,} of {r['n']:,} networks overflowed to ±∞ in {r['dtype']}: at this width "
+                     "the outputs' tails are too heavy for finite moments, and the measured ones do not converge")
+    return ("No finite variance: " + "; ".join(parts) + ".") if parts else ""
 
 
 class OutputsView(ViewBase):
@@ -82,30 +163,18 @@ class OutputsView(ViewBase):
         func_settings = state.sample_settings(ensemble=N_FUNCTIONS)
 
         def job():
-            k = kernels(spec, pts).nngp
-            fw, fw_reason = finite_width_theory(spec, pts)
-            edges = histogram_edges(np.sqrt(np.diag(k)), bins=72, width_sd=4.5)
-            z = 0.5 * (edges[0, 1:] + edges[0, :-1])
-            theory = {"k": k, "gauss": plotting.gaussian_density(z, k[0, 0]), "fw_reason": fw_reason}
-            if fw is not None:
-                var = float(np.asarray(fw.g2)[0, 0])
-                k4 = float(np.asarray(fw.g4c_diag)[0])
-                k6 = float(np.asarray(fw.g6c_diag)[0]) if getattr(fw, "g6c_diag", None) is not None else 0.0
-                theory.update(var_fw=var, kurt_fw=k4 / var**2)
-                if var > 0 and np.isfinite([var, k4, k6]).all():
-                    dens, reason = edgeworth(z, var, k4, k6)
-                else:
-                    dens, reason = None, "the exact cumulants are not finite here"
-                theory.update(edgeworth=dens, edge_reason=reason)
+            theory = _theory(spec, pts, grid)
             funcs = sample_outputs(spec, grid, func_settings).T       # (GRID, N_FUNCTIONS)
-            # The NNGP's largest standard deviation along the grid sets the functions' plot range, so it does
-            # not jump with every draw (a coarse grid: quadrature kernels cost O(points²)).
-            coarse = grid[:: max(1, len(grid) // 8)]
-            theory["funcs_sd"] = float(np.sqrt(np.nanmax(np.diag(kernels(spec, coarse).nngp))))
-            stats = EnsembleStats(2, hist_edges=edges)
+            stats, edges, z = None, None, None
             kept: list[np.ndarray] = []
-            n_kept = 0
+            n_kept = n_bad = 0
             for chunk in iter_outputs(spec, pts, settings):
+                n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())
+                if stats is None:   # bins from theory, or from the first networks where theory diverges
+                    edges = _histogram_edges(theory["k"], chunk.values.double().cpu().numpy())
+                    z = 0.5 * (edges[0, 1:] + edges[0, :-1])
+                    theory.update(_densities(theory, z))
+                    stats = EnsembleStats(2, hist_edges=edges)
                 stats.update(chunk.start, chunk.values)
                 if n_kept < SCATTER_MAX:
                     part = chunk.values[: SCATTER_MAX - n_kept].double().cpu().numpy()
@@ -116,7 +185,8 @@ class OutputsView(ViewBase):
                        "density": est.histogram.density()[0], "var": est.g2[0, 0], "var_err": est.g2_err[0, 0],
                        "kurt": est.kurtosis[0], "kurt_err": est.kurtosis_err[0], "scatter": np.concatenate(kept),
                        "grid": grid[:, 0], "funcs": funcs, "x1": pts[0, 0], "x2": pts[1, 0],
-                       "width": spec.width, "depth": spec.depth, **theory}
+                       "width": spec.width, "depth": spec.depth, "nonfinite": n_bad, "dtype": settings.dtype,
+                       **theory}
         return job
 
     # ---- GUI side ----------------------------------------------------------------------------------------
@@ -131,7 +201,7 @@ class OutputsView(ViewBase):
         self.hist_curve.setData(*plotting.stepped(r["edges"], r["density"]),
                                 pen=plotting.pen(t["data"], lw), fillLevel=0, brush=t.qcolor("data_fill"))
         # Headroom above the peak keeps the legend (top right) off the curves.
-        top = np.nanmax([np.nanmax(r["density"]), np.nanmax(r["gauss"])])
+        top = np.nanmax([np.nanmax(r["density"]), np.nanmax(r["gauss"]) if r["gauss"] is not None else 0.0])
         self._steady("hist_y", self.hist, "y", 0.0, (1.8 if self.presentation else 1.5) * top, margin=0.0,
                      min_fill=0.8)
         sc = r["scatter"]
@@ -139,17 +209,18 @@ class OutputsView(ViewBase):
             self._scatter_rows = len(sc)
             self.scatter.setData(sc[:, 0], sc[:, 1], t.qcolor("data", 110))
             for axis, name in ((0, "x"), (1, "y")):
-                # Symmetric: the 3σ NNGP ellipse and every point.
-                half = max(float(np.nanmax(np.abs(sc[:, axis]))) if len(sc) else 0.0,
-                           3.0 * float(np.sqrt(max(r["k"][axis, axis], 0.0))))
+                # Symmetric: the 3σ NNGP ellipse and (nearly) every point.
+                half = robust_half_range(sc[:, axis], float(np.sqrt(max(r["k"][axis, axis], 0.0))), 3.0)
                 self._steady(f"joint_{name}", self.joint, name, -half, half)
         self._numbers(r)
         self._data = {"hist_bin_left": r["edges"][:-1], "hist_bin_right": r["edges"][1:],
-                      "hist_density": r["density"], "gauss_density": r["gauss"],
+                      "hist_density": r["density"],
                       "scatter_f_x1": sc[:, 0], "scatter_f_x2": sc[:, 1], "grid_x": r["grid"],
                       "sampled_functions": r["funcs"], "nngp_cov_x1x2": r["k"],
                       "variance": np.array([r["var"], r["var_err"]]),
                       "excess_kurtosis": np.array([r["kurt"], r["kurt_err"]])}
+        if r["gauss"] is not None:
+            self._data["gauss_density"] = r["gauss"]
         if self.edge_curve.xData is not None and len(self.edge_curve.xData):
             self._data["edgeworth_density"] = r["edgeworth"]
 
@@ -159,9 +230,13 @@ class OutputsView(ViewBase):
         self._scatter_rows = -1
         self._steady("hist_x", self.hist, "x", float(r["edges"][0]), float(r["edges"][-1]), margin=0.0)
         self._steady("funcs_x", self.funcs, "x", float(r["grid"][0]), float(r["grid"][-1]), margin=0.0)
-        half = max(float(np.nanmax(np.abs(r["funcs"]))), 2.5 * r.get("funcs_sd", 0.0))
+        half = robust_half_range(r["funcs"], r.get("funcs_sd", 0.0), 2.5)
         self._steady("funcs_y", self.funcs, "y", -half, half)
-        self.gauss_curve.setData(r["z"], r["gauss"], pen=plotting.pen(t["theory"], lw))
+        if r["gauss"] is None:
+            self.gauss_curve.setData([], [])
+        else:
+            self.gauss_curve.setData(r["z"], r["gauss"], pen=plotting.pen(t["theory"], lw))
+        self._legend_label(self.gauss_curve, "NNGP (N = ∞)" if r["gauss"] is not None else "NNGP: infinite variance")
         # Why the Edgeworth curve is absent goes into its legend entry: a note in the plot would collide with
         # the legend at presentation font sizes.
         edge = r.get("edgeworth")
@@ -177,10 +252,7 @@ class OutputsView(ViewBase):
             self.edge_curve.setData([], [])
             edge_label = "Edgeworth: n/a" + (" (depth > 1)" if r.get("depth", 1) > 1 else "")
             self.edge_curve.setToolTip(_wrap(r.get("edge_reason") or r["fw_reason"]))
-        label = self.hist.legend.getLabel(self.edge_curve)
-        if label is not None and label.text != edge_label:
-            label.setText(edge_label)
-            self.hist.legend.updateSize()
+        self._legend_label(self.edge_curve, edge_label)
         self.hist_note.setText("")
         self.hist.legend.setVisible(True)
         for i, ns in enumerate((1.0, 2.0)):
@@ -193,6 +265,12 @@ class OutputsView(ViewBase):
         for line, v in zip(self.x_lines, (r["x1"], r["x2"])):
             line.setPen(plotting.pen(t["muted"], 2, QtCore.Qt.PenStyle.DashLine))
             line.label.setColor(t["text"])
+
+    def _legend_label(self, item, text: str) -> None:
+        label = self.hist.legend.getLabel(item)
+        if label is not None and label.text != text:
+            label.setText(text)
+            self.hist.legend.updateSize()
 
     def _steady(self, name: str, plot: pg.PlotItem, axis: str, lo: float, hi: float, **kw) -> None:
         """Set an axis range only when the data have left it or shrunk well inside it (plotting.steady_range):
@@ -209,6 +287,8 @@ class OutputsView(ViewBase):
         fw_var = f"{r['var_fw']:.4g}" if "var_fw" in r else "n/a"
         fw_k = f"{r['kurt_fw']:+.3g}" if "kurt_fw" in r else "n/a"
         why = "" if "kurt_fw" in r else f"<span style='color:{mu}'>finite-N theory: {r['fw_reason']}</span>"
+        note = divergence_note(r)
+        ok = not r.get("nonfinite")   # moments of a sample holding ±∞ are no estimates
 
         def td(text, color=None):
             c = f"color:{color};" if color else ""
@@ -217,13 +297,14 @@ class OutputsView(ViewBase):
         rows = [
             td(f"<b>x₁ = {r['x1']:.3g}</b>, N = {r['width']:,}") + td(f"measured: {r['n']:,} / {r['requested']:,}")
             + td("N = ∞ (NNGP)", th) + td("exact at this N", th2),
-            td("variance") + td(f"<b>{r['var']:.4g} ± {r['var_err']:.2g}</b>", d) + td(f"{r['k'][0, 0]:.4g}", th)
+            td("variance") + td(_pm(r["var"], r["var_err"], ".4g", ok), d) + td(_num(r["k"][0, 0], ".4g"), th)
             + td(fw_var, th2),
-            td("excess kurtosis") + td(f"<b>{r['kurt']:+.3g} ± {r['kurt_err']:.2g}</b>", d) + td("0", th)
-            + td(fw_k, th2) + td(why),
+            td("excess kurtosis") + td(_pm(r["kurt"], r["kurt_err"], "+.3g", ok), d)
+            + td("0" if np.isfinite(r["k"][0, 0]) else "—", th) + td(fw_k, th2) + td(why),
         ]
+        note_html = f"<div style='color:{th2}'>{note}</div>" if note else ""
         self.numbers.setText(f"<div style='font-size:{size}px'><table>"
-                             + "".join(f"<tr>{row}</tr>" for row in rows) + "</table></div>")
+                             + "".join(f"<tr>{row}</tr>" for row in rows) + f"</table>{note_html}</div>")
 
     def export_data(self) -> dict[str, np.ndarray]:
         return dict(self._data)
