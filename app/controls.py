@@ -67,6 +67,8 @@ class ControlsPanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(self)
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.widgets: dict[str, QtWidgets.QWidget] = {}
+        self._rows: dict[str, list[QtWidgets.QWidget]] = {}   # key → label, field and any buttons beside it
+        self._relevant: set[str] | None = None
 
         self.width_slider, self.width_label, row = self._labelled_slider(0, LOG_STEPS)
         self._add(form, "Width N", row, "width", self.width_slider)
@@ -107,6 +109,7 @@ class ControlsPanel(QtWidgets.QWidget):
         row.addWidget(same)
         row.addWidget(new)
         self._add(form, "Seed", row, "seed", self.seed)
+        self._rows["seed"] += [same, new]
         self.x1 = self._dspin(-10.0, 10.0, 0.05, 3)
         self._add(form, "x₁", self.x1, "x1")
         self.x2 = self._dspin(-10.0, 10.0, 0.05, 3)
@@ -124,6 +127,10 @@ class ControlsPanel(QtWidgets.QWidget):
         lab = QtWidgets.QLabel(label)
         lab.setToolTip(TIPS[key])
         widget.setToolTip(TIPS[key])
+        self._rows[key] = [lab, widget]
+        if isinstance(field, QtWidgets.QLayout):
+            self._rows[key] += [field.itemAt(i).widget() for i in range(field.count())
+                                if field.itemAt(i).widget() not in (None, widget)]
         if isinstance(field, QtWidgets.QLayout):
             form.addRow(lab, field)
         else:
@@ -185,6 +192,25 @@ class ControlsPanel(QtWidgets.QWidget):
         self.ensemble_label.setText(f"{m:,}")
         self._emit("ensemble", m)
 
+    def set_relevant(self, keys) -> None:
+        """Grey out the settings the current view does not use (its `needs`), so nobody turns a dial that
+        changes nothing on screen."""
+        self._relevant = set(keys)
+        self._apply_enabled()
+
+    def _apply_enabled(self) -> None:
+        s = getattr(self, "_state", None)
+        own = {"prior_dof": s is None or s.prior == "student-t",
+               "independence_strength": s is None or s.independence != "none"}
+        for key, row in self._rows.items():
+            on = (self._relevant is None or key in self._relevant) and own.get(key, True)
+            for w in row:
+                w.setEnabled(on)
+            tip = TIPS[key] + ("" if self._relevant is None or key in self._relevant else
+                               "\n(Not used by the view on screen.)")
+            for w in row[:2]:
+                w.setToolTip(tip)
+
     def set_state(self, s: AppState) -> None:
         """Show the state without emitting changes."""
         self._updating = True
@@ -198,8 +224,8 @@ class ControlsPanel(QtWidgets.QWidget):
                 getattr(self, key).setCurrentText(getattr(s, key))
             for key in ("prior_dof", "sigma_w", "sigma_b", "independence_strength", "x1", "x2"):
                 getattr(self, key).setValue(getattr(s, key))
-            self.prior_dof.setEnabled(s.prior == "student-t")
-            self.independence_strength.setEnabled(s.independence != "none")
+            self._state = s
+            self._apply_enabled()
             self.ensemble_slider.setValue(int(round(10 * math.log10(max(1, s.ensemble)))))
             self.ensemble_label.setText(f"{s.ensemble:,}")
             self.seed.setValue(min(s.seed, 2**31 - 1))

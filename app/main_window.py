@@ -236,6 +236,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dirty = set(self.views)
         key = self.state.view if self.state.view in self.views else "outputs"
         self.tabs.setCurrentWidget(self.views[key])
+        self.controls.set_relevant(self.views[key].needs)
         self._request_current()
 
     def _update_banner(self) -> None:
@@ -310,7 +311,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._unpainted[key] = rid       # painted_at is stamped when the frame is really painted
         else:
             self.painted_at.setdefault(rid, now)
-        n, req = result.get("n"), result.get("requested")
+        n, req = result.get("n"), result.get("requested", result.get("total"))
         if "step" in result and "t" in result:
             self.status_progress.setText(f"  step {result['step']:,}, t = {result['t']:.4g}  ")
         elif n is None:
@@ -370,6 +371,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if view is None:
             return
         self.view_controls.setCurrentIndex(self._view_control_index[view.key])
+        self.controls.set_relevant(view.needs)
         if self.state.view != view.key:
             self.state.view = view.key
         for other in self.views.values():

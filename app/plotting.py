@@ -128,6 +128,22 @@ class PointCloud(pg.GraphicsObject):
         painter.drawPoints(self._poly)
 
 
+def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+    """Ticks for a log10 axis over [lo, hi] > 0: labels at 1, 2 and 5 × 10^k, unlabelled minor ticks at the
+    other integers (pyqtgraph labels every minor tick of a short range, a crowded column of numbers)."""
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
+        return [[], []]
+    major, minor = [], []
+    for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1):
+        for m in range(1, 10):
+            v = m * 10.0**k
+            if lo <= v <= hi:
+                (major if m in (1, 2, 5) else minor).append((float(np.log10(v)), f"{v:g}"))
+    if len(major) < 2:   # less than a factor ~2.5: label every integer multiple
+        major, minor = sorted(major + minor), []
+    return [major, [(p, "") for p, _ in minor]]
+
+
 def colormap_lut(name: str) -> np.ndarray:
     return pg.colormap.get(name).getLookupTable(nPts=256)
 

@@ -15,7 +15,7 @@ import torch  # noqa: E402,F401 — torch before Qt
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 SHOTS = [("outputs", "3-priors"), ("correlators", "2-interactions"), ("training", "5-lazy"),
-         ("kernels", "6-kernels")]   # the field view's screenshot belongs to its own README section
+         ("kernels", "6-kernels"), ("field", "7-phi4")]
 MAX_BYTES = 300_000
 
 
@@ -44,7 +44,9 @@ def main(out_dir: str | None = None) -> int:
         if key == "training":
             for _ in range(12):       # a few frames of training, then the picture
                 view.step_once()
-        app.processEvents()
+        for _ in range(3):   # axes size themselves while painting: let the layout catch up
+            app.processEvents()
+            w.grab()
         img = w.grab().toImage()
         path = out / f"{key}.png"
         for width in (1600, 1400, 1200, 1000):

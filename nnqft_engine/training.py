@@ -164,9 +164,9 @@ class EnsembleTrainer:
             self._last_note = ""
             return cap
         if wanted > cap:
-            self._last_note = (f"learning rate {wanted:g} clipped to {cap:.4g}: {self.settings.flow_fraction:g} of the "
-                               f"stability limit 2n/λ_max = {cap / self.settings.flow_fraction:.4g}, so that GD "
-                               "follows the gradient flow")
+            self._last_note = (f"learning rate {wanted:g} clipped to {cap:.4g} ({self.settings.flow_fraction:.0%} of "
+                               f"the stability limit 2n/λ_max = {cap / self.settings.flow_fraction:.4g}), so that "
+                               "GD follows the gradient flow")
             return cap
         self._last_note = ""
         return float(wanted)

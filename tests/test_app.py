@@ -231,3 +231,40 @@ def test_many_signals_do_not_exhaust_singleton_refcounts():
             "assert len(out) == 20000\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-500:]
+
+
+def test_an_ensemble_without_finite_variance_is_explained_not_shown_as_nan(make_window):
+    """Deep gauss-net under a Student-t prior: E[φ²] = ∞ (NNGP infinite) and finite networks overflow."""
+    w = make_window()
+    w.update_state(activation="gauss-net", prior="student-t", depth=3, ensemble=4000)
+    r = w.views["outputs"].last_result
+    assert not np.isfinite(r["k"][0, 0]) and r["nonfinite"] > 0
+    text = w.views["outputs"].numbers.text()
+    assert "No finite variance" in text and "nan" not in text.lower()
+    assert np.isfinite(r["edges"]).all() and r["density"].sum() > 0   # bins from the data, not from ∞
+    for key in ("correlators", "kernels"):
+        w.show_view(key)
+        assert not [e for e in w.errors if "could not draw" in e], w.errors
+        notes = " ".join(n.toPlainText() for n in w.views[key]._notes)
+        assert "NNGP is infinite" in notes, key
+    # Back to a healthy network: the sentence goes away and numbers return.
+    w.show_view("outputs")
+    w.update_state(activation="erf", prior="gaussian", depth=1)
+    assert "No finite variance" not in w.views["outputs"].numbers.text()
+    assert np.isfinite(w.views["outputs"].last_result["var"])
+
+
+def test_controls_a_view_does_not_use_are_greyed_out(make_window):
+    w = make_window()
+    c = w.controls
+    assert c.width_slider.isEnabled() and c.ensemble_slider.isEnabled()
+    w.show_view("kernels")            # infinite-width theory: no ensemble, no seed
+    assert c.width_slider.isEnabled() and not c.ensemble_slider.isEnabled() and not c.seed.isEnabled()
+    assert "Not used by the view on screen" in c.seed.toolTip()
+    w.show_view("field")              # its own sliders; the network controls do nothing there
+    assert not c.width_slider.isEnabled() and not c.activation.isEnabled() and c.seed.isEnabled()
+    w.show_view("outputs")
+    assert c.width_slider.isEnabled() and c.ensemble_slider.isEnabled() and c.x2.isEnabled()
+    assert not c.prior_dof.isEnabled()            # still follows its own rule: only for student-t
+    w.update_state(prior="student-t")
+    assert c.prior_dof.isEnabled()

@@ -22,3 +22,12 @@ def test_point_cloud_holds_only_finite_points_and_reports_their_bounds(qtbot):
     assert cloud.dataBounds(0) == (0.0, 1.0) and cloud.dataBounds(1) == (1.0, 3.0)
     cloud.setData([], [], "#ff0000")
     assert cloud.dataBounds(0) == (None, None)
+
+
+def test_log_ticks_label_one_two_five_per_decade():
+    major, minor = plotting.log_ticks(0.015, 0.6)
+    assert [label for _, label in major] == ["0.02", "0.05", "0.1", "0.2", "0.5"]
+    assert all(label == "" for _, label in minor) and len(minor) == 8   # 0.03, 0.04, 0.06 … 0.09, 0.3, 0.4
+    assert np.allclose([p for p, _ in major], np.log10([0.02, 0.05, 0.1, 0.2, 0.5]))
+    assert [label for _, label in plotting.log_ticks(3.1, 4.9)[0]] == ["4"]
+    assert plotting.log_ticks(0.0, 1.0) == [[], []]

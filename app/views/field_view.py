@@ -80,8 +80,9 @@ class FieldView(ViewBase):
         self.g4_meas = self.g4_plot.plot(name="measured ΔG4c ± 1σ")
         self.g4_errbars = plotting.ErrorBars()
         self.g4_plot.addItem(self.g4_errbars)
-        self.g4_note = self.add_note(self.g4_plot)
-        self.g2_note = self.add_note(self.g2_plot)
+        # G2 falls from the top left and ΔG4c rises to 0 from the bottom left: notes go where the data are not.
+        self.g4_note = self.add_note(self.g4_plot, corner="bottom-right", width=0.5)
+        self.g2_note = self.add_note(self.g2_plot, corner="bottom-left", width=0.6)
 
     # ---- controls -------------------------------------------------------------------------------------------
     def view_controls(self) -> QtWidgets.QWidget:
@@ -166,6 +167,10 @@ class FieldView(ViewBase):
         low = np.log10(g2[ok]) - np.log10(np.maximum(g2[ok] - err[ok], 1e-3 * g2[ok]))
         self.g2_err.setData(x=rr[ok], y=np.log10(g2[ok]), top=top, bottom=low, beam=0.0,
                             pen=plotting.pen(t["data"], lw * 0.8))
+        shown = np.concatenate([np.asarray(r["propagator"], dtype=float), g2[ok]])
+        shown = shown[np.isfinite(shown) & (shown > 0)]
+        if len(shown):
+            self.g2_plot.getAxis("left").setTicks(plotting.log_ticks(shown.min() / 1.3, shown.max() * 1.3))
         acc = "" if r["sampler"] == "reweight" else \
             f", acceptance {r['acceptance']:.2f}, τ_int {r['tau_int']:.2f}"
         self.g2_note.setText(f"{r['sampler']}: {r['n']:,}/{r['total']:,} samples, ESS {r['ess']:,.0f}{acc}")

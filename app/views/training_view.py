@@ -242,7 +242,7 @@ class TrainingView(ViewBase):
                                pen=plotting.pen(t["theory"], lw, QtCore.Qt.PenStyle.DashLine))
         dk = ok & np.isfinite(r["hist_drift"])
         self.drift_curve.setData(ht[dk], r["hist_drift"][dk], pen=plotting.pen(t["accent"], lw))
-        self.note.setText(r["lr_note"][:90] + ("…" if len(r["lr_note"]) > 90 else ""))
+        self.note.setText(r["lr_note"])
         size = 20 if self.presentation else 14
         state = "playing" if self.playing else "paused"
         self.info.setText(f"<div style='font-size:{size}px'><b>t = {r['t']:.4g}</b> (step {r['step']:,}, "
