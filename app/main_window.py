@@ -27,6 +27,7 @@ from .views.training_view import TrainingView
 
 APP_NAME = "NN-QFT Explorer"
 RECENT_KEY = "recent_sessions"
+STATUS_INTERVAL_S = 0.25
 SHORTCUTS = [
     ("Space", "pause / resume (training plays and pauses)"), ("N", "new draw (seed + 1)"),
     ("F", "presentation mode: full screen, large fonts, thick lines"), ("H", "hide / show the controls"),
@@ -57,6 +58,11 @@ class MainWindow(QtWidgets.QMainWindow):
         # ignores torch's, Qt's and pyqtgraph's hundreds of thousands of objects, and its full collections
         # (~0.1 s here, at random moments) stop freezing the GUI.
         self._freeze_heap = freeze_heap
+        # Hidden views are built a step (about one plot) at a time once the first frame is on screen.
+        self._prebuild = QtCore.QTimer(self)
+        self._prebuild.setInterval(40)
+        self._prebuild.timeout.connect(self._prebuild_step)
+        self._prebuild_done = False
         self.state = state or AppState()
         self.devices = devices or DeviceManager()
         self.qsettings = settings or QtCore.QSettings("nnqft", "nnqft-explorer")
@@ -67,7 +73,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dirty: set[str] = set()
         self.request_started: dict[int, float] = {}
         self.painted_at: dict[int, float] = {}
-        self._unpainted: dict[str, int] = {}   # view key → id of a result drawn but not yet on screen
+        self._unpainted: dict[str, int] = {}
+        self._status_at = 0.0
+        self._last_progress: tuple[int, dict] | None = None   # view key → id of a result drawn but not yet on screen
         self._submit_time = time.perf_counter()
         self._running: str | None = None   # key of the view whose request is computing
         self.gui_work_ms: collections.deque = collections.deque(maxlen=2000)   # GUI-thread time per event
@@ -311,6 +319,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self._unpainted[key] = rid       # painted_at is stamped when the frame is really painted
         else:
             self.painted_at.setdefault(rid, now)
+        self._last_progress = (rid, result)
+        if now - self._status_at >= STATUS_INTERVAL_S:   # a few Hz: each change repaints the status bar
+            self._show_progress(rid, result)
+        self.result_painted.emit(key, rid)
+
+    def _show_progress(self, rid: int, result: dict) -> None:
+        now = self._status_at = time.perf_counter()
         n, req = result.get("n"), result.get("requested", result.get("total"))
         if "step" in result and "t" in result:
             self.status_progress.setText(f"  step {result['step']:,}, t = {result['t']:.4g}  ")
@@ -321,18 +336,31 @@ class MainWindow(QtWidgets.QMainWindow):
             rate = n / max(now - started, 1e-6)
             self.status_progress.setText(f"  networks {n:,} / {req:,}  ")
             self.status_rate.setText(f"  {rate:,.0f} networks/s  ")
-        self.result_painted.emit(key, rid)
 
     def _frame_painted(self, key: str) -> None:
         rid = self._unpainted.pop(key, None)
         if rid is not None:
             self.painted_at.setdefault(rid, time.perf_counter())
-            if self._freeze_heap:
-                self._freeze_heap = False
-                gc.collect()
-                gc.freeze()
+            if not self._prebuild_done and not self._prebuild.isActive():
+                self._settle_heap()
+                self._prebuild.start()
+
+    def _prebuild_step(self) -> None:
+        for view in self.views.values():
+            if view.build_step():
+                return
+        self._prebuild.stop()
+        self._prebuild_done = True
+        self._settle_heap()
+
+    def _settle_heap(self) -> None:
+        if self._freeze_heap:
+            gc.collect()
+            gc.freeze()
 
     def _on_finished(self, key: str, rid: int) -> None:
+        if self._last_progress is not None and self._last_progress[0] == rid:
+            self._show_progress(*self._last_progress)   # the final numbers, whatever the rate limit
         if self.compute.is_current(key, rid) and self._running == key:
             self._running = None
         if self.compute.is_current(key, rid) and key in self.views:
@@ -507,6 +535,7 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> bool:
+        self._prebuild.stop()
         for view in self.views.values():
             view.deactivated()
         return self.compute.shutdown(0.9)

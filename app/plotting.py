@@ -65,20 +65,23 @@ class ErrorBars(pg.ErrorBarItem):
 
 
 def steady_range(current: tuple[float, float] | None, lo: float, hi: float, margin: float = 0.05,
-                 min_fill: float = 0.6) -> tuple[float, float] | None:
+                 min_fill: float = 0.6, grow: float = 0.0) -> tuple[float, float] | None:
     """A new axis range for data spanning [lo, hi], or None to keep `current`.
 
     The range changes only when the data leave it or fill less than `min_fill` of it, so data that sharpen or
-    shift a little do not redraw the axes (their ticks, labels and grid are most of a frame's cost).
+    shift a little do not redraw the axes (their ticks, labels and grid are most of a frame's cost). Data
+    that grow past an edge (a time axis) get `grow` × their span of head-room beyond it.
     """
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
         return None
-    if current is not None:
-        c_lo, c_hi = current
-        if c_lo <= lo and hi <= c_hi and (hi - lo) >= min_fill * (c_hi - c_lo):
-            return None
     pad = margin * (hi - lo)
-    return lo - pad, hi + pad
+    if current is None:
+        return lo - pad, hi + pad
+    c_lo, c_hi = current
+    if c_lo <= lo and hi <= c_hi and (hi - lo) >= min_fill * (c_hi - c_lo):
+        return None
+    extra = grow * (hi - lo)
+    return lo - pad - (extra if lo < c_lo else 0.0), hi + pad + (extra if hi > c_hi else 0.0)
 
 
 class PointCloud(pg.GraphicsObject):
@@ -126,6 +129,28 @@ class PointCloud(pg.GraphicsObject):
         p.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
         painter.setPen(p)
         painter.drawPoints(self._poly)
+
+
+class SteadyViewBox(pg.ViewBox):
+    """Auto-range with hysteresis (`steady_range`): refining or slightly changed data keep the axes as they
+    are, so the cached axes are not redrawn at every update; data that leave the range or shrink well inside
+    it re-range as usual. Explicit ranges (zoom, setRange from code) are applied unchanged."""
+
+    def setRange(self, rect=None, xRange=None, yRange=None, padding=None, update=True,  # noqa: N802
+                 disableAutoRange=True):  # noqa: N803 — pyqtgraph's signature
+        if self._updatingRange and not disableAutoRange and rect is None:   # called by updateAutoRange
+            current = self.viewRange()
+            xRange = self._steady(current[0], xRange)
+            yRange = self._steady(current[1], yRange)
+            if xRange is None and yRange is None:
+                return
+        super().setRange(rect, xRange, yRange, padding, update, disableAutoRange)
+
+    def _steady(self, current, target):
+        if target is None:
+            return None
+        lo, hi = float(target[0]), float(target[1])
+        return steady_range((current[0], current[1]), lo, hi, margin=0.04, min_fill=0.7, grow=0.25)
 
 
 def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:

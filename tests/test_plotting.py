@@ -31,3 +31,10 @@ def test_log_ticks_label_one_two_five_per_decade():
     assert np.allclose([p for p, _ in major], np.log10([0.02, 0.05, 0.1, 0.2, 0.5]))
     assert [label for _, label in plotting.log_ticks(3.1, 4.9)[0]] == ["4"]
     assert plotting.log_ticks(0.0, 1.0) == [[], []]
+
+
+def test_steady_range_gives_growing_data_head_room():
+    r = (0.0, 10.0)
+    assert plotting.steady_range(r, 0.0, 11.0, margin=0.0, grow=0.5) == approx((0.0, 16.5))
+    assert plotting.steady_range((0.0, 16.5), 0.0, 12.0, margin=0.0, grow=0.5) is None   # no redraw till 16.5
+    assert plotting.steady_range(r, -1.0, 9.0, margin=0.0, grow=0.5) == approx((-6.0, 9.0))

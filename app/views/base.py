@@ -6,8 +6,9 @@ A view is a QWidget that
 - turns a snapshot of the state into a *job* (`make_job`): a zero-argument callable that, run in the worker
   thread, returns an iterator of result dicts (numpy arrays and plain numbers only, no tensors). Each yield is
   a progress point and a place where a superseded request is cancelled;
-- builds its plots in `build()`, which runs when the view is first shown or first receives a result (hidden
-  views cost nothing at start-up);
+- builds its plots in `build()`, a generator that yields after each plot: the main window builds hidden views
+  a step at a time in idle time after the first frame (so start-up does not wait for them, and no step blocks
+  the GUI for long), or all at once when the view is shown or receives a result first;
 - draws a result (`show_result`, GUI thread, must be quick) and says when no theory is available instead of
   inventing numbers;
 - exports everything it plots (`export_data` → {name: array}) and the plot items for PNG/SVG (`export_items`);
@@ -76,16 +77,33 @@ class ViewBase(QtWidgets.QWidget):
         self.layout_ = QtWidgets.QVBoxLayout(self)
         self.layout_.setContentsMargins(4, 4, 4, 4)
         self.built = False
+        self._builder: Iterator[None] | None = None
         # Called after the view's canvas painted a frame (the main window times results with it).
         self.frame_painted: Callable[[], None] = lambda: None
 
     def ensure_built(self) -> None:
         """Create the plots now if they do not exist yet, in the current theme and presentation mode."""
+        while self.build_step():
+            pass
+
+    def build_step(self) -> bool:
+        """Advance the build by one step (about one plot); False once the view is complete."""
         if self.built:
-            return
+            return False
+        if self._builder is None:
+            self._builder = self._build_steps()
+        try:
+            next(self._builder)
+            return True
+        except StopIteration:
+            return False
+
+    def _build_steps(self) -> Iterator[None]:
+        yield from self.build() or ()
+        yield
         self.built = True
-        self.build()
         self.set_presentation(self.presentation)   # also applies the theme
+        yield
         self.state_changed(self.host.current_state(), set())
 
     def showEvent(self, event) -> None:  # noqa: N802 — Qt override
@@ -103,8 +121,8 @@ class ViewBase(QtWidgets.QWidget):
     def default_settings(cls) -> dict:
         return {}
 
-    def build(self) -> None:
-        """Create the view's widgets and plot items (called once, by `ensure_built`)."""
+    def build(self) -> Iterator[None]:
+        """Create the view's widgets and plot items, yielding after each plot (driven by `build_step`)."""
         raise NotImplementedError
 
     def make_job(self, state: AppState) -> Job:
@@ -164,7 +182,8 @@ class ViewBase(QtWidgets.QWidget):
     def add_plot(self, layout: pg.GraphicsLayoutWidget, row: int, col: int, title: str, xlabel: str,
                  ylabel: str, legend_offset=(-10, 10), **kw) -> pg.PlotItem:
         # No context menus on stage: enableMenu=False also skips building them (a third of start-up per plot).
-        plot = layout.addPlot(row=row, col=col, title=title, enableMenu=False, **kw)
+        plot = layout.addPlot(row=row, col=col, title=title, enableMenu=False,
+                              viewBox=plotting.SteadyViewBox(enableMenu=False), **kw)
         plot.setLabel("bottom", xlabel)
         plot.setLabel("left", ylabel)
         for side in ("left", "bottom"):

@@ -2,6 +2,8 @@
 slice against exact finite-N theory; the width sweep of |G4c|, |G6c| with theory lines and fitted slopes."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
@@ -34,14 +36,18 @@ class CorrelatorsView(ViewBase):
         super().__init__(host, parent)
         self._data: dict[str, np.ndarray] = {}
 
-    def build(self) -> None:
+    def build(self) -> Iterator[None]:
         self.canvas = self.add_canvas()
         self.g2_plot = self.add_plot(self.canvas, 0, 0, "G2(x₁, x)", "x", "G2", legend_offset=(-10, -10))
+        yield
         self.mat_plot = self.add_plot(self.canvas, 0, 1, "Measured G2 matrix", "x", "x′")
+        yield
         self.g4_plot = self.add_plot(self.canvas, 1, 0, "Connected G4(x₁, x₁, x, x)", "x", "G4c")
+        yield
         # |G_c| falls from the top left: the legend goes top right, the slopes bottom left.
         self.sw_plot = self.add_plot(self.canvas, 1, 1, "Width sweep at x₁", "width N", "|G_c|",
                                      legend_offset=(-10, 10))
+        yield
         self.sw_plot.setLogMode(x=True, y=True)
         self.sw_plot.getAxis("bottom").setTicks([[(float(np.log10(w)), str(w)) for w in SWEEP_WIDTHS], []])
         self.mat_plot.setAspectLocked(True)
@@ -53,10 +59,12 @@ class CorrelatorsView(ViewBase):
         self.mat_plot.addItem(self.img)
         self.bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False)
         self.bar.setImageItem(self.img, insert_in=self.mat_plot)
+        yield
         self.g4_theory = self.g4_plot.plot(name="exact finite N")
         self.g4_meas = self.g4_plot.plot(name="measured ± 1σ")
         self.g4_err = plotting.ErrorBars()
         self.g4_plot.addItem(self.g4_err)
+        yield
         self.g4_note = self.add_note(self.g4_plot)
         self.g2_note = self.add_note(self.g2_plot)
         self.sw_curves = {k: self.sw_plot.plot(name=k) for k in

@@ -7,6 +7,8 @@ tree level −λ∫_V ΠG, the free cos-net's own O(1/N) G4c, and the coupling r
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -60,12 +62,15 @@ class FieldView(ViewBase):
         self._sliders: dict[str, QtWidgets.QSlider] = {}
         self._values: dict[str, QtWidgets.QLabel] = {}
 
-    def build(self) -> None:
+    def build(self) -> Iterator[None]:
         self.canvas = self.add_canvas()
         self.cfg_plot = self.add_plot(self.canvas, 0, 0, "Sampled free field φ(x)", "x", "φ")
+        yield
         self.g2_plot = self.add_plot(self.canvas, 0, 1, "G2(x₀, x₀ + r)", "r", "G2 (log scale)")
+        yield
         self.g4_plot = self.add_plot(self.canvas, 1, 0, "ΔG4c(x₀, x₀, x, x): interaction vs tree level", "r",
                                      "G4c", colspan=2)
+        yield
         self.g2_plot.setLogMode(y=True)
         self.cfg_curves = [self.cfg_plot.plot() for _ in range(N_CURVES)]
         self.img = pg.ImageItem()
@@ -75,6 +80,7 @@ class FieldView(ViewBase):
         self.g2_meas = self.g2_plot.plot(name="measured ± 1σ")
         self.g2_err = pg.ErrorBarItem()
         self.g2_plot.addItem(self.g2_err)
+        yield
         self.tree = self.g4_plot.plot(name="tree level −λ∫_V ΠG")
         self.free = self.g4_plot.plot(name="free cos-net O(1/N) (subtracted)")
         self.g4_meas = self.g4_plot.plot(name="measured ΔG4c ± 1σ")

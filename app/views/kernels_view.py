@@ -1,6 +1,8 @@
 """Kernels: the analytic NNGP K(x, x') and NTK Θ(x, x') as images over an input grid, and slices at x₁."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
@@ -27,21 +29,26 @@ class KernelsView(ViewBase):
         super().__init__(host, parent)
         self._data: dict[str, np.ndarray] = {}
 
-    def build(self) -> None:
+    def build(self) -> Iterator[None]:
         self.canvas = self.add_canvas()
         self.k_plot = self.add_plot(self.canvas, 0, 0, "NNGP K(x, x′)", "x", "x′")
+        yield
         self.t_plot = self.add_plot(self.canvas, 0, 1, "NTK Θ(x, x′)", "x", "x′")
+        yield
         self.s_plot = self.add_plot(self.canvas, 1, 0, "Slices at x′ = x₁", "x", "kernel", colspan=2,
                                     legend_offset=(70, 10))
+        yield
         self.k_img, self.t_img = pg.ImageItem(), pg.ImageItem()
         self.k_plot.addItem(self.k_img)
         self.t_plot.addItem(self.t_img)
         for p in (self.k_plot, self.t_plot):
             p.setAspectLocked(True)
         self.k_bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False)
-        self.t_bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False)
         self.k_bar.setImageItem(self.k_img, insert_in=self.k_plot)
+        yield
+        self.t_bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False)
         self.t_bar.setImageItem(self.t_img, insert_in=self.t_plot)
+        yield
         self.k_slice = self.s_plot.plot(name="NNGP K(x, x₁)")
         self.t_slice = self.s_plot.plot(name="NTK Θ(x, x₁)")
         self.note = self.add_note(self.s_plot)

@@ -2,6 +2,8 @@
 density; variance and excess kurtosis ± error beside theory; sampled functions; the joint (f(x₁), f(x₂))."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import pyqtgraph as pg
 import torch
@@ -120,7 +122,7 @@ class OutputsView(ViewBase):
         self._scatter_rows = -1
         self._ranges: dict[str, tuple[float, float]] = {}   # axis ranges in use (see _steady)
 
-    def build(self) -> None:
+    def build(self) -> Iterator[None]:
         lay = self.layout_
         self.numbers = QtWidgets.QLabel()
         self.numbers.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -128,8 +130,11 @@ class OutputsView(ViewBase):
         lay.addWidget(self.numbers)
         self.canvas = self.add_canvas()
         self.hist = self.add_plot(self.canvas, 0, 0, "Distribution of f(x₁)", "f(x₁)", "density")
+        yield
         self.joint = self.add_plot(self.canvas, 0, 1, "Joint (f(x₁), f(x₂))", "f(x₁)", "f(x₂)")
+        yield
         self.funcs = self.add_plot(self.canvas, 1, 0, "Sampled networks f(x)", "x", "f(x)", colspan=2)
+        yield
         self.hist_note = self.add_note(self.hist)
         self.hist_curve = self.hist.plot(name="ensemble")
         self.gauss_curve = self.hist.plot(name="NNGP (N = ∞)")

@@ -6,6 +6,8 @@ does not depend on the step, and changing the learning rate mid-run keeps the co
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -51,7 +53,7 @@ class TrainingView(ViewBase):
         self.live = {"lr": s.lr, "steps": s.steps_per_frame}
         self._data: dict[str, np.ndarray] = {}
 
-    def build(self) -> None:
+    def build(self) -> Iterator[None]:
         lay = self.layout_
         self.info = QtWidgets.QLabel()
         self.info.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -59,8 +61,11 @@ class TrainingView(ViewBase):
         self.canvas = self.add_canvas()
         self.fit = self.add_plot(self.canvas, 0, 0, "Networks during training", "x", "f_t(x)", colspan=2,
                                 legend_offset=(-10, -10))
+        yield
         self.loss = self.add_plot(self.canvas, 1, 0, "Training loss", "t = Σ η", "loss", legend_offset=(-10, 10))
+        yield
         self.drift = self.add_plot(self.canvas, 1, 1, "NTK drift ‖Θ̂_t − Θ̂₀‖ / ‖Θ̂₀‖", "t = Σ η", "drift")
+        yield
         self.loss.setLogMode(x=True, y=True)
         self.drift.setLogMode(x=True, y=False)
         self.th_hi, self.th_lo = self.fit.plot(), self.fit.plot()
@@ -69,10 +74,12 @@ class TrainingView(ViewBase):
         self.em_hi, self.em_lo = self.fit.plot(), self.fit.plot()
         self.em_band = pg.FillBetweenItem(self.em_hi, self.em_lo)
         self.fit.addItem(self.em_band)
+        yield
         self.net_curves = [self.fit.plot(name="networks" if i == 0 else None) for i in range(N_SHOWN)]
         self.th_mean = self.fit.plot(name="NTK prediction mean ± 2σ")
         self.em_mean = self.fit.plot(name="ensemble mean ± 2σ")
         self.data_pts = self.fit.plot(name="data")
+        yield
         self.loss_meas = self.loss.plot(name="measured (ensemble mean)")
         self.loss_pred = self.loss.plot(name="predicted E[loss]")
         self.drift_curve = self.drift.plot(name="measured")
