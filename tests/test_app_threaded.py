@@ -129,3 +129,30 @@ def test_self_test_of_the_real_entry_point_without_stdout(tmp_path):
     assert all(v["ok"] for v in report["views"].values())
     t = report["timings"]
     assert t["slider_latency_ms"]["n"] >= 20 and t["first_frame_s"] > t["startup_s"] > 0
+
+
+def test_hidden_views_are_built_after_the_first_frame_and_switch_without_rebuilding(window, qtbot):
+    """Start-up builds only the visible view; the others follow a plot at a time once the first frame is on
+    screen, so a later tab switch finds them ready (and a half-built view completes on demand)."""
+    hidden = [v for k, v in window.views.items() if k != "outputs"]
+    assert not any(v.built for v in hidden)
+    window.show()
+    qtbot.waitUntil(lambda: bool(window.painted_at), timeout=60_000)
+    qtbot.waitUntil(lambda: all(v.built for v in hidden), timeout=30_000)
+    plots = {k: list(v._plots) for k, v in window.views.items()}
+    for key in window.views:
+        window.show_view(key)
+        assert window.views[key]._plots == plots[key]     # the same plot items: nothing built twice
+    assert not window.errors
+
+
+def test_a_half_built_view_completes_when_it_is_needed(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(AppState(ensemble=500, width=8), threaded=False, settings=settings)
+    qtbot.addWidget(w)
+    view = w.views["kernels"]
+    assert view.build_step() and not view.built       # one plot made
+    w.show_view("kernels")                            # shown: the rest at once, then drawn
+    assert view.built and view.last_result is not None and view.finite_check()["ok"]
+    assert len(view._plots) == 3
+    w.shutdown()
