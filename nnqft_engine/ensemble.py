@@ -75,11 +75,12 @@ def chunk_blocks(spec: NetworkSpec, n_points: int, settings: SampleSettings, dty
     return max(1, int(settings.memory_budget_mb * 2**20 // (per_net * bs)))
 
 
-def layer_variances(spec: NetworkSpec, x: np.ndarray) -> list[np.ndarray]:
-    """Infinite-width pre-activation variance q^l(x) of every hidden layer (gauss-net's normaliser)."""
-    q1 = spec.sigma_w**2 * np.sum(x * x, axis=1) / spec.input_dim + spec.sigma_b**2
+def layer_variances(spec: NetworkSpec, x):
+    """Infinite-width pre-activation variance q^l(x) of every hidden layer (gauss-net's normaliser), for
+    points x (P, d) as a numpy array or a torch tensor (then differentiable, also under torch.func)."""
+    q1 = spec.sigma_w**2 * (x * x).sum(1) / spec.input_dim + spec.sigma_b**2
     # For gauss-net E[φ(z)²] = 1 at every layer, so deeper layers all have σ_w² + σ_b².
-    deep = np.full_like(q1, spec.sigma_w**2 + spec.sigma_b**2)
+    deep = q1 * 0.0 + (spec.sigma_w**2 + spec.sigma_b**2)
     return [q1] + [deep] * (spec.depth - 1)
 
 

@@ -54,13 +54,24 @@ def benchmark(ensemble: int = 256, width: int = 1024, n_train: int = 16, n_test:
         per_loop = min(per_loop, _elapsed(loop) * scale)
         per_autograd = min(per_autograd, _elapsed(autograd_loop) * scale)
     snap = min(_elapsed(batched.snapshot) for _ in range(2))
+    floor = _elementwise_floor(ensemble * n_train * width, repeats)
     return {
         "ensemble": ensemble, "width": width, "n_train": n_train, "n_test": n_test,
         "device": str(batched.device), "dtype": dtype, "threads": torch.get_num_threads(),
         "gd_step_s": step, "snapshot_s": snap, "steps_per_s": 1.0 / step,
         "loop_step_s": per_loop, "speedup_vs_loop": per_loop / step,
         "autograd_loop_step_s": per_autograd, "speedup_vs_autograd_loop": per_autograd / step,
+        # φ and φ' alone on every (network, point, neuron): no batched step can be faster on this machine,
+        # so loop_step_s / this bounds the speed-up any batching reaches here.
+        "elementwise_floor_s": floor, "speedup_ceiling_vs_loop": per_loop / floor,
     }
+
+
+def _elementwise_floor(elements: int, repeats: int) -> float:
+    """Seconds for erf and exp (the default φ and, up to a factor, its φ') over `elements` float32 values."""
+    z = torch.randn(elements, generator=torch.Generator().manual_seed(0))
+    out = torch.empty_like(z)
+    return min(_elapsed(lambda: (torch.erf(z, out=out), torch.exp(z, out=out))) for _ in range(repeats))
 
 
 def _textbook_networks(trainer, count: int) -> list[list[torch.Tensor]]:

@@ -19,8 +19,7 @@ import math
 import torch
 
 from .activations import get_activation
-from .ensemble import layer_variances
-from .network import Params, layer_scales
+from .network import Params, layer_scales, normalisers
 from .spec import NetworkSpec
 
 # Elements of one (networks × points × neurons) activation tensor per chunk.
@@ -32,12 +31,6 @@ def multipliers(spec: NetworkSpec) -> list[tuple[float, float]]:
     if spec.parameterization == "ntk":
         return layer_scales(spec)
     return [(1.0, 1.0)] * (spec.depth + 1)
-
-
-def normalisers(spec: NetworkSpec, x: torch.Tensor) -> list[torch.Tensor]:
-    """gauss-net's per-point q for each hidden layer, shape (P, 1) (ignored by other activations)."""
-    pts = x.detach().to("cpu", torch.float64).numpy()
-    return [torch.as_tensor(q, dtype=x.dtype, device=x.device)[:, None] for q in layer_variances(spec, pts)]
 
 
 def forward(spec: NetworkSpec, params: Params, x: torch.Tensor, qs: list[torch.Tensor]) -> torch.Tensor:

@@ -68,11 +68,10 @@ def init_params(spec: NetworkSpec, ensemble: int, seed: int, device: str | torch
     return params
 
 
-def _normalisers(spec: NetworkSpec, x: torch.Tensor) -> list[torch.Tensor]:
+def normalisers(spec: NetworkSpec, x: torch.Tensor) -> list[torch.Tensor]:
     """Infinite-width variance q per hidden layer at each point, shape (P, 1): gauss-net's normaliser
-    (every other activation ignores it)."""
-    pts = x.detach().to("cpu", torch.float64).numpy()
-    return [torch.as_tensor(q, dtype=x.dtype, device=x.device)[:, None] for q in layer_variances(spec, pts)]
+    (every other activation ignores it). Pure torch, so f can be differentiated in x under torch.func."""
+    return [q[:, None] for q in layer_variances(spec, x)]
 
 
 def _single_forward(spec: NetworkSpec, flat: tuple[torch.Tensor, ...], x: torch.Tensor,
@@ -105,7 +104,7 @@ def apply(spec: NetworkSpec, params: Params, x) -> torch.Tensor:
     """Outputs of every network of the ensemble at points x (P, d): shape (M, P)."""
     flat = _flatten(params)
     xt = _points(spec, x, flat[0])
-    qs = _normalisers(spec, xt)
+    qs = normalisers(spec, xt)
     return vmap(lambda p: _single_forward(spec, p, xt, qs))(flat)
 
 
@@ -114,7 +113,7 @@ def empirical_ntk(spec: NetworkSpec, params: Params, x1, x2=None) -> torch.Tenso
     flat = _flatten(params)
     a = _points(spec, x1, flat[0])
     b = a if x2 is None else _points(spec, x2, flat[0])
-    qa, qb = _normalisers(spec, a), _normalisers(spec, b)
+    qa, qb = normalisers(spec, a), normalisers(spec, b)
     same = x2 is None
 
     def one(p: tuple[torch.Tensor, ...]) -> torch.Tensor:

@@ -122,7 +122,7 @@ def test_bench_json_has_the_documented_keys(capsys, monkeypatch):
     res = json.loads(out)
     for name in ("erf", "relu"):
         for key in ("ensemble_evals_per_s", "activation_evals_per_s", "reference_evals_per_s",
-                    "ratio_to_activation_limit", "reference_ratio_to_activation_limit"):
+                    "ratio_to_activation_limit", "reference_ratio_to_activation_limit", "ratio_without_rng"):
             assert res[f"{name}_{key}"] > 0
     assert res["kernels_ms"] > 0 and res["width"] == 1024 and res["points"] == 16
     code, out, _ = _run(capsys, ["bench"])

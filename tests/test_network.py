@@ -107,3 +107,19 @@ def test_wide_nngp_from_apply_matches_kernel():
     fc = f - f.mean(0)
     se = np.sqrt(((fc[:, :, None] * fc[:, None, :]) ** 2).mean(0) - cov**2) / math.sqrt(len(f))
     assert (np.abs(cov - nngp) / se).max() < 4.0
+
+
+def test_apply_differentiates_in_the_inputs_under_torch_func():
+    """gauss-net's normaliser q(x) is part of the function: f can be differentiated in x by torch.func
+    (it used to go through numpy), and the derivative matches central differences."""
+    spec = NetworkSpec(depth=2, width=12, activation="gauss-net", sigma_w=1.3, sigma_b=0.2)
+    params = init_params(spec, 3, seed=5)
+    x = torch.tensor([[-0.7], [0.2], [1.1]], dtype=torch.float64)
+    jac = torch.func.jacrev(lambda pts: apply(spec, params, pts).sum(0))(x)[:, :, 0]   # (P, P)
+    h = 1e-6
+    for p in range(3):
+        e = torch.zeros_like(x)
+        e[p, 0] = h
+        fd = (apply(spec, params, x + e).sum(0) - apply(spec, params, x - e).sum(0)) / (2 * h)
+        torch.testing.assert_close(jac[:, p], fd, rtol=1e-6, atol=1e-8)
+    assert torch.count_nonzero(jac - torch.diag(torch.diagonal(jac))) == 0   # f(x_p) depends on x_p only

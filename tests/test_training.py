@@ -182,5 +182,6 @@ def test_datasets():
 def test_benchmark_reports_the_ratio_fields():
     from nnqft_engine.training import benchmark
     out = benchmark(ensemble=8, width=16, n_train=4, n_test=10, loop_networks=2, repeats=1)
-    assert {"gd_step_s", "loop_step_s", "speedup_vs_loop", "snapshot_s"} <= set(out)
+    assert {"gd_step_s", "loop_step_s", "speedup_vs_loop", "snapshot_s", "speedup_ceiling_vs_loop"} <= set(out)
+    assert out["elementwise_floor_s"] > 0
     assert out["gd_step_s"] > 0 and out["speedup_vs_loop"] > 0

@@ -10,12 +10,13 @@ from .common import ArgumentParser, UsageError, emit
 def _table(result: dict) -> str:
     lines = [f"threads {result['threads']}, width {result['width']}, {result['points']} points, "
              f"{result['ensemble']} networks (evaluations per second)",
-             f"{'':6} {'sampler':>12} {'reference':>12} {'bare φ':>12} {'ratio':>7} {'ref ratio':>9}"]
+             f"{'':6} {'sampler':>12} {'reference':>12} {'bare φ':>12} {'ratio':>7} {'ref ratio':>9} {'no-RNG':>7}"]
     for name in ("erf", "relu"):
         lines.append(f"{name:6} {result[f'{name}_ensemble_evals_per_s']:12.3e} "
                      f"{result[f'{name}_reference_evals_per_s']:12.3e} {result[f'{name}_activation_evals_per_s']:12.3e} "
                      f"{result[f'{name}_ratio_to_activation_limit']:7.2f} "
-                     f"{result[f'{name}_reference_ratio_to_activation_limit']:9.2f}")
+                     f"{result[f'{name}_reference_ratio_to_activation_limit']:9.2f} "
+                     f"{result[f'{name}_ratio_without_rng']:7.2f}")
     lines.append(f"kernels (NNGP+NTK, 1000 points, depth 3, erf): {result['kernels_ms']:.1f} ms")
     for key in ("theory", "flow"):
         if key in result:
