@@ -80,7 +80,8 @@ def steady_range(current: tuple[float, float] | None, lo: float, hi: float, marg
     c_lo, c_hi = current
     if c_lo <= lo and hi <= c_hi and (hi - lo) >= min_fill * (c_hi - c_lo):
         return None
-    extra = grow * (hi - lo)
+    # Head-room only for data outgrowing the range, not for a jump to a different scale.
+    extra = grow * (hi - lo) if (hi - lo) >= min_fill * (c_hi - c_lo) else 0.0
     return lo - pad - (extra if lo < c_lo else 0.0), hi + pad + (extra if hi > c_hi else 0.0)
 
 
@@ -150,7 +151,7 @@ class SteadyViewBox(pg.ViewBox):
         if target is None:
             return None
         lo, hi = float(target[0]), float(target[1])
-        return steady_range((current[0], current[1]), lo, hi, margin=0.04, min_fill=0.7, grow=0.25)
+        return steady_range((current[0], current[1]), lo, hi, margin=0.04, min_fill=0.75, grow=0.25)
 
 
 def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:

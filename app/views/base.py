@@ -77,6 +77,7 @@ class ViewBase(QtWidgets.QWidget):
         self.layout_ = QtWidgets.QVBoxLayout(self)
         self.layout_.setContentsMargins(4, 4, 4, 4)
         self.built = False
+        self._ranges: dict[str, tuple[float, float]] = {}   # axis ranges set by steady_axis
         self._builder: Iterator[None] | None = None
         # Called after the view's canvas painted a frame (the main window times results with it).
         self.frame_painted: Callable[[], None] = lambda: None
@@ -219,6 +220,14 @@ class ViewBase(QtWidgets.QWidget):
         place()
         self._notes.append(note)
         return note
+
+    def steady_axis(self, name: str, plot: pg.PlotItem, axis: str, lo: float, hi: float, **kw) -> None:
+        """Set an axis range only when the data have left it or shrunk well inside it (plotting.steady_range):
+        slider moves and refinements then rarely redraw the (cached) axes."""
+        new = plotting.steady_range(self._ranges.get(name), lo, hi, **kw)
+        if new is not None:
+            self._ranges[name] = new
+            (plot.setXRange if axis == "x" else plot.setYRange)(*new, padding=0.02)
 
     def line_width(self) -> float:
         return plotting.PRESENTATION_LINE_WIDTH if self.presentation else plotting.LINE_WIDTH

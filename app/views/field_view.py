@@ -185,6 +185,13 @@ class FieldView(ViewBase):
         self.g4_meas.setData(rr, r["dg4"], pen=None, symbol="o", symbolSize=size, symbolBrush=t["data"],
                              symbolPen=None)
         self.g4_errbars.set(rr, r["dg4"], r["dg4_err"], plotting.pen(t["data"], lw * 0.8))
+        shown = np.concatenate([np.asarray(a, dtype=float).ravel() for a in
+                                (r["tree"], r["free_g4"], np.asarray(r["dg4"]) - r["dg4_err"],
+                                 np.asarray(r["dg4"]) + r["dg4_err"])])
+        shown = shown[np.isfinite(shown)]
+        if len(shown):   # head-room above the curves for the legend (top right)
+            lo, hi = float(shown.min()), float(shown.max())
+            self.steady_axis("g4_y", self.g4_plot, "y", lo, hi + 0.4 * (hi - lo), margin=0.03, min_fill=0.75)
         self.g4_note.setText(f"reconstructed λ = {r['lam_hat']:.3g} ± {r['lam_hat_err']:.2g}  (input λ = "
                              f"{r['lam']:g}; 1/4! convention, 2008.08601's λ = {r['lam_hat'] / 24:.3g})")
         self._data.update({"r": rr, "g2_measured": g2, "g2_err": err, "propagator": r["propagator"],

@@ -120,7 +120,6 @@ class OutputsView(ViewBase):
         self._static_key: tuple = ()
         self._static_funcs = None
         self._scatter_rows = -1
-        self._ranges: dict[str, tuple[float, float]] = {}   # axis ranges in use (see _steady)
 
     def build(self) -> Iterator[None]:
         lay = self.layout_
@@ -207,7 +206,7 @@ class OutputsView(ViewBase):
                                 pen=plotting.pen(t["data"], lw), fillLevel=0, brush=t.qcolor("data_fill"))
         # Headroom above the peak keeps the legend (top right) off the curves.
         top = np.nanmax([np.nanmax(r["density"]), np.nanmax(r["gauss"]) if r["gauss"] is not None else 0.0])
-        self._steady("hist_y", self.hist, "y", 0.0, (1.8 if self.presentation else 1.5) * top, margin=0.0,
+        self.steady_axis("hist_y", self.hist, "y", 0.0, (1.8 if self.presentation else 1.5) * top, margin=0.0,
                      min_fill=0.8)
         sc = r["scatter"]
         if len(sc) != self._scatter_rows:
@@ -216,7 +215,7 @@ class OutputsView(ViewBase):
             for axis, name in ((0, "x"), (1, "y")):
                 # Symmetric: the 3σ NNGP ellipse and (nearly) every point.
                 half = robust_half_range(sc[:, axis], float(np.sqrt(max(r["k"][axis, axis], 0.0))), 3.0)
-                self._steady(f"joint_{name}", self.joint, name, -half, half)
+                self.steady_axis(f"joint_{name}", self.joint, name, -half, half)
         self._numbers(r)
         self._data = {"hist_bin_left": r["edges"][:-1], "hist_bin_right": r["edges"][1:],
                       "hist_density": r["density"],
@@ -233,10 +232,10 @@ class OutputsView(ViewBase):
         """What one request draws once: theory curves, ellipses, sampled functions, the x markers."""
         t, lw = self.theme, self.line_width()
         self._scatter_rows = -1
-        self._steady("hist_x", self.hist, "x", float(r["edges"][0]), float(r["edges"][-1]), margin=0.0)
-        self._steady("funcs_x", self.funcs, "x", float(r["grid"][0]), float(r["grid"][-1]), margin=0.0)
+        self.steady_axis("hist_x", self.hist, "x", float(r["edges"][0]), float(r["edges"][-1]), margin=0.0)
+        self.steady_axis("funcs_x", self.funcs, "x", float(r["grid"][0]), float(r["grid"][-1]), margin=0.0)
         half = robust_half_range(r["funcs"], r.get("funcs_sd", 0.0), 2.5)
-        self._steady("funcs_y", self.funcs, "y", -half, half)
+        self.steady_axis("funcs_y", self.funcs, "y", -half, half)
         if r["gauss"] is None:
             self.gauss_curve.setData([], [])
         else:
@@ -276,14 +275,6 @@ class OutputsView(ViewBase):
         if label is not None and label.text != text:
             label.setText(text)
             self.hist.legend.updateSize()
-
-    def _steady(self, name: str, plot: pg.PlotItem, axis: str, lo: float, hi: float, **kw) -> None:
-        """Set an axis range only when the data have left it or shrunk well inside it (plotting.steady_range):
-        slider moves and refinements then rarely redraw the (cached) axes."""
-        new = plotting.steady_range(self._ranges.get(name), lo, hi, **kw)
-        if new is not None:
-            self._ranges[name] = new
-            (plot.setXRange if axis == "x" else plot.setYRange)(*new, padding=0.02)
 
     def _numbers(self, r: dict) -> None:
         t = self.theme
