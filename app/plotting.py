@@ -80,8 +80,9 @@ def steady_range(current: tuple[float, float] | None, lo: float, hi: float, marg
     c_lo, c_hi = current
     if c_lo <= lo and hi <= c_hi and (hi - lo) >= min_fill * (c_hi - c_lo):
         return None
-    # Head-room only for data outgrowing the range, not for a jump to a different scale.
-    extra = grow * (hi - lo) if (hi - lo) >= min_fill * (c_hi - c_lo) else 0.0
+    # Head-room only for data outgrowing the range (a little wider than it), not for a jump to another scale.
+    span, c_span = hi - lo, c_hi - c_lo
+    extra = grow * span if min_fill * c_span <= span <= 2.0 * c_span else 0.0
     return lo - pad - (extra if lo < c_lo else 0.0), hi + pad + (extra if hi > c_hi else 0.0)
 
 

@@ -40,3 +40,4 @@ def test_steady_range_gives_growing_data_head_room():
     assert plotting.steady_range(r, -1.0, 9.0, margin=0.0, grow=0.5) == approx((-6.0, 9.0))
     # a jump to another scale is no growth: no head-room
     assert plotting.steady_range((0.0, 1.0), -0.0035, 0.0018, margin=0.0, grow=0.5) == approx((-0.0035, 0.0018))
+    assert plotting.steady_range((0.0, 1.0), -2.0, 2.0, margin=0.0, grow=0.5) == approx((-2.0, 2.0))

@@ -201,6 +201,19 @@ class ViewBase(QtWidgets.QWidget):
         self._plots.append(plot)
         return plot
 
+    @staticmethod
+    def log_axis(plot: pg.PlotItem, side: str) -> None:
+        """Label a log-mode axis at 1, 2, 5 × 10^k for whatever range it shows (plotting.log_ticks)."""
+        axis, vb = plot.getAxis(side), plot.getViewBox()
+        index = 0 if side in ("bottom", "top") else 1
+
+        def retick(*_) -> None:
+            lo, hi = vb.viewRange()[index]
+            axis.setTicks(plotting.log_ticks(10.0 ** lo, 10.0 ** hi))
+
+        vb.sigRangeChanged.connect(retick)
+        retick()
+
     def add_note(self, plot: pg.PlotItem, text: str = "", corner: str = "top-left",
                  width: float = 0.55) -> pg.TextItem:
         """A text label pinned to a corner of the plot ("top-left", "top-right", "bottom-left", …) for

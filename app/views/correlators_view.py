@@ -49,6 +49,7 @@ class CorrelatorsView(ViewBase):
                                      legend_offset=(-10, 10))
         yield
         self.sw_plot.setLogMode(x=True, y=True)
+        self.log_axis(self.sw_plot, "left")
         self.sw_plot.getAxis("bottom").setTicks([[(float(np.log10(w)), str(w)) for w in SWEEP_WIDTHS], []])
         self.mat_plot.setAspectLocked(True)
         self.g2_theory = self.g2_plot.plot(name="NNGP (N = ∞)")

@@ -72,6 +72,7 @@ class FieldView(ViewBase):
                                      "G4c", colspan=2)
         yield
         self.g2_plot.setLogMode(y=True)
+        self.log_axis(self.g2_plot, "left")
         self.cfg_curves = [self.cfg_plot.plot() for _ in range(N_CURVES)]
         self.img = pg.ImageItem()
         self.cfg_plot.addItem(self.img)
@@ -173,10 +174,6 @@ class FieldView(ViewBase):
         low = np.log10(g2[ok]) - np.log10(np.maximum(g2[ok] - err[ok], 1e-3 * g2[ok]))
         self.g2_err.setData(x=rr[ok], y=np.log10(g2[ok]), top=top, bottom=low, beam=0.0,
                             pen=plotting.pen(t["data"], lw * 0.8))
-        shown = np.concatenate([np.asarray(r["propagator"], dtype=float), g2[ok]])
-        shown = shown[np.isfinite(shown) & (shown > 0)]
-        if len(shown):
-            self.g2_plot.getAxis("left").setTicks(plotting.log_ticks(shown.min() / 1.3, shown.max() * 1.3))
         acc = "" if r["sampler"] == "reweight" else \
             f", acceptance {r['acceptance']:.2f}, τ_int {r['tau_int']:.2f}"
         self.g2_note.setText(f"{r['sampler']}: {r['n']:,}/{r['total']:,} samples, ESS {r['ess']:,.0f}{acc}")

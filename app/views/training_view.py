@@ -64,10 +64,14 @@ class TrainingView(ViewBase):
         yield
         self.loss = self.add_plot(self.canvas, 1, 0, "Training loss", "t = Σ η", "loss", legend_offset=(-10, 10))
         yield
-        self.drift = self.add_plot(self.canvas, 1, 1, "NTK drift ‖Θ̂_t − Θ̂₀‖ / ‖Θ̂₀‖", "t = Σ η", "drift")
+        # The drift grows towards the top right: its legend goes top left.
+        self.drift = self.add_plot(self.canvas, 1, 1, "NTK drift ‖Θ̂_t − Θ̂₀‖ / ‖Θ̂₀‖", "t = Σ η", "drift",
+                                   legend_offset=(10, 10))
         yield
         self.loss.setLogMode(x=True, y=True)
         self.drift.setLogMode(x=True, y=False)
+        for plot, side in ((self.loss, "bottom"), (self.loss, "left"), (self.drift, "bottom")):
+            self.log_axis(plot, side)
         self.th_hi, self.th_lo = self.fit.plot(), self.fit.plot()
         self.th_band = pg.FillBetweenItem(self.th_hi, self.th_lo)
         self.fit.addItem(self.th_band)
