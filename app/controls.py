@@ -9,7 +9,13 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
-from nnqft_engine.spec import ACTIVATIONS, DEVICES, INDEPENDENCE, PARAMETERIZATIONS, PRIORS
+from nnqft_engine.spec import (
+    ACTIVATIONS,
+    DEVICES,
+    INDEPENDENCE,
+    PARAMETERIZATIONS,
+    PRIORS,
+)
 
 from .state import MAX_WIDTH, AppState
 

@@ -11,7 +11,6 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import torch  # noqa: E402,F401 — torch before Qt
-
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 SHOTS = [("outputs", "3-priors"), ("correlators", "2-interactions"), ("training", "5-lazy"),

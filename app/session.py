@@ -22,8 +22,8 @@ SESSION_FORMAT = 1
 
 def versions() -> dict:
     import numpy
-    import PySide6
     import pyqtgraph
+    import PySide6
     import torch
 
     import nnqft_engine

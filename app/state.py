@@ -11,7 +11,14 @@ import math
 from dataclasses import dataclass, field, fields
 
 from nnqft_engine import NetworkSpec, SampleSettings, SpecError
-from nnqft_engine.spec import ACTIVATIONS, DEVICES, DTYPES, INDEPENDENCE, PARAMETERIZATIONS, PRIORS
+from nnqft_engine.spec import (
+    ACTIVATIONS,
+    DEVICES,
+    DTYPES,
+    INDEPENDENCE,
+    PARAMETERIZATIONS,
+    PRIORS,
+)
 
 # The app keeps per-network tensors small enough to stay live: a hidden N×N layer costs N² parameters.
 MAX_DEEP_LAYER_PARAMS = 4_000_000
@@ -38,7 +45,7 @@ SAMPLING_FIELDS = frozenset({"ensemble", "seed", "device", "dtype"})
 class AppState:
     """All settings. Field names are the keys of session files and presets."""
 
-    # network (physics.md §1–2, §5)
+    # network (docs/physics.md §1–2, §5)
     width: int = 32
     depth: int = 1
     activation: str = "erf"
@@ -59,7 +66,7 @@ class AppState:
     x2: float = -0.5
     x_min: float = -3.0
     x_max: float = 3.0
-    # training (physics.md §6)
+    # training (docs/physics.md §6)
     dataset: str = "sin"
     lr: float = 1.0
     train_mode: str = "ntk"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from nnqft_engine import NetworkSpec, SampleSettings, SpecError
-from nnqft_engine.edgeworth import edgeworth_density
-from nnqft_engine.ensemble import block_size, params_per_network
-from nnqft_engine.finite_width import exact_correlators
+from nnqft_engine.sampling.ensemble import block_size, params_per_network
+from nnqft_engine.theory.edgeworth import edgeworth_density
+from nnqft_engine.theory.finite_width import exact_correlators
 
 # Work (parameters drawn + neuron·point evaluations) per chunk: a few ms to ~30 ms on one CPU core, so every
 # yield — a progress point and a cancellation point — comes quickly.
@@ -21,7 +21,7 @@ def has_closed_form(activation: str) -> bool:
     """Closed-form kernels are instant; the others go through 2-D quadrature per pair of points (slow
     on big grids), so views use coarser grids for them."""
     from nnqft_engine import get_activation
-    return get_activation(activation).closed_form is not None
+    return get_activation(activation).closed_form
 
 
 def live_settings(settings: SampleSettings, spec: NetworkSpec, n_points: int) -> SampleSettings:

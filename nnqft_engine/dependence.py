@@ -1,4 +1,4 @@
-"""Broken statistical independence of the parameters (physics.md §5).
+"""Broken statistical independence of the parameters (docs/physics.md §5).
 
 `readout_factors` returns, for a block of m networks, the factor multiplying each readout weight a_i.
 All randomness comes from the block's generator, after the i.i.d. draws, so an i.i.d. spec draws

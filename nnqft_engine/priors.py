@@ -1,4 +1,4 @@
-"""Standardized parameter priors: zero mean, unit variance, family-specific higher cumulants (physics.md §2).
+"""Standardized parameter priors: zero mean, unit variance, family-specific higher cumulants (docs/physics.md §2).
 
 `sample_standardized` draws with an explicit torch.Generator (never the global RNG); `quadrature_rule`
 gives float64 nodes/weights of the same law for theory; `kurtosis` is E[α⁴].

@@ -1,4 +1,4 @@
-"""Frozen, validated descriptions of a random network ensemble (physics.md §1–2, §5).
+"""Frozen, validated descriptions of a random network ensemble (docs/physics.md §1–2, §5).
 
 Every compute entry point takes these objects; nothing else carries settings. Validation raises
 `SpecError` (a ValueError) with one sentence naming the bad value, which the CLI and the app show as is.
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+
+import numpy as np
 
 ACTIVATIONS = (
     "relu", "erf", "tanh", "gelu", "sigmoid", "softplus", "silu", "sin", "cos", "linear", "gauss-net",
@@ -126,3 +128,27 @@ class SampleSettings:
 
     def replace(self, **changes) -> "SampleSettings":
         return dataclasses.replace(self, **changes)
+
+def as_points(x, input_dim: int | None = None) -> np.ndarray:
+    """Points as a float64 array of shape (P, d); 1-D input gives d = 1."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1)
+    elif arr.ndim == 1:
+        arr = arr.reshape(-1, 1) if (input_dim in (None, 1)) else arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise SpecError("points must be a non-empty list of numbers or of equal-length coordinate lists")
+    if input_dim is not None and arr.shape[1] != input_dim:
+        raise SpecError(f"points have dimension {arr.shape[1]} but the network's input dimension is {input_dim}")
+    if not np.all(np.isfinite(arr)):
+        raise SpecError("points must be finite numbers")
+    return arr
+
+
+def layer_variances(spec: NetworkSpec, x):
+    """Infinite-width pre-activation variance q^l(x) of every hidden layer (gauss-net's normaliser), for
+    points x (P, d) as a numpy array or a torch tensor (then differentiable, also under torch.func)."""
+    q1 = spec.sigma_w**2 * (x * x).sum(1) / spec.input_dim + spec.sigma_b**2
+    # For gauss-net E[φ(z)²] = 1 at every layer, so deeper layers all have σ_w² + σ_b².
+    deep = q1 * 0.0 + (spec.sigma_w**2 + spec.sigma_b**2)
+    return [q1] + [deep] * (spec.depth - 1)

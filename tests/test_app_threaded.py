@@ -21,7 +21,6 @@ from app.main_window import MainWindow  # noqa: E402
 from app.state import AppState  # noqa: E402
 from nnqft_engine import run_to_completion  # noqa: E402
 
-
 pytestmark = pytest.mark.usefixtures("no_thread_left_running")
 
 

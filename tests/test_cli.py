@@ -9,7 +9,7 @@ import pytest
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.cli.main import main
-from nnqft_engine.kernels import kernels
+from nnqft_engine.theory.kernels import kernels
 
 SAMPLE_KEYS = {"x", "n", "mean", "g2", "g2_err", "g4c_diag", "g4c_diag_err", "g4c_pair", "g4c_pair_err",
                "kurtosis", "kurtosis_err"}
@@ -116,7 +116,7 @@ def test_bench_json_has_the_documented_keys(capsys, monkeypatch):
     import nnqft_engine.bench as bench
     small = bench.run_benchmarks
     monkeypatch.setattr("nnqft_engine.cli.bench.run_benchmarks",
-                        lambda **kw: small(repeats=1, ensemble=16, kernel_points=50, hooks=False))
+                        lambda **kw: small(repeats=1, ensemble=16, kernel_points=50, extras=False))
     code, out, _ = _run(capsys, ["bench", "--json"])
     assert code == 0
     res = json.loads(out)

@@ -8,7 +8,7 @@ import pytest
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.cli.main import main
-from nnqft_engine.finite_width import exact_correlators
+from nnqft_engine.theory.finite_width import exact_correlators
 
 
 def _run(capsys, *argv):

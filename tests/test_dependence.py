@@ -1,13 +1,20 @@
-"""Broken independence (physics.md §5): the sequential mechanism's law, its exact theory, and N → ∞."""
+"""Broken independence (docs/physics.md §5): the sequential mechanism's law, its exact theory, and N → ∞."""
 import numpy as np
 import pytest
 import torch
 from scipy import stats
 
-from nnqft_engine import NetworkSpec, SampleSettings, SpecError, measure, run_to_completion, sample_outputs
+from nnqft_engine import (
+    NetworkSpec,
+    SampleSettings,
+    SpecError,
+    measure,
+    run_to_completion,
+    sample_outputs,
+)
 from nnqft_engine.dependence import gamma_moment, sequential_scale2
-from nnqft_engine.finite_width import exact_correlators
 from nnqft_engine.priors import sample_standardized
+from nnqft_engine.theory.finite_width import exact_correlators
 
 X = [-1.1, 0.6]
 

@@ -6,8 +6,8 @@ import pytest
 from scipy import integrate
 
 from nnqft_engine import NetworkSpec, SampleSettings, sample_outputs
-from nnqft_engine.edgeworth import edgeworth_density
-from nnqft_engine.finite_width import exact_correlators
+from nnqft_engine.theory.edgeworth import edgeworth_density
+from nnqft_engine.theory.finite_width import exact_correlators
 
 
 def _cumulants(variance, k3, k4, k6):

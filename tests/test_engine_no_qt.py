@@ -5,7 +5,7 @@ import sys
 
 def test_engine_imports_no_qt():
     code = ("import sys, nnqft_engine, nnqft_engine.cli.main; "
-            "import nnqft_engine.kernels, nnqft_engine.measure; "
+            "import nnqft_engine.theory.kernels, nnqft_engine.sampling.measure; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'PyQt5', 'PyQt6', 'shiboken6')]; "
             "print(','.join(bad)); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -7,11 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from nnqft_engine.field import FieldSpec, exact_g4c_pair, g2_estimator_variance, measure_field
+from nnqft_engine.field import (
+    FieldSpec,
+    exact_g4c_pair,
+    g2_estimator_variance,
+    measure_field,
+)
 from nnqft_engine.field.cosnet import draw_neurons, field_at
-from nnqft_engine.measure import run_to_completion
+from nnqft_engine.sampling.measure import run_to_completion
 from nnqft_engine.spec import SampleSettings
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -1,4 +1,4 @@
-"""Interacting φ⁴ by density deformation vs Feynman diagrams, both samplers (physics.md §7).
+"""Interacting φ⁴ by density deformation vs Feynman diagrams, both samplers (docs/physics.md §7).
 
 d = 1, m = 1, Λ = 4, box [−2, 2], λ = 0.1 (second order ~ λ·3/2·∫G² ≈ 5 % of tree level, below the
 errors), N = 200 with α = 0. The free cos-net's own G4c is O(1/N) = 0.8 % of G(0)², as large as tree level
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nnqft_engine.field import FieldSpec, McmcSettings, measure_field
-from nnqft_engine.measure import run_to_completion
+from nnqft_engine.sampling.measure import run_to_completion
 from nnqft_engine.spec import SampleSettings
 
 X = [-1.0, -0.5, 0.0, 0.5, 1.0]

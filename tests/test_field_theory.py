@@ -1,4 +1,4 @@
-"""φ⁴-as-a-network theory pieces against closed forms and independent quadrature (physics.md §7)."""
+"""φ⁴-as-a-network theory pieces against closed forms and independent quadrature (docs/physics.md §7)."""
 import math
 
 import numpy as np
@@ -6,10 +6,24 @@ import pytest
 import torch
 from scipy import integrate, special
 
-from nnqft_engine.field import FieldSpec, fit_coupling, one_loop_g2, propagator, propagator_at_zero, \
-    propagator_infinite_cutoff, tree_g4c_pair, tree_g4c_pair_unit, tree_g4c_unit
+from nnqft_engine.field import (
+    FieldSpec,
+    fit_coupling,
+    one_loop_g2,
+    propagator,
+    propagator_at_zero,
+    propagator_infinite_cutoff,
+    tree_g4c_pair,
+    tree_g4c_pair_unit,
+    tree_g4c_unit,
+)
 from nnqft_engine.field.box import box_grid, phi4_integral, phi4_integral_exact
-from nnqft_engine.field.cosnet import draw_neurons, field_at, four_point_moment, momentum_law
+from nnqft_engine.field.cosnet import (
+    draw_neurons,
+    field_at,
+    four_point_moment,
+    momentum_law,
+)
 from nnqft_engine.field.mcmc import integrated_autocorrelation_time
 from nnqft_engine.field.propagator import PropagatorTable
 from nnqft_engine.spec import SpecError

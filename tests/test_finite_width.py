@@ -1,15 +1,22 @@
-"""Exact depth-1 finite-width correlators (physics.md §4): quadrature exactness and Monte Carlo at 4 SE."""
+"""Exact depth-1 finite-width correlators (docs/physics.md §4): quadrature exactness and Monte Carlo at 4 SE."""
 import math
 
 import numpy as np
 import pytest
 from scipy import integrate
 
-from nnqft_engine import NetworkSpec, SampleSettings, SpecError, measure, run_to_completion
+from nnqft_engine import (
+    NetworkSpec,
+    SampleSettings,
+    SpecError,
+    measure,
+    run_to_completion,
+)
 from nnqft_engine.activations import get_activation
-from nnqft_engine.finite_width import benchmark, exact_correlators, g4c
-from nnqft_engine.kernels import gaussian_layer
-from nnqft_engine.neuron_moments import NeuronMoments
+from nnqft_engine.bench.theory import benchmark
+from nnqft_engine.theory.finite_width import exact_correlators, g4c
+from nnqft_engine.theory.kernels import gaussian_layer
+from nnqft_engine.theory.neuron_moments import NeuronMoments
 
 X = np.array([-1.5, -0.4, 0.3, 2.0])
 

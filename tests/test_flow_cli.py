@@ -9,7 +9,7 @@ import pytest
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.cli.main import main
-from nnqft_engine.flow_theory import flow_prediction
+from nnqft_engine.flow.theory import flow_prediction
 
 
 def _run(capsys, *argv):

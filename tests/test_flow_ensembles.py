@@ -1,4 +1,4 @@
-"""Trained ensembles against the infinite-width gradient flow (physics.md §6): the heavy statistical checks.
+"""Trained ensembles against the infinite-width gradient flow (docs/physics.md §6): the heavy statistical checks.
 
 One run per width (16, 64, 256, 4096; M = 256 networks, depth 1, erf, the built-in 'sin' data) to
 t = 1, 10, 100, shared by every test here. Step sizes grow with t (`step_growth`), so GD is not exactly the
@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from nnqft_engine import NetworkSpec
-from nnqft_engine.flow_theory import flow_prediction
-from nnqft_engine.kernels import kernels
-from nnqft_engine.training import EnsembleTrainer, TrainSettings, dataset
+from nnqft_engine.flow.theory import flow_prediction
+from nnqft_engine.flow.training import EnsembleTrainer, TrainSettings, dataset
+from nnqft_engine.theory.kernels import kernels
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Closed-form infinite-width gradient flow (nnqft_engine.flow_theory) against independent references.
+"""Closed-form infinite-width gradient flow (nnqft_engine.flow.theory) against independent references.
 
 The references are built from the kernels alone: (1) scipy's solve_ivp integrating the function-space ODE
 for the mean and the covariance of the joint vector (f(X), f(x)), (2) the textbook t = ∞ formulas written
@@ -11,8 +11,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from nnqft_engine import NetworkSpec, SpecError
-from nnqft_engine.flow_theory import flow_prediction, max_stable_lr
-from nnqft_engine.kernels import kernels
+from nnqft_engine.flow.theory import flow_prediction, max_stable_lr
+from nnqft_engine.theory.kernels import kernels
 
 TRAIN_X = np.array([-0.9, -0.35, 0.2, 0.7])
 TRAIN_Y = np.array([0.3, -0.8, 0.5, 1.1])

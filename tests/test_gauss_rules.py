@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 from scipy import special
 
-from nnqft_engine.gauss_rules import NUMPY_MAX_NODES, hermite_e_rule, laguerre_rule, legendre_rule
+from nnqft_engine.gauss_rules import (
+    NUMPY_MAX_NODES,
+    hermite_e_rule,
+    laguerre_rule,
+    legendre_rule,
+)
 
 
 @pytest.mark.parametrize("n", [2, 17, 64, NUMPY_MAX_NODES, NUMPY_MAX_NODES + 1, 320])

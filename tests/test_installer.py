@@ -12,17 +12,18 @@ import shutil
 import struct
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 from string import Template
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "packaging")]
-import build_installer as bi  # noqa: E402
 import installers  # noqa: E402  (packaging/installers.py)
 import make_icons  # noqa: E402  (packaging/make_icons.py)
+
+import build_installer as bi  # noqa: E402
 
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 

@@ -1,7 +1,7 @@
 """Analytic NNGP/NTK kernels against independently written textbook formulas and higher-order quadrature.
 
 The references below are scalar re-implementations from the papers (Cho & Saul's arc-cosine kernel in its
-arcsin form, Williams' erf kernel, the NTK recursions of physics.md §3), not calls into the engine.
+arcsin form, Williams' erf kernel, the NTK recursions of docs/physics.md §3), not calls into the engine.
 """
 import math
 import warnings
@@ -12,8 +12,8 @@ from scipy import integrate, special
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.activations import get_activation
-from nnqft_engine.kernels import cross_kernels, kernels, prior_first_layer
 from nnqft_engine.priors import moment, quadrature_rule
+from nnqft_engine.theory.kernels import cross_kernels, kernels, prior_first_layer
 
 X1 = np.array([[-1.5], [-0.4], [0.0], [0.7], [1.2]])
 X2 = np.array([[0.3, -1.0], [1.0, 0.5], [0.0, 0.0], [-0.8, 0.9]])

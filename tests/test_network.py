@@ -1,4 +1,4 @@
-"""The finite network (nnqft_engine.network): parameterizations, batching, and its empirical NTK.
+"""The finite network (nnqft_engine.sampling.network): parameterizations, batching, and its empirical NTK.
 
 The analytic NTK (kernels.kernels) is checked against the ensemble mean of torch.func empirical NTKs of
 wide networks, within 4 standard errors; a depth-1 network's NTK against a hand-written gradient formula.
@@ -10,8 +10,14 @@ import pytest
 import torch
 
 from nnqft_engine import NetworkSpec
-from nnqft_engine.kernels import kernels
-from nnqft_engine.network import apply, empirical_ntk, init_params, layer_shapes, n_params
+from nnqft_engine.sampling.network import (
+    apply,
+    empirical_ntk,
+    init_params,
+    layer_shapes,
+    n_params,
+)
+from nnqft_engine.theory.kernels import kernels
 
 X = np.array([[-1.0], [0.25], [1.5]])
 

@@ -1,6 +1,6 @@
 """Monte-Carlo ensembles against the analytic NNGP; honest error bars; determinism and chunk independence.
 
-Depth 1: G2 = σ_b² + σ_w² E[φφ] holds exactly at every width (physics.md §4), so narrow nets are used and the
+Depth 1: G2 = σ_b² + σ_w² E[φφ] holds exactly at every width (docs/physics.md §4), so narrow nets are used and the
 estimate is strongly non-Gaussian, a good test of the error bars. Depth ≥ 2: the G2 bias is O(1/N); at
 N = 96 it is ~1% of G2, well below 4 standard errors of 1200 networks (~16%).
 
@@ -13,8 +13,15 @@ import math
 import numpy as np
 import pytest
 
-from nnqft_engine import NetworkSpec, SampleSettings, activation_names, measure, run_to_completion, sample_outputs
-from nnqft_engine.kernels import kernels
+from nnqft_engine import (
+    NetworkSpec,
+    SampleSettings,
+    activation_names,
+    measure,
+    run_to_completion,
+    sample_outputs,
+)
+from nnqft_engine.theory.kernels import kernels
 
 X = np.array([-1.0, 0.3, 1.2])
 CPU = dict(device="cpu")

@@ -1,4 +1,4 @@
-"""Batched ensemble training (nnqft_engine.training, flow_ops) against independent torch.func references.
+"""Batched ensemble training (nnqft_engine.flow.training, flow_ops) against independent torch.func references.
 
 Small widths and float64 where exactness is checked; the statistical comparisons with the infinite-width
 flow live in test_flow_ensembles.py.
@@ -11,9 +11,14 @@ import torch
 from torch.func import jvp, vjp
 
 from nnqft_engine import NetworkSpec, SpecError
-from nnqft_engine.flow_ops import _autograd_loss_gradients, loss_gradients, normalisers, ntk
-from nnqft_engine.network import apply, empirical_ntk, init_params
-from nnqft_engine.training import EnsembleTrainer, TrainSettings, dataset, train
+from nnqft_engine.flow.ops import (
+    _autograd_loss_gradients,
+    loss_gradients,
+    normalisers,
+    ntk,
+)
+from nnqft_engine.flow.training import EnsembleTrainer, TrainSettings, dataset, train
+from nnqft_engine.sampling.network import apply, empirical_ntk, init_params
 
 X, Y = dataset("sin", 6)
 TEST = np.linspace(-1.0, 1.0, 5)
@@ -180,7 +185,7 @@ def test_datasets():
 
 
 def test_benchmark_reports_the_ratio_fields():
-    from nnqft_engine.training import benchmark
+    from nnqft_engine.bench.flow import benchmark
     out = benchmark(ensemble=8, width=16, n_train=4, n_test=10, loop_networks=2, repeats=1)
     assert {"gd_step_s", "loop_step_s", "speedup_vs_loop", "snapshot_s", "speedup_ceiling_vs_loop"} <= set(out)
     assert out["elementwise_floor_s"] > 0

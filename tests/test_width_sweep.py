@@ -1,12 +1,18 @@
-"""Width sweeps (physics.md §4, §5): 1/N and 1/N² laws, the shared-scale plateau, prior universality."""
+"""Width sweeps (docs/physics.md §4, §5): 1/N and 1/N² laws, the shared-scale plateau, prior universality."""
 import numpy as np
 import pytest
 
-from nnqft_engine import NetworkSpec, SampleSettings, measure, run_to_completion, width_sweep
-from nnqft_engine.finite_width import exact_correlators
-from nnqft_engine.kernels import kernels
+from nnqft_engine import (
+    NetworkSpec,
+    SampleSettings,
+    measure,
+    run_to_completion,
+    width_sweep,
+)
 from nnqft_engine.priors import kurtosis
-from nnqft_engine.width_sweep import fit_log_slope
+from nnqft_engine.sampling.width_sweep import fit_log_slope
+from nnqft_engine.theory.finite_width import exact_correlators
+from nnqft_engine.theory.kernels import kernels
 
 
 def test_fit_recovers_an_exact_power_law_and_skips_unresolved_points():

@@ -9,11 +9,11 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from nnqft_engine import measure
-from nnqft_engine.kernels import kernels
-from nnqft_engine.width_sweep import width_sweep
+from nnqft_engine.sampling.width_sweep import width_sweep
+from nnqft_engine.theory.kernels import kernels
 
 from .. import plotting
-from ..state import AppState, NETWORK_FIELDS, SAMPLING_FIELDS
+from ..state import NETWORK_FIELDS, SAMPLING_FIELDS, AppState
 from ..theory import finite_width_theory, live_settings
 from .base import ViewBase
 

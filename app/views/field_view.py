@@ -1,4 +1,4 @@
-"""Field theory: φ⁴ theory built as a cos-net (physics.md §7, 2307.03223 §4).
+"""Field theory: φ⁴ theory built as a cos-net (docs/physics.md §7, 2307.03223 §4).
 
 Top left: sampled free field configurations (curves in d = 1, an image of one configuration in d = 2, its
 z = 0 slice in d = 3). Top right: G2(x₀, x₀ + r) against the cutoff propagator and the one-loop prediction on
@@ -13,7 +13,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from nnqft_engine.field import FieldSpec, McmcSettings, measure_field, sample_configurations
+from nnqft_engine.field import (
+    FieldSpec,
+    McmcSettings,
+    measure_field,
+    sample_configurations,
+)
 
 from .. import plotting
 from ..state import AppState

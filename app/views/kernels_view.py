@@ -7,10 +7,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from nnqft_engine.kernels import kernels
+from nnqft_engine.theory.kernels import kernels
 
 from .. import plotting
-from ..state import AppState, NETWORK_FIELDS
+from ..state import NETWORK_FIELDS, AppState
 from ..theory import has_closed_form
 from .base import ViewBase
 

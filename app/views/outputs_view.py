@@ -10,10 +10,10 @@ import torch
 from PySide6 import QtCore, QtWidgets
 
 from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_outputs
-from nnqft_engine.kernels import kernels
+from nnqft_engine.theory.kernels import kernels
 
 from .. import plotting
-from ..state import AppState, NETWORK_FIELDS, SAMPLING_FIELDS
+from ..state import NETWORK_FIELDS, SAMPLING_FIELDS, AppState
 from ..theory import edgeworth, finite_width_theory, live_settings
 from .base import ViewBase
 

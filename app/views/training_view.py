@@ -1,7 +1,7 @@
 """Training: an ensemble trained by gradient descent beside the closed-form NTK (or NNGP) flow prediction.
 
 The run (trainer + history) survives pauses and learning-rate changes; it restarts only when something that
-defines the ensemble or the data changes, or on Restart. Time t = Σ η (physics.md §6), so the prediction at t
+defines the ensemble or the data changes, or on Restart. Time t = Σ η (docs/physics.md §6), so the prediction at t
 does not depend on the step, and changing the learning rate mid-run keeps the comparison valid.
 """
 from __future__ import annotations
@@ -12,11 +12,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from nnqft_engine import flow_theory as flow
-from nnqft_engine import training
+from nnqft_engine.flow import theory as flow
+from nnqft_engine.flow import training
 
 from .. import plotting
-from ..state import AppState, DATASETS, NETWORK_FIELDS
+from ..state import DATASETS, NETWORK_FIELDS, AppState
 from ..theory import has_closed_form
 from .base import ViewBase
 

@@ -36,7 +36,7 @@ def run(argv: list[str]) -> int:
         raise UsageError("--repeats, --ensemble and --threads must be positive integers")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    result = run_benchmarks(repeats=args.repeats, ensemble=args.ensemble, hooks=not args.no_hooks)
+    result = run_benchmarks(repeats=args.repeats, ensemble=args.ensemble, extras=not args.no_hooks)
     if args.json:
         emit(result)
     else:

@@ -10,8 +10,17 @@ from typing import Any
 import numpy as np
 
 from ..devices import DeviceUnavailable
-from ..spec import ACTIVATIONS, DEVICES, DTYPES, INDEPENDENCE, PARAMETERIZATIONS, PRIORS, NetworkSpec, \
-    SampleSettings, SpecError
+from ..spec import (
+    ACTIVATIONS,
+    DEVICES,
+    DTYPES,
+    INDEPENDENCE,
+    PARAMETERIZATIONS,
+    PRIORS,
+    NetworkSpec,
+    SampleSettings,
+    SpecError,
+)
 
 
 class UsageError(Exception):

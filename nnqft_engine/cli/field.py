@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..field.interaction import measure_field
 from ..field.spec import SAMPLERS, FieldSpec, McmcSettings
-from ..measure import run_to_completion
+from ..sampling.measure import run_to_completion
 from ..spec import DEVICES, DTYPES, SampleSettings
 from .common import ArgumentParser, UsageError, emit, parse_points
 

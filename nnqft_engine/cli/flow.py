@@ -5,11 +5,18 @@ import math
 
 import numpy as np
 
-from ..flow_data import DATASETS, dataset
-from ..flow_theory import MODES, flow_prediction
-from ..training import EnsembleTrainer, TrainSettings
-from .common import ArgumentParser, UsageError, add_network_flags, add_sampling_flags, emit, network_spec, \
-    parse_points
+from ..flow.data import DATASETS, dataset
+from ..flow.theory import MODES, flow_prediction
+from ..flow.training import EnsembleTrainer, TrainSettings
+from .common import (
+    ArgumentParser,
+    UsageError,
+    add_network_flags,
+    add_sampling_flags,
+    emit,
+    network_spec,
+    parse_points,
+)
 
 DEFAULT_TEST = "-1,-0.9,-0.8,-0.7,-0.6,-0.5,-0.4,-0.3,-0.2,-0.1,0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1"
 

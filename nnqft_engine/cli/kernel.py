@@ -1,7 +1,7 @@
 """`kernel`: analytic NNGP and NTK at points."""
 from __future__ import annotations
 
-from ..kernels import kernels
+from ..theory.kernels import kernels
 from .common import ArgumentParser, add_network_flags, emit, network_spec, parse_points
 
 

@@ -1,9 +1,16 @@
 """`sample`: Monte-Carlo correlators with standard errors."""
 from __future__ import annotations
 
-from ..measure import measure, run_to_completion
-from .common import ArgumentParser, add_network_flags, add_sampling_flags, emit, network_spec, parse_points, \
-    sample_settings
+from ..sampling.measure import measure, run_to_completion
+from .common import (
+    ArgumentParser,
+    add_network_flags,
+    add_sampling_flags,
+    emit,
+    network_spec,
+    parse_points,
+    sample_settings,
+)
 
 KEYS = ("n", "mean", "g2", "g2_err", "g4c_diag", "g4c_diag_err", "g4c_pair", "g4c_pair_err", "kurtosis",
         "kurtosis_err", "g6c_diag", "g6c_diag_err")

@@ -1,7 +1,7 @@
 """`theory`: exact finite-width correlators of depth-1 ensembles, with broken independence."""
 from __future__ import annotations
 
-from ..finite_width import exact_correlators
+from ..theory.finite_width import exact_correlators
 from .common import ArgumentParser, add_network_flags, emit, network_spec, parse_points
 
 

@@ -1,4 +1,4 @@
-"""Feynman-diagram predictions of φ⁴ theory in the box, first order in λ at N = ∞ (physics.md §7).
+"""Feynman-diagram predictions of φ⁴ theory in the box, first order in λ at N = ∞ (docs/physics.md §7).
 
 Convention: the parameter density is deformed by e^{−(λ/4!)∫_V φ⁴} (2307.03223). 2008.08601 writes the
 action as λ'∫f⁴ without the 1/4!, so its coupling is λ' = λ/24 and its ΔG4 = −24λ'∫ΠK is the same number.

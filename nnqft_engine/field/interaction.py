@@ -1,4 +1,4 @@
-"""Interacting φ⁴ theory by deforming the cos-net's parameter density: running measurements (physics.md §7).
+"""Interacting φ⁴ theory by deforming the cos-net's parameter density: running measurements (docs/physics.md §7).
 
 `measure_field` is a generator of `FieldEstimate`s (each yield = progress + cancellation point) for either
 sampler. Beside the direct estimates of the interacting G2 and G4c it reports the λ-induced *changes*

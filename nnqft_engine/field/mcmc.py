@@ -1,4 +1,4 @@
-"""Exact sampler of the deformed parameter density P(θ)·e^{−(λ/4!)∫_V φ_θ⁴} (physics.md §7).
+"""Exact sampler of the deformed parameter density P(θ)·e^{−(λ/4!)∫_V φ_θ⁴} (docs/physics.md §7).
 
 Parallel Metropolis–Hastings chains in parameter space. A proposal redraws a window of k neurons
 (random start, wrapping) from the free prior; the prior cancels in the MH ratio, so the acceptance is

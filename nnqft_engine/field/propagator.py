@@ -1,4 +1,4 @@
-"""The cos-net's exact two-point function with a momentum cutoff, and its Λ→∞ closed forms (physics.md §7).
+"""The cos-net's exact two-point function with a momentum cutoff, and its Λ→∞ closed forms (docs/physics.md §7).
 
 Every momentum integral here is a radial transform ∫_{|p|<Λ} d^dp (p²+m²)^s e^{ip·v}; it is computed by
 composite Gauss–Legendre in t with p = m·sinh t (smooth at the mass scale), with panels short enough for
@@ -82,7 +82,9 @@ class PropagatorTable:
         h = min(0.05 / cutoff, 0.05 / mass)
         n = int(math.ceil(r_max / h)) + 4
         grid = np.linspace(0.0, n * h, n + 1)
-        from scipy.interpolate import CubicSpline  # lazy: scipy.interpolate costs ~0.4 s of app start-up
+        from scipy.interpolate import (
+            CubicSpline,  # lazy: scipy.interpolate costs ~0.4 s of app start-up
+        )
 
         self._spline = CubicSpline(grid, propagator(dim, mass, cutoff, grid), bc_type=((1, 0.0), "not-a-knot"))
         self.r_max = float(grid[-1])

@@ -1,4 +1,4 @@
-"""Importance reweighting: free cos-nets drawn i.i.d., each weighted by e^{−(λ/4!)∫_V φ⁴} (physics.md §7).
+"""Importance reweighting: free cos-nets drawn i.i.d., each weighted by e^{−(λ/4!)∫_V φ⁴} (docs/physics.md §7).
 
 Networks come in fixed blocks, each from its own generator (seed, block), so results do not depend on the
 memory budget. Yields (start, φ at the points (m, P), log-weights (m, 2)) with set 0 = interacting theory

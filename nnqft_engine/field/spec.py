@@ -1,4 +1,4 @@
-"""Frozen, validated description of φ⁴ theory built as a cos-net (physics.md §7).
+"""Frozen, validated description of φ⁴ theory built as a cos-net (docs/physics.md §7).
 
 `FieldSpec` fixes the physics and the network; the engine's `SampleSettings` fixes ensemble size, seed,
 device and dtype; `McmcSettings` tunes the exact sampler. Bad values raise `SpecError` (one sentence).

@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-GROUPS = 32
+from ..sampling.statistics import GROUPS, jackknife
+
 _KEYS = ("p1", "p2", "ij", "iij", "ijj", "iijj")
 
 
@@ -97,10 +98,4 @@ class WeightedStats:
         # Leave-one-block-out replicates: batch axis first, then sets.
         rep_w = (tot_w[:, None] - w).T
         rep = {k: np.moveaxis(tot[k][:, None] - v, 1, 0) for k, v in sums.items()}
-        jack = derive(*_correlators(rep_w, rep))
-        est, err = {}, {}
-        for k, theta in full.items():
-            jbar = jack[k].mean(0)
-            est[k] = g * theta - (g - 1) * jbar
-            err[k] = np.sqrt((g - 1) / g * ((jack[k] - jbar) ** 2).sum(0))
-        return est, err
+        return jackknife(full, derive(*_correlators(rep_w, rep)))

@@ -1,4 +1,4 @@
-"""Joint moments of one first-layer neuron h(x) = φ(w·x + b) under the true prior (physics.md §2, §4).
+"""Joint moments of one first-layer neuron h(x) = φ(w·x + b) under the true prior (docs/physics.md §2, §4).
 
 H_{1..k} = E_{w,b}[h(x₁)…h(x_k)] is a (d+1)-dimensional integral. Three exact-to-rounding routes:
 
@@ -18,12 +18,11 @@ import math
 
 import numpy as np
 
-from .activations import get_activation
-from .ensemble import layer_variances
-from .gauss_rules import legendre_rule
-from .priors import quadrature_rule
+from ..activations import get_activation
+from ..gauss_rules import legendre_rule
+from ..priors import quadrature_rule
+from ..spec import NetworkSpec, layer_variances
 from .quadrature import first_layer_rule
-from .spec import NetworkSpec
 
 SQRT3 = math.sqrt(3.0)
 # Standardized support used along the piecewise axis, fixed pieces on it, Legendre nodes per piece.
@@ -131,7 +130,7 @@ class NeuronMoments:
         self.act = get_activation(spec.activation)
         self.q = layer_variances(spec, x)[0]
         self.scales, self.v = _coefficients(spec, x)
-        self.closed = spec.activation == "gauss-net" and s2_of_nodes is None
+        self.closed = self.act.exponential and s2_of_nodes is None
         if self.closed:
             return
         if not self.act.smooth and spec.prior in _PIECE_RANGE:

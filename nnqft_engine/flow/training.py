@@ -1,4 +1,4 @@
-"""Whole ensembles trained by full-batch gradient descent, beside their linearized twins (physics.md §6).
+"""Whole ensembles trained by full-batch gradient descent, beside their linearized twins (docs/physics.md §6).
 
 Loss L = (1/2n)Σ(f − y)², θ ← θ − η∇L for every network at once; elapsed time t = Σ η, the time of the
 closed-form prediction (`flow_theory`). The step is capped at `flow_fraction`·2n/λ_max, λ_max the largest
@@ -20,14 +20,18 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .devices import make_generator, prepare_for_theory_comparison, resolve_device, torch_dtype
-from .ensemble import as_points
-from .flow_data import dataset
-from .flow_ops import chunk_size, forward, loss_gradients, normalisers, ntk
-from .flow_theory import MODES
-from .kernels import kernels
-from .network import init_params
-from .spec import DEVICES, DTYPES, NetworkSpec, SpecError
+from ..devices import (
+    make_generator,
+    prepare_for_theory_comparison,
+    resolve_device,
+    torch_dtype,
+)
+from ..sampling.network import init_params
+from ..spec import DEVICES, DTYPES, NetworkSpec, SpecError, as_points
+from ..theory.kernels import kernels
+from .data import dataset
+from .ops import chunk_size, forward, loss_gradients, normalisers, ntk
+from .theory import MODES
 
 # Elements of one (networks × training points × neurons) tile in a GD step (~8 MB in float32).
 _STEP_TILE = 1 << 21
@@ -177,7 +181,7 @@ class EnsembleTrainer:
         self._last_note = note
         return eta
 
-    def _gd_step(self, lr: float) -> None:
+    def gd_step(self, lr: float) -> None:
         # Blocks of networks whose (networks × points × neurons) tiles stay in cache; all in place.
         m = self.settings.ensemble
         block = max(1, min(m, _STEP_TILE // (self.n * self.spec.width * self.spec.depth)))
@@ -202,7 +206,7 @@ class EnsembleTrainer:
             raise SpecError(f"number of steps must be a whole number >= 0, got {n_steps!r}")
         eta = self._resolve_lr(lr)
         for _ in range(n_steps):
-            self._gd_step(eta)
+            self.gd_step(eta)
         self._last_lr = eta
         return self.snapshot()
 
@@ -213,7 +217,7 @@ class EnsembleTrainer:
         for lr in lrs:
             eta = self._resolve_lr(lr)
             notes.append(self._last_note)
-            self._gd_step(eta)
+            self.gd_step(eta)
             self._last_lr = eta
         self._last_note = next((note for note in notes if note), "")
         return self.snapshot()
@@ -229,7 +233,7 @@ class EnsembleTrainer:
         note = self._last_note                  # only the requested step's clip is news; growth stops at the cap
         while self.t < t_target * (1 - 1e-12):
             step = eta if growth <= 0 else min(max(eta, growth * self.t), self.lr_cap)
-            self._gd_step(min(step, t_target - self.t))
+            self.gd_step(min(step, t_target - self.t))
             self._last_lr = step
         self._last_note = note
         return self.snapshot()
@@ -303,6 +307,4 @@ def train(spec: NetworkSpec, train_x, train_y, test_x, settings: TrainSettings =
             yield trainer.step(settings.snapshot_every)
 
 
-__all__ = ["TrainSettings", "TrainSnapshot", "EnsembleTrainer", "train", "dataset", "benchmark"]
-
-from .flow_bench import benchmark  # noqa: E402  (re-exported: the bench command merges it under "flow")
+__all__ = ["TrainSettings", "TrainSnapshot", "EnsembleTrainer", "train", "dataset"]

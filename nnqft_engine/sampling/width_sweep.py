@@ -1,4 +1,4 @@
-"""Width sweeps: measured G4c and G6c against N, with exact theory and fitted power laws (physics.md §4).
+"""Width sweeps: measured G4c and G6c against N, with exact theory and fitted power laws (docs/physics.md §4).
 
 `width_sweep` is a generator: it yields a `WidthSweepResult` after every width (progress + cancellation
 point), each holding everything measured so far. Slopes are weighted least-squares fits of log|G| against
@@ -13,11 +13,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .devices import derived_seed
-from .ensemble import as_points
-from .finite_width import FiniteWidthTheory, exact_correlators
+from ..devices import derived_seed
+from ..spec import NetworkSpec, SampleSettings, SpecError, as_points
+from ..theory.finite_width import FiniteWidthTheory, exact_correlators
 from .measure import measure, run_to_completion
-from .spec import NetworkSpec, SampleSettings, SpecError
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ import time
 import numpy as np
 import torch
 
-from .flow_data import dataset
-from .spec import NetworkSpec
+from ..flow.data import dataset
+from ..flow.training import EnsembleTrainer, TrainSettings
+from ..spec import NetworkSpec
 
 
 def _elapsed(fn) -> float:
@@ -24,8 +25,6 @@ def benchmark(ensemble: int = 256, width: int = 1024, n_train: int = 16, n_test:
     `loop_networks` of them and scaled to M: (loop) the same hand-written step code on one network's
     tensors; (autograd_loop) the textbook loop, forward + loss.backward() + SGD per network. All are timed
     interleaved, so a load spike hits them alike. Default spec: depth 1, erf, σ_w = 1, σ_b = 0.1."""
-    from .training import EnsembleTrainer, TrainSettings
-
     spec = NetworkSpec(width=width)
     x, y = dataset("sin", n_train)
     test = np.linspace(-1.0, 1.0, n_test)
@@ -37,7 +36,7 @@ def benchmark(ensemble: int = 256, width: int = 1024, n_train: int = 16, n_test:
 
     def loop() -> None:
         for net in singles:
-            net._gd_step(lr)
+            net.gd_step(lr)
 
     textbook = _textbook_networks(batched, loop_networks)
     xt, yt = batched.x_train, batched.y_train
@@ -46,11 +45,11 @@ def benchmark(ensemble: int = 256, width: int = 1024, n_train: int = 16, n_test:
         for params in textbook:
             _textbook_step(params, xt, yt, lr)
 
-    batched._gd_step(lr), loop(), autograd_loop()   # warm-up: allocations, kernel selection
+    batched.gd_step(lr), loop(), autograd_loop()   # warm-up: allocations, kernel selection
     step = per_loop = per_autograd = math.inf
     scale = ensemble / loop_networks
     for _ in range(repeats):
-        step = min(step, _elapsed(lambda: batched._gd_step(lr)))
+        step = min(step, _elapsed(lambda: batched.gd_step(lr)))
         per_loop = min(per_loop, _elapsed(loop) * scale)
         per_autograd = min(per_autograd, _elapsed(autograd_loop) * scale)
     snap = min(_elapsed(batched.snapshot) for _ in range(2))

@@ -1,4 +1,4 @@
-"""Correlators of an ensemble with error bars, accumulated chunk by chunk (physics.md §4).
+"""Correlators of an ensemble with error bars, accumulated chunk by chunk (docs/physics.md §4).
 
 Power sums are kept in float64 per *group* (network index mod GROUPS, so independent of chunking).
 Every estimate is a smooth function of the means of those sums; it is reported jackknife bias-corrected
@@ -11,7 +11,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-GROUPS = 32
+GROUPS = 32  # jackknife groups, shared with field/wstats.py
+
+
+def jackknife(full: dict[str, np.ndarray], replicates: dict[str, np.ndarray]
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Bias-corrected estimates and standard errors from the full-sample values and the delete-one-group
+    replicates (leading axis: groups)."""
+    est, err = {}, {}
+    for k, theta in full.items():
+        jk = replicates[k]
+        g = jk.shape[0]
+        jbar = jk.mean(0)
+        est[k] = g * theta - (g - 1) * jbar
+        err[k] = np.sqrt((g - 1) / g * ((jk - jbar) ** 2).sum(0))
+    return est, err
 
 
 @dataclass(frozen=True)
@@ -157,13 +171,7 @@ class EnsembleStats:
         full = {k: v[0] for k, v in _estimates_from_sums(tot_n, tot).items()}
         g = len(cnt)
         if g >= 2:
-            jack = _estimates_from_sums(tot_n - cnt, {k: tot[k] - v for k, v in sums.items()})
-            est, err = {}, {}
-            for k, theta in full.items():
-                jk = jack[k]
-                jbar = jk.mean(0)
-                est[k] = g * theta - (g - 1) * jbar
-                err[k] = np.sqrt((g - 1) / g * ((jk - jbar) ** 2).sum(0))
+            est, err = jackknife(full, _estimates_from_sums(tot_n - cnt, {k: tot[k] - v for k, v in sums.items()}))
         else:
             est = full
             err = {k: np.full_like(v, np.inf) for k, v in full.items()}

@@ -1,4 +1,4 @@
-"""Closed-form gradient flow of an infinitely wide network (physics.md §6).
+"""Closed-form gradient flow of an infinitely wide network (docs/physics.md §6).
 
 Loss (1/2n)Σ(f−y)², learning rate η, time t = Σ η over the gradient-descent steps (so t = steps·η at a
 fixed step, and the prediction does not depend on η: η only sets how finely GD follows the flow, and
@@ -8,7 +8,7 @@ df(X)/dt = −(1/n) A (f(X) − Y) with A = Θ(X,X) ("ntk" mode, every layer tra
 
     f_t(x) = f₀(x) − A(x,X) A⁻¹(I − e^{−At/n})(f₀(X) − Y),
 
-(physics.md §6 writes e^{−ηΘt/n} with t = steps·η, which counts η twice; in its step units t' = steps the
+(docs/physics.md §6 writes e^{−ηΘt/n} with t = steps·η, which counts η twice; in its step units t' = steps the
 two agree: ηt' = t.)
 
 whose mean and covariance are Lee et al. (1902.06720) eqs. (15)–(16). Everything goes through one
@@ -28,9 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ensemble import as_points
-from .kernels import kernels
-from .spec import NetworkSpec, SpecError
+from ..spec import NetworkSpec, SpecError, as_points
+from ..theory.kernels import kernels
 
 MODES = ("ntk", "nngp")
 _CACHE_SIZE = 16

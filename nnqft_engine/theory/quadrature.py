@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from .gauss_rules import hermite_e_rule
-from .priors import quadrature_rule
-from .spec import NetworkSpec
+from ..gauss_rules import hermite_e_rule
+from ..priors import quadrature_rule
+from ..spec import NetworkSpec
 
 GH_NODES = 64
 # Gauss–Hermite in z resolves features of φ(√k·z) on the scale 1/√k, so node counts grow with the variance.

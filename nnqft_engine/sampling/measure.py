@@ -9,9 +9,9 @@ from typing import Iterator, TypeVar
 
 import numpy as np
 
-from .ensemble import as_points, iter_outputs
-from .spec import NetworkSpec, SampleSettings
-from .statistics import Estimate, EnsembleStats
+from ..spec import NetworkSpec, SampleSettings, as_points
+from .ensemble import iter_outputs
+from .statistics import EnsembleStats, Estimate
 
 T = TypeVar("T")
 

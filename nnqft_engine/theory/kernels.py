@@ -1,4 +1,4 @@
-"""Infinite-width NNGP and NTK kernels, any depth, both parameterizations (physics.md §3).
+"""Infinite-width NNGP and NTK kernels, any depth, both parameterizations (docs/physics.md §3).
 
 All arithmetic is float64 numpy. Closed forms (arc-cosine, arcsin, sin/cos, gauss-net, linear) where they
 exist, Gauss–Hermite quadrature otherwise. With a non-Gaussian prior the first hidden layer's
@@ -10,13 +10,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from .activations import Activation, get_activation
-from .ensemble import as_points, layer_variances
-from .priors import mgf
+from ..activations import Activation, get_activation
+from ..priors import mgf
+from ..spec import NetworkSpec, as_points, layer_variances
 from .quadrature import first_layer_rule, gaussian_pair_expectation
-from .spec import NetworkSpec
 
 
 @dataclass(frozen=True)
@@ -28,51 +26,12 @@ class Kernels:
     ntk: np.ndarray
 
 
-def _tensor(a) -> torch.Tensor:
-    """A float64 tensor sharing memory with `a` where it can (large kernel matrices are never written)."""
-    arr = np.asarray(a, dtype=np.float64)
-    if not (arr.flags.writeable and arr.flags.c_contiguous):
-        arr = np.array(arr)
-    return torch.from_numpy(arr)
-
-
-def _arc_kernels(cf: str, k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Arc-cosine (relu) and arcsin (erf) kernels, in float64 torch with in-place ops: these run on P×P
-    matrices every time a slider moves, and torch's vectorized asin/acos are ~10× numpy's."""
-    t11, t22, t12 = (_tensor(a) for a in (k11, k22, k12))
-    if cf == "erf":
-        # ρ = 2k12/√((1+2k11)(1+2k22)); E[φφ] = (2/π) asin ρ; E[φ'φ'] = (4/π)/√((1+2k11)(1+2k22)) / √(1−ρ²).
-        inv = (1 + 2 * t11).rsqrt_() * (1 + 2 * t22).rsqrt_()
-        rho = torch.mul(t12, inv).mul_(2.0).clamp_(-1.0, 1.0)
-        e = torch.asin(rho).mul_(2 / math.pi)
-        de = rho.mul_(rho).neg_().add_(1.0).clamp_min_(1e-300).rsqrt_().mul_(inv).mul_(4 / math.pi)
-        return e.numpy(), de.numpy()
-    norm = (t11 * t22).sqrt_()
-    safe = norm > 0
-    cos_t = torch.where(safe, t12 / torch.where(safe, norm, 1.0), 0.0).clamp_(-1.0, 1.0)
-    rest = cos_t.acos().neg_().add_(math.pi)                  # π − θ
-    sin_t = torch.addcmul(torch.ones_like(cos_t), cos_t, cos_t, value=-1.0).clamp_min_(0.0).sqrt_()
-    e = sin_t.addcmul_(rest, cos_t).mul_(norm).mul_(1 / (2 * math.pi))
-    return e.numpy(), rest.mul_(1 / (2 * math.pi)).numpy()
-
-
 def gaussian_layer(act: Activation, k11, k22, k12, q1=0.0, q2=0.0) -> tuple[np.ndarray, np.ndarray]:
-    """(E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[k11, k12], [k12, k22]]), elementwise."""
+    """(E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[k11, k12], [k12, k22]]), elementwise: the
+    activation record's closed form where it has one, Gauss–Hermite quadrature otherwise."""
     k11, k22, k12 = (np.asarray(a, dtype=np.float64) for a in (k11, k22, k12))
-    cf = act.closed_form
-    if cf in ("relu", "erf"):
-        return _arc_kernels(cf, k11, k22, k12)
-    if cf in ("sin", "cos"):
-        damp = 0.5 * np.exp(-(k11 + k22) / 2)
-        ss = damp * (np.exp(k12) - np.exp(-k12))   # E[sin u sin v]
-        cc = damp * (np.exp(k12) + np.exp(-k12))   # E[cos u cos v]
-        return (ss, cc) if cf == "sin" else (cc, ss)
-    if cf == "linear":
-        return k12, np.ones_like(k12)
-    if cf == "gauss-net":
-        # φ = e^{z−q}: E[e^{u+v}] = e^{(k11+k22)/2 + k12}; φ' = φ.
-        e = np.exp((k11 + k22) / 2 + k12 - np.asarray(q1) - np.asarray(q2))
-        return e, e
+    if act.gaussian_pair is not None:
+        return act.gaussian_pair(k11, k22, k12, q1, q2)
     scale = act.quadrature_scale
     return (gaussian_pair_expectation(act.numpy_fn, act.numpy_fn, k11, k22, k12, q1=q1, q2=q2, scale=scale),
             gaussian_pair_expectation(act.numpy_grad, act.numpy_grad, k11, k22, k12, q1=q1, q2=q2, scale=scale))
@@ -81,7 +40,7 @@ def gaussian_layer(act: Activation, k11, k22, k12, q1=0.0, q2=0.0) -> tuple[np.n
 def _symmetric_layer(act: Activation, k: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """gaussian_layer on a symmetric covariance; quadrature only on the upper triangle (half the work)."""
     diag = np.diag(k)
-    if act.closed_form is not None:
+    if act.closed_form:
         return gaussian_layer(act, diag[:, None], diag[None, :], k, q[:, None], q[None, :])
     i, j = np.triu_indices(len(k))
     upper = gaussian_layer(act, diag[i], diag[j], k[i, j], q[i], q[j])
@@ -100,7 +59,7 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
     act = get_activation(spec.activation)
     x2 = x if x2 is None else x2
     q_a, q_b = layer_variances(spec, x)[0], layer_variances(spec, x2)[0]
-    if act.closed_form == "gauss-net":
+    if act.exponential:
         # E[e^{w·(x+x') + 2b}] factorizes into the prior's moment-generating function per parameter
         # (infinite for heavy tails: such a network has no second moment).
         s_w = spec.sigma_w / math.sqrt(spec.input_dim)

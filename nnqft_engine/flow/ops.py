@@ -14,23 +14,15 @@ and δ^l at every point comes from one backward pass of Σ_x f(x) (each f(x) dep
 """
 from __future__ import annotations
 
-import math
 
 import torch
 
-from .activations import get_activation
-from .network import Params, layer_scales, normalisers
-from .spec import NetworkSpec
+from ..activations import get_activation
+from ..sampling.network import Params, multipliers, normalisers
+from ..spec import NetworkSpec
 
 # Elements of one (networks × points × neurons) activation tensor per chunk.
 _CHUNK_ELEMENTS = 1 << 23
-
-
-def multipliers(spec: NetworkSpec) -> list[tuple[float, float]]:
-    """What the forward pass multiplies the stored (W, b) of each layer by."""
-    if spec.parameterization == "ntk":
-        return layer_scales(spec)
-    return [(1.0, 1.0)] * (spec.depth + 1)
 
 
 def forward(spec: NetworkSpec, params: Params, x: torch.Tensor, qs: list[torch.Tensor]) -> torch.Tensor:
@@ -120,32 +112,12 @@ def ntk(spec: NetworkSpec, params: Params, xa: torch.Tensor, xb: torch.Tensor | 
     return torch.cat(out)
 
 
-def _act_and_grad(name: str, z: torch.Tensor, q) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """(φ(z), φ'(z)) with few passes over memory, or None where only autograd knows φ'."""
-    if name == "erf":
-        return torch.erf(z), z.square().neg_().exp_().mul_(2.0 / math.sqrt(math.pi))
-    if name == "relu":
-        return torch.relu(z), (z > 0).to(z.dtype)
-    if name == "tanh":
-        h = torch.tanh(z)
-        return h, 1.0 - h.square()
-    if name == "sin":
-        return torch.sin(z), torch.cos(z)
-    if name == "cos":
-        return torch.cos(z), torch.sin(z).neg_()
-    if name == "linear":
-        return z, torch.ones_like(z)
-    if name == "gauss-net":
-        h = torch.exp(z - q)
-        return h, h
-    return None
-
-
 def loss_gradients(spec: NetworkSpec, params: Params, x: torch.Tensor, qs, y: torch.Tensor,
                    trainable: str = "all"):
     """(per-network loss (M,), outputs f (M, n), gradients of Σ_m L_m w.r.t. the trained tensors),
     L = (1/2n)Σ(f − y)²: hand-written backpropagation (a third of autograd's memory traffic), autograd
     for activations without a closed-form derivative."""
+    act = get_activation(spec.activation)
     mults = multipliers(spec)
     hs, gs = [x], []
     h = x
@@ -155,7 +127,7 @@ def loss_gradients(spec: NetworkSpec, params: Params, x: torch.Tensor, qs, y: to
             z = _input_layer(h, w, b, c, s)
         else:
             z = torch.baddbmm((b * s)[:, None, :], h, w.transpose(1, 2), alpha=c)
-        pair = _act_and_grad(spec.activation, z, qs[layer])
+        pair = act.value_and_grad(z, qs[layer])
         if pair is None:
             return _autograd_loss_gradients(spec, params, x, qs, y, trainable)
         h, g = pair

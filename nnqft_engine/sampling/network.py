@@ -1,4 +1,4 @@
-"""The finite network as pure functions, batched over an ensemble (physics.md §1–2).
+"""The finite network as pure functions, batched over an ensemble (docs/physics.md §1–2).
 
 Parameters are a list of (W, b) pairs, one per layer (hidden layers, then the readout), each with a
 leading ensemble axis: W (M, fan_out, fan_in), b (M, fan_out). What is *stored* depends on the
@@ -17,12 +17,11 @@ import math
 import torch
 from torch.func import jacrev, vmap
 
-from .activations import get_activation
-from .dependence import readout_factors
-from .devices import make_generator
-from .ensemble import as_points, layer_variances
-from .priors import sample_standardized
-from .spec import NetworkSpec
+from ..activations import get_activation
+from ..dependence import readout_factors
+from ..devices import make_generator
+from ..priors import sample_standardized
+from ..spec import NetworkSpec, as_points, layer_variances
 
 Params = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -41,7 +40,7 @@ def layer_scales(spec: NetworkSpec) -> list[tuple[float, float]]:
     return [(spec.sigma_w / math.sqrt(fan_in), spec.sigma_b) for _, fan_in in layer_shapes(spec)]
 
 
-def _multipliers(spec: NetworkSpec) -> list[tuple[float, float]]:
+def multipliers(spec: NetworkSpec) -> list[tuple[float, float]]:
     """What the forward pass multiplies the stored parameters by."""
     if spec.parameterization == "ntk":
         return layer_scales(spec)
@@ -79,7 +78,7 @@ def _single_forward(spec: NetworkSpec, flat: tuple[torch.Tensor, ...], x: torch.
     """One network: flat = (W¹, b¹, …, W^{L+1}, b^{L+1}) without ensemble axis; returns f at x, shape (P,)."""
     act = get_activation(spec.activation)
     h = x
-    mults = _multipliers(spec)
+    mults = multipliers(spec)
     for layer, (sw, sb) in enumerate(mults):
         w, b = flat[2 * layer], flat[2 * layer + 1]
         z = h @ (w * sw).T + b * sb

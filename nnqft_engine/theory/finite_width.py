@@ -1,4 +1,4 @@
-"""Exact connected correlators of depth-1 networks at any width N (physics.md §4, §5).
+"""Exact connected correlators of depth-1 networks at any width N (docs/physics.md §4, §5).
 
 f = c + Σᵢ aᵢ hᵢ with aᵢ = (σ_w/√N)·αᵢ·(mechanism factor). Joint cumulants of independent terms add, so
 with H = E_{w,b}[h…h] over the true prior (`neuron_moments`), μ_k = E[α^k] and K = σ_w² H:
@@ -15,16 +15,14 @@ cumulants σ_b⁴(μ₄−3) and σ_b⁶(μ₆−15μ₄+30) (zero for the gauss
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from .dependence import check_mechanism, gamma_moment, sequential_scale2
-from .ensemble import as_points
+from ..dependence import check_mechanism, gamma_moment, sequential_scale2
+from ..priors import moment
+from ..spec import NetworkSpec, SpecError, as_points
 from .neuron_moments import NeuronMoments
-from .priors import moment
-from .spec import NetworkSpec, SpecError
 
 
 @dataclass(frozen=True)
@@ -172,17 +170,3 @@ def g4c(spec: NetworkSpec, x1, x2, x3, x4) -> float:
     with np.errstate(invalid="ignore"):
         return float(asm.g4c(asm.nm.h_tuple((0, 1, 2, 3)), *hs, s))
 
-
-def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
-    """Seconds for the exact theory at `points` points (all pair configurations), best of `repeats`."""
-    x = np.linspace(-2.0, 2.0, points)
-    out = {}
-    for act in ("erf", "relu", "tanh"):
-        spec = NetworkSpec(width=8, activation=act, prior="laplace" if act == "relu" else "gaussian")
-        best = math.inf
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            exact_correlators(spec, x)
-            best = min(best, time.perf_counter() - t0)
-        out[f"exact_theory_{points}pt_{act}_s"] = best
-    return out

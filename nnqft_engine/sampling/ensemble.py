@@ -1,4 +1,4 @@
-"""Streaming evaluation of ensembles of random networks (physics.md §1–2, §5).
+"""Streaming evaluation of ensembles of random networks (docs/physics.md §1–2, §5).
 
 Networks are drawn in fixed *blocks*, each from its own generator derived from (seed, block index), so the
 numbers depend only on the spec, the points, the seed, the dtype and the device: chunking (set by the
@@ -14,18 +14,17 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .activations import get_activation
-from .dependence import readout_factors
-from .devices import make_generator, resolve_device, torch_dtype
-from .priors import sample_standardized
-from .spec import NetworkSpec, SampleSettings, SpecError
+from ..activations import get_activation
+from ..dependence import readout_factors
+from ..devices import make_generator, resolve_device, torch_dtype
+from ..priors import sample_standardized
+from ..spec import NetworkSpec, SampleSettings, as_points, layer_variances
 
 # Parameters drawn per block at most (fixed: results must not depend on the memory budget).
 _BLOCK_PARAMS = 1 << 22
 _MAX_BLOCK = 256
 # Depth-1 tiles of about _TILE_ELEMENTS (networks × neurons × points) elements, ~512 KB in float32, so the
 # activation works on L2-resident data.
-_NEURON_TILE = 256  # kept for chunk_blocks' memory estimate
 _TILE_ELEMENTS = 1 << 17
 
 
@@ -37,20 +36,6 @@ class OutputChunk:
     values: torch.Tensor
 
 
-def as_points(x, input_dim: int | None = None) -> np.ndarray:
-    """Points as a float64 array of shape (P, d); 1-D input gives d = 1."""
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim == 0:
-        arr = arr.reshape(1, 1)
-    elif arr.ndim == 1:
-        arr = arr.reshape(-1, 1) if (input_dim in (None, 1)) else arr.reshape(1, -1)
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise SpecError("points must be a non-empty list of numbers or of equal-length coordinate lists")
-    if input_dim is not None and arr.shape[1] != input_dim:
-        raise SpecError(f"points have dimension {arr.shape[1]} but the network's input dimension is {input_dim}")
-    if not np.all(np.isfinite(arr)):
-        raise SpecError("points must be finite numbers")
-    return arr
 
 
 def params_per_network(spec: NetworkSpec) -> int:
@@ -68,20 +53,15 @@ def chunk_blocks(spec: NetworkSpec, n_points: int, settings: SampleSettings, dty
     bs = block_size(spec)
     if settings.chunk_networks is not None:
         return max(1, settings.chunk_networks // bs)
-    tile = min(spec.width, _NEURON_TILE) if spec.depth == 1 else spec.width
+    # Depth 1 really works in fixed tiles, but budgeting 3·P·min(N, 256) elements per network keeps chunks
+    # small, so the first estimate reaches the app early (progressive refinement).
+    tile = min(spec.width, 256) if spec.depth == 1 else spec.width
     per_net = (params_per_network(spec) + 3 * n_points * tile + 4 * n_points) * dtype_bytes
     if spec.depth > 1:
         per_net += 2 * n_points * spec.width * dtype_bytes
     return max(1, int(settings.memory_budget_mb * 2**20 // (per_net * bs)))
 
 
-def layer_variances(spec: NetworkSpec, x):
-    """Infinite-width pre-activation variance q^l(x) of every hidden layer (gauss-net's normaliser), for
-    points x (P, d) as a numpy array or a torch tensor (then differentiable, also under torch.func)."""
-    q1 = spec.sigma_w**2 * (x * x).sum(1) / spec.input_dim + spec.sigma_b**2
-    # For gauss-net E[φ(z)²] = 1 at every layer, so deeper layers all have σ_w² + σ_b².
-    deep = q1 * 0.0 + (spec.sigma_w**2 + spec.sigma_b**2)
-    return [q1] + [deep] * (spec.depth - 1)
 
 
 def forward_block(spec: NetworkSpec, xt: torch.Tensor, qs: list[torch.Tensor], m: int,

@@ -10,11 +10,9 @@
 - the latency of the analytic NNGP + NTK on 1000 points at depth 3 (erf).
 
 Timings are best-of-`repeats`, interleaved, so a busy machine disturbs the ratios as little as possible.
-Other engines may add a `benchmark() -> dict` hook (finite_width → "theory", training → "flow").
 """
 from __future__ import annotations
 
-import importlib
 import math
 import time
 from typing import Callable
@@ -22,13 +20,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .activations import get_activation
-from .devices import make_generator, resolve_device
-from .ensemble import _depth1_readout, block_size, iter_outputs
-from .kernels import kernels
-from .spec import NetworkSpec, SampleSettings
-
-_HOOKS = (("theory", "finite_width"), ("flow", "training"))
+from ..activations import get_activation
+from ..devices import make_generator, resolve_device
+from ..sampling.ensemble import _depth1_readout, block_size, iter_outputs
+from ..spec import NetworkSpec, SampleSettings
+from ..theory.kernels import kernels
 
 
 def _best_time(fn: Callable[[], object], repeats: int) -> float:
@@ -100,19 +96,10 @@ def _reference_rate(spec: NetworkSpec, x: np.ndarray, ensemble: int, repeats: in
     return ensemble * spec.width * len(x) / _best_time(run, repeats)
 
 
-def _hook_results() -> dict:
-    out = {}
-    for key, module in _HOOKS:
-        try:
-            out[key] = importlib.import_module(f"{__package__}.{module}").benchmark()
-        except (ImportError, AttributeError):
-            continue
-    return out
 
-
-def run_benchmarks(*, width: int = 1024, points: int = 16, ensemble: int = 1024, repeats: int = 5,
-                   kernel_points: int = 1000, hooks: bool = True) -> dict:
-    """All figures as one flat dict (hooks' dicts nested under their keys)."""
+def benchmark(*, width: int = 1024, points: int = 16, ensemble: int = 1024, repeats: int = 5,
+              kernel_points: int = 1000) -> dict:
+    """Sampler and analytic-kernel figures as one flat dict."""
     x = np.linspace(-2.0, 2.0, points)[:, None]
     result: dict = {"width": width, "points": points, "ensemble": ensemble, "threads": torch.get_num_threads(),
                     "device": "cpu", "auto_device": str(resolve_device("auto")), "torch": torch.__version__}
@@ -135,9 +122,7 @@ def run_benchmarks(*, width: int = 1024, points: int = 16, ensemble: int = 1024,
     kx = np.linspace(-3.0, 3.0, kernel_points)[:, None]
     kernels(kspec, kx[:10])
     result["kernels_ms"] = 1e3 * _best_time(lambda: kernels(kspec, kx), max(3, repeats))
-    if hooks:
-        result.update(_hook_results())
     return result
 
 
-__all__ = ["run_benchmarks", "reference_ensemble"]
+__all__ = ["benchmark", "reference_ensemble"]

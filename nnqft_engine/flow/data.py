@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .devices import derived_seed
-from .spec import SpecError
+from ..devices import derived_seed
+from ..spec import SpecError
 
 DATASETS = ("sin", "step", "abs", "noisy")
 MAX_POINTS = 4096
