@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     QtGui.QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         QtCore.Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    from .compat import install_refcount_guard
+
+    install_refcount_guard()
     app.setApplicationName("NN-QFT Explorer")
     app.setOrganizationName("nnqft")
     from .resources import icon_path

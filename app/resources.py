@@ -1,23 +1,19 @@
 """Locating bundled resources (icons, presets, themes) from source and from a PyInstaller bundle."""
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 
 def resource_dir() -> Path:
-    """The `resources/` folder: next to the package in a source tree, under sys._MEIPASS when frozen, the
-    nnqft_resources package in a wheel install."""
+    """The `resources/` folder: next to the package in a source tree, under sys._MEIPASS when frozen, and
+    the data package `nnqft_app.data` inside the installed package in a wheel install."""
     candidates = []
     frozen_root = getattr(sys, "_MEIPASS", None)
     if frozen_root:
         candidates.append(Path(frozen_root) / "resources")
     here = Path(__file__).resolve().parent
-    candidates += [here.parent / "resources", here / "resources"]
-    installed = importlib.util.find_spec("nnqft_resources")   # a wheel install: resources as package data
-    if installed is not None and installed.submodule_search_locations:
-        candidates += [Path(p) for p in installed.submodule_search_locations]
+    candidates += [here.parent / "resources", here / "data"]
     for c in candidates:
         if c.is_dir():
             return c

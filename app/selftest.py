@@ -52,7 +52,7 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
     tmp = tempfile.TemporaryDirectory(prefix="nnqft-selftest-")
     try:
         report["versions"] = versions()
-        report["machine"] = {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
+        report["machine"] = machine_info()
         settings = QtCore.QSettings(str(Path(tmp.name) / "settings.ini"), QtCore.QSettings.Format.IniFormat)
         window = MainWindow(AppState(), settings=settings, freeze_heap=True)
         finished: set[int] = set()
@@ -151,3 +151,15 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
             return 3
         tmp.cleanup()
     return 0 if report["ok"] else 1
+
+
+def machine_info() -> dict:
+    """CPU count and, where the OS has one (not Windows), the 1-minute load average."""
+    info: dict = {"cpus": os.cpu_count(), "load_average_1min": None}
+    getloadavg = getattr(os, "getloadavg", None)
+    if getloadavg is not None:
+        try:
+            info["load_average_1min"] = round(getloadavg()[0], 2)
+        except OSError:   # unobtainable on some systems
+            pass
+    return info

@@ -34,10 +34,15 @@ def max_width_for_depth(depth: int) -> int:
     return int(math.sqrt(MAX_DEEP_LAYER_PARAMS / (depth - 1)))
 
 
-# AppState fields that are NetworkSpec's fields under the same names, and those that set the sampling: views
-# declare what they depend on from these, and `network_spec` builds the spec from them.
-NETWORK_FIELDS = frozenset({"width", "depth", "activation", "sigma_w", "sigma_b", "prior", "prior_dof",
-                            "parameterization", "independence", "independence_strength"})
+# The app starts from the engine's own specs, changed only where a live demo wants it: a narrow network
+# (non-Gaussianity visible at once), σ_w = 1.5 and an ensemble that refines in about a second. AppState's
+# network and sampling fields take their defaults from these two objects (one source for every default).
+START_NETWORK = NetworkSpec(width=32, sigma_w=1.5)
+START_SAMPLING = SampleSettings(ensemble=20_000)
+
+# AppState fields that are NetworkSpec's / SampleSettings' fields under the same names: views declare what
+# they depend on from these, and `network_spec` / `sample_settings` build the specs from them.
+NETWORK_FIELDS = frozenset(f.name for f in fields(NetworkSpec)) - {"input_dim"}
 SAMPLING_FIELDS = frozenset({"ensemble", "seed", "device", "dtype"})
 
 
@@ -45,22 +50,22 @@ SAMPLING_FIELDS = frozenset({"ensemble", "seed", "device", "dtype"})
 class AppState:
     """All settings. Field names are the keys of session files and presets."""
 
-    # network (docs/physics.md §1–2, §5)
-    width: int = 32
-    depth: int = 1
-    activation: str = "erf"
-    sigma_w: float = 1.5
-    sigma_b: float = 0.1
-    prior: str = "gaussian"
-    prior_dof: float = 6.0
-    parameterization: str = "ntk"
-    independence: str = "none"
-    independence_strength: float = 0.0
-    # sampling
-    ensemble: int = 20_000
-    seed: int = 0
-    device: str = "auto"
-    dtype: str = "float32"
+    # network (docs/physics.md §1–2, §5): NetworkSpec's fields, START_NETWORK's values
+    width: int = START_NETWORK.width
+    depth: int = START_NETWORK.depth
+    activation: str = START_NETWORK.activation
+    sigma_w: float = START_NETWORK.sigma_w
+    sigma_b: float = START_NETWORK.sigma_b
+    prior: str = START_NETWORK.prior
+    prior_dof: float = START_NETWORK.prior_dof
+    parameterization: str = START_NETWORK.parameterization
+    independence: str = START_NETWORK.independence
+    independence_strength: float = START_NETWORK.independence_strength
+    # sampling: SampleSettings' fields, START_SAMPLING's values
+    ensemble: int = START_SAMPLING.ensemble
+    seed: int = START_SAMPLING.seed
+    device: str = START_SAMPLING.device
+    dtype: str = START_SAMPLING.dtype
     # inputs: x1 is the histogram point, x2 the partner of the joint scatter and pair correlators
     x1: float = 0.5
     x2: float = -0.5

@@ -8,6 +8,11 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 import threading  # noqa: E402
 
 import pytest  # noqa: E402
+import torch  # noqa: E402,F401 — before Qt, as in the launcher
+
+from app.compat import install_refcount_guard  # noqa: E402
+
+install_refcount_guard()   # what the launcher does at start-up (see app/compat.py)
 
 
 @pytest.fixture

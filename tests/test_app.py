@@ -218,19 +218,35 @@ def test_state_round_trips_and_validates():
         AppState.from_dict({"width": "wide"})
 
 
-def test_many_signals_do_not_exhaust_singleton_refcounts():
-    """PySide6 6.12 on Python 3.11 drops a reference to True per emit and to None per slot call;
-    without app's guard 20000 signals abort the interpreter (checked in a child process)."""
+def _emit_many(guard: bool):
     import subprocess
     import sys
-    code = ("import app; from PySide6 import QtCore\n"
+    code = (("from app.compat import install_refcount_guard; install_refcount_guard()\n" if guard else "")
+            + "from PySide6 import QtCore\n"
             "class E(QtCore.QObject):\n    s = QtCore.Signal(int)\n"
             "app_ = QtCore.QCoreApplication([]); e = E(); out = []\n"
             "e.s.connect(lambda i: out.append(i))\n"
             "for i in range(20000): e.s.emit(i)\n"
             "assert len(out) == 20000\n")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_many_signals_do_not_exhaust_singleton_refcounts():
+    """With the start-up guard (app/compat.py) 20000 signals run in a fresh interpreter."""
+    res = _emit_many(guard=True)
     assert res.returncode == 0, res.stderr[-500:]
+
+
+def test_the_guard_is_fenced_to_where_the_bug_shows():
+    """The probe sees the bug exactly where it aborts the interpreter: without the guard, 20000 signals
+    abort iff `signals_leak_references()` (on CPython < 3.12 with PySide6 6.12 both hold)."""
+    import subprocess
+    import sys
+    probe = subprocess.run([sys.executable, "-c", "from app.compat import signals_leak_references as s; "
+                            "print(s())"], capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr[-500:]
+    leaks = probe.stdout.strip() == "True"
+    assert leaks == (_emit_many(guard=False).returncode != 0)
 
 
 def test_an_ensemble_without_finite_variance_is_explained_not_shown_as_nan(make_window):
@@ -268,3 +284,31 @@ def test_controls_a_view_does_not_use_are_greyed_out(make_window):
     assert not c.prior_dof.isEnabled()            # still follows its own rule: only for student-t
     w.update_state(prior="student-t")
     assert c.prior_dof.isEnabled()
+
+
+def test_self_test_machine_info_without_getloadavg(monkeypatch):
+    """Windows has no os.getloadavg: the frozen Windows self-test must still report the machine."""
+    import os
+
+    from app.selftest import machine_info
+    monkeypatch.delattr(os, "getloadavg", raising=False)
+    info = machine_info()
+    assert info == {"cpus": os.cpu_count(), "load_average_1min": None}
+
+
+def test_app_defaults_come_from_the_engine_specs():
+    """One source for every default: AppState's network and sampling fields are the specs' fields, with the
+    values of the start specs (which differ from the engine's only where state.py says why)."""
+    from dataclasses import fields
+
+    from nnqft_engine import NetworkSpec, SampleSettings
+
+    from app.state import NETWORK_FIELDS, SAMPLING_FIELDS, START_NETWORK, START_SAMPLING
+    s = AppState()
+    assert NETWORK_FIELDS == {f.name for f in fields(NetworkSpec)} - {"input_dim"}
+    assert s.network_spec() == START_NETWORK.replace(input_dim=1)
+    for name in SAMPLING_FIELDS:
+        assert getattr(s, name) == getattr(START_SAMPLING, name)
+    changed = {f.name for f in fields(NetworkSpec) if getattr(START_NETWORK, f.name) != getattr(NetworkSpec(), f.name)}
+    assert changed == {"width", "sigma_w"}
+    assert SampleSettings().ensemble != START_SAMPLING.ensemble
