@@ -21,9 +21,13 @@ def _ensure_streams() -> None:
 def _parse(argv: list[str]):
     import argparse
 
-    p = argparse.ArgumentParser(prog="nnqft", description="NN-QFT Explorer: random networks as field theories.")
+    from .resources import resource_path
+
+    presets = sorted(f.stem for f in resource_path("presets").glob("*.json"))
+    p = argparse.ArgumentParser(prog="nnqft", description="NN-QFT Explorer: random networks as field theories.",
+                                epilog="presets: " + ", ".join(presets))
     p.add_argument("session", nargs="?", help="a session file (.json) to open")
-    p.add_argument("--preset", help="start with this preset (file name without .json, see resources/presets)")
+    p.add_argument("--preset", metavar="NAME", help="start with this preset (one of the names listed below)")
     p.add_argument("--self-test", metavar="OUT.json", help="run the offscreen self-test, write its report, exit")
     p.add_argument("--strict-timings", action="store_true",
                    help="with --self-test: also fail when the timing targets are missed")

@@ -312,3 +312,15 @@ def test_app_defaults_come_from_the_engine_specs():
     changed = {f.name for f in fields(NetworkSpec) if getattr(START_NETWORK, f.name) != getattr(NetworkSpec(), f.name)}
     assert changed == {"width", "sigma_w"}
     assert SampleSettings().ensemble != START_SAMPLING.ensemble
+
+
+def test_help_lists_the_preset_names(capsys):
+    """`nnqft --help` names every preset a speaker can pass to --preset."""
+    from pathlib import Path
+
+    from app.__main__ import _parse
+    with pytest.raises(SystemExit):
+        _parse(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    names = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "resources" / "presets").glob("*.json"))
+    assert names and all(n in out for n in names)
