@@ -11,8 +11,9 @@ neuron 1 is drawn i.i.d.; the readout weight of every *later* neuron i ≥ 2 is 
 (σ_w²/N)·s², where s² = Q_v(F(u₁)) is a deterministic function of neuron 1's already-sampled first
 input weight u₁ (standardized): F is the prior's CDF and Q_v the quantile function of Gamma(1/v, v).
 So s² ~ Gamma(1/v, v) exactly (E[s²] = 1, Var(s²) = v): G2 stays the NNGP at every N, and because the
-dependence reaches every later neuron (infinite range), G4c → v·(K₁₂K₃₄ + K₁₃K₂₄ + K₁₄K₂₃) ≠ 0 as
-N → ∞. A nearest-neighbour rule (neuron i's readout variance set by neuron i−1's weight) would make the
+dependence reaches every later neuron (infinite range), G4c → v·(K̃₁₂K̃₃₄ + K̃₁₃K̃₂₄ + K̃₁₄K̃₂₃) ≠ 0 as
+N → ∞, with K̃ = K − σ_b² = σ_w²H (the readout bias is not scaled; a non-Gaussian prior adds its constant
+σ_b⁴(μ₄ − 3)). A nearest-neighbour rule (neuron i's readout variance set by neuron i−1's weight) would make the
 terms m-dependent, and their connected cumulants would still vanish like 1/N. The exact finite-N theory
 (neuron 1 correlates with s at O(1/N)) is in `finite_width`.
 """

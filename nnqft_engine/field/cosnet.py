@@ -1,4 +1,5 @@
-"""The free scalar field as a cos-net, its α-family, and its exact finite-width 4-point function (§7, §4).
+"""The free scalar field as a cos-net, its α-family, and its exact finite-width 4-point function
+(docs/physics.md §7, §4).
 
 φ(x) = Σᵢ aᵢ A(bᵢ) cos(bᵢ·x + cᵢ),  aᵢ ~ N(0, 1/N),  cᵢ ~ U[−π, π],  bᵢ ~ q_α(b) ∝ (b²+m²)^{−(1+α)} on |b| < Λ,
 A(b)² = 2 Z_α (b²+m²)^α/(2π)^d with Z_α = ∫_{|b|<Λ} (b²+m²)^{−(1+α)}, so that A²q_α/2 = 1/((2π)^d (b²+m²)) and
@@ -104,7 +105,7 @@ def four_point_moment(spec: FieldSpec, x1, x2, x3, x4) -> np.ndarray:
 
 
 def exact_g4c(spec: FieldSpec, x1, x2, x3, x4) -> np.ndarray:
-    """Free connected 4-point function at width N (exact for every N, §4 with κ₄ = 3):
+    """Free connected 4-point function at width N (exact for every N; docs/physics.md §4.1, μ₄ = E[α⁴] = 3):
     G4c = (1/N)[3H₁₂₃₄ − (G₁₂G₃₄ + G₁₃G₂₄ + G₁₄G₂₃)]; arguments are rows of points (k, d)."""
     p = [np.asarray(v, dtype=np.float64).reshape(-1, spec.dim) for v in (x1, x2, x3, x4)]
 

@@ -8,15 +8,16 @@ df(X)/dt = −(1/n) A (f(X) − Y) with A = Θ(X,X) ("ntk" mode, every layer tra
 
     f_t(x) = f₀(x) − A(x,X) A⁻¹(I − e^{−At/n})(f₀(X) − Y),
 
-(docs/physics.md §6 writes e^{−ηΘt/n} with t = steps·η, which counts η twice; in its step units t' = steps the
-two agree: ηt' = t.)
+(An earlier version of the physics notes wrote e^{−ηΘt/n} with t = steps·η, which counts η twice; in step
+units t' = steps the two agree: ηt' = t.)
 
 whose mean and covariance are Lee et al. (1902.06720) eqs. (15)–(16). Everything goes through one
 eigendecomposition A = V diag(λ) Vᵀ, computed once per (spec, points, mode, diag_reg) and cached: the
 factor A⁻¹(I − e^{−At/n}) is V diag(−expm1(−λt/n)/λ) Vᵀ, and t = ∞ is V diag(1/λ) Vᵀ (a solve in the
 eigenbasis, a pseudo-inverse on an exactly flat direction, which the flow never moves).
 
-`diag_reg` = λ_reg adds λ_reg·I to the training block of both A and K (the neural-tangents convention):
+`diag_reg` = λ_reg adds λ_reg·I to the training block of both A and K — in ntk mode also to the K(X,X)
+inside the covariance, which neural-tangents leaves unregularized (so this is not its convention there):
 as if every training output carried its own trainable unit-variance feature of scale √λ_reg. Then t = ∞
 is kernel ridge regression (ntk) and the GP posterior with observation noise λ_reg (nngp).
 """

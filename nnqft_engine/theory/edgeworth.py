@@ -1,4 +1,5 @@
-"""Edgeworth-corrected density of one output f(x) from its cumulants (docs/physics.md §4).
+"""Edgeworth series for the density of one output f(x) from its cumulants (docs/physics.md §4.4): a truncated
+asymptotic series in 1/N, not the exact finite-N density (docs/physics.md §4.3).
 
 With z = f/σ and standardized cumulants λ_n = κ_n/σⁿ, the density is φ(z)·Σ c_n He_n(z)/σ, where the c_n
 are the coefficients of tⁿ in exp(λ₃t³/3! + λ₄t⁴/4! + λ₆t⁶/6!) kept through order 1/N² of the Edgeworth

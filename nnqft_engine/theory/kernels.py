@@ -2,7 +2,8 @@
 
 All arithmetic is float64 numpy. Closed forms (arc-cosine, arcsin, sin/cos, gauss-net, linear) where they
 exist, Gauss–Hermite quadrature otherwise. With a non-Gaussian prior the first hidden layer's
-expectations are taken over that prior (`quadrature.first_layer_rule`), since Σ¹ is a sum of only d terms.
+expectations are taken over that prior (`quadrature.first_layer_rule`), since z¹ = w·x + b is a sum of only
+d + 1 terms.
 """
 from __future__ import annotations
 
