@@ -111,7 +111,7 @@ def test_ntk_drift_and_parameter_drift_slopes(runs):
     # Parameters move by O(1) against a norm of O(√N): relative drift ∝ N^{-1/2}.
     assert -0.6 <= par_slope <= -0.4, (par_slope, par_drift)
     # The NTK moves by O(1/N), not O(N^{-1/2}) (the first-order terms are odd in the readout weights and
-    # cancel; Dyer & Gur-Ari 1909.11304): the measured slope is −1, physics.md's N^{-1/2} is only a bound.
+    # cancel; Dyer & Gur-Ari 1909.11304): the measured slope is −1 (docs/physics.md §6.2).
     assert -1.1 <= ntk_slope <= -0.9, (ntk_slope, ntk_drift)
 
 
