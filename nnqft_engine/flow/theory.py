@@ -61,10 +61,6 @@ class FlowPrediction:
         """Variance at each test point, (T, n_test)."""
         return np.diagonal(self.cov, axis1=1, axis2=2).copy()
 
-    @property
-    def train_var(self) -> np.ndarray:
-        return np.diagonal(self.train_cov, axis1=1, axis2=2).copy()
-
 
 @dataclass(frozen=True)
 class _Eigen:
