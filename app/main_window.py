@@ -1,6 +1,6 @@
-"""The main window: the shell that holds the views' tabs, the controls dock, menus and status bar, and keeps
-the one state object. Scheduling lives in scheduler.py, the status bar in status_bar.py, sessions in
-session_actions.py, menus in menus.py, self-test timings in frame_timing.py, idle building in startup.py."""
+"""The main window: a shell holding the views' tabs, the controls dock, menus and the status bar, and the one
+state object. Scheduling: scheduler.py; status bar: status_bar.py; sessions: session_actions.py; menus:
+menus.py; self-test timings: frame_timing.py; idle building after the first frame: startup.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +14,6 @@ from . import plotting  # noqa: F401 — pyqtgraph options before any plot exist
 from .compute import ComputeController
 from .controls import ControlsPanel
 from .device_manager import DeviceManager
-from .export import export_view
 from .frame_timing import FrameTiming
 from .menus import SHORTCUTS, build_menus, fill_presets_menu
 from .resources import icon_path
@@ -74,10 +73,6 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.scheduler.device_label
 
     @property
-    def paused(self) -> bool:
-        return self.scheduler.paused
-
-    @property
     def painted_at(self) -> dict[int, float]:
         return self.timing.painted_at
 
@@ -105,7 +100,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.errors.append(f"view {cls.__name__} failed to start: {exc}")
                 continue
             self.views[view.key] = view
-            view.frame_painted = lambda k=view.key: self._frame_painted(k)
+            # A result's first painted frame is timed; the first of all starts building the hidden views.
+            view.frame_painted = lambda k=view.key: self.timing.painted(k) and self.idle_builder.first_frame()
             self.tabs.addTab(view, f"{len(self.views)}  {view.title}")
         self.tabs.currentChanged.connect(self._tab_changed)
 
@@ -131,10 +127,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dock.setWidget(scroll)
         self.dock.setMinimumWidth(380)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
-
-    def _frame_painted(self, key: str) -> None:
-        if self.timing.painted(key):
-            self.idle_builder.first_frame()
 
     # ---- state ---------------------------------------------------------------------------------------------
     def current_state(self) -> AppState:
@@ -283,7 +275,7 @@ class MainWindow(QtWidgets.QMainWindow):
             view.apply_theme(theme)
         self._update_banner()
 
-    # ---- sessions and export ---------------------------------------------------------------------------------
+    # ---- sessions --------------------------------------------------------------------------------------------
     def save_session(self, path: str | Path) -> None:
         self.sessions.save(path)
 
@@ -292,14 +284,6 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def recent_sessions(self) -> list[str]:
         return self.sessions.recent_sessions()
-
-    def export_dialog(self) -> None:
-        view = self.current_view()
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export view (PNG, SVG, CSV, NPZ)",
-                                                        f"{view.key}.png", "PNG image (*.png)")
-        if path:
-            files = export_view(view, path)
-            self.show_message("exported " + ", ".join(f.name for f in files))
 
     # ---- lifetime ----------------------------------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 — Qt override

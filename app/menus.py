@@ -5,6 +5,8 @@ from typing import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .export import export_view
+
 SHORTCUTS = [
     ("Space", "pause / resume (training plays and pauses)"), ("N", "new draw (seed + 1)"),
     ("F", "presentation mode: full screen, large fonts, thick lines"), ("H", "hide / show the controls"),
@@ -33,7 +35,7 @@ def build_menus(w) -> tuple[QtWidgets.QMenu, QtWidgets.QMenu]:
     add_action(w, file_menu, "&Open session…", "Ctrl+O", lambda: w.sessions.open_dialog())
     add_action(w, file_menu, "&Save session…", "Ctrl+S", lambda: w.sessions.save_dialog())
     recent_menu = file_menu.addMenu("Recent sessions")
-    add_action(w, file_menu, "&Export view…", "Ctrl+E", w.export_dialog)
+    add_action(w, file_menu, "&Export view…", "Ctrl+E", lambda: export_dialog(w))
     file_menu.addSeparator()
     add_action(w, file_menu, "&Quit", "Ctrl+Q", w.close)
     presets_menu = mb.addMenu("&Presets")
@@ -62,3 +64,13 @@ def fill_presets_menu(menu: QtWidgets.QMenu, presets, apply: Callable) -> None:
 def show_help(parent: QtWidgets.QWidget) -> None:
     rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in SHORTCUTS)
     QtWidgets.QMessageBox.information(parent, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+
+def export_dialog(w) -> None:
+    """Export the main window's current view (PNG, SVG, CSV, NPZ)."""
+    view = w.current_view()
+    path, _ = QtWidgets.QFileDialog.getSaveFileName(w, "Export view (PNG, SVG, CSV, NPZ)", f"{view.key}.png",
+                                                    "PNG image (*.png)")
+    if path:
+        files = export_view(view, path)
+        w.show_message("exported " + ", ".join(f.name for f in files))

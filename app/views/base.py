@@ -129,6 +129,9 @@ class ViewBase(QtWidgets.QWidget):
         raise NotImplementedError
 
     def make_job(self, state: AppState) -> Job:
+        """Typically `results = jobs.<view>.run(state); return lambda: results`: `run` reads the settings now, in
+        the GUI thread (a bad one raises SpecError here, reported by the scheduler); its generator computes
+        only when the worker iterates it."""
         raise NotImplementedError
 
     def show_result(self, result: Any) -> None:
