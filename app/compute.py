@@ -19,13 +19,13 @@ import time
 import traceback
 import weakref
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from PySide6 import QtCore
 
 from nnqft_engine import DeviceUnavailable, SpecError
 
-Job = Callable[[], Iterator[dict]]
+Job = Callable[[], Iterator[Any]]
 
 # The GUI is sent at most one running result per interval (the first and the last are always sent).
 EMIT_INTERVAL_S = 0.05
@@ -40,7 +40,7 @@ LIVE_WORKERS: "weakref.WeakSet[_Worker]" = weakref.WeakSet()
 
 def wait_for_orphans(timeout_s: float = 10.0) -> bool:
     """At process exit: let workers stopped during a long chunk finish it."""
-    ok = all(t.wait(int(timeout_s * 1000)) for t in _ORPHANS)
+    ok = all(t.join_for(timeout_s) for t in _ORPHANS)
     _ORPHANS.clear()
     return ok
 
@@ -50,7 +50,6 @@ class Request:
     id: int
     key: str
     job: Job
-    submitted: float
 
 
 def is_device_failure(exc: BaseException) -> bool:
@@ -63,7 +62,7 @@ def is_device_failure(exc: BaseException) -> bool:
 
 class _Worker(threading.Thread):
     """The compute thread. A plain Python thread: it never calls Qt (see the module note), so it needs
-    none of QThread's machinery; the Qt-style names below keep callers and tests simple."""
+    none of QThread's machinery."""
 
     def __init__(self, controller: "ComputeController"):
         super().__init__(name="nnqft-compute", daemon=True)
@@ -73,14 +72,12 @@ class _Worker(threading.Thread):
         self._latest = 0
         self._stopping = False
 
-    def isRunning(self) -> bool:  # noqa: N802 — Qt-style name
+    def is_running(self) -> bool:
         return self.is_alive()
 
-    def objectName(self) -> str:  # noqa: N802
-        return self.name
-
-    def wait(self, timeout_ms: int) -> bool:
-        self.join(timeout_ms / 1000)
+    def join_for(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for the thread to end; True if it has."""
+        self.join(timeout_s)
         return not self.is_alive()
 
     def put(self, req: Request) -> None:
@@ -121,14 +118,12 @@ class ComputeController(QtCore.QObject):
     result = QtCore.Signal(str, int, object)
     finished = QtCore.Signal(str, int)
     failed = QtCore.Signal(str, int, str, bool)   # key, id, one-line message, is a device failure
-    started = QtCore.Signal(str, int)
 
     def __init__(self, parent: QtCore.QObject | None = None, *, threaded: bool = True, throttle_ms: int = 30):
         super().__init__(parent)
         self.threaded = threaded
         self._next_id = 0
         self.latest: dict[str, int] = {}
-        self.submitted_at: dict[int, float] = {}
         self._queued: Request | None = None
         self._last_dispatch = 0.0
         self.throttle_s = throttle_ms / 1000
@@ -150,12 +145,8 @@ class ComputeController(QtCore.QObject):
     def submit(self, key: str, job: Job) -> int:
         """Ask for a fresh result of view `key`; returns the request id. Older requests become stale."""
         self._next_id += 1
-        req = Request(self._next_id, key, job, time.perf_counter())
+        req = Request(self._next_id, key, job)
         self.latest[key] = req.id
-        self.submitted_at[req.id] = req.submitted
-        if len(self.submitted_at) > 256:
-            for old in sorted(self.submitted_at)[:-128]:
-                del self.submitted_at[old]
         if not self.threaded:
             self._execute(req, lambda r: r.id != self._next_id)
             self._drain()
@@ -194,7 +185,6 @@ class ComputeController(QtCore.QObject):
     def _execute(self, req: Request, stale: Callable[[Request], bool]) -> None:
         """Run one job (worker thread, or inline when not threaded), emitting throttled running results."""
         post = self._events.append
-        post(("started", req.key, req.id))
         gen = None
         try:
             gen = req.job()
@@ -244,8 +234,6 @@ class ComputeController(QtCore.QObject):
             kind = ev[0]
             if kind == "result" and newest_result[ev[2]] == i:
                 self.result.emit(ev[1], ev[2], ev[3])
-            elif kind == "started":
-                self.started.emit(ev[1], ev[2])
             elif kind == "finished":
                 self.finished.emit(ev[1], ev[2])
             elif kind == "failed":
@@ -260,7 +248,7 @@ class ComputeController(QtCore.QObject):
         if self._worker is None:
             return True
         self._worker.stop()
-        ok = self._worker.wait(int(timeout_s * 1000))
+        ok = self._worker.join_for(timeout_s)
         if not ok:
             # Still inside one engine chunk: it exits at its next yield; joined at process exit.
             _ORPHANS.append(self._worker)

@@ -32,11 +32,6 @@ def ellipse(cov: np.ndarray, n_sigma: float, n: int = 200) -> tuple[np.ndarray, 
     return pts[0], pts[1]
 
 
-def gaussian_density(z: np.ndarray, variance: float) -> np.ndarray:
-    v = max(float(variance), 1e-300)
-    return np.exp(-0.5 * z * z / v) / np.sqrt(2 * np.pi * v)
-
-
 def finite(a) -> np.ndarray:
     """Replace non-finite entries by NaN so pyqtgraph skips them instead of raising."""
     arr = np.asarray(a, dtype=float)

@@ -69,7 +69,7 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
             window.request_compute(key)
             rid = window.compute.latest.get(key)
             if view.continuous:
-                _wait(app, lambda: view.last_result is not None and view.last_result.get("step", 0) > 0,
+                _wait(app, lambda: view.last_result is not None and (view.last_result.progress.step or 0) > 0,
                       VIEW_TIMEOUT_S)
                 view.toggle_pause()
                 rid = window.compute.latest.get(key)
@@ -109,10 +109,10 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
         _wait(app, lambda: window.compute.latest.get("outputs") in finished, VIEW_TIMEOUT_S)
         heartbeat.stop()
         gaps = [(b - a) * 1000 for a, b in zip(ticks, ticks[1:])]
-        final = window.views["outputs"].last_result or {}
-        slider_ok = (len(latencies) >= 20 and final.get("width") == window.state.effective_width)
+        final_width = getattr(window.views["outputs"].last_result, "width", None)
+        slider_ok = (len(latencies) >= 20 and final_width == window.state.effective_width)
         report["views"]["outputs"]["slider_moves"] = len(latencies)
-        report["views"]["outputs"]["final_matches_settings"] = final.get("width") == window.state.effective_width
+        report["views"]["outputs"]["final_matches_settings"] = final_width == window.state.effective_width
         report["timings"] = {
             "startup_s": round(startup, 3),
             "first_frame_s": round(first_frame, 3),

@@ -20,7 +20,7 @@ def no_thread_left_running():
     """Fail a test that leaves a compute thread running (napari's rule); app tests opt in."""
     yield
     from app.compute import LIVE_WORKERS
-    running = [t.objectName() for t in list(LIVE_WORKERS) if t.isRunning()]
+    running = [t.name for t in list(LIVE_WORKERS) if t.is_running()]
     running += [t.name for t in threading.enumerate() if t.name.startswith("nnqft") and t not in LIVE_WORKERS]
     assert not running, f"compute threads left running: {running}"
 

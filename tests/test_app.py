@@ -46,14 +46,14 @@ def make_window(qtbot, tmp_path):
 def test_outputs_view_follows_width_slider_and_matches_theory_shapes(make_window):
     w = make_window()
     v = w.views["outputs"]
-    assert v.last_result["width"] == 16 and v.last_result["n"] == 2000
+    assert v.last_result.width == 16 and v.last_result.progress.done == 2000
     w.controls.width_slider.setValue(width_to_slider(200))
-    assert v.last_result["width"] == 200 == w.state.width
+    assert v.last_result.width == 200 == w.state.width
     r = v.last_result
-    assert np.isclose(np.sum(r["density"] * np.diff(r["edges"])), 1.0)
+    assert np.isclose(np.sum(r.density * np.diff(r.edges)), 1.0)
     # depth 1: G2 is exact at every N, so the measured variance must sit on the NNGP within its error
-    assert abs(r["var"] - r["k"][0, 0]) < 4 * r["var_err"]
-    assert r["var_fw"] == pytest.approx(r["k"][0, 0], rel=1e-9)
+    assert abs(r.var - r.k[0, 0]) < 4 * r.var_err
+    assert r.var_fw == pytest.approx(r.k[0, 0], rel=1e-9)
     assert v.finite_check()["ok"]
 
 
@@ -74,8 +74,8 @@ def test_each_view_updates_when_its_controls_move(make_window):
         after = view.export_data()
         assert any(not np.array_equal(before[k], after[k]) for k in before if k in after), key
         assert view.finite_check()["ok"], key
-    assert w.views["kernels"].last_result["nngp"].shape == (81, 81)
-    assert np.array_equal(w.views["training"].last_result["ty"], np.sign(w.views["training"].last_result["tx"]))
+    assert w.views["kernels"].last_result.nngp.shape == (81, 81)
+    assert np.array_equal(w.views["training"].last_result.ty, np.sign(w.views["training"].last_result.tx))
 
 
 def test_training_keeps_its_run_when_the_learning_rate_changes(make_window):
@@ -83,14 +83,14 @@ def test_training_keeps_its_run_when_the_learning_rate_changes(make_window):
     w.show_view("training")
     tv = w.views["training"]
     tv.step_once()
-    t1 = tv.last_result["t"]
+    t1 = tv.last_result.t
     assert t1 > 0
     w.update_state(lr=0.001)          # no restart …
     tv.step_once()
-    t2 = tv.last_result["t"]
+    t2 = tv.last_result.t
     assert t2 == pytest.approx(t1 + 5 * 0.001)     # … and the new step is used (5 steps of η = 0.001)
     tv.restart()
-    assert tv.last_result["t"] == 0.0
+    assert tv.last_result.t == 0.0
 
 
 def test_session_save_and_load_reproduces_the_numbers(make_window, tmp_path):
@@ -104,7 +104,7 @@ def test_session_save_and_load_reproduces_the_numbers(make_window, tmp_path):
     assert b.open_session(path)
     ra, rb = a.views["outputs"].last_result, b.views["outputs"].last_result
     for key in ("var", "var_err", "kurt", "density", "scatter"):
-        assert np.array_equal(ra[key], rb[key]), key
+        assert np.array_equal(getattr(ra, key), getattr(rb, key)), key
     assert str(path) in b.recent_sessions()
 
 
@@ -124,7 +124,7 @@ def test_corrupt_or_foreign_session_gives_a_message_and_the_app_keeps_running(ma
     with pytest.raises(SpecError):
         load_session(path)
     w.update_state(width=20)                       # still alive and computing
-    assert w.views["outputs"].last_result["width"] == 20
+    assert w.views["outputs"].last_result.width == 20
 
 
 def test_missing_gpu_falls_back_to_cpu_with_a_message(make_window):
@@ -142,7 +142,7 @@ def test_gpu_failing_during_computation_falls_back_to_cpu(make_window):
     assert "cuda" in w.devices.failed
     assert w.device_label.startswith("CPU")
     assert any("falling back to the CPU" in e for e in w.errors)
-    assert w.views["outputs"].last_result["n"] == SMALL["ensemble"]
+    assert w.views["outputs"].last_result.progress.done == SMALL["ensemble"]
 
 
 def test_export_writes_png_csv_npz_with_all_plotted_data(make_window, tmp_path):
@@ -254,10 +254,10 @@ def test_an_ensemble_without_finite_variance_is_explained_not_shown_as_nan(make_
     w = make_window()
     w.update_state(activation="gauss-net", prior="student-t", depth=3, ensemble=4000)
     r = w.views["outputs"].last_result
-    assert not np.isfinite(r["k"][0, 0]) and r["nonfinite"] > 0
+    assert not np.isfinite(r.k[0, 0]) and r.nonfinite > 0
     text = w.views["outputs"].numbers.text()
     assert "No finite variance" in text and "nan" not in text.lower()
-    assert np.isfinite(r["edges"]).all() and r["density"].sum() > 0   # bins from the data, not from ∞
+    assert np.isfinite(r.edges).all() and r.density.sum() > 0   # bins from the data, not from ∞
     for key in ("correlators", "kernels"):
         w.show_view(key)
         assert not [e for e in w.errors if "could not draw" in e], w.errors
@@ -267,7 +267,7 @@ def test_an_ensemble_without_finite_variance_is_explained_not_shown_as_nan(make_
     w.show_view("outputs")
     w.update_state(activation="erf", prior="gaussian", depth=1)
     assert "No finite variance" not in w.views["outputs"].numbers.text()
-    assert np.isfinite(w.views["outputs"].last_result["var"])
+    assert np.isfinite(w.views["outputs"].last_result.var)
 
 
 def test_controls_a_view_does_not_use_are_greyed_out(make_window):

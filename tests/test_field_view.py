@@ -36,23 +36,23 @@ def test_field_view_draws_engine_numbers_and_follows_its_sliders(window, tmp_pat
     assert view.title == "Field theory" and view.last_result is not None
     r = view.last_result
     spec = FieldSpec(**{k: SMALL[k] for k in ("dim", "mass", "cutoff", "box", "lam", "alpha", "width")})
-    from app.views.field_view import measurement_points
+    from app.jobs.field import measurement_points
     pts = measurement_points(spec)
-    np.testing.assert_allclose(r["propagator"], propagator(1, 1.0, 3.0, r["r"]), rtol=1e-12)
-    np.testing.assert_allclose(r["tree"], tree_g4c_pair(spec, pts)[0], rtol=1e-12)
-    assert r["n"] == 512 and np.asarray(r["configs"]).shape == (4, 300)
+    np.testing.assert_allclose(r.propagator, propagator(1, 1.0, 3.0, r.r), rtol=1e-12)
+    np.testing.assert_allclose(r.tree, tree_g4c_pair(spec, pts)[0], rtol=1e-12)
+    assert r.progress.done == 512 and np.asarray(r.configs).shape == (4, 300)
     assert view.finite_check()["ok"]
-    assert np.isfinite(r["lam_hat"])
+    assert np.isfinite(r.lam_hat)
     # A slider edits the view's settings and recomputes: d = 2 shows an image.
     view._sliders["dim"].setValue(1)
     assert window.state.view_settings["field"]["dim"] == 2
-    assert view.last_result["dim"] == 2 and view.img.image is not None
+    assert view.last_result.dim == 2 and view.img.image is not None
     assert view.export_data()["config_image"].shape == (64, 64)
     view.ensemble.setValue(256)
-    assert window.state.view_settings["field"]["ensemble"] == 256 and view.last_result["n"] == 256
+    assert window.state.view_settings["field"]["ensemble"] == 256 and view.last_result.progress.done == 256
     view._sliders["lam"].setValue(0)
     assert window.state.view_settings["field"]["lam"] == 0.0
-    assert np.all(view.last_result["tree"] == 0)
+    assert np.all(view.last_result.tree == 0)
     view.grab().save(str(tmp_path / "field.png"))
     assert (tmp_path / "field.png").stat().st_size > 1000
 

@@ -4,8 +4,10 @@ A view is a QWidget that
 - names itself (`key`, `title`) and says which `AppState` fields it depends on (`needs`); a change to any of
   those makes the main window ask the compute controller for a fresh result for this view;
 - turns a snapshot of the state into a *job* (`make_job`): a zero-argument callable that, run in the worker
-  thread, returns an iterator of result dicts (numpy arrays and plain numbers only, no tensors). Each yield is
-  a progress point and a place where a superseded request is cancelled;
+  thread, returns an iterator of results. The computation lives in the Qt-free `app.jobs` package (one module
+  per view) and yields frozen dataclasses (numpy arrays and plain numbers only, no tensors), each carrying a
+  `progress` record for the status bar. Each yield is a progress point and a place where a superseded request
+  is cancelled;
 - builds its plots in `build()`, a generator that yields after each plot: the main window builds hidden views
   a step at a time in idle time after the first frame (so start-up does not wait for them, and no step blocks
   the GUI for long), or all at once when the view is shown or receives a result first;
@@ -22,17 +24,17 @@ view is active.
 """
 from __future__ import annotations
 
-from typing import Callable, ClassVar, Iterator, Protocol
+from typing import Any, Callable, ClassVar, Iterator, Protocol
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from .. import plotting
 from ..state import AppState
 from ..themes import Theme, load_theme
 
-Job = Callable[[], Iterator[dict]]
+Job = Callable[[], Iterator[Any]]
 
 
 class ViewHost(Protocol):
@@ -70,7 +72,7 @@ class ViewBase(QtWidgets.QWidget):
         self.host = host
         self.theme: Theme = load_theme(host.current_state().theme)
         self.presentation = False
-        self.last_result: dict | None = None
+        self.last_result: Any | None = None   # the newest result drawn (a jobs.*Result)
         self.last_request_id = -1
         self._plots: list[pg.PlotItem] = []
         self._notes: list[pg.TextItem] = []
@@ -127,9 +129,12 @@ class ViewBase(QtWidgets.QWidget):
         raise NotImplementedError
 
     def make_job(self, state: AppState) -> Job:
+        """Typically `results = jobs.<view>.run(state); return lambda: results`: `run` reads the settings now, in
+        the GUI thread (a bad one raises SpecError here, reported by the scheduler); its generator computes
+        only when the worker iterates it."""
         raise NotImplementedError
 
-    def show_result(self, result: dict) -> None:
+    def show_result(self, result: Any) -> None:
         raise NotImplementedError
 
     def export_data(self) -> dict[str, np.ndarray]:
@@ -166,7 +171,7 @@ class ViewBase(QtWidgets.QWidget):
     def state_changed(self, state: AppState, changed: set[str]) -> None:
         """Called after any state change (the view's own controls may need to follow, e.g. a preset)."""
 
-    def receive(self, request_id: int, result: dict) -> None:
+    def receive(self, request_id: int, result: Any) -> None:
         self.ensure_built()
         self.last_request_id = request_id
         self.last_result = result
@@ -284,10 +289,3 @@ class ViewBase(QtWidgets.QWidget):
             note.setFont(font)
         self.apply_theme(self.theme)
 
-
-def not_available(what: str, why: str) -> str:
-    """The standard wording when a theory curve cannot be shown."""
-    return f"{what}: theory not available — {why}"
-
-
-QtCore  # re-exported for subclasses' convenience

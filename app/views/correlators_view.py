@@ -8,19 +8,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from nnqft_engine import measure
-from nnqft_engine.sampling.width_sweep import width_sweep
-from nnqft_engine.theory.kernels import kernels
-
-from .. import plotting
+from .. import jobs, plotting
+from ..jobs.correlators import SWEEP_WIDTHS, CorrelatorsResult
 from ..state import NETWORK_FIELDS, SAMPLING_FIELDS, AppState
-from ..theory import finite_width_theory, live_settings
 from .base import ViewBase
-
-GRID = 11
-SWEEP_WIDTHS = (2, 4, 8, 16, 32, 64, 128)
-SWEEP_MAX_ENSEMBLE = 50_000
-FINE_GRID = 61
 
 
 class CorrelatorsView(ViewBase):
@@ -72,94 +63,64 @@ class CorrelatorsView(ViewBase):
                           ("|G4c| measured", "|G6c| measured", "|G4c| theory", "|G6c| theory")}
         self.sw_note = self.add_note(self.sw_plot, corner="bottom-left", width=0.7)
 
-    # ---- worker side --------------------------------------------------------------------------------------
     def make_job(self, state: AppState):
-        spec = state.network_spec()
-        grid = np.linspace(state.x_min, state.x_max, GRID)
-        pts = np.append(state.x1, grid)[:, None]
-        settings = live_settings(state.sample_settings(), spec, len(pts))
-        sweep_on = bool(self.settings().get("width_sweep", True))
-
-        def job():
-            k = kernels(spec, pts).nngp
-            fw, reason = finite_width_theory(spec, pts)
-            theory = {"k": k, "fw_reason": reason,
-                      "g4_theory": None if fw is None else np.asarray(fw.g4c_pair)[0, 1:]}
-            base = {"grid": grid, "x1": float(pts[0, 0]), "width": spec.width, **theory}
-            last = None
-            for est in measure(spec, pts, settings, min_yield_networks=0):
-                last = {**base, "n": est.n, "requested": settings.ensemble,
-                        "g2": est.g2, "g2_err": est.g2_err, "g4": est.g4c_pair[0, 1:],
-                        "g4_err": est.g4c_pair_err[0, 1:], "sweep": None, "sweep_reason": ""}
-                yield last
-            # Smooth theory curves on a fine grid once the measurement is in.
-            fine = np.linspace(grid[0], grid[-1], FINE_GRID)
-            fpts = np.append(pts[0, 0], fine)[:, None]
-            last = {**last, "fine": fine, "k_fine": kernels(spec, fpts).nngp[0, 1:]}
-            if fw is not None:
-                fw_fine, _ = finite_width_theory(spec, fpts)
-                last["g4_theory_fine"] = None if fw_fine is None else np.asarray(fw_fine.g4c_pair)[0, 1:]
-            yield last
-            if not sweep_on:
-                yield {**last, "sweep_reason": "width sweep switched off"}
-                return
-            yield from _sweep(spec, pts[:1], settings, last)
-        return job
+        results = jobs.correlators.run(state)
+        return lambda: results
 
     # ---- GUI side ----------------------------------------------------------------------------------------
-    def show_result(self, r: dict) -> None:
+    def show_result(self, r: CorrelatorsResult) -> None:
         t, lw = self.theme, self.line_width()
-        g = r["grid"]
-        g2_row, g2_err = r["g2"][0, 1:], r["g2_err"][0, 1:]
-        if "k_fine" in r:
-            self.g2_theory.setData(r["fine"], r["k_fine"], pen=plotting.pen(t["theory"], lw))
+        g = r.grid
+        g2_row, g2_err = r.g2[0, 1:], r.g2_err[0, 1:]
+        if r.k_fine is not None:
+            self.g2_theory.setData(r.fine, r.k_fine, pen=plotting.pen(t["theory"], lw))
         else:
-            self.g2_theory.setData(g, r["k"][0, 1:], pen=plotting.pen(t["theory"], lw))
+            self.g2_theory.setData(g, r.k[0, 1:], pen=plotting.pen(t["theory"], lw))
         self.g2_meas.setData(g, g2_row, pen=None, symbol="o", symbolSize=9 if not self.presentation else 14,
                              symbolBrush=t["data"], symbolPen=None)
         self.g2_err.set(g, g2_row, g2_err, plotting.pen(t["data"], lw * 0.8))
-        mat = r["g2"][1:, 1:]
+        mat = r.g2[1:, 1:]
         lo, hi = plotting.finite_levels(mat)
         self.img.setImage(plotting.finite(mat), levels=(lo, hi), lut=plotting.colormap_lut(t["colormap"]),
                           autoLevels=False)
         self.img.setRect(QtCore.QRectF(g[0], g[0], g[-1] - g[0], g[-1] - g[0]))
         self.bar.setColorMap(pg.colormap.get(t["colormap"]))
         self.bar.setLevels((lo, hi))
-        notes = ([] if np.all(np.isfinite(r["k"][0])) else [plotting.INFINITE_NNGP]) + \
-            ([] if np.all(np.isfinite(r["g2"])) else [plotting.OVERFLOW])
+        notes = ([] if np.all(np.isfinite(r.k[0])) else [plotting.INFINITE_NNGP]) + \
+            ([] if np.all(np.isfinite(r.g2)) else [plotting.OVERFLOW])
         self.g2_note.setText("\n".join(notes))
-        self.g4_meas.setData(g, r["g4"], pen=None, symbol="o", symbolSize=9 if not self.presentation else 14,
+        self.g4_meas.setData(g, r.g4, pen=None, symbol="o", symbolSize=9 if not self.presentation else 14,
                              symbolBrush=t["data"], symbolPen=None)
-        self.g4_err.set(g, r["g4"], r["g4_err"], plotting.pen(t["data"], lw * 0.8))
-        if r["g4_theory"] is not None:
-            if r.get("g4_theory_fine") is not None:
-                self.g4_theory.setData(r["fine"], r["g4_theory_fine"], pen=plotting.pen(t["theory2"], lw))
+        self.g4_err.set(g, r.g4, r.g4_err, plotting.pen(t["data"], lw * 0.8))
+        if r.g4_theory is not None:
+            if r.g4_theory_fine is not None:
+                self.g4_theory.setData(r.fine, r.g4_theory_fine, pen=plotting.pen(t["theory2"], lw))
             else:
-                self.g4_theory.setData(g, r["g4_theory"], pen=plotting.pen(t["theory2"], lw))
-            self.g4_note.setText(f"N = {r['width']}, networks {r['n']:,}")
+                self.g4_theory.setData(g, r.g4_theory, pen=plotting.pen(t["theory2"], lw))
+            self.g4_note.setText(f"N = {r.width}, networks {r.progress.done:,}")
         else:
             self.g4_theory.setData([], [])
-            self.g4_note.setText("theory not available — " + r["fw_reason"])
-        self._data = {"grid_x": g, "g2_x1_measured": g2_row, "g2_x1_err": g2_err, "g2_x1_nngp": r["k"][0, 1:],
-                      **({"fine_x": r["fine"], "g2_x1_nngp_fine": r["k_fine"]} if "k_fine" in r else {}),
-                      "g2_matrix_measured": mat, "g4c_pair_measured": r["g4"], "g4c_pair_err": r["g4_err"]}
-        if r["g4_theory"] is not None:
-            self._data["g4c_pair_theory"] = r["g4_theory"]
-        if r.get("g4_theory_fine") is not None:
-            self._data["g4c_pair_theory_fine"] = r["g4_theory_fine"]
+            self.g4_note.setText("theory not available — " + r.fw_reason)
+        self._data = {"grid_x": g, "g2_x1_measured": g2_row, "g2_x1_err": g2_err, "g2_x1_nngp": r.k[0, 1:],
+                      **({"fine_x": r.fine, "g2_x1_nngp_fine": r.k_fine} if r.k_fine is not None else {}),
+                      "g2_matrix_measured": mat, "g4c_pair_measured": r.g4, "g4c_pair_err": r.g4_err}
+        if r.g4_theory is not None:
+            self._data["g4c_pair_theory"] = r.g4_theory
+        if r.g4_theory_fine is not None:
+            self._data["g4c_pair_theory_fine"] = r.g4_theory_fine
         self._show_sweep(r, lw)
 
-    def _show_sweep(self, r: dict, lw: float) -> None:
-        t, sw = self.theme, r.get("sweep")
-        if not sw:
+    def _show_sweep(self, r: CorrelatorsResult, lw: float) -> None:
+        t, sw = self.theme, r.sweep
+        if sw is None:
             for c in self.sw_curves.values():
                 c.setData([], [])
-            self.sw_note.setText(r.get("sweep_reason") or "width sweep runs after the measurement…")
+            self.sw_note.setText(r.sweep_reason or "width sweep runs after the measurement…")
             return
-        w = np.asarray(sw["widths"], dtype=float)
-        styles = {"|G4c| measured": (sw["g4"], t["data"], True), "|G6c| measured": (sw["g6"], t["accent"], True),
-                  "|G4c| theory": (sw.get("g4_theory"), t["theory"], False),
-                  "|G6c| theory": (sw.get("g6_theory"), t["theory2"], False)}
+        w = np.asarray(sw.widths, dtype=float)
+        styles = {"|G4c| measured": (sw.g4, t["data"], True), "|G6c| measured": (sw.g6, t["accent"], True),
+                  "|G4c| theory": (sw.g4_theory, t["theory"], False),
+                  "|G6c| theory": (sw.g6_theory, t["theory2"], False)}
         for name, (vals, color, dots) in styles.items():
             c = self.sw_curves[name]
             if vals is None:
@@ -170,7 +131,7 @@ class CorrelatorsView(ViewBase):
             m = np.isfinite(v)
             if dots:
                 # hollow: |G| within 2 standard errors of zero (a noise floor, not a measurement of G)
-                err = np.abs(plotting.finite(sw["g4_err" if "G4" in name else "g6_err"]))[m]
+                err = np.abs(plotting.finite(sw.g4_err if "G4" in name else sw.g6_err))[m]
                 solid = v[m] > 2 * err
                 brushes = [pg.mkBrush(color) if sd else pg.mkBrush(0, 0, 0, 0) for sd in solid]
                 c.setData(w[m], v[m], pen=None, symbol="o", symbolSize=11, symbolBrush=brushes,
@@ -180,31 +141,12 @@ class CorrelatorsView(ViewBase):
             self._data["sweep_" + name.replace("|", "").replace(" ", "_")] = np.asarray(vals, dtype=float)
         self._data["sweep_widths"] = w
         parts = [f"{lab} slope {s:+.2f} ± {e:.2f}" for lab, s, e in
-                 (("|G4c|", sw["slope4"], sw["slope4_err"]), ("|G6c|", sw["slope6"], sw["slope6_err"]))
+                 (("|G4c|", sw.slope4, sw.slope4_err), ("|G6c|", sw.slope6, sw.slope6_err))
                  if np.isfinite(s)]
-        txt = "\n".join(parts) + (f"\n(theory −1, −2; {sw['ensemble']:,} networks per width; "
+        txt = "\n".join(parts) + (f"\n(theory −1, −2; {sw.ensemble:,} networks per width; "
                                    "hollow: within 2σ of 0)")
-        self.sw_note.setText(txt + ("" if sw.get("g4_theory") is not None else "\ntheory: " + sw["reason"]))
+        self.sw_note.setText(txt + ("" if sw.g4_theory is not None else "\ntheory: " + sw.reason))
 
     def export_data(self) -> dict[str, np.ndarray]:
         return dict(self._data)
 
-
-def _sweep(spec, x1, settings, last: dict):
-    """Run the engine's width sweep at x₁, yielding the last measurement plus the sweep."""
-    # Each width runs to completion inside the engine: cap its ensemble so cancelling stays quick.
-    sub = settings.replace(ensemble=min(settings.ensemble, SWEEP_MAX_ENSEMBLE))
-    for res in width_sweep(spec, x1, list(SWEEP_WIDTHS), sub):
-        yield {**last, "sweep": _sweep_payload(res, sub.ensemble)}
-
-
-def _sweep_payload(res, ensemble: int) -> dict:
-    """The engine's WidthSweepResult as plain arrays at x₁ (the diagonal configuration)."""
-    has_theory = any(t is not None for t in res.theory)
-    return {"widths": np.asarray(res.widths, dtype=float), "g4": res.g4c[:, 0], "g6": res.g6c[:, 0],
-            "g4_err": res.g4c_err[:, 0], "g6_err": res.g6c_err[:, 0],
-            "g4_theory": res.theory_g4c()[:, 0] if has_theory else None,
-            "g6_theory": res.theory_g6c()[:, 0] if has_theory else None,
-            "slope4": float(res.slope_g4c[0]), "slope4_err": float(res.slope_g4c_err[0]),
-            "slope6": float(res.slope_g6c[0]), "slope6_err": float(res.slope_g6c_err[0]),
-            "ensemble": ensemble, "reason": "" if has_theory else "exact theory only at depth 1"}

@@ -13,20 +13,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from nnqft_engine.field import (
-    FieldSpec,
-    McmcSettings,
-    measure_field,
-    sample_configurations,
-)
-
-from .. import plotting
+from .. import jobs, plotting
+from ..jobs.field import DEFAULTS, N_CURVES, FieldResult
 from ..state import AppState
 from .base import ViewBase
 
-N_POINTS = 9
-N_CURVES = 4
-IMAGE_SIZE = 64
 # Slider stops: the view's parameters take these values (presets may set any valid value).
 STOPS = {
     "mass": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
@@ -58,8 +49,7 @@ class FieldView(ViewBase):
 
     @classmethod
     def default_settings(cls) -> dict:
-        return {"dim": 1, "mass": 1.0, "cutoff": 4.0, "box": 4.0, "lam": 0.1, "alpha": 0.0, "width": 200,
-                "sampler": "reweight", "ensemble": 24000}
+        return dict(DEFAULTS)
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
@@ -154,24 +144,19 @@ class FieldView(ViewBase):
         if self._sliders:
             self._sync_controls()
 
-    # ---- worker side ----------------------------------------------------------------------------------------
     def make_job(self, state: AppState):
-        s = {**self.default_settings(), **state.view_settings.get(self.key, {})}
-        spec = FieldSpec(dim=int(s["dim"]), mass=s["mass"], cutoff=s["cutoff"], box=s["box"], lam=s["lam"],
-                         alpha=s["alpha"], width=int(s["width"]))
-        settings = state.sample_settings(ensemble=int(s["ensemble"]))
-        sampler = s["sampler"]
-        return lambda: field_job(spec, settings, sampler)
+        results = jobs.field.run(state)
+        return lambda: results
 
     # ---- GUI side ----------------------------------------------------------------------------------------
-    def show_result(self, r: dict) -> None:
+    def show_result(self, r: FieldResult) -> None:
         t, lw = self.theme, self.line_width()
         size = 14 if self.presentation else 9
         self._show_configs(r, lw)
-        rr = r["r"]
-        self.g2_prop.setData(rr, r["propagator"], pen=plotting.pen(t["theory"], lw))
-        self.g2_loop.setData(rr, r["one_loop"], pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DashLine))
-        g2, err = np.asarray(r["g2"]), np.asarray(r["g2_err"])
+        rr = r.r
+        self.g2_prop.setData(rr, r.propagator, pen=plotting.pen(t["theory"], lw))
+        self.g2_loop.setData(rr, r.one_loop, pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DashLine))
+        g2, err = np.asarray(r.g2), np.asarray(r.g2_err)
         ok = g2 > 0
         self.g2_meas.setData(rr[ok], g2[ok], pen=None, symbol="o", symbolSize=size, symbolBrush=t["data"],
                              symbolPen=None)
@@ -179,31 +164,32 @@ class FieldView(ViewBase):
         low = np.log10(g2[ok]) - np.log10(np.maximum(g2[ok] - err[ok], 1e-3 * g2[ok]))
         self.g2_err.setData(x=rr[ok], y=np.log10(g2[ok]), top=top, bottom=low, beam=0.0,
                             pen=plotting.pen(t["data"], lw * 0.8))
-        acc = "" if r["sampler"] == "reweight" else \
-            f", acceptance {r['acceptance']:.2f}, τ_int {r['tau_int']:.2f}"
-        self.g2_note.setText(f"{r['sampler']}: {r['n']:,}/{r['total']:,} samples, ESS {r['ess']:,.0f}{acc}")
-        self.tree.setData(rr, r["tree"], pen=plotting.pen(t["theory"], lw))
-        self.free.setData(rr, r["free_g4"], pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DotLine))
-        self.g4_meas.setData(rr, r["dg4"], pen=None, symbol="o", symbolSize=size, symbolBrush=t["data"],
+        acc = "" if r.sampler == "reweight" else \
+            f", acceptance {r.acceptance:.2f}, τ_int {r.tau_int:.2f}"
+        p = r.progress
+        self.g2_note.setText(f"{r.sampler}: {p.done:,}/{p.requested:,} samples, ESS {r.ess:,.0f}{acc}")
+        self.tree.setData(rr, r.tree, pen=plotting.pen(t["theory"], lw))
+        self.free.setData(rr, r.free_g4, pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DotLine))
+        self.g4_meas.setData(rr, r.dg4, pen=None, symbol="o", symbolSize=size, symbolBrush=t["data"],
                              symbolPen=None)
-        self.g4_errbars.set(rr, r["dg4"], r["dg4_err"], plotting.pen(t["data"], lw * 0.8))
+        self.g4_errbars.set(rr, r.dg4, r.dg4_err, plotting.pen(t["data"], lw * 0.8))
         shown = np.concatenate([np.asarray(a, dtype=float).ravel() for a in
-                                (r["tree"], r["free_g4"], np.asarray(r["dg4"]) - r["dg4_err"],
-                                 np.asarray(r["dg4"]) + r["dg4_err"])])
+                                (r.tree, r.free_g4, np.asarray(r.dg4) - r.dg4_err,
+                                 np.asarray(r.dg4) + r.dg4_err)])
         shown = shown[np.isfinite(shown)]
         if len(shown):   # head-room above the curves for the legend (top right)
             lo, hi = float(shown.min()), float(shown.max())
             self.steady_axis("g4_y", self.g4_plot, "y", lo, hi + 0.4 * (hi - lo), margin=0.03, min_fill=0.75)
-        self.g4_note.setText(f"reconstructed λ = {r['lam_hat']:.3g} ± {r['lam_hat_err']:.2g}  (input λ = "
-                             f"{r['lam']:g}; 1/4! convention, 2008.08601's λ = {r['lam_hat'] / 24:.3g})")
-        self._data.update({"r": rr, "g2_measured": g2, "g2_err": err, "propagator": r["propagator"],
-                           "g2_one_loop": r["one_loop"], "delta_g4c_measured": r["dg4"], "delta_g4c_err": r["dg4_err"],
-                           "g4c_tree": r["tree"], "g4c_free_exact": r["free_g4"]})
+        self.g4_note.setText(f"reconstructed λ = {r.lam_hat:.3g} ± {r.lam_hat_err:.2g}  (input λ = "
+                             f"{r.lam:g}; 1/4! convention, 2008.08601's λ = {r.lam_hat / 24:.3g})")
+        self._data.update({"r": rr, "g2_measured": g2, "g2_err": err, "propagator": r.propagator,
+                           "g2_one_loop": r.one_loop, "delta_g4c_measured": r.dg4, "delta_g4c_err": r.dg4_err,
+                           "g4c_tree": r.tree, "g4c_free_exact": r.free_g4})
 
-    def _show_configs(self, r: dict, lw: float) -> None:
+    def _show_configs(self, r: FieldResult, lw: float) -> None:
         t = self.theme
-        cfg, axis = np.asarray(r["configs"]), np.asarray(r["config_axis"])
-        if r["dim"] == 1:
+        cfg, axis = np.asarray(r.configs), np.asarray(r.config_axis)
+        if r.dim == 1:
             self.img.clear()
             self.img.hide()
             colors = [t["data"], t["theory"], t["theory2"], t["accent"]]
@@ -226,33 +212,3 @@ class FieldView(ViewBase):
     def export_data(self) -> dict[str, np.ndarray]:
         return dict(self._data)
 
-
-def measurement_points(spec: FieldSpec) -> np.ndarray:
-    """x₀ = (−a, 0, …) and N_POINTS points along the first axis to x₀ + 2a, inside the box."""
-    a = min(0.4 * spec.box, 2.5 / spec.mass)
-    pts = np.zeros((N_POINTS, spec.dim))
-    pts[:, 0] = np.linspace(-a, a, N_POINTS)
-    return pts
-
-
-def field_job(spec: FieldSpec, settings, sampler: str):
-    """Worker side: configurations once, then running estimates (plain arrays only)."""
-    pts = measurement_points(spec)
-    half = 0.5 * spec.box
-    if spec.dim == 1:
-        axis = np.linspace(-half, half, 300)
-        configs = sample_configurations(spec, axis[:, None], N_CURVES, settings.seed)
-    else:
-        axis = np.linspace(-half, half, IMAGE_SIZE)
-        xx, yy = np.meshgrid(axis, axis, indexing="xy")
-        plane = np.zeros((IMAGE_SIZE * IMAGE_SIZE, spec.dim))
-        plane[:, 0], plane[:, 1] = xx.ravel(), yy.ravel()
-        configs = sample_configurations(spec, plane, 1, settings.seed)
-    base = {"dim": spec.dim, "configs": configs, "config_axis": axis, "lam": spec.lam, "sampler": sampler,
-            "r": pts[:, 0] - pts[0, 0]}
-    for est in measure_field(spec, pts, settings, sampler, McmcSettings(chains=64, burn_in=100)):
-        yield {**base, "n": est.n, "total": est.total, "ess": est.ess, "acceptance": est.acceptance,
-               "tau_int": est.tau_int, "propagator": est.propagator[0], "one_loop": est.one_loop_g2[0],
-               "g2": est.g2[0], "g2_err": est.g2_err[0], "dg4": est.delta_g4c_pair[0],
-               "dg4_err": est.delta_g4c_pair_err[0], "tree": est.tree_g4c_pair[0], "free_g4": est.free_g4c_pair[0],
-               "lam_hat": est.lam_hat, "lam_hat_err": est.lam_hat_err}

@@ -1,4 +1,5 @@
-"""Kernels: the analytic NNGP K(x, x') and NTK Θ(x, x') as images over an input grid, and slices at x₁."""
+"""Kernels: the analytic NNGP K(x, x') and NTK Θ(x, x') as images over an input grid, and slices at x₁ (computed
+by jobs.kernels)."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -7,16 +8,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from nnqft_engine.theory.kernels import kernels
-
-from .. import plotting
+from .. import jobs, plotting
+from ..jobs.kernels import KernelsResult
 from ..state import NETWORK_FIELDS, AppState
-from ..theory import has_closed_form
 from .base import ViewBase
-
-GRID = 81
-# Quadrature activations: a quick coarse frame first, then a finer one.
-QUADRATURE_GRIDS = (17, 41)
 
 
 class KernelsView(ViewBase):
@@ -54,41 +49,31 @@ class KernelsView(ViewBase):
         self.note = self.add_note(self.s_plot)
 
     def make_job(self, state: AppState):
-        spec = state.network_spec()
-        sizes = (GRID,) if has_closed_form(spec.activation) else QUADRATURE_GRIDS
-        lo, hi, x1 = state.x_min, state.x_max, state.x1
+        results = jobs.kernels.run(state)
+        return lambda: results
 
-        def job():
-            for size in sizes:
-                grid = np.linspace(lo, hi, size)
-                kk = kernels(spec, np.append(grid, x1)[:, None])
-                yield {"grid": grid, "nngp": kk.nngp[:-1, :-1], "ntk": kk.ntk[:-1, :-1],
-                       "k_slice": kk.nngp[:-1, -1], "t_slice": kk.ntk[:-1, -1], "x1": x1,
-                       "parameterization": spec.parameterization, "width": spec.width}
-        return job
-
-    def show_result(self, r: dict) -> None:
+    def show_result(self, r: KernelsResult) -> None:
         t, lw = self.theme, self.line_width()
-        g = r["grid"]
+        g = r.grid
         rect = QtCore.QRectF(g[0], g[0], g[-1] - g[0], g[-1] - g[0])
         lut = plotting.colormap_lut(t["colormap"])
-        for img, bar, data in ((self.k_img, self.k_bar, r["nngp"]), (self.t_img, self.t_bar, r["ntk"])):
+        for img, bar, data in ((self.k_img, self.k_bar, r.nngp), (self.t_img, self.t_bar, r.ntk)):
             lo, hi = plotting.finite_levels(data)
             img.setImage(plotting.finite(data), levels=(lo, hi), lut=lut, autoLevels=False)
             img.setRect(rect)
             bar.setColorMap(pg.colormap.get(t["colormap"]))
             bar.setLevels((lo, hi))
-        self.k_slice.setData(g, r["k_slice"], pen=plotting.pen(t["data"], lw))
-        self.t_slice.setData(g, r["t_slice"], pen=plotting.pen(t["theory"], lw))
-        notes = [f"standard parameterization: Θ grows with N = {r['width']}"] if r["parameterization"] == "standard" \
+        self.k_slice.setData(g, r.k_slice, pen=plotting.pen(t["data"], lw))
+        self.t_slice.setData(g, r.t_slice, pen=plotting.pen(t["theory"], lw))
+        notes = [f"standard parameterization: Θ grows with N = {r.width}"] if r.parameterization == "standard" \
             else []
-        if not (np.all(np.isfinite(r["nngp"])) and np.all(np.isfinite(r["ntk"]))):
+        if not (np.all(np.isfinite(r.nngp)) and np.all(np.isfinite(r.ntk))):
             notes.append(plotting.INFINITE_NNGP + " (infinite entries left blank)")
         self.note.setText("\n".join(notes))
         # The legend sits below the note lines (both are in the top-left corner).
         self.s_plot.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(70, 10 + 22 * len(notes)))
-        self._data = {"grid_x": g, "nngp": r["nngp"], "ntk": r["ntk"], "nngp_slice_at_x1": r["k_slice"],
-                      "ntk_slice_at_x1": r["t_slice"]}
+        self._data = {"grid_x": g, "nngp": r.nngp, "ntk": r.ntk, "nngp_slice_at_x1": r.k_slice,
+                      "ntk_slice_at_x1": r.t_slice}
 
     def export_data(self) -> dict[str, np.ndarray]:
         return dict(self._data)

@@ -6,74 +6,17 @@ from typing import Iterator
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6 import QtCore, QtWidgets
 
-from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_outputs
-from nnqft_engine.theory.kernels import kernels
-
-from .. import plotting
+from .. import jobs, plotting
+from ..jobs.outputs import OutputsResult, robust_sd
 from ..state import NETWORK_FIELDS, SAMPLING_FIELDS, AppState
-from ..theory import edgeworth, finite_width_theory, live_settings
 from .base import ViewBase
-
-SCATTER_MAX = 1500
-N_FUNCTIONS = 8
-GRID = 160
 
 
 def _wrap(text: str, width: int = 38) -> str:
     import textwrap
     return "\n".join(textwrap.wrap(text, width))
-
-
-def _theory(spec, pts: np.ndarray, grid: np.ndarray) -> dict:
-    """The NNGP at x₁, x₂, the exact finite-N moments (depth 1), and the NNGP's largest standard deviation
-    along the grid, which sets the sampled functions' plot range so it does not jump with every draw (a coarse
-    grid: quadrature kernels cost O(points²))."""
-    k = kernels(spec, pts).nngp
-    fw, fw_reason = finite_width_theory(spec, pts)
-    theory = {"k": k, "fw_reason": fw_reason}
-    if fw is not None:
-        var, k4 = float(np.asarray(fw.g2)[0, 0]), float(np.asarray(fw.g4c_diag)[0])
-        k6 = float(np.asarray(fw.g6c_diag)[0]) if getattr(fw, "g6c_diag", None) is not None else 0.0
-        theory.update(var_fw=var, kurt_fw=k4 / var**2, cumulants_fw=(var, k4, k6))
-    coarse = grid[:: max(1, len(grid) // 8)]
-    with np.errstate(invalid="ignore"):
-        theory["funcs_sd"] = float(np.sqrt(np.nanmax(np.diag(kernels(spec, coarse).nngp))))
-    return theory
-
-
-def robust_sd(values: np.ndarray) -> float:
-    """1.4826 × the median absolute deviation of the finite values: the standard deviation for Gaussian data,
-    and a finite spread for tails too heavy to have one."""
-    f = values[np.isfinite(values)]
-    if not len(f):
-        return 1.0
-    mad = 1.4826 * float(np.median(np.abs(f - np.median(f))))
-    return mad if mad > 0 else 1.0
-
-
-def _histogram_edges(k: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """±4.5 NNGP standard deviations; where the NNGP variance is infinite, ±4.5 robust standard deviations of
-    the first networks' outputs."""
-    sd = np.sqrt(np.diag(k))
-    if not (np.all(np.isfinite(sd)) and np.all(sd > 0)):
-        sd = np.array([robust_sd(first[:, p]) for p in range(first.shape[1])])
-    return histogram_edges(sd, bins=72, width_sd=4.5)
-
-
-def _densities(theory: dict, z: np.ndarray) -> dict:
-    """The NNGP Gaussian and the finite-N Edgeworth density on the bin centres z (None where undefined)."""
-    var = float(theory["k"][0, 0])
-    out: dict = {"gauss": plotting.gaussian_density(z, var) if np.isfinite(var) and var > 0 else None}
-    if "cumulants_fw" in theory:
-        v, k4, k6 = theory["cumulants_fw"]
-        if v > 0 and np.isfinite([v, k4, k6]).all():
-            out["edgeworth"], out["edge_reason"] = edgeworth(z, v, k4, k6)
-        else:
-            out["edgeworth"], out["edge_reason"] = None, "the exact cumulants are not finite here"
-    return out
 
 
 def robust_half_range(values: np.ndarray, sd: float, n_sd: float) -> float:
@@ -95,14 +38,14 @@ def _pm(v: float, err: float, fmt: str, valid: bool = True) -> str:
     return f"<b>{v:{fmt}} ± {err:.2g}</b>" if valid and np.isfinite([v, err]).all() else "<b>—</b>"
 
 
-def divergence_note(r: dict) -> str:
+def divergence_note(r: OutputsResult) -> str:
     """One sentence when the ensemble has no finite variance (or overflowed), else ""."""
     parts = []
-    if not np.isfinite(r["k"][0, 0]):
+    if not np.isfinite(r.k[0, 0]):
         parts.append("the NNGP variance is infinite here (E[φ(z)²] diverges under this prior), so there is no "
                      "Gaussian limit to compare with")
-    if r.get("nonfinite"):
-        parts.append(f"{r['nonfinite']:,} of {r['n']:,} networks overflowed to ±∞ in {r['dtype']}: at this width "
+    if r.nonfinite:
+        parts.append(f"{r.nonfinite:,} of {r.progress.done:,} networks overflowed to ±∞ in {r.dtype}: at this width "
                      "the outputs' tails are too heavy for finite moments, and the measured ones do not converge")
     return ("No finite variance: " + "; ".join(parts) + ".") if parts else ""
 
@@ -158,115 +101,84 @@ class OutputsView(ViewBase):
                 line.setValue(value)
                 line.blockSignals(False)
 
-    # ---- worker side --------------------------------------------------------------------------------------
     def make_job(self, state: AppState):
-        spec = state.network_spec()
-        pts = np.array([[state.x1], [state.x2]])
-        grid = np.linspace(state.x_min, state.x_max, GRID)[:, None]
-        settings = live_settings(state.sample_settings(), spec, 2)
-        func_settings = state.sample_settings(ensemble=N_FUNCTIONS)
-
-        def job():
-            theory = _theory(spec, pts, grid)
-            funcs = sample_outputs(spec, grid, func_settings).T       # (GRID, N_FUNCTIONS)
-            stats, edges, z = None, None, None
-            kept: list[np.ndarray] = []
-            n_kept = n_bad = 0
-            for chunk in iter_outputs(spec, pts, settings):
-                n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())
-                if stats is None:   # bins from theory, or from the first networks where theory diverges
-                    edges = _histogram_edges(theory["k"], chunk.values.double().cpu().numpy())
-                    z = 0.5 * (edges[0, 1:] + edges[0, :-1])
-                    theory.update(_densities(theory, z))
-                    stats = EnsembleStats(2, hist_edges=edges)
-                stats.update(chunk.start, chunk.values)
-                if n_kept < SCATTER_MAX:
-                    part = chunk.values[: SCATTER_MAX - n_kept].double().cpu().numpy()
-                    kept.append(part)
-                    n_kept += len(part)
-                est = stats.estimate()
-                yield {"n": est.n, "requested": settings.ensemble, "z": z, "edges": edges[0],
-                       "density": est.histogram.density()[0], "var": est.g2[0, 0], "var_err": est.g2_err[0, 0],
-                       "kurt": est.kurtosis[0], "kurt_err": est.kurtosis_err[0], "scatter": np.concatenate(kept),
-                       "grid": grid[:, 0], "funcs": funcs, "x1": pts[0, 0], "x2": pts[1, 0],
-                       "width": spec.width, "depth": spec.depth, "nonfinite": n_bad, "dtype": settings.dtype,
-                       **theory}
-        return job
+        results = jobs.outputs.run(state)
+        return lambda: results
 
     # ---- GUI side ----------------------------------------------------------------------------------------
-    def show_result(self, r: dict) -> None:
+    def show_result(self, r: OutputsResult) -> None:
         # Refinements of one request change only the histogram, the scatter and the numbers; everything else
         # (and the axis ranges, so the cached axes need no redraw) is drawn once per request, theme and mode.
         static_key = (self.last_request_id, self.theme["name"], self.presentation)
-        if static_key != self._static_key or r["funcs"] is not self._static_funcs:
-            self._static_key, self._static_funcs = static_key, r["funcs"]
+        if static_key != self._static_key or r.funcs is not self._static_funcs:
+            self._static_key, self._static_funcs = static_key, r.funcs
             self._show_static(r)
         t, lw = self.theme, self.line_width()
-        self.hist_curve.setData(*plotting.stepped(r["edges"], r["density"]),
+        self.hist_curve.setData(*plotting.stepped(r.edges, r.density),
                                 pen=plotting.pen(t["data"], lw), fillLevel=0, brush=t.qcolor("data_fill"))
         # Headroom above the peak keeps the legend (top right) off the curves.
-        top = np.nanmax([np.nanmax(r["density"]), np.nanmax(r["gauss"]) if r["gauss"] is not None else 0.0])
+        top = np.nanmax([np.nanmax(r.density), np.nanmax(r.gauss) if r.gauss is not None else 0.0])
         self.steady_axis("hist_y", self.hist, "y", 0.0, (1.8 if self.presentation else 1.5) * top, margin=0.0,
                      min_fill=0.8)
-        sc = r["scatter"]
+        sc = r.scatter
         if len(sc) != self._scatter_rows:
             self._scatter_rows = len(sc)
             self.scatter.setData(sc[:, 0], sc[:, 1], t.qcolor("data", 110))
             for axis, name in ((0, "x"), (1, "y")):
                 # Symmetric: the 3σ NNGP ellipse and (nearly) every point.
-                half = robust_half_range(sc[:, axis], float(np.sqrt(max(r["k"][axis, axis], 0.0))), 3.0)
+                half = robust_half_range(sc[:, axis], float(np.sqrt(max(r.k[axis, axis], 0.0))), 3.0)
                 self.steady_axis(f"joint_{name}", self.joint, name, -half, half)
         self._numbers(r)
-        self._data = {"hist_bin_left": r["edges"][:-1], "hist_bin_right": r["edges"][1:],
-                      "hist_density": r["density"],
-                      "scatter_f_x1": sc[:, 0], "scatter_f_x2": sc[:, 1], "grid_x": r["grid"],
-                      "sampled_functions": r["funcs"], "nngp_cov_x1x2": r["k"],
-                      "variance": np.array([r["var"], r["var_err"]]),
-                      "excess_kurtosis": np.array([r["kurt"], r["kurt_err"]])}
-        if r["gauss"] is not None:
-            self._data["gauss_density"] = r["gauss"]
+        self._data = {"hist_bin_left": r.edges[:-1], "hist_bin_right": r.edges[1:],
+                      "hist_density": r.density,
+                      "scatter_f_x1": sc[:, 0], "scatter_f_x2": sc[:, 1], "grid_x": r.grid,
+                      "sampled_functions": r.funcs, "nngp_cov_x1x2": r.k,
+                      "variance": np.array([r.var, r.var_err]),
+                      "excess_kurtosis": np.array([r.kurt, r.kurt_err])}
+        if r.gauss is not None:
+            self._data["gauss_density"] = r.gauss
         if self.edge_curve.xData is not None and len(self.edge_curve.xData):
-            self._data["edgeworth_density"] = r["edgeworth"]
+            self._data["edgeworth_density"] = r.edgeworth
 
-    def _show_static(self, r: dict) -> None:
+    def _show_static(self, r: OutputsResult) -> None:
         """What one request draws once: theory curves, ellipses, sampled functions, the x markers."""
         t, lw = self.theme, self.line_width()
         self._scatter_rows = -1
-        self.steady_axis("hist_x", self.hist, "x", float(r["edges"][0]), float(r["edges"][-1]), margin=0.0)
-        self.steady_axis("funcs_x", self.funcs, "x", float(r["grid"][0]), float(r["grid"][-1]), margin=0.0)
-        half = robust_half_range(r["funcs"], r.get("funcs_sd", 0.0), 2.5)
+        self.steady_axis("hist_x", self.hist, "x", float(r.edges[0]), float(r.edges[-1]), margin=0.0)
+        self.steady_axis("funcs_x", self.funcs, "x", float(r.grid[0]), float(r.grid[-1]), margin=0.0)
+        half = robust_half_range(r.funcs, r.funcs_sd, 2.5)
         self.steady_axis("funcs_y", self.funcs, "y", -half, half)
-        if r["gauss"] is None:
+        if r.gauss is None:
             self.gauss_curve.setData([], [])
         else:
-            self.gauss_curve.setData(r["z"], r["gauss"], pen=plotting.pen(t["theory"], lw))
-        self._legend_label(self.gauss_curve, "NNGP (N = ∞)" if r["gauss"] is not None else "NNGP: infinite variance")
+            self.gauss_curve.setData(r.z, r.gauss, pen=plotting.pen(t["theory"], lw))
+        self._legend_label(self.gauss_curve, "NNGP (N = ∞)" if r.gauss is not None else "NNGP: infinite variance")
         # Why the Edgeworth curve is absent goes into its legend entry: a note in the plot would collide with
         # the legend at presentation font sizes.
-        edge = r.get("edgeworth")
+        edge = r.edgeworth
         edge_label = "Edgeworth (finite N)"
         if edge is not None and np.nanmin(edge) < -0.02 * np.nanmax(edge):
             # A truncated cumulant series turns negative when the cumulants are not small: say so.
             self.edge_curve.setData([], [])
             edge_label = "Edgeworth: invalid (κ₄ ≫ 1)"
         elif edge is not None:
-            self.edge_curve.setData(r["z"], plotting.finite(edge),
+            self.edge_curve.setData(r.z, plotting.finite(edge),
                                     pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DashLine))
         else:
             self.edge_curve.setData([], [])
-            edge_label = "Edgeworth: n/a" + (" (depth > 1)" if r.get("depth", 1) > 1 else "")
-            self.edge_curve.setToolTip(_wrap(r.get("edge_reason") or r["fw_reason"]))
+            edge_label = "Edgeworth: n/a" + (" (depth > 1)" if r.depth > 1 else "")
+            self.edge_curve.setToolTip(_wrap(r.edge_reason or r.fw_reason))
         self._legend_label(self.edge_curve, edge_label)
         self.hist_note.setText("")
         self.hist.legend.setVisible(True)
         for i, ns in enumerate((1.0, 2.0)):
-            ex, ey = plotting.ellipse(r["k"], ns)
+            ex, ey = plotting.ellipse(r.k, ns)
             self.ellipses[i].setData(ex, ey, pen=plotting.pen(t["theory"], lw))
-        while len(self.func_curves) < r["funcs"].shape[1]:
+        while len(self.func_curves) < r.funcs.shape[1]:
             self.func_curves.append(self.funcs.plot())
         for i, c in enumerate(self.func_curves):
-            c.setData(r["grid"], r["funcs"][:, i], pen=plotting.pen(t.series(i), lw * 0.8))
-        for line, v in zip(self.x_lines, (r["x1"], r["x2"])):
+            c.setData(r.grid, r.funcs[:, i], pen=plotting.pen(t.series(i), lw * 0.8))
+        for line, v in zip(self.x_lines, (r.x1, r.x2)):
             line.setPen(plotting.pen(t["muted"], 2, QtCore.Qt.PenStyle.DashLine))
             line.label.setColor(t["text"])
 
@@ -276,27 +188,28 @@ class OutputsView(ViewBase):
             label.setText(text)
             self.hist.legend.updateSize()
 
-    def _numbers(self, r: dict) -> None:
+    def _numbers(self, r: OutputsResult) -> None:
         t = self.theme
         size = 22 if self.presentation else 15
         d, th, th2, mu = t["data"], t["theory"], t["theory2"], t["muted"]
-        fw_var = f"{r['var_fw']:.4g}" if "var_fw" in r else "n/a"
-        fw_k = f"{r['kurt_fw']:+.3g}" if "kurt_fw" in r else "n/a"
-        why = "" if "kurt_fw" in r else f"<span style='color:{mu}'>finite-N theory: {r['fw_reason']}</span>"
+        fw_var = f"{r.var_fw:.4g}" if r.var_fw is not None else "n/a"
+        fw_k = f"{r.kurt_fw:+.3g}" if r.kurt_fw is not None else "n/a"
+        why = "" if r.kurt_fw is not None else f"<span style='color:{mu}'>finite-N theory: {r.fw_reason}</span>"
         note = divergence_note(r)
-        ok = not r.get("nonfinite")   # moments of a sample holding ±∞ are no estimates
+        ok = not r.nonfinite   # moments of a sample holding ±∞ are no estimates
 
         def td(text, color=None):
             c = f"color:{color};" if color else ""
             return f"<td style='padding-right:22px; {c}'>{text}</td>"
 
         rows = [
-            td(f"<b>x₁ = {r['x1']:.3g}</b>, N = {r['width']:,}") + td(f"measured: {r['n']:,} / {r['requested']:,}")
+            td(f"<b>x₁ = {r.x1:.3g}</b>, N = {r.width:,}")
+            + td(f"measured: {r.progress.done:,} / {r.progress.requested:,}")
             + td("N = ∞ (NNGP)", th) + td("exact at this N", th2),
-            td("variance") + td(_pm(r["var"], r["var_err"], ".4g", ok), d) + td(_num(r["k"][0, 0], ".4g"), th)
+            td("variance") + td(_pm(r.var, r.var_err, ".4g", ok), d) + td(_num(r.k[0, 0], ".4g"), th)
             + td(fw_var, th2),
-            td("excess kurtosis") + td(_pm(r["kurt"], r["kurt_err"], "+.3g", ok), d)
-            + td("0" if np.isfinite(r["k"][0, 0]) else "—", th) + td(fw_k, th2) + td(why),
+            td("excess kurtosis") + td(_pm(r.kurt, r.kurt_err, "+.3g", ok), d)
+            + td("0" if np.isfinite(r.k[0, 0]) else "—", th) + td(fw_k, th2) + td(why),
         ]
         note_html = f"<div style='color:{th2}'>{note}</div>" if note else ""
         self.numbers.setText(f"<div style='font-size:{size}px'><table>"

@@ -1,8 +1,7 @@
 """Training: an ensemble trained by gradient descent beside the closed-form NTK (or NNGP) flow prediction.
 
-The run (trainer + history) survives pauses and learning-rate changes; it restarts only when something that
-defines the ensemble or the data changes, or on Restart. Time t = Σ η (docs/physics.md §6), so the prediction at t
-does not depend on the step, and changing the learning rate mid-run keeps the comparison valid.
+The run itself (jobs.training.TrainingJob) survives pauses and learning-rate changes; this view draws it and
+holds the play / pause / step / restart controls.
 """
 from __future__ import annotations
 
@@ -12,29 +11,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from nnqft_engine.flow import theory as flow
-from nnqft_engine.flow import training
-
 from .. import plotting
+from ..jobs.training import N_SHOWN, TrainingJob, TrainingResult
 from ..state import DATASETS, NETWORK_FIELDS, AppState
-from ..theory import has_closed_form
 from .base import ViewBase
-
-N_TEST = 120
-N_TEST_QUADRATURE = 33   # kernels by 2-D quadrature cost O(points²): keep the flow prediction quick
-N_SHOWN = 6
-MAX_TRAIN_WIDTH = 8192
-MAX_STEPS = 200_000
-
-
-class _Run:
-    """One training run: created in the GUI thread, stepped only by the worker."""
-
-    def __init__(self, key: tuple):
-        self.key = key
-        self.trainer = None
-        self.data = None
-        self.hist: dict[str, list] = {"t": [], "loss": [], "loss_err": [], "drift": []}
 
 
 class TrainingView(ViewBase):
@@ -48,7 +28,7 @@ class TrainingView(ViewBase):
         super().__init__(host, parent)
         self.playing = True
         self._single_step = False
-        self._run: _Run | None = None
+        self.job = TrainingJob()
         s = host.current_state()
         self.live = {"lr": s.lr, "steps": s.steps_per_frame}
         self._data: dict[str, np.ndarray] = {}
@@ -170,100 +150,55 @@ class TrainingView(ViewBase):
         self.host.request_compute(self.key)
 
     def restart(self) -> None:
-        self._run = None
+        self.job.restart()
         self.host.request_compute(self.key)
 
     def deactivated(self) -> None:
         pass   # the controller cancels the running job when another view computes; the run is kept
 
-    # ---- worker side --------------------------------------------------------------------------------------
     def make_job(self, state: AppState):
-        spec = state.network_spec(width=min(state.effective_width, MAX_TRAIN_WIDTH))
-        key = (spec, state.dataset, state.train_mode, state.train_ensemble, state.seed, state.device,
-               state.dtype, state.x_min, state.x_max)
-        if self._run is None or self._run.key != key:
-            self._run = _Run(key)
-        run, live = self._run, self.live
-        playing, single = self.playing, self._single_step
+        results = self.job.run(state, self.live, self.playing, self._single_step)
         self._single_step = False
-        n_test = N_TEST if has_closed_form(spec.activation) else N_TEST_QUADRATURE
-        test_x = np.linspace(state.x_min, state.x_max, n_test)[:, None]
-        mode, name, m, seed, device, dtype = (state.train_mode, state.dataset, state.train_ensemble, state.seed,
-                                              state.device, state.dtype)
-
-        def job():
-            if run.trainer is None:
-                tx, ty = training.dataset(name)
-                settings = training.TrainSettings(ensemble=m, seed=seed, device=device, dtype=dtype, mode=mode)
-                run.data = (tx, ty)
-                run.trainer = training.EnsembleTrainer(spec, tx, ty, test_x, settings)
-                snap = run.trainer.snapshot()
-            else:
-                snap = run.trainer.snapshot() if not (single or playing) else None
-            tx, ty = run.data
-            while True:
-                if snap is None:
-                    snap = run.trainer.step(int(live["steps"]), lr=float(live["lr"]))
-                h = run.hist
-                if not h["t"] or snap.t > h["t"][-1]:
-                    h["t"].append(snap.t)
-                    h["loss"].append(float(np.mean(snap.train_loss)))
-                    h["loss_err"].append(float(np.std(snap.train_loss) / np.sqrt(len(snap.train_loss))))
-                    h["drift"].append(np.nan if snap.ntk_drift is None else float(snap.ntk_drift))
-                ts = np.array(h["t"])
-                pos = ts[ts > 0]
-                grid = np.geomspace(max(pos[0], 1e-3) if len(pos) else 1e-3, max(snap.t, 1e-2), 60)
-                pred = flow.flow_prediction(spec, tx, ty, test_x, np.append(grid, snap.t), lr=1.0, mode=mode)
-                yield {"x": test_x[:, 0], "tx": tx[:, 0], "ty": ty, "t": snap.t, "step": snap.step,
-                       "nets": snap.test_outputs[:N_SHOWN], "mean": snap.mean, "var": snap.var,
-                       "pred_mean": pred.mean[-1], "pred_var": pred.var[-1], "loss_grid": grid,
-                       "loss_pred": pred.expected_loss[:-1], "hist_t": ts, "hist_loss": np.array(h["loss"]),
-                       "hist_drift": np.array(h["drift"]), "lr": snap.lr, "lr_note": snap.lr_note,
-                       "m": snap.test_outputs.shape[0], "width": spec.width, "mode": mode, "n": snap.step,
-                       "requested": None}
-                snap = None
-                if not playing or single or run.trainer.steps >= MAX_STEPS:
-                    return
-        return job
+        return lambda: results
 
     # ---- GUI side ----------------------------------------------------------------------------------------
-    def show_result(self, r: dict) -> None:
+    def show_result(self, r: TrainingResult) -> None:
         t, lw = self.theme, self.line_width()
-        x = r["x"]
-        sd_p, sd_e = np.sqrt(np.maximum(r["pred_var"], 0)), np.sqrt(np.maximum(r["var"], 0))
-        self.th_hi.setData(x, r["pred_mean"] + 2 * sd_p, pen=plotting.pen(t["theory"], 1))
-        self.th_lo.setData(x, r["pred_mean"] - 2 * sd_p, pen=plotting.pen(t["theory"], 1))
+        x = r.x
+        sd_p, sd_e = np.sqrt(np.maximum(r.pred_var, 0)), np.sqrt(np.maximum(r.var, 0))
+        self.th_hi.setData(x, r.pred_mean + 2 * sd_p, pen=plotting.pen(t["theory"], 1))
+        self.th_lo.setData(x, r.pred_mean - 2 * sd_p, pen=plotting.pen(t["theory"], 1))
         self.th_band.setBrush(t.qcolor("band"))
-        self.em_hi.setData(x, r["mean"] + 2 * sd_e, pen=plotting.pen(t["data"], 1))
-        self.em_lo.setData(x, r["mean"] - 2 * sd_e, pen=plotting.pen(t["data"], 1))
+        self.em_hi.setData(x, r.mean + 2 * sd_e, pen=plotting.pen(t["data"], 1))
+        self.em_lo.setData(x, r.mean - 2 * sd_e, pen=plotting.pen(t["data"], 1))
         self.em_band.setBrush(t.qcolor("data_band"))
         for i, c in enumerate(self.net_curves):
-            if i < len(r["nets"]):
-                c.setData(x, r["nets"][i], pen=plotting.pen(t.qcolor("muted", 150), lw * 0.5))
+            if i < len(r.nets):
+                c.setData(x, r.nets[i], pen=plotting.pen(t.qcolor("muted", 150), lw * 0.5))
             else:
                 c.setData([], [])
-        self.th_mean.setData(x, r["pred_mean"], pen=plotting.pen(t["theory"], lw, QtCore.Qt.PenStyle.DashLine))
-        self.em_mean.setData(x, r["mean"], pen=plotting.pen(t["data"], lw))
-        self.data_pts.setData(r["tx"], r["ty"], pen=None, symbol="o", symbolSize=14 if self.presentation else 10,
+        self.th_mean.setData(x, r.pred_mean, pen=plotting.pen(t["theory"], lw, QtCore.Qt.PenStyle.DashLine))
+        self.em_mean.setData(x, r.mean, pen=plotting.pen(t["data"], lw))
+        self.data_pts.setData(r.tx, r.ty, pen=None, symbol="o", symbolSize=14 if self.presentation else 10,
                               symbolBrush=t["accent"], symbolPen=pg.mkPen(t["text"], width=1))
-        ht = r["hist_t"]
+        ht = r.hist_t
         ok = ht > 0
-        self.loss_meas.setData(ht[ok], np.maximum(r["hist_loss"][ok], 1e-300), pen=plotting.pen(t["data"], lw))
-        self.loss_pred.setData(r["loss_grid"], np.maximum(r["loss_pred"], 1e-300),
+        self.loss_meas.setData(ht[ok], np.maximum(r.hist_loss[ok], 1e-300), pen=plotting.pen(t["data"], lw))
+        self.loss_pred.setData(r.loss_grid, np.maximum(r.loss_pred, 1e-300),
                                pen=plotting.pen(t["theory"], lw, QtCore.Qt.PenStyle.DashLine))
-        dk = ok & np.isfinite(r["hist_drift"])
-        self.drift_curve.setData(ht[dk], r["hist_drift"][dk], pen=plotting.pen(t["accent"], lw))
-        self.note.setText(r["lr_note"])
+        dk = ok & np.isfinite(r.hist_drift)
+        self.drift_curve.setData(ht[dk], r.hist_drift[dk], pen=plotting.pen(t["accent"], lw))
+        self.note.setText(r.lr_note)
         size = 20 if self.presentation else 14
         state = "playing" if self.playing else "paused"
-        self.info.setText(f"<div style='font-size:{size}px'><b>t = {r['t']:.4g}</b> (step {r['step']:,}, "
-                          f"η = {r['lr']:.3g}) &nbsp;│&nbsp; M = {r['m']} networks of width {r['width']}, "
-                          f"{r['mode']} mode &nbsp;│&nbsp; <span style='color:{t['muted']}'>{state}</span></div>")
-        self._data = {"test_x": x, "train_x": r["tx"], "train_y": r["ty"], "network_outputs": r["nets"].T,
-                      "ensemble_mean": r["mean"], "ensemble_var": r["var"], "prediction_mean": r["pred_mean"],
-                      "prediction_var": r["pred_var"], "history_t": ht, "history_loss": r["hist_loss"],
-                      "history_ntk_drift": r["hist_drift"], "loss_pred_t": r["loss_grid"],
-                      "loss_pred": r["loss_pred"]}
+        self.info.setText(f"<div style='font-size:{size}px'><b>t = {r.t:.4g}</b> (step {r.step:,}, "
+                          f"η = {r.lr:.3g}) &nbsp;│&nbsp; M = {r.m} networks of width {r.width}, "
+                          f"{r.mode} mode &nbsp;│&nbsp; <span style='color:{t['muted']}'>{state}</span></div>")
+        self._data = {"test_x": x, "train_x": r.tx, "train_y": r.ty, "network_outputs": r.nets.T,
+                      "ensemble_mean": r.mean, "ensemble_var": r.var, "prediction_mean": r.pred_mean,
+                      "prediction_var": r.pred_var, "history_t": ht, "history_loss": r.hist_loss,
+                      "history_ntk_drift": r.hist_drift, "loss_pred_t": r.loss_grid,
+                      "loss_pred": r.loss_pred}
 
     def export_data(self) -> dict[str, np.ndarray]:
         return dict(self._data)

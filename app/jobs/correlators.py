@@ -1,0 +1,115 @@
+"""Correlators: G2(x₁, x) with errors against the NNGP, the measured G2 matrix, the connected G4 pair slice
+against exact finite-N theory, then the width sweep of |G4c|, |G6c| with theory lines and fitted slopes."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from nnqft_engine import measure
+from nnqft_engine.sampling.width_sweep import width_sweep
+from nnqft_engine.theory.kernels import kernels
+
+from ..state import AppState
+from ..theory import finite_width_theory, live_settings
+from .progress import Progress
+
+GRID = 11
+SWEEP_WIDTHS = (2, 4, 8, 16, 32, 64, 128)
+SWEEP_MAX_ENSEMBLE = 50_000
+FINE_GRID = 61
+
+
+@dataclass(frozen=True)
+class WidthSweep:
+    """The engine's WidthSweepResult as plain arrays at x₁ (the diagonal configuration)."""
+
+    widths: np.ndarray
+    g4: np.ndarray
+    g6: np.ndarray
+    g4_err: np.ndarray
+    g6_err: np.ndarray
+    g4_theory: np.ndarray | None
+    g6_theory: np.ndarray | None
+    slope4: float
+    slope4_err: float
+    slope6: float
+    slope6_err: float
+    ensemble: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class CorrelatorsResult:
+    progress: Progress
+    grid: np.ndarray
+    x1: float
+    width: int
+    k: np.ndarray                      # NNGP over (x₁, grid…)
+    fw_reason: str
+    g4_theory: np.ndarray | None       # exact finite-N G4c(x₁, x₁, x, x) on the grid (depth 1)
+    g2: np.ndarray
+    g2_err: np.ndarray
+    g4: np.ndarray
+    g4_err: np.ndarray
+    sweep: WidthSweep | None = None
+    sweep_reason: str = ""
+    fine: np.ndarray | None = None     # smooth theory curves once the measurement is in
+    k_fine: np.ndarray | None = None
+    g4_theory_fine: np.ndarray | None = None
+
+
+def run(state: AppState) -> Iterator[CorrelatorsResult]:
+    spec = state.network_spec()
+    grid = np.linspace(state.x_min, state.x_max, GRID)
+    pts = np.append(state.x1, grid)[:, None]
+    settings = live_settings(state.sample_settings(), spec, len(pts))
+    sweep_on = bool(state.view_settings.get("correlators", {}).get("width_sweep", True))
+    return _results(spec, grid, pts, settings, sweep_on)
+
+
+def _results(spec, grid, pts, settings, sweep_on: bool) -> Iterator[CorrelatorsResult]:
+    k = kernels(spec, pts).nngp
+    fw, reason = finite_width_theory(spec, pts)
+    base = {"grid": grid, "x1": float(pts[0, 0]), "width": spec.width, "k": k, "fw_reason": reason,
+            "g4_theory": None if fw is None else np.asarray(fw.g4c_pair)[0, 1:]}
+    last = None
+    for est in measure(spec, pts, settings, min_yield_networks=0):
+        last = CorrelatorsResult(**base, progress=Progress(done=est.n, requested=settings.ensemble),
+                                 g2=est.g2, g2_err=est.g2_err, g4=est.g4c_pair[0, 1:],
+                                 g4_err=est.g4c_pair_err[0, 1:])
+        yield last
+    # Smooth theory curves on a fine grid once the measurement is in.
+    fine = np.linspace(grid[0], grid[-1], FINE_GRID)
+    fpts = np.append(pts[0, 0], fine)[:, None]
+    last = dataclasses.replace(last, fine=fine, k_fine=kernels(spec, fpts).nngp[0, 1:])
+    if fw is not None:
+        fw_fine, _ = finite_width_theory(spec, fpts)
+        last = dataclasses.replace(
+            last, g4_theory_fine=None if fw_fine is None else np.asarray(fw_fine.g4c_pair)[0, 1:])
+    yield last
+    if not sweep_on:
+        yield dataclasses.replace(last, sweep_reason="width sweep switched off")
+        return
+    yield from _sweep(spec, pts[:1], settings, last)
+
+
+def _sweep(spec, x1, settings, last: CorrelatorsResult) -> Iterator[CorrelatorsResult]:
+    """Run the engine's width sweep at x₁, yielding the last measurement plus the sweep."""
+    # Each width runs to completion inside the engine: cap its ensemble so cancelling stays quick.
+    sub = settings.replace(ensemble=min(settings.ensemble, SWEEP_MAX_ENSEMBLE))
+    for res in width_sweep(spec, x1, list(SWEEP_WIDTHS), sub):
+        yield dataclasses.replace(last, sweep=_sweep_payload(res, sub.ensemble))
+
+
+def _sweep_payload(res, ensemble: int) -> WidthSweep:
+    has_theory = any(t is not None for t in res.theory)
+    return WidthSweep(widths=np.asarray(res.widths, dtype=float), g4=res.g4c[:, 0], g6=res.g6c[:, 0],
+                      g4_err=res.g4c_err[:, 0], g6_err=res.g6c_err[:, 0],
+                      g4_theory=res.theory_g4c()[:, 0] if has_theory else None,
+                      g6_theory=res.theory_g6c()[:, 0] if has_theory else None,
+                      slope4=float(res.slope_g4c[0]), slope4_err=float(res.slope_g4c_err[0]),
+                      slope6=float(res.slope_g6c[0]), slope6_err=float(res.slope_g6c_err[0]),
+                      ensemble=ensemble, reason="" if has_theory else "exact theory only at depth 1")

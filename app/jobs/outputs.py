@@ -1,0 +1,141 @@
+"""Outputs: the distribution of f(x₁) over the ensemble with its NNGP and finite-N (Edgeworth) densities,
+the variance and excess kurtosis ± error beside theory, sampled functions, and the joint (f(x₁), f(x₂))."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_outputs
+from nnqft_engine.theory.kernels import kernels
+
+from ..state import AppState
+from ..theory import edgeworth, finite_width_theory, live_settings
+from .progress import Progress
+
+SCATTER_MAX = 1500
+N_FUNCTIONS = 8
+GRID = 160
+
+
+@dataclass(frozen=True)
+class OutputsResult:
+    progress: Progress
+    z: np.ndarray                 # histogram bin centres
+    edges: np.ndarray
+    density: np.ndarray
+    var: float
+    var_err: float
+    kurt: float
+    kurt_err: float
+    scatter: np.ndarray           # (≤ SCATTER_MAX, 2): (f(x₁), f(x₂)) of the first networks
+    grid: np.ndarray
+    funcs: np.ndarray             # (GRID, N_FUNCTIONS) sampled networks
+    x1: float
+    x2: float
+    width: int
+    depth: int
+    nonfinite: int                # networks whose outputs overflowed to ±∞
+    dtype: str
+    # theory
+    k: np.ndarray                 # NNGP at (x₁, x₂)
+    fw_reason: str
+    funcs_sd: float
+    gauss: np.ndarray | None = None
+    var_fw: float | None = None   # exact finite-N moments (depth 1), else None (fw_reason says why)
+    kurt_fw: float | None = None
+    cumulants_fw: tuple | None = None
+    edgeworth: np.ndarray | None = None
+    edge_reason: str | None = None
+
+
+def _theory(spec, pts: np.ndarray, grid: np.ndarray) -> dict:
+    """The NNGP at x₁, x₂, the exact finite-N moments (depth 1), and the NNGP's largest standard deviation
+    along the grid, which sets the sampled functions' plot range so it does not jump with every draw (a coarse
+    grid: quadrature kernels cost O(points²))."""
+    k = kernels(spec, pts).nngp
+    fw, fw_reason = finite_width_theory(spec, pts)
+    theory = {"k": k, "fw_reason": fw_reason}
+    if fw is not None:
+        var, k4 = float(np.asarray(fw.g2)[0, 0]), float(np.asarray(fw.g4c_diag)[0])
+        k6 = float(np.asarray(fw.g6c_diag)[0]) if getattr(fw, "g6c_diag", None) is not None else 0.0
+        theory.update(var_fw=var, kurt_fw=k4 / var**2, cumulants_fw=(var, k4, k6))
+    coarse = grid[:: max(1, len(grid) // 8)]
+    with np.errstate(invalid="ignore"):
+        theory["funcs_sd"] = float(np.sqrt(np.nanmax(np.diag(kernels(spec, coarse).nngp))))
+    return theory
+
+
+def robust_sd(values: np.ndarray) -> float:
+    """1.4826 × the median absolute deviation of the finite values: the standard deviation for Gaussian data,
+    and a finite spread for tails too heavy to have one."""
+    f = values[np.isfinite(values)]
+    if not len(f):
+        return 1.0
+    mad = 1.4826 * float(np.median(np.abs(f - np.median(f))))
+    return mad if mad > 0 else 1.0
+
+
+def _histogram_edges(k: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """±4.5 NNGP standard deviations; where the NNGP variance is infinite, ±4.5 robust standard deviations of
+    the first networks' outputs."""
+    sd = np.sqrt(np.diag(k))
+    if not (np.all(np.isfinite(sd)) and np.all(sd > 0)):
+        sd = np.array([robust_sd(first[:, p]) for p in range(first.shape[1])])
+    return histogram_edges(sd, bins=72, width_sd=4.5)
+
+
+def gaussian_density(z: np.ndarray, variance: float) -> np.ndarray:
+    v = max(float(variance), 1e-300)
+    return np.exp(-0.5 * z * z / v) / np.sqrt(2 * np.pi * v)
+
+
+def _densities(theory: dict, z: np.ndarray) -> dict:
+    """The NNGP Gaussian and the finite-N Edgeworth density on the bin centres z (None where undefined)."""
+    var = float(theory["k"][0, 0])
+    out: dict = {"gauss": gaussian_density(z, var) if np.isfinite(var) and var > 0 else None}
+    if "cumulants_fw" in theory:
+        v, k4, k6 = theory["cumulants_fw"]
+        if v > 0 and np.isfinite([v, k4, k6]).all():
+            out["edgeworth"], out["edge_reason"] = edgeworth(z, v, k4, k6)
+        else:
+            out["edgeworth"], out["edge_reason"] = None, "the exact cumulants are not finite here"
+    return out
+
+
+def run(state: AppState) -> Iterator[OutputsResult]:
+    spec = state.network_spec()
+    pts = np.array([[state.x1], [state.x2]])
+    grid = np.linspace(state.x_min, state.x_max, GRID)[:, None]
+    settings = live_settings(state.sample_settings(), spec, 2)
+    func_settings = state.sample_settings(ensemble=N_FUNCTIONS)
+    return _results(spec, pts, grid, settings, func_settings)
+
+
+def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult]:
+    theory = _theory(spec, pts, grid)
+    funcs = sample_outputs(spec, grid, func_settings).T       # (GRID, N_FUNCTIONS)
+    stats, edges, z = None, None, None
+    kept: list[np.ndarray] = []
+    n_kept = n_bad = 0
+    for chunk in iter_outputs(spec, pts, settings):
+        n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())
+        if stats is None:   # bins from theory, or from the first networks where theory diverges
+            edges = _histogram_edges(theory["k"], chunk.values.double().cpu().numpy())
+            z = 0.5 * (edges[0, 1:] + edges[0, :-1])
+            theory.update(_densities(theory, z))
+            stats = EnsembleStats(2, hist_edges=edges)
+        stats.update(chunk.start, chunk.values)
+        if n_kept < SCATTER_MAX:
+            part = chunk.values[: SCATTER_MAX - n_kept].double().cpu().numpy()
+            kept.append(part)
+            n_kept += len(part)
+        est = stats.estimate()
+        yield OutputsResult(
+            progress=Progress(done=est.n, requested=settings.ensemble), z=z, edges=edges[0],
+            density=est.histogram.density()[0], var=est.g2[0, 0], var_err=est.g2_err[0, 0],
+            kurt=est.kurtosis[0], kurt_err=est.kurtosis_err[0], scatter=np.concatenate(kept),
+            grid=grid[:, 0], funcs=funcs, x1=pts[0, 0], x2=pts[1, 0], width=spec.width, depth=spec.depth,
+            nonfinite=n_bad, dtype=settings.dtype, **theory)
