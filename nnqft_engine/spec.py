@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ACTIVATIONS = (
-    "relu", "erf", "tanh", "gelu", "sigmoid", "softplus", "silu", "sin", "cos", "linear", "gauss-net",
-)
+from .activations import activation_names
+
+ACTIVATIONS = activation_names()   # the activation records are the one source
 PRIORS = ("gaussian", "uniform", "laplace", "student-t", "rademacher")
 PARAMETERIZATIONS = ("standard", "ntk")
 INDEPENDENCE = ("none", "shared-scale", "sequential")
