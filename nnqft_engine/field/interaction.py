@@ -3,7 +3,8 @@
 `measure_field` is a generator of `FieldEstimate`s (each yield = progress + cancellation point) for either
 sampler. Beside the direct estimates of the interacting G2 and G4c it reports the λ-induced *changes*
 ΔG = E_λ[·] − E_0[·], measured on the same samples with the free theory as control variate (reweighting:
-free draws with weights 1 vs e^{−(λ/4!)F}; MCMC: chain samples with weights 1 vs e^{+(λ/4!)F}). At first
+free draws with weights 1 vs e^{−(λ/4!)F}; MCMC: chain states vs the free networks proposed by k = N
+independence proposals, or the exact free moments when the window is smaller, see mcmc.py). At first
 order ΔG4c = −λ∫_V ΠG + O(λ/N, λ²): tree level is compared with ΔG4c, so the free cos-net's own O(1/N)
 G4c (given exactly in `free_g4c_pair`) is subtracted rather than mistaken for an interaction.
 """
@@ -26,7 +27,7 @@ from .mcmc import ChainDiagnostics, mcmc_chunks
 from .propagator import propagator
 from .reweight import reweight_chunks
 from .spec import FieldSpec, McmcSettings, check_sampler
-from .wstats import WeightedStats
+from .wstats import GROUPS, WeightedStats
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class FieldEstimate:
     acceptance: float
     tau_int: float
     convention: str = CONVENTION
+    tau_int_f: float = float("nan")
+    window: int = 0
+    block_steps: float = float("nan")
+    free_reference: str = "weights"
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -115,7 +120,7 @@ def measure_field(spec: FieldSpec, x, settings: SampleSettings, sampler: str = "
         total = steps * mcmc.chains
         chunks = mcmc_chunks(spec, evaluator, total, settings.seed, device, mcmc, diag,
                              yield_every=max(1, steps // yields))
-    stats = WeightedStats(len(pts), total)
+    stats = WeightedStats(len(pts), total, chains=mcmc.chains if sampler == "mcmc" else None)
     every, last = max(1, total // yields), 0
     for start, phi, logw in chunks:
         stats.update(start, phi, logw)
@@ -126,19 +131,27 @@ def measure_field(spec: FieldSpec, x, settings: SampleSettings, sampler: str = "
 
 def _estimate(spec: FieldSpec, pts: np.ndarray, theory: FieldTheory, stats: WeightedStats, sampler: str,
               total: int, diag: ChainDiagnostics) -> FieldEstimate:
+    exact = sampler == "mcmc" and diag.free_reference == "exact"
+
     def derive(g2: np.ndarray, g4: np.ndarray) -> dict[str, np.ndarray]:
-        d4 = g4[..., 0, :, :] - g4[..., 1, :, :]
+        g2_0, g4_0 = (theory.propagator, theory.free_g4c_pair) if exact else (g2[..., 1, :, :], g4[..., 1, :, :])
+        d4 = g4[..., 0, :, :] - g4_0
         return {"g2": g2[..., 0, :, :], "g4c_pair": g4[..., 0, :, :],
-                "delta_g2": g2[..., 0, :, :] - g2[..., 1, :, :], "delta_g4c_pair": d4,
+                "delta_g2": g2[..., 0, :, :] - g2_0, "delta_g4c_pair": d4,
                 "lam_hat": fit_coupling(d4, theory.tree_unit),
                 "lam_hat_raw": fit_coupling(g4[..., 0, :, :] - theory.free_g4c_pair, theory.tree_unit)}
 
     est, err = stats.estimate(derive)
+    extra = {}
     if sampler == "reweight":
         ess, acc, tau = float(stats.ess()[0]), float("nan"), float("nan")
     else:
-        tau = diag.tau_int()
-        ess, acc = (stats.n / (2 * tau) if tau == tau else float(stats.n)), diag.acceptance
+        # Jackknife blocks: whole chains when chains ≥ GROUPS, else contiguous runs of steps.
+        steps = stats.n / max(diag.chains, 1)
+        blocks = steps if stats.chains else steps * diag.chains / GROUPS
+        tau, ess, acc = diag.tau_int(), diag.ess(stats.n), diag.acceptance
+        extra = {"tau_int_f": diag.tau_int_f(), "window": diag.window, "block_steps": blocks,
+                 "free_reference": diag.free_reference}
     return FieldEstimate(
         n=stats.n, total=total, sampler=sampler, x=pts, propagator=theory.propagator,
         free_g4c_pair=theory.free_g4c_pair, tree_g4c_pair=-spec.lam * theory.tree_unit,
@@ -148,4 +161,4 @@ def _estimate(spec: FieldSpec, pts: np.ndarray, theory: FieldTheory, stats: Weig
         delta_g4c_pair=est["delta_g4c_pair"], delta_g4c_pair_err=err["delta_g4c_pair"],
         lam_hat=float(est["lam_hat"]), lam_hat_err=float(err["lam_hat"]),
         lam_hat_raw=float(est["lam_hat_raw"]), lam_hat_raw_err=float(err["lam_hat_raw"]),
-        ess=ess, acceptance=acc, tau_int=tau)
+        ess=ess, acceptance=acc, tau_int=tau, **extra)

