@@ -1,6 +1,7 @@
 """`theory`: exact finite-width correlators of depth-1 ensembles, with broken independence."""
 from __future__ import annotations
 
+from ..theory.density import output_density
 from ..theory.finite_width import exact_correlators
 from .common import ArgumentParser, add_network_flags, emit, network_spec, parse_points
 
@@ -10,9 +11,15 @@ def run(argv: list[str]) -> int:
                        description="Exact G2, connected G4 (diag, pair) and G6 (diag) of a depth-1 ensemble "
                                    "at width N; --shared-scale V / --sequential V break independence.")
     add_network_flags(p)
+    p.add_argument("--density", action="store_true", help="add the exact density of f at the first point")
     args = p.parse_args(argv)
     pts = parse_points(args.x)
-    th = exact_correlators(network_spec(args, pts), pts)
-    emit({"x": pts[:, 0] if pts.shape[1] == 1 else pts, "width": th.width, "g2": th.g2,
-          "g4c_diag": th.g4c_diag, "g4c_pair": th.g4c_pair, "g6c_diag": th.g6c_diag, "kurtosis": th.kurtosis})
+    spec = network_spec(args, pts)
+    th = exact_correlators(spec, pts)
+    out = {"x": pts[:, 0] if pts.shape[1] == 1 else pts, "width": th.width, "g2": th.g2,
+           "g4c_diag": th.g4c_diag, "g4c_pair": th.g4c_pair, "g6c_diag": th.g6c_diag, "kurtosis": th.kurtosis}
+    if args.density:
+        dens = output_density(spec, pts[0])
+        out["density"] = {"f": dens.f, "p": dens.p, "atom_weight": dens.atom_weight}
+    emit(out)
     return 0

@@ -2,8 +2,9 @@
 
 All arithmetic is float64 numpy. Closed forms (arc-cosine, arcsin, sin/cos, gauss-net, linear) where they
 exist, Gauss–Hermite quadrature otherwise. With a non-Gaussian prior the first hidden layer's
-expectations are taken over that prior (`quadrature.first_layer_rule`), since z¹ = w·x + b is a sum of only
-d + 1 terms.
+expectations are taken over that prior, since z¹ = w·x + b is a sum of only d + 1 terms; for d = 1 (and for any prior when φ
+has no closed form) with the split rule of `first_layer.split_rule` that the exact correlators share, which
+reaches ~1e-13 also at relu's kink (docs/physics.md §4); for d > 1 with `quadrature.first_layer_rule`.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 from ..activations import Activation, get_activation
 from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
+from .first_layer import split_rule
 from .quadrature import first_layer_rule, gaussian_pair_expectation
 
 
@@ -67,11 +69,21 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
         m = np.prod(mgf(spec.prior, s_w * (x[:, None, :] + x2[None, :, :]), spec.prior_dof), axis=-1)
         e = m * mgf(spec.prior, 2.0 * spec.sigma_b, spec.prior_dof) * np.exp(-q_a[:, None] - q_b[None, :])
         return e, e
-    nodes, w = first_layer_rule(spec, n_per_dim)
+    rule = split_rule(spec, x if x2 is x else np.concatenate([x, x2])) if n_per_dim is None else None
+    if rule is None:
+        nodes, w = first_layer_rule(spec, n_per_dim)
+        w_phi = w_dphi = w
+    else:  # relu's polar rule weighs φφ (degree 2) and φ′φ′ (degree 0) differently
+        nodes, w_phi, w_dphi = rule.nodes, rule.weights(2), rule.weights(0)
     za = nodes[:, :-1] @ x.T + nodes[:, -1:]
-    zb = nodes[:, :-1] @ x2.T + nodes[:, -1:]
-    ea = (act.numpy_fn(za, q_a[None, :]) * w[:, None]).T @ act.numpy_fn(zb, q_b[None, :])
-    eb = (act.numpy_grad(za, q_a[None, :]) * w[:, None]).T @ act.numpy_grad(zb, q_b[None, :])
+    fa, ga = act.numpy_fn(za, q_a[None, :]), act.numpy_grad(za, q_a[None, :])
+    if x2 is x:  # one evaluation of φ and φ′ serves both sides
+        fb, gb = fa, ga
+    else:
+        zb = nodes[:, :-1] @ x2.T + nodes[:, -1:]
+        fb, gb = act.numpy_fn(zb, q_b[None, :]), act.numpy_grad(zb, q_b[None, :])
+    ea = (fa * w_phi[:, None]).T @ fb
+    eb = (ga * w_dphi[:, None]).T @ gb
     if x2 is x:  # the quadrature sum is symmetric in exact arithmetic; make it so in floating point
         ea, eb = 0.5 * (ea + ea.T), 0.5 * (eb + eb.T)
     return ea, eb
@@ -95,7 +107,9 @@ def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
     with np.errstate(over="ignore", invalid="ignore"):
         for layer in range(spec.depth):
             q = qs[layer]
-            if layer == 0 and spec.prior != "gaussian":
+            # The first layer integrates over (w, b) under the true prior with the rule the exact correlators
+            # use (`first_layer.split_rule`), so `kernel` and `theory` agree; Gaussian closed forms stay exact.
+            if layer == 0 and (spec.prior != "gaussian" or (d == 1 and not act.closed_form)):
                 e_phi, e_dphi = prior_first_layer(spec, pts, n_per_dim=n_per_dim)
             else:
                 e_phi, e_dphi = _symmetric_layer(act, k, q)

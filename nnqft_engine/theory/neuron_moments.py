@@ -4,13 +4,16 @@ H_{1..k} = E_{w,b}[h(x₁)…h(x_k)] is a (d+1)-dimensional integral. Three exac
 
 - gauss-net (φ = e^{z−q}): closed form through the prior's moment generating function, including where
   it diverges (laplace / student-t tails make high moments infinite — reported as inf, not a wrong number);
-- kinked φ (relu) with a continuous prior: a product rule over all but one parameter, and along the last
+- d = 1 (and rademacher at any d): `first_layer.split_rule`, the rule the kernels share — relu in polar
+  coordinates split at every kink angle, smooth φ on graded composite Gauss–Legendre pieces;
+- kinked φ (relu), d > 1, with a continuous prior: a product rule over all but one parameter, and along the last
   one (b, or the last weight when σ_b = 0) Gauss–Legendre on pieces split at every kink b = −w·x_k, at the
   prior's own kink (laplace) and on a fixed grid over the prior's effective support;
 - otherwise the engine's tensor-product rule `quadrature.first_layer_rule` (smooth φ).
 
 `NeuronMoments` exposes the handful of moment arrays the finite-width theory needs; `s2` (optional, one
-value per quadrature node) weights them for the sequential mechanism, E[s² h h] etc.
+value per quadrature node) weights them for the sequential mechanism, E[s² h h] etc. (s² is not homogeneous
+in (w, b), so those use the d > 1 rules.)
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from ..activations import get_activation
 from ..gauss_rules import legendre_rule
 from ..priors import quadrature_rule
 from ..spec import NetworkSpec, layer_variances
+from .first_layer import FirstLayerRule, split_rule
 from .quadrature import first_layer_rule
 
 SQRT3 = math.sqrt(3.0)
@@ -133,11 +137,16 @@ class NeuronMoments:
         self.closed = self.act.exponential and s2_of_nodes is None
         if self.closed:
             return
-        if not self.act.smooth and spec.prior in _PIECE_RANGE:
-            nodes, w = piecewise_rule(spec, x)
+        rule = split_rule(spec, x) if s2_of_nodes is None else None
+        if rule is not None:
+            nodes, self._rule = rule.nodes, rule
         else:
-            nodes, w = first_layer_rule(spec)
-        self.w = w
+            if not self.act.smooth and spec.prior in _PIECE_RANGE:
+                nodes, w = piecewise_rule(spec, x)
+            else:
+                nodes, w = first_layer_rule(spec)
+            self._rule = FirstLayerRule(nodes, w[None, :], homogeneous=False)
+        self.w = self._rule.weights(0)
         self.h = self.act.numpy_fn(nodes[:, :-1] @ x.T + nodes[:, -1:], self.q[None, :])
         self.s2 = None if s2_of_nodes is None else s2_of_nodes(nodes)
 
@@ -152,7 +161,7 @@ class NeuronMoments:
         if self.closed:
             eye = np.eye(len(self.x))
             return self._gn(eye[:, None, :] + eye[None, :, :])
-        return (self.h * self.w[:, None]).T @ self.h
+        return (self.h * self._rule.weights(2)[:, None]).T @ self.h
 
     def h4_pair(self) -> np.ndarray:
         """E[h_i² h_j²]."""
@@ -160,18 +169,18 @@ class NeuronMoments:
             eye = np.eye(len(self.x))
             return self._gn(2 * eye[:, None, :] + 2 * eye[None, :, :])
         h2 = self.h * self.h
-        return (h2 * self.w[:, None]).T @ h2
+        return (h2 * self._rule.weights(4)[:, None]).T @ h2
 
     def h6(self) -> np.ndarray:
         if self.closed:
             return self._gn(6 * np.eye(len(self.x)))
-        return self.w @ self.h**6
+        return self._rule.weights(6) @ self.h**6
 
     def h_tuple(self, idx: tuple[int, ...]) -> float:
         """E[h(x_{i1}) … h(x_{ik})] for point indices idx."""
         if self.closed:
             return float(self._gn(np.bincount(np.asarray(idx), minlength=len(self.x)).astype(float)))
-        return float(self.w @ np.prod(self.h[:, list(idx)], axis=1))
+        return float(self._rule.weights(len(idx)) @ np.prod(self.h[:, list(idx)], axis=1))
 
     def s2_h2(self) -> np.ndarray:
         """E[s² h_i h_j]."""

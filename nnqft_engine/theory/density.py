@@ -1,0 +1,188 @@
+"""Exact finite-N density of one depth-1 output f(x) (i.i.d. parameters), by one Fourier inversion
+(docs/physics.md §4.3).
+
+f = c + Σᵢ aᵢhᵢ is the readout bias plus N i.i.d. terms, aᵢ = (σ_w/√N)αᵢ, hᵢ = φ(zᵢ), so exactly
+
+    E[e^{itf}] = ψ(σ_b t) · (E_z[ψ(t σ_w φ(z)/√N)])^N,      ψ = the standardized prior's characteristic function
+
+(gaussian: e^{−s²/2}, so E_z[…] = E_h[e^{−t²σ_w²h²/(2N)}]). Only the one-dimensional law of the pre-activation
+z = σ_w x u + σ_b v enters: its density is a closed-form convolution (gaussian, uniform: a trapezoid, laplace:
+two exponentials) or one smooth integral (student-t).
+
+Atoms: where φ(z) = 0 on a set of positive probability (relu: z ≤ 0, p_off = ½) a neuron contributes exactly 0,
+so with probability p_off^N all of them do and f = c. That part is split off in closed form — p_off^N times the
+bias density (a spike of width σ_b), or a true atom at 0 when σ_b = 0 — and only the remainder
+ψ(σ_b t)·[(p_off + C(t))^N − p_off^N] is inverted, where the grid has to resolve nothing narrower than the bulk.
+The characteristic function is real and even (every prior is symmetric), so p(f) = (1/π)∫₀^T Φ(t) cos(tf) dt by
+composite Gauss–Legendre; T is where |Φ| has fallen below 1e-13 of its peak.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from ..activations import get_activation
+from ..spec import NetworkSpec, SpecError, as_points
+from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
+
+_T_TOL = 1e-13
+_MAX_GRID = 40001
+_L = 12
+
+
+@dataclass(frozen=True)
+class OutputDensity:
+    """p(f) on the grid f (float64); `atom_weight` = P(every neuron contributes 0) (included in p as the
+    bias-density spike when σ_b > 0, a point mass at 0 outside p when σ_b = 0); `clipped_mass` the negative
+    ringing set to 0; `tail` = |Φ(T)|, the characteristic function where the inversion stops."""
+
+    x: float
+    width: int
+    f: np.ndarray
+    p: np.ndarray
+    atom_weight: float
+    atom_in_p: bool
+    variance: float
+    clipped_mass: float
+    tail: float
+
+
+def characteristic_function(prior: str, s, dof: float = 6.0) -> np.ndarray:
+    """E[e^{isα}] of the standardized prior variable (real: every prior is symmetric)."""
+    s = np.abs(np.asarray(s, dtype=np.float64))
+    if prior == "gaussian":
+        return np.exp(-0.5 * s * s)
+    if prior == "uniform":
+        return np.sinc(SQRT3 * s / math.pi)
+    if prior == "laplace":
+        return 1.0 / (1.0 + 0.5 * s * s)
+    if prior == "rademacher":
+        return np.cos(s)
+    if prior == "student-t":  # t_ν scaled to unit variance: K_{ν/2}(√ν|s'|)(√ν|s'|)^{ν/2} / (Γ(ν/2) 2^{ν/2−1})
+        y = math.sqrt(dof) * s * math.sqrt((dof - 2.0) / dof)
+        with np.errstate(invalid="ignore", over="ignore"):
+            val = np.exp((dof / 2) * np.log(np.maximum(y, 1e-300)) + np.log(special.kve(dof / 2, y)) - y
+                         - special.gammaln(dof / 2) - (dof / 2 - 1) * math.log(2.0))
+        return np.where(y < 1e-12, 1.0, np.nan_to_num(val))
+    raise ValueError(f"unknown prior {prior!r}")
+
+
+def preactivation_density(spec: NetworkSpec, x1: float, z: np.ndarray) -> np.ndarray:
+    """Density of z = σ_w x₁ u + σ_b v, (u, v) i.i.d. standardized prior variables (docs/physics.md §4)."""
+    a, b = abs(spec.sigma_w * x1), spec.sigma_b
+    a, b = max(a, b), min(a, b)
+    z = np.asarray(z, dtype=np.float64)
+    prior, dof = spec.prior, spec.prior_dof
+    if b == 0:
+        return standardized_pdf(prior, z / a, dof) / a
+    if prior == "gaussian":
+        q = a * a + b * b
+        return np.exp(-0.5 * z * z / q) / math.sqrt(2 * math.pi * q)
+    if prior == "uniform":  # U(±√3a) + U(±√3b): a trapezoid
+        ha, hb = SQRT3 * a, SQRT3 * b
+        return np.maximum(0.0, np.minimum(ha, z + hb) - np.maximum(-ha, z - hb)) / (4 * ha * hb)
+    if prior == "laplace":  # scales β = σ/√2; β₁ ≠ β₂: (β₁e^{−|z|/β₁} − β₂e^{−|z|/β₂}) / (2(β₁² − β₂²))
+        b1, b2 = a / math.sqrt(2.0), b / math.sqrt(2.0)
+        az = np.abs(z)
+        if b1 - b2 < 1e-7 * b1:
+            return (b1 + az) * np.exp(-az / b1) / (4 * b1 * b1)
+        return (b1 * np.exp(-az / b1) - b2 * np.exp(-az / b2)) / (2 * (b1 * b1 - b2 * b2))
+    if prior == "student-t":  # ∫ p(v) p((z − b v)/a)/a dv: smooth in v on scale a/b ≥ 1
+        from .first_layer import axis_rule
+        v, wv = axis_rule(prior, 1.0, dof, growth=0.3, core=12.0)
+        return (standardized_pdf(prior, (z[..., None] - b * v) / a, dof) @ wv) / a
+    raise SpecError(f"no pre-activation density for prior {prior!r}")
+
+
+def _z_rule(spec: NetworkSpec, x1: float, h0: float, hmax: float, positive_only: bool):
+    """Composite rule for E over z (density included): pieces graded from z = 0 (where φ vanishes and where the
+    laplace/uniform densities have kinks), at most hmax wide in the bulk, split at the uniform trapezoid's
+    corners."""
+    a, b = abs(spec.sigma_w * x1), spec.sigma_b
+    reach = tail_range(spec.prior, spec.prior_dof) * max(a, b)
+    if spec.prior == "uniform":
+        reach = SQRT3 * (a + b)
+    half = graded_edges(h0, reach, 0.15)
+    extra = np.arange(hmax, min(reach, 30 * math.sqrt(a * a + b * b)), hmax)
+    corners = [SQRT3 * abs(a - b)] if spec.prior == "uniform" else []
+    half = np.unique(np.concatenate([half, extra, corners]))
+    half = half[half <= reach]
+    edges = half if positive_only else np.concatenate([-half[::-1], half[1:]])
+    z, w = composite_rule(edges, _L)
+    return z, w * preactivation_density(spec, x1, z)
+
+
+def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
+    """Exact density of f(x₁) for a depth-1, i.i.d. ensemble at width spec.width (docs/physics.md §4.3)."""
+    if spec.depth != 1:
+        raise SpecError(f"the exact output density exists only for depth 1 (got depth {spec.depth})")
+    if not spec.iid:
+        raise SpecError("the exact output density needs i.i.d. parameters (independence 'none')")
+    if spec.input_dim != 1:
+        raise SpecError("the exact output density is implemented for 1-D inputs only")
+    if spec.prior == "rademacher":
+        raise SpecError("with a rademacher prior the output takes finitely many values: it has no density")
+    x1 = float(as_points(x1, 1)[0, 0])
+    act = get_activation(spec.activation)
+    if act.exponential:
+        raise SpecError("gauss-net's output density is not implemented (its normaliser depends on x)")
+    n, sw, sb = spec.width, spec.sigma_w, spec.sigma_b
+    sd_z = math.hypot(sw * x1, sb)
+    if sd_z == 0:
+        raise SpecError("the pre-activation is identically 0 here (σ_w·x = σ_b = 0): f is a point mass")
+    relu = act.name == "relu"
+    p_off = 0.5 if relu else 0.0                                     # P(z ≤ 0), z symmetric
+    # Scales: variance of f, and the narrowest feature the grid must show (the spike of width σ_b).
+    zq, wq = _z_rule(spec, x1, 1e-3 * sd_z, 0.1 * sd_z, relu)
+    hq = act.numpy_fn(zq, 0.0)
+    var = sb * sb + sw * sw * float(wq @ (hq * hq))
+    sd = math.sqrt(var)
+    heavy = spec.prior in ("laplace", "student-t")
+    # A product a·h of two bulk variables has exponential tails at small N: widen the window there.
+    span = (1.5 if heavy else 1.0) * (8.0 + 24.0 / math.sqrt(n)) * sd
+    # Cut-off T: the bias' characteristic function (if it decays) or the bulk's.
+    t_max = 8.3 / sb if (sb > 0 and spec.prior == "gaussian") else 300.0 / sd
+    hmax = min(0.1 * sd_z, 1.5 * 2 * math.pi * math.sqrt(n) / (t_max * sw * 1.2 + 1e-300))
+    zq, wq = _z_rule(spec, x1, 1e-4 * sd_z, hmax, relu)
+    hq = act.numpy_fn(zq, 0.0)
+    amp = sw * hq / math.sqrt(n)
+
+    def phi_rem(t):
+        c = characteristic_function(spec.prior, np.outer(t, amp), spec.prior_dof) @ wq
+        bias = characteristic_function(spec.prior, sb * t, spec.prior_dof) if sb > 0 else 1.0
+        return bias * ((p_off + c) ** n - p_off**n)
+
+    step = min(0.25 / sd, math.pi / span)
+    probe = np.geomspace(step, t_max, 200)
+    vals = np.abs(phi_rem(probe))
+    big = np.nonzero(vals > _T_TOL)[0]
+    t_end = probe[min(big[-1] + 1, len(probe) - 1)] if len(big) else step
+    tail = float(vals[min(big[-1] + 1, len(probe) - 1)]) if len(big) else 0.0
+    if tail > 1e-7:
+        raise SpecError(f"the characteristic function of f decays too slowly here (|Φ(T)| = {tail:.1e}) "
+                        "to invert on a grid: use σ_b > 0 with the gaussian prior, or sample")
+    if t_end / step > 20000:
+        raise SpecError("the output density here needs too fine a Fourier grid (σ_b too small for the spread "
+                        "of f): increase σ_b or sample")
+    t, wt = composite_rule(np.append(np.arange(0.0, t_end, step), t_end), _L)
+    phi = phi_rem(t)
+    spike_width = sb if sb > 0 else sd
+    if grid is None:
+        df = min(sd / 60.0, spike_width / 10.0)
+        m = min(_MAX_GRID, 2 * int(math.ceil(span / df)) + 1)
+        f = np.linspace(-span, span, m)
+    else:
+        f = np.asarray(grid, dtype=np.float64)
+    p = (np.cos(np.outer(f, t)) @ (wt * phi)) / math.pi
+    atom = p_off**n
+    if atom > 0 and sb > 0:
+        p = p + atom * standardized_pdf(spec.prior, f / sb, spec.prior_dof) / sb
+    neg = p < 0
+    dfs = np.gradient(f) if len(f) > 1 else np.ones(1)
+    clipped = float(-(p[neg] * dfs[neg]).sum())
+    p = np.where(neg, 0.0, p)
+    return OutputDensity(x=x1, width=n, f=f, p=p, atom_weight=float(atom), atom_in_p=sb > 0, variance=var,
+                         clipped_mass=clipped, tail=tail)

@@ -1,0 +1,194 @@
+"""One first-layer quadrature rule over (w, b), shared by the kernels, the exact correlators and the density
+(docs/physics.md §4).
+
+Every depth-1 quantity is an integral over one neuron's parameters under the true prior. For d = 1 inputs
+z(x) = σ_w·x·u + σ_b·v with (u, v) i.i.d. standardized, and φ changes fast only near the line z = 0 (relu's
+kink, tanh's poles at z = ±iπ/2, erf's step): a plain tensor rule with the prior's own Gauss rule converges
+slowly there (a 6 % error on relu's E[φ′φ′] under laplace/uniform priors, 1e-5 on tanh at σ_w = 3). Two rules
+reach ~1e-13 instead:
+
+- relu (positively homogeneous): polar coordinates (u, v) = r(cos θ, sin θ). Then relu(z) = r·relu(a(θ)) with
+  a(θ) = σ_w x cos θ + σ_b sin θ, and an integrand of homogeneity degree k needs only the radial moment
+  R_k(θ) = ∫ r^{k+1} p(r cos θ) p(r sin θ) dr (closed form for gaussian, laplace, uniform; a double-exponential
+  rule for student-t). The angular integral is split at every kink angle a_k(θ) = 0 of every point and at the
+  prior's own kinks (laplace: the axes; uniform: the square's corners), Gauss–Legendre on each piece, so its
+  integrand is analytic on every piece. Weights depend on the degree: `weights(k)`.
+- smooth φ: a tensor product of composite Gauss–Legendre rules, pieces graded from width ~1/(σ_w·max|x|) at
+  u = 0 (where every point's transition line crosses the axis, d = 1) growing geometrically outwards, split at
+  the prior's kink (laplace, 0) and support edges (uniform, ±√3), with the density in the weights.
+
+Rademacher is exact with its 2^{d+1} atoms. For d > 1 the older rules remain (`quadrature.first_layer_rule`,
+`neuron_moments.piecewise_rule`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from ..activations import get_activation
+from ..gauss_rules import legendre_rule
+from ..spec import NetworkSpec
+
+SQRT3 = math.sqrt(3.0)
+MAX_DEGREE = 8
+_L_ANGLE = 12          # Legendre nodes per angular piece
+_ANGLE_PIECES = 16     # base pieces over [−π, π) (R_k and a(θ) are analytic on each)
+_L_AXIS = 10           # Legendre nodes per piece of the smooth rule
+_GROWTH_U = {"gaussian": 0.2, "laplace": 0.12, "uniform": 0.5, "student-t": 0.15}
+
+
+@dataclass(frozen=True)
+class FirstLayerRule:
+    """Nodes (Q, d+1) in parameter units (w…, b) and weights: `weights(k)` integrates functions of the nodes
+    whose homogeneity degree under (w, b) → r(w, b) is k (every k alike unless `homogeneous`)."""
+
+    nodes: np.ndarray
+    degree_weights: np.ndarray   # (MAX_DEGREE+1, Q) if homogeneous, else (1, Q)
+    homogeneous: bool
+
+    def weights(self, degree: int = 0) -> np.ndarray:
+        return self.degree_weights[degree if self.homogeneous else 0]
+
+
+def standardized_pdf(prior: str, u: np.ndarray, dof: float = 6.0) -> np.ndarray:
+    """Density of the standardized (unit-variance) prior variable."""
+    u = np.asarray(u, dtype=np.float64)
+    if prior == "gaussian":
+        return np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
+    if prior == "uniform":
+        return np.where(np.abs(u) <= SQRT3, 1.0 / (2 * SQRT3), 0.0)
+    if prior == "laplace":
+        return math.sqrt(0.5) * np.exp(-math.sqrt(2.0) * np.abs(u))
+    if prior == "student-t":
+        c = math.sqrt(dof / (dof - 2.0))  # t = c·u has the standard t density
+        log_norm = special.gammaln((dof + 1) / 2) - special.gammaln(dof / 2) - 0.5 * math.log(dof * math.pi)
+        t = c * u
+        return c * np.exp(log_norm - 0.5 * (dof + 1) * np.log1p(t * t / dof))
+    raise ValueError(f"no density for prior {prior!r}")
+
+
+def tail_range(prior: str, dof: float = 6.0) -> float:
+    """Standardized |u| beyond which the prior's mass (times moments up to 8) is below ~1e-16."""
+    if prior == "gaussian":
+        return 12.0
+    if prior == "laplace":
+        return 45.0
+    if prior == "uniform":
+        return SQRT3
+    if prior == "student-t":
+        return float(min(1e8, 10.0 ** (16.0 / max(dof - 2.0, 0.5))))
+    raise ValueError(f"unknown prior {prior!r}")
+
+
+def graded_edges(h0: float, reach: float, growth: float, core: float = math.inf) -> np.ndarray:
+    """Edges 0 = e₀ < e₁ < … ≥ reach with e_{j+1} = e_j + max(h0, growth·e_j): fine near 0, geometric beyond
+    (ratio 2 outside `core`, where only the prior's smooth tail is left to integrate)."""
+    edges = [0.0]
+    while edges[-1] < reach:
+        g = growth if edges[-1] < core else max(growth, 1.0)
+        edges.append(edges[-1] + max(h0, g * edges[-1]))
+    edges[-1] = reach
+    return np.asarray(edges)
+
+
+def composite_rule(edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre with n nodes on each piece [edges[i], edges[i+1]] (weight 1)."""
+    g, gw = legendre_rule(n)
+    lo, hi = edges[:-1], edges[1:]
+    half = 0.5 * (hi - lo)
+    x = (0.5 * (hi + lo))[:, None] + half[:, None] * g
+    return x.ravel(), (half[:, None] * gw).ravel()
+
+
+def axis_rule(prior: str, h0: float, dof: float = 6.0, n: int = _L_AXIS,
+              growth: float = 0.25, core: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric composite rule for E[g(u)] under the standardized prior: graded pieces from 0 (laplace's kink)
+    out to the tail range (uniform: exactly its support edge), each piece at most `growth` × its distance
+    from 0 wide."""
+    reach = tail_range(prior, dof)
+    half = graded_edges(min(h0, reach), reach, growth, core)
+    edges = np.concatenate([-half[::-1], half[1:]])
+    u, w = composite_rule(edges, n)
+    w = w * standardized_pdf(prior, u, dof)
+    return u, w
+
+
+def _radial_moments(prior: str, theta: np.ndarray, dof: float) -> np.ndarray:
+    """R_k(θ) = ∫₀^∞ r^{k+1} p(r cos θ) p(r sin θ) dr for k = 0…MAX_DEGREE, shape (MAX_DEGREE+1, len θ)."""
+    k = np.arange(MAX_DEGREE + 1)[:, None]
+    c, s = np.abs(np.cos(theta)), np.abs(np.sin(theta))
+    if prior == "gaussian":
+        return np.broadcast_to(2.0 ** (k / 2) * special.gamma(k / 2 + 1) / (2 * math.pi), (len(k), len(theta)))
+    if prior == "laplace":  # p(u)p(v) = ½ e^{−√2 r(|c|+|s|)}
+        lam = math.sqrt(2.0) * (c + s)
+        return 0.5 * special.factorial(k + 1) / lam ** (k + 2)
+    if prior == "uniform":  # 1/12 on the square |u|, |v| ≤ √3
+        rmax = SQRT3 / np.maximum(c, s)
+        return rmax ** (k + 2) / (12.0 * (k + 2))
+    if prior == "student-t":
+        # exp-sinh rule r = e^{(π/2) sinh t}: algebraic tails decay double-exponentially in t.
+        t, h = np.linspace(-4.0, 4.0, 321, retstep=True)
+        y = 0.5 * math.pi * np.sinh(t)
+        r = np.exp(y)
+        jac = h * 0.5 * math.pi * np.cosh(t) * r
+        dens = standardized_pdf(prior, r[:, None] * np.cos(theta), dof) * \
+            standardized_pdf(prior, r[:, None] * np.sin(theta), dof)
+        return np.stack([(jac * r ** (kk + 1)) @ dens for kk in range(MAX_DEGREE + 1)])
+    raise ValueError(f"unknown prior {prior!r}")
+
+
+def _relu_polar_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule:
+    sw, sb = spec.sigma_w, spec.sigma_b
+    base = np.linspace(-math.pi, math.pi, _ANGLE_PIECES + 1)
+    prior_kinks = {"laplace": [-0.5 * math.pi, 0.0, 0.5 * math.pi],
+                   "uniform": [-0.75 * math.pi, -0.25 * math.pi, 0.25 * math.pi, 0.75 * math.pi]}
+    kink = np.arctan2(-sw * x[:, 0], sb) if sb > 0 or sw > 0 else np.zeros(0)   # a(θ) = 0 at θ and θ ± π
+    kinks = np.concatenate([kink, kink + math.pi, kink - math.pi])
+    edges = np.concatenate([base, prior_kinks.get(spec.prior, []), kinks[np.abs(kinks) < math.pi]])
+    edges = np.unique(edges)
+    edges = edges[np.concatenate([[True], np.diff(edges) > 1e-15])]
+    edges[-1] = math.pi
+    theta, w = composite_rule(edges, _L_ANGLE)
+    nodes = np.stack([sw * np.cos(theta), sb * np.sin(theta)], axis=1)
+    return FirstLayerRule(nodes=nodes, degree_weights=w * _radial_moments(spec.prior, theta, spec.prior_dof),
+                          homogeneous=True)
+
+
+def _smooth_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule:
+    sw, sb = spec.sigma_w, spec.sigma_b
+    xmax = float(np.abs(x).max())
+    # Transition width of φ(σ_w x u + …) in u is 1/(σ_w |x|) (tanh's poles sit π/2 from the real axis).
+    h_w = min(1.0, 1.0 / max(sw * xmax, 1e-300))
+    h_b = min(1.0, 1.5 / max(sb, 1e-300))
+    # Along u a transition at u* = −σ_b v/(σ_w x) has width |u*|/(σ_b|v|): pieces may grow ∝ |u| (v is
+    # bounded by the prior's bulk); along v every feature is ≥ 1/σ_b ≥ 1 wide.
+    u, wu = (axis_rule(spec.prior, h_w, spec.prior_dof, growth=_GROWTH_U[spec.prior], core=12.0)
+             if sw * xmax > 0 else (np.zeros(1), np.ones(1)))
+    v, wv = (axis_rule(spec.prior, h_b, spec.prior_dof, growth=0.5, core=12.0) if sb > 0
+             else (np.zeros(1), np.ones(1)))
+    keep_u, keep_v = wu > 0, wv > 0
+    u, wu, v, wv = u[keep_u], wu[keep_u], v[keep_v], wv[keep_v]
+    nodes = np.stack([np.repeat(sw * u, len(v)), np.tile(sb * v, len(u))], axis=1)
+    return FirstLayerRule(nodes=nodes, degree_weights=np.outer(wu, wv).reshape(1, -1), homogeneous=False)
+
+
+def _rademacher_rule(spec: NetworkSpec) -> FirstLayerRule:
+    d = spec.input_dim
+    signs = np.array(np.meshgrid(*[[-1.0, 1.0]] * (d + 1), indexing="ij")).reshape(d + 1, -1).T
+    nodes = signs * np.array([spec.sigma_w / math.sqrt(d)] * d + [spec.sigma_b])
+    return FirstLayerRule(nodes=nodes, degree_weights=np.full((1, len(nodes)), 0.5 ** (d + 1)), homogeneous=False)
+
+
+def split_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
+    """The d = 1 split rule for points x (P, 1), or None where the caller's own rule applies (d > 1)."""
+    if spec.prior == "rademacher":
+        return _rademacher_rule(spec)
+    if spec.input_dim != 1:
+        return None
+    act = get_activation(spec.activation)
+    if act.name == "relu":
+        return _relu_polar_rule(spec, x)
+    return _smooth_rule(spec, x)

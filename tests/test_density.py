@@ -1,0 +1,72 @@
+"""Exact depth-1 output density (docs/physics.md §4.3) against 10⁶ sampled networks, with its spike at 0."""
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from nnqft_engine import NetworkSpec, SampleSettings, sample_outputs
+from nnqft_engine.cli.main import main
+from nnqft_engine.theory.density import output_density
+
+SPEC = NetworkSpec(activation="relu", width=2, sigma_w=1.5, sigma_b=0.1)
+
+
+def _bin_mass(d, edges):
+    """Expected probability per bin: the density integrated over each bin (trapezoid on the fine grid)."""
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (d.p[1:] + d.p[:-1]) * np.diff(d.f))])
+    return np.diff(np.interp(edges, d.f, cdf))
+
+
+@pytest.mark.slow
+def test_relu_n2_density_matches_a_million_networks_chi_square():
+    d = output_density(SPEC, 1.0)
+    f = sample_outputs(SPEC, [1.0], SampleSettings(ensemble=10**6, seed=11, dtype="float64"))
+    f = np.asarray(f, dtype=np.float64).ravel()
+    sb = SPEC.sigma_b
+    # Fine bins over the spike (±4σ_b around 0), coarser ones in the bulk, open tails merged at both ends.
+    spike = np.linspace(-4 * sb, 4 * sb, 33)
+    bulk = np.linspace(-8.0, 8.0, 161)
+    edges = np.unique(np.concatenate([bulk[np.abs(bulk) > 4 * sb + 1e-9], spike]))
+    counts, _ = np.histogram(f, edges)
+    expected = _bin_mass(d, edges) * len(f)
+    keep = expected > 20
+    chi2 = float((((counts - expected) ** 2) / expected)[keep].sum())
+    pval = stats.chi2.sf(chi2, keep.sum() - 1)
+    assert pval > 1e-4, (chi2, keep.sum())
+    # The spike alone: the mass within ±4σ_b (atom weight p_off^N = 1/4 plus the bulk's share) agrees to 4 SE.
+    inside = (np.abs(f) < 4 * sb).mean()
+    want = _bin_mass(d, np.array([-4 * sb, 4 * sb]))[0]
+    assert abs(inside - want) < 4 * math.sqrt(want * (1 - want) / len(f))
+    assert d.atom_weight == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("kw", [pytest.param(dict(activation="relu", width=2, sigma_w=1.5, sigma_b=0.1),
+                                             marks=pytest.mark.slow),
+                                dict(activation="tanh", width=3, sigma_w=1.5, sigma_b=0.3),
+                                pytest.param(dict(activation="erf", width=4, sigma_w=2.0, sigma_b=0.3,
+                                                  prior="uniform"), marks=pytest.mark.slow)])
+def test_density_is_normalised_non_negative_with_the_right_variance(kw):
+    d = output_density(NetworkSpec(**kw), 1.0)
+    assert np.all(d.p >= 0)
+    assert d.clipped_mass < 1e-10
+    assert np.trapezoid(d.p, d.f) == pytest.approx(1.0, abs=1e-6)
+    assert np.trapezoid(d.p * d.f**2, d.f) == pytest.approx(d.variance, rel=1e-6)
+
+
+def test_large_width_density_is_the_nngp_gaussian():
+    spec = NetworkSpec(activation="relu", width=20000, sigma_w=1.5, sigma_b=0.3)
+    d = output_density(spec, 0.8)
+    k = spec.sigma_b**2 + spec.sigma_w**2 * (0.8**2 * spec.sigma_w**2 + spec.sigma_b**2) / 2  # relu: E[relu²] = q/2
+    gauss = np.exp(-0.5 * d.f**2 / k) / math.sqrt(2 * math.pi * k)
+    assert d.variance == pytest.approx(k, rel=1e-12)
+    assert np.abs(d.p - gauss).max() < 2e-3 * gauss.max()  # the 1/N correction: κ₄/σ⁴ ~ 1e-4
+
+
+def test_cli_theory_density_key(capsys):
+    assert main(["theory", "--activation", "relu", "--width", "50", "--sigma-w", "1.5", "--x", "1,0.5",
+                 "--density"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    f, p = np.array(out["density"]["f"]), np.array(out["density"]["p"])
+    assert f.shape == p.shape and np.trapezoid(p, f) == pytest.approx(1.0, abs=1e-6)

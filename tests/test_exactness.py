@@ -1,0 +1,75 @@
+"""Depth-1 analytic quantities at 1e-9 against independent nested adaptive quadrature (issue 11, item 1)."""
+import numpy as np
+import pytest
+from _exact_reference import expect
+
+from nnqft_engine import NetworkSpec
+from nnqft_engine.activations import get_activation
+from nnqft_engine.priors import moment
+from nnqft_engine.theory.finite_width import exact_correlators, g4c
+from nnqft_engine.theory.kernels import kernels
+
+X1, X2 = 1.3, -0.6
+
+
+def _fn(act, grad=False):
+    f = act.numpy_grad if grad else act.numpy_fn
+    return lambda z: float(f(np.asarray(z, dtype=np.float64), 0.0))
+
+
+def _pair(prior, act, sw, sb, grad=False, power=1):
+    g = _fn(get_activation(act), grad)
+    return expect(prior, lambda u, v: (g(sw * X1 * u + sb * v) * g(sw * X2 * u + sb * v)) ** power, sw, sb, [X1, X2])
+
+
+@pytest.mark.parametrize("prior", ["laplace", "uniform", "gaussian"])
+@pytest.mark.parametrize("sw,sb", [(3.0, 1.0), (1.5, 0.1)])
+def test_relu_kernels_off_diagonal(prior, sw, sb):
+    spec = NetworkSpec(activation="relu", prior=prior, sigma_w=sw, sigma_b=sb, depth=1)
+    k = kernels(spec, [X1, X2])
+    nngp = sb**2 + sw**2 * _pair(prior, "relu", sw, sb)
+    # ntk parameterization, depth 1: Θ = K + σ_w² E[φ′φ′] Σ¹
+    ntk = nngp + sw**2 * _pair(prior, "relu", sw, sb, grad=True) * (sw**2 * X1 * X2 + sb**2)
+    assert k.nngp[0, 1] == pytest.approx(nngp, rel=1e-9)
+    assert k.ntk[0, 1] == pytest.approx(ntk, rel=1e-9)
+
+
+@pytest.mark.parametrize("sw", [3.0, 1.5])
+def test_tanh_kernel_and_g4c(sw):
+    sb, n = 0.5, 3
+    spec = NetworkSpec(activation="tanh", sigma_w=sw, sigma_b=sb, width=n)
+    k = kernels(spec, [X1, X2])
+    h12 = _pair("gaussian", "tanh", sw, sb)
+    assert k.nngp[0, 1] == pytest.approx(sb**2 + sw**2 * h12, rel=1e-9)
+    dd = _pair("gaussian", "tanh", sw, sb, grad=True)
+    assert k.ntk[0, 1] == pytest.approx(sb**2 + sw**2 * h12 + sw**2 * dd * (sw**2 * X1 * X2 + sb**2), rel=1e-9)
+    th = exact_correlators(spec, [X1, X2])
+    g = _fn(get_activation("tanh"))
+    h11 = expect("gaussian", lambda u, v: g(sw * X1 * u + sb * v) ** 2, sw, sb, [X1])
+    h22 = expect("gaussian", lambda u, v: g(sw * X2 * u + sb * v) ** 2, sw, sb, [X2])
+    h1122 = _pair("gaussian", "tanh", sw, sb, power=2)
+    ref = sw**4 / n * (3.0 * h1122 - (h11 * h22 + 2 * h12 * h12))
+    assert th.g4c_pair[0, 1] == pytest.approx(ref, rel=1e-9)
+
+
+def test_erf_g4c_pair_at_sigma_w_2():
+    sw, sb, n, x1, x2 = 2.0, 0.3, 4, 1.0, -0.5
+    g = _fn(get_activation("erf"))
+    e = lambda fn, xs: expect("gaussian", fn, sw, sb, xs)  # noqa: E731
+    h11 = e(lambda u, v: g(sw * x1 * u + sb * v) ** 2, [x1])
+    h22 = e(lambda u, v: g(sw * x2 * u + sb * v) ** 2, [x2])
+    h12 = e(lambda u, v: g(sw * x1 * u + sb * v) * g(sw * x2 * u + sb * v), [x1, x2])
+    h1122 = e(lambda u, v: (g(sw * x1 * u + sb * v) * g(sw * x2 * u + sb * v)) ** 2, [x1, x2])
+    ref = sw**4 / n * (moment("gaussian", 4) * h1122 - (h11 * h22 + 2 * h12 * h12))
+    got = g4c(NetworkSpec(activation="erf", sigma_w=sw, sigma_b=sb, width=n), x1, x1, x2, x2)
+    assert got == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.parametrize("activation,prior", [("relu", "laplace"), ("relu", "uniform"), ("relu", "gaussian"),
+                                              ("tanh", "laplace"), ("erf", "uniform"), ("tanh", "gaussian"),
+                                              ("gelu", "student-t")])
+def test_kernel_and_theory_share_the_first_layer(activation, prior):
+    spec = NetworkSpec(activation=activation, prior=prior, sigma_w=2.0, sigma_b=0.4, width=5)
+    x = np.linspace(-2.0, 2.0, 7)
+    a, b = kernels(spec, x).nngp, exact_correlators(spec, x).g2
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
