@@ -1,10 +1,10 @@
 """Infinite-width NNGP and NTK kernels, any depth, both parameterizations (docs/physics.md §3).
 
 All arithmetic is float64 numpy. Closed forms (arc-cosine, arcsin, sin/cos, gauss-net, linear) where they
-exist, Gauss–Hermite quadrature otherwise. With a non-Gaussian prior the first hidden layer's
-expectations are taken over that prior, since z¹ = w·x + b is a sum of only d + 1 terms; for d = 1 (and for any prior when φ
-has no closed form) with the split rule of `first_layer.split_rule` that the exact correlators share, which
-reaches ~1e-13 also at relu's kink (docs/physics.md §4); for d > 1 with `quadrature.first_layer_rule`.
+exist, Gauss–Hermite quadrature otherwise. With a non-Gaussian prior the first hidden layer's expectations
+are taken over that prior, since z¹ = w·x + b is a sum of only d + 1 terms. For d = 1 (and for any prior when
+φ has no closed form) that uses the split rule `first_layer.split_rule` that the exact correlators share, which
+reaches ~1e-13 also at relu's kink (docs/physics.md §4); for d > 1 `quadrature.first_layer_rule`.
 """
 from __future__ import annotations
 
