@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 GROUPS = 32  # jackknife groups, shared with field/wstats.py
+_SLICE_ELEMENTS = 1 << 18  # float64 elements per slice of a chunk in EnsembleStats.update
 
 
 def jackknife(full: dict[str, np.ndarray], replicates: dict[str, np.ndarray]
@@ -143,6 +144,13 @@ class EnsembleStats:
 
     def _update(self, start: int, values: torch.Tensor | np.ndarray) -> None:
         a = torch.as_tensor(values).detach()
+        m, p = a.shape
+        # Slices of ~2 MB (at least 32 rows per group), so the scratch buffers stay small and cache-resident.
+        step = max(32 * GROUPS, (_SLICE_ELEMENTS // max(p, 1)) // GROUPS * GROUPS)
+        for lo in range(0, m, step):
+            self._update_slice(start + lo, a[lo:lo + step])
+
+    def _update_slice(self, start: int, a: torch.Tensor) -> None:
         m, p = a.shape
         if m == 0:
             return
