@@ -22,11 +22,12 @@ from ..spec import NetworkSpec, SampleSettings, as_points, layer_variances
 
 # Block size bounds (fixed: results must not depend on the memory budget). A block is one generator and one
 # set of torch calls, so small networks come in big blocks (per-call overhead amortised: issue 15), bounded by
-# the parameters drawn, the hidden neurons (≈ work per point) and a network count that keeps the first block,
-# and so the first estimate the app shows, at a few ms to a few tens of ms on one core.
+# the parameters drawn and the hidden neurons (≈ work per point; wide networks keep the former 256), so the
+# first block, and so the first estimate the app shows, takes ~10–40 ms on one core (chunks may also end
+# inside a block, at a tile).
 _BLOCK_PARAMS = 1 << 22
-_BLOCK_NEURONS = 1 << 18
-_MAX_BLOCK = 16384
+_BLOCK_NEURONS = 1 << 16
+_MIN_BLOCK, _MAX_BLOCK = 256, 16384
 # Depth-1 tiles of about _TILE_ELEMENTS (networks × neurons × points) elements, ~512 KB in float32, so the
 # activation works on L2-resident data.
 _TILE_ELEMENTS = 1 << 17
@@ -51,8 +52,8 @@ def params_per_network(spec: NetworkSpec) -> int:
 
 def block_size(spec: NetworkSpec) -> int:
     """Networks per random block; a function of the spec alone."""
-    return int(max(1, min(_MAX_BLOCK, _BLOCK_PARAMS // params_per_network(spec),
-                          _BLOCK_NEURONS // (spec.width * spec.depth))))
+    by_neurons = max(_MIN_BLOCK, _BLOCK_NEURONS // (spec.width * spec.depth))
+    return int(max(1, min(_MAX_BLOCK, _BLOCK_PARAMS // params_per_network(spec), by_neurons)))
 
 
 def chunk_networks(spec: NetworkSpec, n_points: int, settings: SampleSettings, dtype_bytes: int) -> int:
