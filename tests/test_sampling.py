@@ -116,3 +116,47 @@ def test_running_estimates_sharpen_and_cover_the_ensemble():
     assert len(ests) > 2 and ests[-1].n == 3000
     assert [e.n for e in ests] == sorted(e.n for e in ests)
     assert ests[-1].g2_err[0, 0] < ests[0].g2_err[0, 0] * math.sqrt(ests[0].n / ests[-1].n) * 1.5
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+@pytest.mark.parametrize("width", [2, 4])
+def test_tiny_widths_are_bit_identical_for_any_chunking(width, depth):
+    """Blocks of thousands of tiny networks (issue 15): chunk sizes below, at and above a block, and memory
+    budgets, end chunks at tiles inside blocks or span blocks; the outputs must not change by a bit."""
+    from nnqft_engine.sampling.ensemble import block_size, iter_outputs, tile_networks
+    spec = NetworkSpec(depth=depth, width=width, activation="erf", sigma_w=1.2, sigma_b=0.1, prior="laplace")
+    x = np.linspace(-2.0, 2.0, 16)
+    bs = block_size(spec)
+    assert bs >= 4096
+    n = 2 * bs + 1234
+    base = SampleSettings(ensemble=n, seed=7, dtype="float32", **CPU)
+    ref = sample_outputs(spec, x, base)
+    assert ref.shape == (n, 16) and np.isfinite(ref).all()
+    ref_est = run_to_completion(measure(spec, x, base))
+    tile = tile_networks(spec, 16)
+    for variant in (base.replace(chunk_networks=1), base.replace(chunk_networks=777),
+                    base.replace(chunk_networks=bs), base.replace(chunk_networks=bs + 1),
+                    base.replace(chunk_networks=3 * bs), base.replace(memory_budget_mb=1.0),
+                    base.replace(memory_budget_mb=4096.0)):
+        chunks = list(iter_outputs(spec, x, variant))
+        assert [c.start for c in chunks] == list(np.cumsum([0] + [len(c.values) for c in chunks[:-1]]))
+        if variant.chunk_networks is not None and variant.chunk_networks < min(tile, bs):
+            assert len(chunks[0].values) <= max(variant.chunk_networks, tile)   # the first estimate comes early
+        assert np.array_equal(sample_outputs(spec, x, variant), ref)
+        est = run_to_completion(measure(spec, x, variant))
+        for key in ("g2", "g2_err", "g4c_diag", "g4c_pair", "kurtosis"):
+            np.testing.assert_allclose(getattr(est, key), getattr(ref_est, key), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_small_chunks_are_honoured_inside_big_blocks(depth):
+    """Chunks end at the first tile boundary at or after chunk_networks (tiles: a fixed amount of work)."""
+    from nnqft_engine.sampling.ensemble import block_size, iter_outputs, tile_networks
+    spec = NetworkSpec(depth=depth, width=64, activation="tanh")
+    x = np.linspace(-1.0, 1.0, 16)
+    bs, tile = block_size(spec), tile_networks(spec, 16)
+    assert bs >= 2 * 256
+    chunks = list(iter_outputs(spec, x, SampleSettings(ensemble=2 * bs + 500, seed=0, chunk_networks=256, **CPU)))
+    sizes = [len(c.values) for c in chunks]
+    assert sum(sizes) == 2 * bs + 500 and len(sizes) > 2
+    assert max(sizes) < 256 + min(tile, bs)

@@ -17,6 +17,7 @@ COMMANDS = {
     "flow": ("flow", "gradient flow: closed-form NTK prediction and trained ensembles"),
     "field": ("field", "φ⁴ field theory as a cos-net: propagator, samplers, tree-level G4"),
     "bench": ("bench", "throughput and latency benchmarks"),
+    "gpu-check": ("gpu_check", "device report: throughput by width, theory agreement, training, memory"),
 }
 
 

@@ -20,12 +20,19 @@ from ..devices import make_generator, resolve_device, torch_dtype
 from ..priors import sample_standardized
 from ..spec import NetworkSpec, SampleSettings, as_points, layer_variances
 
-# Parameters drawn per block at most (fixed: results must not depend on the memory budget).
+# Block size bounds (fixed: results must not depend on the memory budget). A block is one generator and one
+# set of torch calls, so small networks come in big blocks (per-call overhead amortised: issue 15), bounded by
+# the parameters drawn and the hidden neurons (≈ work per point; wide networks keep the former 256), so the
+# first block, and so the first estimate the app shows, takes ~10–40 ms on one core (chunks may also end
+# inside a block, at a tile).
 _BLOCK_PARAMS = 1 << 22
-_MAX_BLOCK = 256
+_BLOCK_NEURONS = 1 << 16
+_MIN_BLOCK, _MAX_BLOCK = 256, 16384
 # Depth-1 tiles of about _TILE_ELEMENTS (networks × neurons × points) elements, ~512 KB in float32, so the
 # activation works on L2-resident data.
 _TILE_ELEMENTS = 1 << 17
+# Depth ≥ 2 tiles: the (networks × points × neurons) hidden activations, ~4 MB in float32.
+_DEEP_TILE_ELEMENTS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -45,31 +52,51 @@ def params_per_network(spec: NetworkSpec) -> int:
 
 def block_size(spec: NetworkSpec) -> int:
     """Networks per random block; a function of the spec alone."""
-    return int(max(1, min(_MAX_BLOCK, _BLOCK_PARAMS // params_per_network(spec))))
+    by_neurons = max(_MIN_BLOCK, _BLOCK_NEURONS // (spec.width * spec.depth))
+    return int(max(1, min(_MAX_BLOCK, _BLOCK_PARAMS // params_per_network(spec), by_neurons)))
 
 
-def chunk_blocks(spec: NetworkSpec, n_points: int, settings: SampleSettings, dtype_bytes: int) -> int:
-    """Blocks per chunk so that a chunk's tensors fit in the memory budget."""
-    bs = block_size(spec)
+def chunk_networks(spec: NetworkSpec, n_points: int, settings: SampleSettings, dtype_bytes: int) -> int:
+    """Networks per yielded chunk: `settings.chunk_networks`, else as many as fit in the memory budget.
+
+    A chunk may end inside a block (at one of its fixed tiles), so a small chunk size is honoured even when
+    blocks are big; the values never depend on it."""
     if settings.chunk_networks is not None:
-        return max(1, settings.chunk_networks // bs)
+        return max(1, settings.chunk_networks)
     # Depth 1 really works in fixed tiles, but budgeting 3·P·min(N, 256) elements per network keeps chunks
     # small, so the first estimate reaches the app early (progressive refinement).
     tile = min(spec.width, 256) if spec.depth == 1 else spec.width
     per_net = (params_per_network(spec) + 3 * n_points * tile + 4 * n_points) * dtype_bytes
     if spec.depth > 1:
         per_net += 2 * n_points * spec.width * dtype_bytes
-    return max(1, int(settings.memory_budget_mb * 2**20 // (per_net * bs)))
+    return max(1, int(settings.memory_budget_mb * 2**20 // per_net))
 
 
+def chunk_blocks(spec: NetworkSpec, n_points: int, settings: SampleSettings, dtype_bytes: int) -> int:
+    """Whole blocks per chunk (at least one); kept for callers that size work in blocks."""
+    return max(1, chunk_networks(spec, n_points, settings, dtype_bytes) // block_size(spec))
+
+
+def tile_networks(spec: NetworkSpec, n_points: int) -> int:
+    """Networks per evaluation tile inside a block: a function of the spec and the number of points only."""
+    budget = _TILE_ELEMENTS if spec.depth == 1 else _DEEP_TILE_ELEMENTS
+    return max(1, budget // (n_points * spec.width))
 
 
 def forward_block(spec: NetworkSpec, xt: torch.Tensor, qs: list[torch.Tensor], m: int,
                   gen: torch.Generator) -> torch.Tensor:
-    """Draw m networks from `gen` and return their outputs at points xt (P, d): shape (m, P).
+    """Draw m networks from `gen` and return their outputs at points xt (P, d): shape (m, P)."""
+    tiles = list(block_tiles(spec, xt, qs, m, gen))
+    return torch.cat(tiles) if len(tiles) > 1 else tiles[0]
 
-    Parameters are drawn standardized, in as few calls as possible; the scales σ_w/√fan_in and σ_b are
-    folded into the points, the matrix products and the final output instead of every parameter.
+
+def block_tiles(spec: NetworkSpec, xt: torch.Tensor, qs: list[torch.Tensor], m: int,
+                gen: torch.Generator) -> Iterator[torch.Tensor]:
+    """Draw m networks from `gen`, then yield their outputs (m_tile, P) tile by tile (tile_networks each).
+
+    Parameters are drawn standardized, in as few calls as possible, all at once for the block; the scales
+    σ_w/√fan_in and σ_b are folded into the points, the matrix products and the final output instead of
+    every parameter.
     """
     dtype, device = xt.dtype, xt.device
     n, d = spec.width, spec.input_dim
@@ -86,37 +113,61 @@ def forward_block(spec: NetworkSpec, xt: torch.Tensor, qs: list[torch.Tensor], m
     if not isinstance(factor, float):
         a = a * factor
     xs = xt * sw_in
+    act = get_activation(spec.activation)
+    tm = tile_networks(spec, xt.shape[0])
     if spec.depth == 1:
-        out = _depth1_readout(spec, xs, first, a, qs[0])
-    else:
-        act = get_activation(spec.activation)
-        h = act.apply_(torch.baddbmm(first[:, None, :, d], xs.expand(m, -1, -1), first[..., :d].transpose(1, 2),
-                                     beta=sb), qs[0][None, :, None])
-        for w, q in zip(deep, qs[1:]):
-            z = torch.baddbmm(w[:, None, :, n], h, w[..., :n].transpose(1, 2), beta=sb, alpha=sw_n)
-            h = act.apply_(z, q[None, :, None])
-        out = torch.bmm(h, a[:, :, None])[..., 0]
-    return out.mul_(sw_n).add_(head[:, n:], alpha=sb)
+        xb = torch.cat([xs, xs.new_full((xs.shape[0], 1), sb)], dim=1).T.contiguous()  # (d+1, P)
+    for m0 in range(0, m, tm):
+        m1 = min(m, m0 + tm)
+        if spec.depth == 1:
+            out = _depth1_tile(act, xb, first[m0:m1], a[m0:m1], qs[0])
+        else:
+            f = first[m0:m1]
+            h = act.apply_(torch.baddbmm(f[:, None, :, d], xs.expand(m1 - m0, -1, -1), f[..., :d].transpose(1, 2),
+                                         beta=sb), qs[0][None, :, None])
+            for w, q in zip(deep, qs[1:]):
+                w = w[m0:m1]
+                z = torch.baddbmm(w[:, None, :, n], h, w[..., :n].transpose(1, 2), beta=sb, alpha=sw_n)
+                h = act.apply_(z, q[None, :, None])
+            out = torch.bmm(h, a[m0:m1, :, None])[..., 0]
+        yield out.mul_(sw_n).add_(head[m0:m1, n:], alpha=sb)
+
+
+def _depth1_tile(act, xb: torch.Tensor, first: torch.Tensor, a: torch.Tensor, q) -> torch.Tensor:
+    """Σ_i a_i φ(z_i(x)) for one hidden layer on one tile of networks, small enough that the (networks ×
+    neurons × points) array stays in cache: z is one plain matrix product [ω¹ β¹]·[x σ_b]ᵀ, φ overwrites it
+    in place, then the readout."""
+    m, n, d1 = first.shape
+    p = xb.shape[1]
+    qv = q.view(1, 1, p) if torch.is_tensor(q) else q
+    z = torch.mm(first.reshape(m * n, d1), xb).view(m, n, p)
+    out = xb.new_empty(m, p)
+    _readout(a, act.apply_(z, qv), out)
+    return out
 
 
 def _depth1_readout(spec: NetworkSpec, xs: torch.Tensor, first: torch.Tensor, a: torch.Tensor,
                     q: torch.Tensor) -> torch.Tensor:
-    """Σ_i a_i φ(z_i(x)) for one hidden layer, a few networks at a time so each (networks × neurons × points)
-    tile stays in cache: z is one plain matrix product [ω¹ β¹]·[x σ_b]ᵀ, φ overwrites it in place, and the
-    readout is a batched product. Tiles depend only on the spec and P, so results never depend on chunking."""
+    """The depth-1 evaluation of a whole block on given parameters (benchmarks: everything but the RNG)."""
     act = get_activation(spec.activation)
-    m, n, d1 = first.shape
-    p = xs.shape[0]
-    xb = torch.cat([xs, xs.new_full((p, 1), spec.sigma_b)], dim=1).T.contiguous()  # (d+1, P)
-    tile_m = max(1, _TILE_ELEMENTS // (p * n))
-    out = xs.new_empty(m, 1, p)
-    qv = q.view(1, 1, p) if torch.is_tensor(q) else q
-    flat = first.view(m * n, d1)
-    for m0 in range(0, m, tile_m):
-        m1 = min(m, m0 + tile_m)
-        z = torch.mm(flat[m0 * n:m1 * n], xb).view(m1 - m0, n, p)
-        torch.bmm(a[m0:m1, None, :], act.apply_(z, qv), out=out[m0:m1])
-    return out[:, 0, :]
+    xb = torch.cat([xs, xs.new_full((xs.shape[0], 1), spec.sigma_b)], dim=1).T.contiguous()
+    tm = tile_networks(spec, xs.shape[0])
+    return torch.cat([_depth1_tile(act, xb, first[m0:m0 + tm], a[m0:m0 + tm], q)
+                      for m0 in range(0, first.shape[0], tm)])
+
+
+def _readout(a: torch.Tensor, h: torch.Tensor, out: torch.Tensor) -> None:
+    """out[m, p] = Σ_i a[m, i] h[m, i, p]. A batched product of many tiny matrices is slow on the CPU, so
+    narrow layers use elementwise passes; the choice depends on the width alone (results never on chunking)."""
+    n = h.shape[1]
+    if n <= 4:
+        torch.mul(h[:, 0], a[:, 0:1], out=out)
+        for i in range(1, n):
+            out.addcmul_(h[:, i], a[:, i:i + 1])
+    elif n < 32:
+        torch.sum(h.mul_(a[:, :, None]), dim=1, out=out)
+    else:
+        torch.bmm(a[:, None, :], h, out=out[:, None, :])
 
 
 def iter_outputs(spec: NetworkSpec, x, settings: SampleSettings) -> Iterator[OutputChunk]:
@@ -127,15 +178,21 @@ def iter_outputs(spec: NetworkSpec, x, settings: SampleSettings) -> Iterator[Out
     xt = torch.as_tensor(pts, dtype=dtype, device=device)
     qs = [torch.as_tensor(q, dtype=dtype, device=device) for q in layer_variances(spec, pts)]
     bs = block_size(spec)
-    per_chunk = chunk_blocks(spec, len(pts), settings, xt.element_size())
+    target = chunk_networks(spec, len(pts), settings, xt.element_size())
     n_blocks = -(-settings.ensemble // bs)
+    parts: list[torch.Tensor] = []
+    start = have = 0
     with torch.inference_mode():
-        for first in range(0, n_blocks, per_chunk):
-            parts = []
-            for blk in range(first, min(n_blocks, first + per_chunk)):
-                m = min(bs, settings.ensemble - blk * bs)
-                parts.append(forward_block(spec, xt, qs, m, make_generator(settings.seed, device, blk)))
-            yield OutputChunk(first * bs, torch.cat(parts) if len(parts) > 1 else parts[0])
+        for blk in range(n_blocks):
+            m = min(bs, settings.ensemble - blk * bs)
+            for tile in block_tiles(spec, xt, qs, m, make_generator(settings.seed, device, blk)):
+                parts.append(tile)
+                have += tile.shape[0]
+                if have >= target:
+                    yield OutputChunk(start, torch.cat(parts) if len(parts) > 1 else parts[0])
+                    start, have, parts = start + have, 0, []
+        if parts:
+            yield OutputChunk(start, torch.cat(parts) if len(parts) > 1 else parts[0])
 
 
 def sample_outputs(spec: NetworkSpec, x, settings: SampleSettings) -> np.ndarray:

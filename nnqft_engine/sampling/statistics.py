@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 GROUPS = 32  # jackknife groups, shared with field/wstats.py
+_SLICE_ELEMENTS = 1 << 18  # float64 elements per slice of a chunk in EnsembleStats.update
 
 
 def jackknife(full: dict[str, np.ndarray], replicates: dict[str, np.ndarray]
@@ -122,6 +123,7 @@ class EnsembleStats:
         self.hist_edges = None if hist_edges is None else np.asarray(hist_edges, dtype=np.float64)
         self.hist_counts = None if hist_edges is None else np.zeros(
             (p, self.hist_edges.shape[-1] - 1), dtype=np.int64)
+        self._work: list[torch.Tensor] | None = None
 
     @property
     def n(self) -> int:
@@ -133,30 +135,66 @@ class EnsembleStats:
         with np.errstate(over="ignore", invalid="ignore"):
             self._update(start, values)
 
+    def _workspace(self, elements: int) -> list[torch.Tensor]:
+        """Four float64 scratch buffers of at least `elements`, kept between updates: fresh multi-MB
+        temporaries per chunk cost more in page faults than the arithmetic on them."""
+        if self._work is None or self._work[0].numel() < elements:
+            self._work = [torch.empty(elements, dtype=torch.float64) for _ in range(4)]
+        return [w[:elements] for w in self._work]
+
     def _update(self, start: int, values: torch.Tensor | np.ndarray) -> None:
-        a = torch.as_tensor(values).detach().to("cpu", torch.float64)
-        m = a.shape[0]
-        for g in range(GROUPS):
-            rows = a[(g - start) % GROUPS::GROUPS]
-            if rows.shape[0] == 0:
-                continue
-            a2 = rows * rows
-            self.count[g] += rows.shape[0]
-            pw = rows
-            for k in range(1, 7):
-                self.sums[f"p{k}"][g] += pw.sum(0).numpy()
-                pw = pw * rows
-            self.sums["ij"][g] += (rows.T @ rows).numpy()
-            self.sums["iij"][g] += (a2.T @ rows).numpy()
-            self.sums["ijj"][g] += (rows.T @ a2).numpy()
-            self.sums["iijj"][g] += (a2.T @ a2).numpy()
+        a = torch.as_tensor(values).detach()
+        m, p = a.shape
+        # Slices of ~2 MB (at least 32 rows per group), so the scratch buffers stay small and cache-resident.
+        step = max(32 * GROUPS, (_SLICE_ELEMENTS // max(p, 1)) // GROUPS * GROUPS)
+        for lo in range(0, m, step):
+            self._update_slice(start + lo, a[lo:lo + step])
+
+    def _update_slice(self, start: int, a: torch.Tensor) -> None:
+        m, p = a.shape
+        if m == 0:
+            return
+        # Row i is network start+i, in group (start+i) mod GROUPS: pad with zero rows to whole periods so
+        # one (periods, GROUPS, P) view holds every group in its own column (zeros add nothing to any sum),
+        # then every group's sums come from a few batched calls instead of a Python loop over groups.
+        off = start % GROUPS
+        periods = -(-(off + m) // GROUPS)
+        buf_pad, buf_g, buf_g2, buf_pw = self._workspace(periods * GROUPS * p)
+        padded = buf_pad.view(periods * GROUPS, p)
+        padded[:off].zero_()
+        padded[off + m:].zero_()
+        padded[off:off + m].copy_(a)
+        g = buf_g.view(GROUPS, periods, p)
+        g.copy_(padded.view(periods, GROUPS, p).transpose(0, 1))       # (GROUPS, periods, P)
+        full, rem = divmod(m, GROUPS)
+        self.count += full
+        if rem:
+            self.count[(start + np.arange(rem)) % GROUPS] += 1
+        g2 = torch.mul(g, g, out=buf_g2.view(GROUPS, periods, p))
+        pw = buf_pw.view(GROUPS, periods, p)
+        # Σa_i a_j, Σa_i² a_j, Σa_i² a_j² by three batched products; Σa_i a_j² is the transpose of the second
+        # and Σa², Σa³, Σa⁴ are their diagonals, so only Σa, Σa⁵, Σa⁶ need passes of their own.
+        gt, g2t = g.transpose(1, 2), g2.transpose(1, 2)
+        ij, iij, iijj = torch.bmm(gt, g).numpy(), torch.bmm(g2t, g).numpy(), torch.bmm(g2t, g2).numpy()
+        self.sums["ij"] += ij
+        self.sums["iij"] += iij
+        self.sums["ijj"] += iij.transpose(0, 2, 1)
+        self.sums["iijj"] += iijj
+        self.sums["p1"] += g.sum(1).numpy()
+        self.sums["p2"] += np.diagonal(ij, axis1=1, axis2=2)
+        self.sums["p3"] += np.diagonal(iij, axis1=1, axis2=2)
+        self.sums["p4"] += np.diagonal(iijj, axis1=1, axis2=2)
+        g4 = torch.mul(g2, g2, out=buf_pw.view(GROUPS, periods, p))
+        self.sums["p5"] += (g4 * g).sum(1).numpy()
+        self.sums["p6"] += g4.mul_(g2).sum(1).numpy()
+        a = padded[off:off + m]
         if self.hist_counts is not None:
-            for p in range(self.n_points):
-                edges = torch.as_tensor(self.hist_edges[p])
-                idx = torch.bucketize(a[:, p].contiguous(), edges, right=True) - 1
-                ok = (idx >= 0) & (idx < len(edges) - 1)
-                self.hist_counts[p] += np.bincount(idx[ok].numpy(), minlength=len(edges) - 1)
-        del m
+            edges = torch.as_tensor(self.hist_edges)                    # (P, bins+1), each row sorted
+            bins = edges.shape[1] - 1
+            idx = torch.searchsorted(edges.contiguous(), a.T.contiguous(), right=True) - 1   # (P, m)
+            ok = (idx >= 0) & (idx < bins)
+            flat = (idx + torch.arange(p)[:, None] * bins)[ok]
+            self.hist_counts += np.bincount(flat.numpy(), minlength=p * bins).reshape(p, bins)
 
     def estimate(self) -> Estimate:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
