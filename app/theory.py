@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnqft_engine import NetworkSpec, SampleSettings, SpecError
-from nnqft_engine.sampling.ensemble import block_size, params_per_network
+from nnqft_engine.sampling.ensemble import params_per_network
 from nnqft_engine.theory.edgeworth import edgeworth_density
 from nnqft_engine.theory.finite_width import exact_correlators
 
@@ -28,7 +28,7 @@ def live_settings(settings: SampleSettings, spec: NetworkSpec, n_points: int) ->
     """Same numbers (chunking never changes results), chunks small enough to stay responsive."""
     n = spec.width
     work = params_per_network(spec) + n_points * (n + (spec.depth - 1) * n * n)
-    nets = max(block_size(spec), int(CHUNK_WORK // max(1, work)))
+    nets = max(1, int(CHUNK_WORK // max(1, work)))   # chunks may end inside a block (sampling/ensemble.py)
     return settings.replace(chunk_networks=nets)
 
 
