@@ -1,8 +1,9 @@
 """`theory`: exact finite-width correlators of depth-1 ensembles, with broken independence."""
 from __future__ import annotations
 
+from ..cost import check, theory_cost
 from ..theory.finite_width import exact_correlators
-from .common import ArgumentParser, add_network_flags, emit, network_spec, parse_points
+from .common import ArgumentParser, add_memory_flag, add_network_flags, emit, memory_limit, network_spec, parse_points
 
 
 def run(argv: list[str]) -> int:
@@ -10,9 +11,12 @@ def run(argv: list[str]) -> int:
                        description="Exact G2, connected G4 (diag, pair) and G6 (diag) of a depth-1 ensemble "
                                    "at width N; --shared-scale V / --sequential V break independence.")
     add_network_flags(p)
+    add_memory_flag(p)
     args = p.parse_args(argv)
     pts = parse_points(args.x)
-    th = exact_correlators(network_spec(args, pts), pts)
+    spec = network_spec(args, pts)
+    check(theory_cost(spec, len(pts)), memory_limit(args), "use fewer points in --x or a closed-form activation")
+    th = exact_correlators(spec, pts)
     emit({"x": pts[:, 0] if pts.shape[1] == 1 else pts, "width": th.width, "g2": th.g2,
           "g4c_diag": th.g4c_diag, "g4c_pair": th.g4c_pair, "g6c_diag": th.g6c_diag, "kurtosis": th.kurtosis})
     return 0
