@@ -186,7 +186,6 @@ def field_cost(fspec, points, ensemble: int, sampler: str, chains: int, burn_in:
     h = min(0.05 / fspec.cutoff, 0.05 / fspec.mass)
     table = reach / h + 5
     evals = len(pts) + grid
-    nbytes = 8 if (sampler == "mcmc" or dtype == "float64") else 4
     if sampler == "mcmc":
         steps = math.ceil(ensemble / chains) + burn_in
         work = float(steps) * chains * fspec.width * evals * 2
