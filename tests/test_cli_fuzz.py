@@ -128,7 +128,7 @@ def _limit():
 def test_heavy_inputs_in_bounded_subprocesses():
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     procs = [(argv, subprocess.Popen([sys.executable, "-m", "nnqft_engine", *argv], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, preexec_fn=_limit, env=env))
+                                     stderr=subprocess.PIPE, text=True, preexec_fn=_limit, env=env))  # noqa: PLW1509
              for argv in HEAVY]
     deadline = time.monotonic() + 30 + 10 * len(HEAVY) / max(1, os.cpu_count() or 1)
     for argv, proc in procs:
@@ -143,7 +143,7 @@ def test_heavy_inputs_in_bounded_subprocesses():
 
 def test_peak_memory_of_a_refused_giant_stays_small():
     argv = [sys.executable, "-m", "nnqft_engine", "sample", "--width", "1000000", "--depth", "3", "--ensemble", "1", X]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit)  # noqa: PLW1509
     _, _, usage = os.wait4(proc.pid, 0)
     proc.returncode = 2
     assert usage.ru_maxrss * 1024 < LIMIT_BYTES

@@ -24,7 +24,7 @@ est = run_to_completion(measure(spec, x, SampleSettings(ensemble=10**6, seed=0, 
 def peak_mib():
     try:
         with open("/proc/self/status") as fh:
-            return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024   # kB -> MiB
+            return next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:")) / 1024   # kB -> MiB
     except (OSError, StopIteration):
         import resource, sys
         kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
