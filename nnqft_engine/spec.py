@@ -22,6 +22,10 @@ DTYPES = ("float32", "float64")
 MAX_DEPTH = 6
 MAX_WIDTH = 1_000_000
 MAX_INPUT_DIM = 4096
+# Scales and coordinates beyond these overflow float64 within a few layers (σ_w^(2·depth)·|x|² ≫ 1e308) and
+# describe no network anyone trains.
+MAX_SIGMA = 1e6
+MAX_ABS_X = 1e6
 
 
 class SpecError(ValueError):
@@ -79,14 +83,14 @@ class NetworkSpec:
         _check_int("depth", self.depth, 1, MAX_DEPTH)
         _check_int("width", self.width, 1, MAX_WIDTH)
         _check_choice("activation", self.activation, ACTIVATIONS)
-        _check_number("sigma_w", self.sigma_w, low=0.0)
-        _check_number("sigma_b", self.sigma_b, low=0.0)
+        _check_number("sigma_w", self.sigma_w, low=0.0, high=MAX_SIGMA)
+        _check_number("sigma_b", self.sigma_b, low=0.0, high=MAX_SIGMA)
         _check_choice("prior", self.prior, PRIORS)
         if self.prior == "student-t":
             _check_number("student-t degrees of freedom", self.prior_dof, low=4.0, low_open=True)
         _check_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
         _check_choice("independence mechanism", self.independence, INDEPENDENCE)
-        _check_number("independence strength", self.independence_strength, low=0.0)
+        _check_number("independence strength", self.independence_strength, low=0.0, high=1e6)
         if self.activation == "gauss-net" and self.sigma_w > 30:
             raise SpecError("gauss-net needs sigma_w <= 30 (its normalisation e^{Σ} overflows beyond)")
         # Frozen dataclass: normalise numbers to float so equal specs compare and hash equal.
@@ -142,6 +146,8 @@ def as_points(x, input_dim: int | None = None) -> np.ndarray:
         raise SpecError(f"points have dimension {arr.shape[1]} but the network's input dimension is {input_dim}")
     if not np.all(np.isfinite(arr)):
         raise SpecError("points must be finite numbers")
+    if np.abs(arr).max() > MAX_ABS_X:
+        raise SpecError(f"point coordinates must lie within ±{MAX_ABS_X:g}; rescale the inputs")
     return arr
 
 

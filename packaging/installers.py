@@ -23,6 +23,19 @@ DEB_CONTROL = bi.INSTALLER_DIR / "deb-control.in"
 INNO_SCRIPT = bi.INSTALLER_DIR / f"{bi.PACKAGE_NAME}.iss"
 
 
+def deb_dependencies() -> tuple[str, str]:
+    """The control file's Depends and Recommends, from app/qt_platform_check.py's library → package table (the
+    same table the launcher uses to name missing libraries). Loaded by path: no Qt, no app package import."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "qt_platform_check", Path(__file__).resolve().parent.parent / "app" / "qt_platform_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    required, recommended = module.deb_packages()
+    return ", ".join(["libc6 (>= 2.28)", *required]), ", ".join(recommended)
+
+
 def machine() -> str:
     return {"amd64": "x86_64", "aarch64": "arm64"}.get(platform.machine().lower(), platform.machine().lower())
 
@@ -92,8 +105,9 @@ def make_deb(bundle: Path, target: Path, root: Path, icons: Path, version: str) 
             if not os.path.islink(p):
                 os.chmod(p, 0o755 if os.stat(p).st_mode & 0o100 else 0o644)
     (root / "DEBIAN").mkdir(mode=0o755)
+    depends, recommends = deb_dependencies()
     fields = {"package": bi.PACKAGE_NAME, "version": version, "architecture": deb_architecture(),
-              "installed_size": str(bi.tree_size(root) // 1024 + 1)}
+              "installed_size": str(bi.tree_size(root) // 1024 + 1), "depends": depends, "recommends": recommends}
     (root / "DEBIAN/control").write_text(Template(DEB_CONTROL.read_text()).substitute(fields))
     print(f"Building {target.name} with dpkg-deb", flush=True)
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", str(root), str(target)],

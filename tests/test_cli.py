@@ -27,7 +27,7 @@ def test_kernel_subprocess_prints_documented_json():
                            "--width", "64", "--x=-1,0,0.5"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stderr == ""
     out = json.loads(proc.stdout)
-    assert set(out) == {"x", "nngp", "ntk"} and out["x"] == [-1.0, 0.0, 0.5]
+    assert set(out) == {"x", "nngp", "ntk", "threads"} and out["x"] == [-1.0, 0.0, 0.5]
     ref = kernels(NetworkSpec(depth=2, activation="relu", sigma_w=1.5, sigma_b=0.1, parameterization="standard",
                               width=64), [-1.0, 0.0, 0.5])
     np.testing.assert_allclose(out["nngp"], ref.nngp, rtol=1e-12)
@@ -125,5 +125,5 @@ def test_bench_json_has_the_documented_keys(capsys, monkeypatch):
                     "ratio_to_activation_limit", "reference_ratio_to_activation_limit", "ratio_without_rng"):
             assert res[f"{name}_{key}"] > 0
     assert res["kernels_ms"] > 0 and res["width"] == 1024 and res["points"] == 16
-    code, out, _ = _run(capsys, ["bench"])
-    assert code == 0 and "kernels" in out and not out.lstrip().startswith("{")
+    code, out, err = _run(capsys, ["bench", "--table"])   # stdout stays one JSON object; the table on stderr
+    assert code == 0 and json.loads(out)["threads"] >= 1 and "kernels" in err and "{" not in err.splitlines()[0]

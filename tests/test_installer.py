@@ -243,7 +243,9 @@ def test_exec_field_codes_are_dropped():
 
 
 def test_deb_control_template_fills_to_a_valid_control_file():
-    fields = {"package": bi.PACKAGE_NAME, "version": VERSION, "architecture": "amd64", "installed_size": "123"}
+    depends, recommends = installers.deb_dependencies()
+    fields = {"package": bi.PACKAGE_NAME, "version": VERSION, "architecture": "amd64", "installed_size": "123",
+              "depends": depends, "recommends": recommends}
     control = Template(installers.DEB_CONTROL.read_text()).substitute(fields)
     assert "$" not in control and control.endswith("\n")
     parsed, last = {}, None
@@ -256,5 +258,6 @@ def test_deb_control_template_fills_to_a_valid_control_file():
     for key in ("Package", "Version", "Architecture", "Maintainer", "Installed-Size", "Depends", "Description"):
         assert parsed.get(key), key
     assert parsed["Package"] == bi.PACKAGE_NAME and parsed["Version"] == VERSION
+    assert "libxkbcommon0" in parsed["Depends"] and "libxcb-icccm4" in parsed["Recommends"]
     assert installers.DEB_PREFIX == f"/opt/{bi.PACKAGE_NAME}" and installers.DEB_LAUNCHER == "/usr/bin/nnqft"
     assert installers.artefact_name("deb", VERSION).startswith(f"{bi.PACKAGE_NAME}_{VERSION}_")

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import torch
 
+import sys
+
 from ..bench import run_benchmarks
-from .common import ArgumentParser, UsageError, emit
+from ..cost import bench_cost, check
+from .common import ArgumentParser, UsageError, add_memory_flag, emit, memory_limit
 
 
 def _table(result: dict) -> str:
@@ -26,19 +29,23 @@ def _table(result: dict) -> str:
 
 def run(argv: list[str]) -> int:
     p = ArgumentParser(prog="nnqft_engine bench", description="Throughput and latency benchmarks.")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--json", action="store_true", help="accepted for compatibility: stdout is always one JSON object")
+    p.add_argument("--table", action="store_true", help="also print a human-readable table on stderr")
     p.add_argument("--repeats", type=int, default=5, help="best-of repetitions (≥ 1)")
     p.add_argument("--ensemble", type=int, default=1024, help="networks per throughput measurement")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's setting)")
     p.add_argument("--no-hooks", action="store_true", help="skip the theory/flow benchmark hooks")
+    add_memory_flag(p)
     args = p.parse_args(argv)
     if args.repeats < 1 or args.ensemble < 1 or (args.threads is not None and args.threads < 1):
         raise UsageError("--repeats, --ensemble and --threads must be positive integers")
+    check(bench_cost(args.repeats, args.ensemble), memory_limit(args), "lower --repeats or --ensemble")
     if args.threads is not None:
+        if args.threads > 4096:
+            raise UsageError(f"--threads {args.threads} is more than 4096")
         torch.set_num_threads(args.threads)
     result = run_benchmarks(repeats=args.repeats, ensemble=args.ensemble, extras=not args.no_hooks)
-    if args.json:
-        emit(result)
-    else:
-        print(_table(result))
+    if args.table:
+        print(_table(result), file=sys.stderr)
+    emit(result)
     return 0

@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from ..cost import BASE_MB, DEFAULT_MEMORY_MB, memory_limit_mb
 from ..devices import DeviceUnavailable
 from ..spec import (
     ACTIVATIONS,
     DEVICES,
     DTYPES,
     INDEPENDENCE,
+    MAX_ABS_X,
     PARAMETERIZATIONS,
     PRIORS,
     NetworkSpec,
@@ -52,6 +54,8 @@ def parse_points(text: str) -> np.ndarray:
     arr = np.array(pts, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise UsageError(f"points {text!r} must be finite numbers")
+    if np.abs(arr).max() > MAX_ABS_X:
+        raise UsageError(f"point coordinates must lie within ±{MAX_ABS_X:g}; rescale the inputs")
     return arr
 
 
@@ -80,7 +84,19 @@ def add_sampling_flags(p: argparse.ArgumentParser, *, ensemble_default: int = 10
     p.add_argument("--seed", type=int, default=0, help="random seed (≥ 0)")
     p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)}")
     p.add_argument("--dtype", default="float32", help=f"one of {', '.join(DTYPES)}")
-    p.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for one chunk (MB)")
+    add_memory_flag(p, chunk=True)
+
+
+def add_memory_flag(p: argparse.ArgumentParser, *, chunk: bool = False) -> None:
+    extra = "; also the size of one streamed chunk (default 256 MB)" if chunk else ""
+    p.add_argument("--memory-mb", type=float, default=None,
+                   help=f"memory budget in MB (default {DEFAULT_MEMORY_MB:g}, at most half the machine's RAM): "
+                        f"a request estimated to need more is refused before it runs{extra}")
+
+
+def memory_limit(args: argparse.Namespace) -> float:
+    """The --memory-mb budget (default 1 GB), checked against the machine."""
+    return memory_limit_mb(getattr(args, "memory_mb", None))
 
 
 def _independence(args: argparse.Namespace) -> tuple[str, float]:
@@ -109,8 +125,10 @@ def network_spec(args: argparse.Namespace, points: np.ndarray) -> NetworkSpec:
 
 
 def sample_settings(args: argparse.Namespace) -> SampleSettings:
+    # A chunk of 256 MB by default; with --memory-mb B, a third of what B leaves beside the loaded libraries.
+    chunk_mb = 256.0 if args.memory_mb is None else max(1.0, (memory_limit(args) - BASE_MB) / 3)
     return SampleSettings(ensemble=args.ensemble, seed=args.seed, device=args.device, dtype=args.dtype,
-                          memory_budget_mb=args.memory_mb)
+                          memory_budget_mb=chunk_mb)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -129,8 +147,13 @@ def _jsonable(obj: Any) -> Any:
 
 
 def emit(obj: dict) -> None:
-    """Print exactly one JSON object on stdout."""
-    sys.stdout.write(json.dumps(_jsonable(obj)) + "\n")
+    """Print exactly one JSON object on stdout (with "threads": torch's CPU threads; ±inf as "inf"/"-inf",
+    NaN as null)."""
+    import torch
+
+    obj = dict(obj)
+    obj.setdefault("threads", torch.get_num_threads())
+    sys.stdout.write(json.dumps(_jsonable(obj), allow_nan=False) + "\n")
     sys.stdout.flush()
 
 

@@ -1,11 +1,12 @@
 """`field`: φ⁴ theory as a cos-net — propagator, tree-level G4c and measured correlators with errors."""
 from __future__ import annotations
 
+from ..cost import check, field_cost
 from ..field.interaction import measure_field
-from ..field.spec import SAMPLERS, FieldSpec, McmcSettings
+from ..field.spec import SAMPLERS, FieldSpec, McmcSettings, check_sampler
 from ..sampling.measure import run_to_completion
 from ..spec import DEVICES, DTYPES, SampleSettings
-from .common import ArgumentParser, UsageError, emit, parse_points
+from .common import ArgumentParser, UsageError, add_memory_flag, emit, memory_limit, parse_points
 
 EXTRA = ("free_g4c_pair", "one_loop_g2", "delta_g2", "delta_g2_err", "delta_g4c_pair", "delta_g4c_pair_err",
          "lam_hat", "lam_hat_err", "lam_hat_raw", "lam_hat_raw_err", "acceptance", "tau_int", "n", "sampler",
@@ -30,6 +31,7 @@ def run(argv: list[str]) -> int:
     p.add_argument("--burn-in", type=int, default=200, help="MCMC burn-in steps per chain")
     p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)}")
     p.add_argument("--dtype", default="float32", help=f"one of {', '.join(DTYPES)}")
+    add_memory_flag(p)
     args = p.parse_args(argv)
     pts = parse_points(args.x)
     if pts.shape[1] != args.dim:
@@ -40,6 +42,12 @@ def run(argv: list[str]) -> int:
                      alpha=args.alpha, width=args.width)
     settings = SampleSettings(ensemble=args.ensemble, seed=args.seed, device=args.device, dtype=args.dtype)
     mcmc = McmcSettings(chains=args.chains, burn_in=args.burn_in)
+    check_sampler(args.sampler)
+    if len(pts) > 64:
+        raise UsageError(f"at most 64 measurement points, got {len(pts)}")
+    check(field_cost(spec, pts, args.ensemble, args.sampler, args.chains, args.burn_in, args.dtype,
+                     settings.memory_budget_mb), memory_limit(args),
+          "bring the points --x nearer the box, or lower --width, --ensemble, --cutoff or --box")
     est = run_to_completion(measure_field(spec, pts, settings, args.sampler, mcmc))
     out = {"x": pts[:, 0] if pts.shape[1] == 1 else pts, "propagator": est.propagator,
            "tree_g4c_pair": est.tree_g4c_pair, "g2": est.g2, "g2_err": est.g2_err,

@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 
+from ..cost import check, flow_cost, flow_steps, flow_theory_cost
 from ..flow.data import DATASETS, dataset
-from ..flow.theory import MODES, flow_prediction
+from ..flow.theory import MODES, flow_prediction, max_stable_lr
 from ..flow.training import EnsembleTrainer, TrainSettings
 from .common import (
     ArgumentParser,
@@ -14,6 +15,7 @@ from .common import (
     add_network_flags,
     add_sampling_flags,
     emit,
+    memory_limit,
     network_spec,
     parse_points,
 )
@@ -35,7 +37,11 @@ def _parser() -> ArgumentParser:
     p.add_argument("--data", default="sin", help=f"built-in data set when --train-x is absent: {', '.join(DATASETS)}")
     p.add_argument("--n-train", type=int, default=8, help="points of the built-in data set")
     p.add_argument("--test-x", help="test points (POINTS); default: 21 points on [-1, 1]")
-    p.add_argument("--lr", type=float, default=None, help="GD step η (default: the largest that follows the flow)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="GD step η (default: the cap). The step is capped at 5%% of the stability limit 2n/λ_max "
+                        "(λ_max: the largest eigenvalue of the analytic kernel or of any network's empirical one, "
+                        "refreshed at each reported time); a larger η is clipped to the cap, a smaller one is used "
+                        "as given")
     p.add_argument("--times", default="0,1,10,100", help="comma list of times t ≥ 0; 'inf' allowed (theory only)")
     p.add_argument("--mode", default="ntk", help=f"one of {', '.join(MODES)} (nngp = readout only)")
     p.add_argument("--diag-reg", type=float, default=0.0, help="absolute diagonal regularization of the kernels")
@@ -79,15 +85,26 @@ def run(argv: list[str]) -> int:
     xs, ys = _training_data(args)
     test = parse_points(args.test_x or args.x or DEFAULT_TEST)
     spec = network_spec(args, xs)
+    if args.mode not in MODES:
+        raise UsageError(f"unknown flow mode {args.mode!r}; choose one of: {', '.join(MODES)}")
+    limit = memory_limit(args)
+    fewer = "use fewer training or test points"
+    check(flow_theory_cost(spec, len(xs), len(test)), limit, fewer)
     lr = args.lr if args.lr is not None else 1.0
     pred = flow_prediction(spec, xs, ys, test, times, lr, args.mode, args.diag_reg)
+    fraction = TrainSettings.flow_fraction
+    lr_cap = fraction * max_stable_lr(spec, xs, args.mode)      # the analytic cap; training may lower it
     out = {"times": times, "mode": args.mode, "lr": args.lr,
            "theory": {"mean": pred.mean, "cov": pred.cov, "expected_loss": pred.expected_loss}}
+    lr_used, lr_note = (lr_cap if args.lr is None else min(args.lr, lr_cap)), ""
     if args.ensemble > 0:
         settings = TrainSettings(ensemble=args.ensemble, seed=args.seed, lr=args.lr, device=args.device,
                                  dtype=args.dtype, mode=args.mode, step_growth=args.step_growth)
         if args.diag_reg:
             raise UsageError("--diag-reg applies to the theory only; use it with --ensemble 0")
+        steps = flow_steps(times, args.lr, lr_cap)
+        check(flow_cost(spec, len(xs), len(test), len(times), steps, args.ensemble, args.dtype, args.mode), limit,
+              "raise --lr (or leave it unset), shorten --times, or lower --ensemble, --width or the number of points")
         trainer = EnsembleTrainer(spec, xs, ys, test, settings)
         by_time = {}
         for t in sorted({t for t in times if math.isfinite(t)}):
@@ -100,5 +117,13 @@ def run(argv: list[str]) -> int:
                             "lr_note": next((note for note in pick("lr_note") if note), "")}
         out["ntk_drift"] = pick("ntk_drift")
         out["param_drift"] = pick("param_drift")
+        lr_cap = trainer.lr_cap
+        used = [v for v in pick("lr") if v]
+        lr_used = used[-1] if used else (lr_cap if args.lr is None else min(args.lr, lr_cap))
+        lr_note = out["empirical"]["lr_note"]
+    elif args.lr is not None and args.lr > lr_cap:
+        lr_note = (f"learning rate {args.lr:g} would be clipped to {lr_cap:.4g} ({fraction:.0%} of the stability "
+                   f"limit 2n/λ_max = {lr_cap / fraction:.4g}), so that GD follows the gradient flow")
+    out.update(lr_requested=args.lr, lr_used=lr_used, lr_cap=lr_cap, lr_note=lr_note)
     emit(out)
     return 0

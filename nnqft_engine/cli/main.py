@@ -27,6 +27,10 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -40,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(rest) or 0)
     except USER_ERRORS as exc:
-        print(f"nnqft_engine {name}: error: {exc}", file=sys.stderr)
+        print(f"nnqft_engine {name}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:     # the costing refuses what it can see coming; this is what it cannot
+        print(f"nnqft_engine {name}: error: out of memory; lower the sizes (width, ensemble, points)",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"nnqft_engine {name}: interrupted", file=sys.stderr)

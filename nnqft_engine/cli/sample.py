@@ -1,12 +1,14 @@
 """`sample`: Monte-Carlo correlators with standard errors."""
 from __future__ import annotations
 
+from ..cost import check, sample_cost
 from ..sampling.measure import measure, run_to_completion
 from .common import (
     ArgumentParser,
     add_network_flags,
     add_sampling_flags,
     emit,
+    memory_limit,
     network_spec,
     parse_points,
     sample_settings,
@@ -22,7 +24,10 @@ def run(argv: list[str]) -> int:
     add_sampling_flags(p)
     args = p.parse_args(argv)
     pts = parse_points(args.x)
-    est = run_to_completion(measure(network_spec(args, pts), pts, sample_settings(args)))
+    spec, settings = network_spec(args, pts), sample_settings(args)
+    check(sample_cost(spec, len(pts), settings), memory_limit(args),
+          "lower --width, --depth, --ensemble or the number of points")
+    est = run_to_completion(measure(spec, pts, settings))
     out = {"x": pts[:, 0] if pts.shape[1] == 1 else pts}
     out.update({k: getattr(est, k) for k in KEYS})
     emit(out)

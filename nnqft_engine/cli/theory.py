@@ -1,9 +1,10 @@
 """`theory`: exact finite-width correlators of depth-1 ensembles, with broken independence."""
 from __future__ import annotations
 
+from ..cost import check, theory_cost
 from ..theory.density import output_density
 from ..theory.finite_width import exact_correlators
-from .common import ArgumentParser, add_network_flags, emit, network_spec, parse_points
+from .common import ArgumentParser, add_memory_flag, add_network_flags, emit, memory_limit, network_spec, parse_points
 
 
 def run(argv: list[str]) -> int:
@@ -12,9 +13,11 @@ def run(argv: list[str]) -> int:
                                    "at width N; --shared-scale V / --sequential V break independence.")
     add_network_flags(p)
     p.add_argument("--density", action="store_true", help="add the exact density of f at the first point")
+    add_memory_flag(p)
     args = p.parse_args(argv)
     pts = parse_points(args.x)
     spec = network_spec(args, pts)
+    check(theory_cost(spec, len(pts)), memory_limit(args), "use fewer points in --x or a closed-form activation")
     th = exact_correlators(spec, pts)
     out = {"x": pts[:, 0] if pts.shape[1] == 1 else pts, "width": th.width, "g2": th.g2,
            "g4c_diag": th.g4c_diag, "g4c_pair": th.g4c_pair, "g6c_diag": th.g6c_diag, "kurtosis": th.kurtosis}

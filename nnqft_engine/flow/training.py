@@ -158,7 +158,10 @@ class EnsembleTrainer:
 
     @property
     def lr_cap(self) -> float:
-        """Largest step allowed: flow_fraction × the stability limit 2n/λ_max."""
+        """Largest step allowed: flow_fraction × the stability limit 2n/λ_max; inf when λ_max = 0 (a zero
+        kernel: the gradients vanish, nothing moves, and any step follows the flow)."""
+        if not self._lam_max > 0:
+            return math.inf
         return self.settings.flow_fraction * 2 * self.n / self._lam_max
 
     def _resolve_lr(self, lr) -> float:
@@ -233,8 +236,9 @@ class EnsembleTrainer:
         note = self._last_note                  # only the requested step's clip is news; growth stops at the cap
         while self.t < t_target * (1 - 1e-12):
             step = eta if growth <= 0 else min(max(eta, growth * self.t), self.lr_cap)
-            self.gd_step(min(step, t_target - self.t))
-            self._last_lr = step
+            taken = min(step, t_target - self.t)
+            self.gd_step(taken)
+            self._last_lr = step if math.isfinite(step) else taken
         self._last_note = note
         return self.snapshot()
 

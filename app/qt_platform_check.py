@@ -1,0 +1,202 @@
+"""Before Qt starts on Linux/X11: are the system libraries of PySide6's xcb platform plugin all there?
+
+Qt's own message when one is missing ("xcb-cursor0 or libxcb-cursor0 is needed") names at most one library and
+often the wrong one. This module reads the DT_NEEDED entries of plugins/platforms/libqxcb.so and, recursively,
+of the Qt libraries it needs (a small pure-Python ELF reader), resolves each like the dynamic loader
+(LD_LIBRARY_PATH, the object's RUNPATH/RPATH with $ORIGIN, the ld.so cache from `ldconfig -p`, default dirs) and,
+for the ones not found, names the packages for apt, dnf and pacman. No Qt import: testable anywhere.
+`PACKAGES` is also the source of the .deb's X11 dependencies (packaging/installers.py).
+"""
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+# soname prefix → (Debian/Ubuntu, Fedora, Arch) package
+PACKAGES: dict[str, tuple[str, str, str]] = {
+    "libxcb-icccm.so.4": ("libxcb-icccm4", "xcb-util-wm", "xcb-util-wm"),
+    "libxcb-keysyms.so.1": ("libxcb-keysyms1", "xcb-util-keysyms", "xcb-util-keysyms"),
+    "libxcb-cursor.so.0": ("libxcb-cursor0", "xcb-util-cursor", "xcb-util-cursor"),
+    "libxcb-image.so.0": ("libxcb-image0", "xcb-util-image", "xcb-util-image"),
+    "libxcb-render-util.so.0": ("libxcb-render-util0", "xcb-util-renderutil", "xcb-util-renderutil"),
+    "libxcb-util.so.1": ("libxcb-util1", "xcb-util", "xcb-util"),
+    "libxkbcommon-x11.so.0": ("libxkbcommon-x11-0", "libxkbcommon-x11", "libxkbcommon-x11"),
+    "libxkbcommon.so.0": ("libxkbcommon0", "libxkbcommon", "libxkbcommon"),
+    "libxcb-shape.so.0": ("libxcb-shape0", "libxcb", "libxcb"),
+    "libxcb-xinerama.so.0": ("libxcb-xinerama0", "libxcb", "libxcb"),
+    "libxcb-randr.so.0": ("libxcb-randr0", "libxcb", "libxcb"),
+    "libxcb-xfixes.so.0": ("libxcb-xfixes0", "libxcb", "libxcb"),
+    "libxcb-sync.so.1": ("libxcb-sync1", "libxcb", "libxcb"),
+    "libxcb-xkb.so.1": ("libxcb-xkb1", "libxcb", "libxcb"),
+    "libxcb-render.so.0": ("libxcb-render0", "libxcb", "libxcb"),
+    "libxcb-shm.so.0": ("libxcb-shm0", "libxcb", "libxcb"),
+    "libxcb-glx.so.0": ("libxcb-glx0", "libxcb", "libxcb"),
+    "libxcb.so.1": ("libxcb1", "libxcb", "libxcb"),
+    "libX11-xcb.so.1": ("libx11-xcb1", "libX11-xcb", "libx11"),
+    "libX11.so.6": ("libx11-6", "libX11", "libx11"),
+    "libSM.so.6": ("libsm6", "libSM", "libsm"),
+    "libICE.so.6": ("libice6", "libICE", "libice"),
+    "libEGL.so.1": ("libegl1", "libglvnd-egl", "libglvnd"),
+    "libGL.so.1": ("libgl1", "libglvnd-glx", "libglvnd"),
+    "libOpenGL.so.0": ("libopengl0", "libglvnd-opengl", "libglvnd"),
+    "libGLX.so.0": ("libglx0", "libglvnd-glx", "libglvnd"),
+    "libfontconfig.so.1": ("libfontconfig1", "fontconfig", "fontconfig"),
+    "libfreetype.so.6": ("libfreetype6", "freetype", "freetype2"),
+    "libdbus-1.so.3": ("libdbus-1-3", "dbus-libs", "dbus"),
+    "libglib-2.0.so.0": ("libglib2.0-0", "glib2", "glib2"),
+    "libgthread-2.0.so.0": ("libglib2.0-0", "glib2", "glib2"),
+}
+# Packages the .deb depends on (the rest of the table is recommended: X11 only).
+DEB_REQUIRED = ("libfontconfig1", "libfreetype6", "libglib2.0-0", "libdbus-1-3", "libgl1", "libegl1", "libx11-6",
+                "libxkbcommon0")
+DEFAULT_DIRS = ("/lib64", "/usr/lib64", "/lib", "/usr/lib", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+                "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu")
+_DT_NEEDED, _DT_RPATH, _DT_RUNPATH, _DT_STRTAB = 1, 15, 29, 5
+
+
+def deb_packages() -> tuple[list[str], list[str]]:
+    """(Depends, Recommends) package lists for the .deb, from PACKAGES."""
+    debs = sorted({v[0] for v in PACKAGES.values()})
+    return list(DEB_REQUIRED), [p for p in debs if p not in DEB_REQUIRED]
+
+
+def elf_dynamic(path: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """(DT_NEEDED sonames, RUNPATH/RPATH directories) of an ELF shared object; ([], []) if not ELF."""
+    data = Path(path).read_bytes()
+    if data[:4] != b"\x7fELF":
+        return [], []
+    is64, end = data[4] == 2, "<" if data[5] == 1 else ">"
+    if is64:
+        phoff, phentsize, phnum = struct.unpack_from(end + "Q", data, 32)[0], *struct.unpack_from(end + "HH", data, 54)
+    else:
+        phoff, phentsize, phnum = struct.unpack_from(end + "I", data, 28)[0], *struct.unpack_from(end + "HH", data, 42)
+    loads, dynamic = [], None
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        if is64:
+            p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from(end + "IIQQQQ", data, off)
+        else:
+            p_type, p_offset, p_vaddr, _, p_filesz = struct.unpack_from(end + "IIIII", data, off)
+        if p_type == 1:
+            loads.append((p_vaddr, p_offset, p_filesz))
+        elif p_type == 2:
+            dynamic = (p_offset, p_filesz)
+    if dynamic is None:
+        return [], []
+    fmt, size = (end + "qQ", 16) if is64 else (end + "iI", 8)
+    entries = []
+    for off in range(dynamic[0], dynamic[0] + dynamic[1], size):
+        tag, val = struct.unpack_from(fmt, data, off)
+        if tag == 0:
+            break
+        entries.append((tag, val))
+    strtab = next((v for t, v in entries if t == _DT_STRTAB), None)
+    if strtab is None:
+        return [], []
+    base = next((o + strtab - va for va, o, sz in loads if va <= strtab < va + sz), strtab)
+
+    def string(i: int) -> str:
+        stop = data.index(b"\0", base + i)
+        return data[base + i:stop].decode("utf-8", "replace")
+    needed = [string(v) for t, v in entries if t == _DT_NEEDED]
+    paths = [d for t, v in entries if t in (_DT_RUNPATH, _DT_RPATH) for d in string(v).split(":") if d]
+    origin = str(Path(path).resolve().parent)
+    return needed, [p.replace("$ORIGIN", origin).replace("${ORIGIN}", origin) for p in paths]
+
+
+def ld_cache(ldconfig: str = "ldconfig") -> dict[str, str]:
+    """soname → path from `ldconfig -p` (empty when ldconfig is absent)."""
+    for exe in (ldconfig, "/sbin/ldconfig", "/usr/sbin/ldconfig"):
+        try:
+            out = subprocess.run([exe, "-p"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        cache = {}
+        for line in out.splitlines()[1:]:
+            if "=>" in line:
+                name, path = line.split("=>", 1)
+                cache.setdefault(name.strip().split(" ")[0], path.strip())
+        return cache
+    return {}
+
+
+def missing_libraries(plugin: str | os.PathLike, *, ld_library_path: str | None = None,
+                      cache: dict[str, str] | None = None, default_dirs=DEFAULT_DIRS) -> list[str]:
+    """Sonames the plugin needs, directly or through libraries found beside it, that the loader cannot find."""
+    env_dirs = [d for d in (os.environ.get("LD_LIBRARY_PATH", "") if ld_library_path is None
+                            else ld_library_path).split(":") if d]
+    cache = ld_cache() if cache is None else cache
+    missing, seen, todo = [], set(), [(str(plugin), [])]
+    while todo:
+        obj, inherited = todo.pop()
+        needed, runpath = elf_dynamic(obj)
+        for soname in needed:
+            if soname in seen:
+                continue
+            seen.add(soname)
+            found = None
+            for d in [*env_dirs, *runpath, *inherited]:
+                if os.path.exists(os.path.join(d, soname)):
+                    found = os.path.join(d, soname)
+                    break
+            if found is None:
+                found = cache.get(soname) or next((os.path.join(d, soname) for d in default_dirs
+                                                   if os.path.exists(os.path.join(d, soname))), None)
+            if found is None:
+                missing.append(soname)
+            elif "Qt" in soname or "qt" in soname.lower():     # PySide6's own libraries: follow them
+                todo.append((found, runpath))
+    return missing
+
+
+def message(missing: list[str]) -> str:
+    """What to install, per distribution, for these missing sonames."""
+    rows = [PACKAGES.get(s) for s in missing]
+    known = [r for r in rows if r]
+    unknown = [s for s, r in zip(missing, rows) if not r]
+    lines = ["NN-QFT Explorer cannot start its X11 (xcb) display: these system libraries are missing: "
+             + ", ".join(missing) + "."]
+    if known:
+        apt, dnf, pac = (" ".join(sorted({r[i] for r in known})) for i in range(3))
+        lines += ["Install them with:", f"  Debian/Ubuntu:  sudo apt install {apt}", f"  Fedora:         sudo dnf install {dnf}",
+                  f"  Arch:           sudo pacman -S {pac}"]
+    if unknown:
+        lines.append("Find the package providing " + ", ".join(unknown) + " with your distribution's package search.")
+    lines.append("(Or run without a display: QT_QPA_PLATFORM=offscreen.)")
+    return "\n".join(lines)
+
+
+def xcb_plugin() -> Path | None:
+    try:
+        import importlib.util
+        spec = importlib.util.find_spec("PySide6")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        for sub in ("Qt/plugins/platforms", "plugins/platforms"):
+            p = Path(root) / sub / "libqxcb.so"
+            if p.exists():
+                return p
+    return None
+
+
+def check(environ=None) -> str | None:
+    """The message to show when the xcb plugin will fail to load, else None (not Linux, not xcb, no display)."""
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM", "xcb") not in ("", "xcb"):
+        return None
+    if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        return None
+    plugin = xcb_plugin()
+    if plugin is None:
+        return None
+    try:
+        missing = missing_libraries(plugin, ld_library_path=env.get("LD_LIBRARY_PATH", ""))
+    except (OSError, ValueError, struct.error, IndexError):
+        return None               # unreadable: let Qt speak for itself
+    return message(missing) if missing else None
