@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -59,31 +60,42 @@ def parse_points(text: str) -> np.ndarray:
     return arr
 
 
+# Flags are NetworkSpec's and SampleSettings' fields (one source for every default); only the help is here.
+_NETWORK_HELP = {
+    "depth": "hidden layers (1–6)", "width": "hidden width N", "activation": f"one of {', '.join(ACTIVATIONS)}",
+    "sigma_w": "weight scale σ_w", "sigma_b": "bias scale σ_b", "prior": f"one of {', '.join(PRIORS)}",
+    "prior_dof": "student-t degrees of freedom (> 4)",
+    "parameterization": f"one of {', '.join(PARAMETERIZATIONS)}",
+    "independence": f"one of {', '.join(INDEPENDENCE)}",
+    "independence_strength": "strength of the independence-breaking mechanism",
+}
+_SAMPLING_HELP = {"seed": "random seed (≥ 0)", "device": f"one of {', '.join(DEVICES)}",
+                  "dtype": f"one of {', '.join(DTYPES)}"}
+
+
+def _add_spec_flags(p: argparse.ArgumentParser, spec_type, helps: dict[str, str], skip: set[str]) -> None:
+    defaults = spec_type()
+    for f in dataclasses.fields(spec_type):
+        if f.name not in helps or f.name in skip:
+            continue
+        default = getattr(defaults, f.name)
+        p.add_argument("--" + f.name.replace("_", "-"), type=type(default), default=default,
+                       help=f"{helps[f.name]} (default {default})")
+
+
 def add_network_flags(p: argparse.ArgumentParser, *, width: bool = True) -> None:
-    p.add_argument("--activation", default="erf", help=f"one of {', '.join(ACTIVATIONS)}")
-    p.add_argument("--depth", type=int, default=1, help="hidden layers (1–6)")
-    p.add_argument("--sigma-w", type=float, default=1.0, help="weight scale σ_w")
-    p.add_argument("--sigma-b", type=float, default=0.1, help="bias scale σ_b")
-    p.add_argument("--parameterization", default="ntk", help=f"one of {', '.join(PARAMETERIZATIONS)}")
-    p.add_argument("--prior", default="gaussian", help=f"one of {', '.join(PRIORS)}")
-    p.add_argument("--prior-dof", type=float, default=6.0, help="student-t degrees of freedom (> 4)")
-    if width:
-        p.add_argument("--width", type=int, default=512, help="hidden width N")
+    _add_spec_flags(p, NetworkSpec, _NETWORK_HELP, set() if width else {"width"})
     p.add_argument("--x", required=True, help="points: '-1,0,0.5' (1-D) or '0,1;1,0' (d > 1)")
-    p.add_argument("--independence", default="none", help=f"one of {', '.join(INDEPENDENCE)}")
-    p.add_argument("--independence-strength", type=float, default=0.0,
-                   help="strength of the independence-breaking mechanism")
     p.add_argument("--shared-scale", type=float, default=None, metavar="V",
                    help="shorthand for --independence shared-scale --independence-strength V")
     p.add_argument("--sequential", type=float, default=None, metavar="V",
                    help="shorthand for --independence sequential --independence-strength V")
 
 
-def add_sampling_flags(p: argparse.ArgumentParser, *, ensemble_default: int = 10000) -> None:
-    p.add_argument("--ensemble", type=int, default=ensemble_default, help="number of networks M")
-    p.add_argument("--seed", type=int, default=0, help="random seed (≥ 0)")
-    p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)}")
-    p.add_argument("--dtype", default="float32", help=f"one of {', '.join(DTYPES)}")
+def add_sampling_flags(p: argparse.ArgumentParser, *, ensemble_default: int = SampleSettings().ensemble) -> None:
+    p.add_argument("--ensemble", type=int, default=ensemble_default,
+                   help=f"number of networks M (default {ensemble_default})")
+    _add_spec_flags(p, SampleSettings, _SAMPLING_HELP, set())
     add_memory_flag(p, chunk=True)
 
 
@@ -117,11 +129,9 @@ def _independence(args: argparse.Namespace) -> tuple[str, float]:
 
 def network_spec(args: argparse.Namespace, points: np.ndarray) -> NetworkSpec:
     independence, strength = _independence(args)
-    return NetworkSpec(
-        input_dim=points.shape[1], depth=args.depth, width=getattr(args, "width", 512),
-        activation=args.activation, sigma_w=args.sigma_w, sigma_b=args.sigma_b, prior=args.prior,
-        prior_dof=args.prior_dof, parameterization=args.parameterization,
-        independence=independence, independence_strength=strength)
+    given = {name: getattr(args, name) for name in _NETWORK_HELP if hasattr(args, name)}
+    given.update(independence=independence, independence_strength=strength)
+    return NetworkSpec(input_dim=points.shape[1], **given)
 
 
 def sample_settings(args: argparse.Namespace) -> SampleSettings:
