@@ -1,18 +1,26 @@
-"""`theory`: exact finite-width correlators of depth-1 ensembles, with broken independence."""
+"""`theory`: exact finite-width correlators at depth 1 (with broken independence), leading 1/N order deeper."""
 from __future__ import annotations
 
+from ..theory.deep import deep_correlators
 from ..theory.finite_width import exact_correlators
 from .common import ArgumentParser, add_network_flags, emit, network_spec, parse_points
 
 
 def run(argv: list[str]) -> int:
     p = ArgumentParser(prog="nnqft_engine theory",
-                       description="Exact G2, connected G4 (diag, pair) and G6 (diag) of a depth-1 ensemble "
-                                   "at width N; --shared-scale V / --sequential V break independence.")
+                       description="G2, connected G4 (diag, pair) of the network output at width N: exact at "
+                                   "depth 1 (also G6 diag; --shared-scale V / --sequential V break independence), "
+                                   "leading order in 1/N at depth 2–6 (gaussian prior, independent parameters).")
     add_network_flags(p)
     args = p.parse_args(argv)
     pts = parse_points(args.x)
-    th = exact_correlators(network_spec(args, pts), pts)
-    emit({"x": pts[:, 0] if pts.shape[1] == 1 else pts, "width": th.width, "g2": th.g2,
-          "g4c_diag": th.g4c_diag, "g4c_pair": th.g4c_pair, "g6c_diag": th.g6c_diag, "kurtosis": th.kurtosis})
+    spec = network_spec(args, pts)
+    th = deep_correlators(spec, pts)
+    out = {"x": pts[:, 0] if pts.shape[1] == 1 else pts, "width": th.width, "depth": th.depth, "order": th.order,
+           "nngp": th.nngp, "g2": th.g2, "g4c_diag": th.g4c_diag, "g4c_pair": th.g4c_pair}
+    if spec.depth == 1:
+        out["g6c_diag"] = exact_correlators(spec, pts).g6c_diag
+    out["kurtosis"] = th.kurtosis
+    out["warnings"] = list(th.warnings)
+    emit(out)
     return 0
