@@ -73,7 +73,8 @@ def _phi2(act: Activation, q: np.ndarray) -> np.ndarray:
 
 
 def _dphi2(act: Activation, q: np.ndarray) -> np.ndarray:
-    """⟨φ′²⟩ at variance q."""
+    """⟨φ′²⟩ at variance q (its q → 0⁺ limit at q = 0: relu's ½, not the θ = π/2 convention of §3)."""
+    q = np.maximum(q, 1e-150)  # relu's √(k11·k22) must not underflow to 0
     if act.closed_form:
         return np.asarray(gaussian_layer(act, q, q, q)[1], dtype=np.float64)
     return gaussian_expectation(lambda z, _q: act.numpy_grad(z, 0.0) ** 2, q, n=160)
@@ -95,12 +96,16 @@ def _fixed_points(act: Activation, sw, sb, q0=1.0) -> np.ndarray:
             live = q < Q_DIVERGED
             g = sb2 + sw2 * _phi2(act, q) - q
             slope = sw2 * diag_moments(act, np.where(live, q, 1.0)).dm - 1.0
-            ok = live & (np.abs(slope) > 1e-9) & (np.abs(g) > 1e-15 * np.maximum(q, 1.0))
+            # Newton only towards a stable fixed point (F′ < 1); it would also find unstable ones (q = 0).
+            ok = live & (slope < -1e-9) & (np.abs(g) > 1e-15 * np.maximum(q, 1.0))
             step = np.where(ok, -g / np.where(ok, slope, 1.0), 0.0)
             q = np.where(ok & (q + step >= 0), q + step, np.where(ok, sb2 + sw2 * _phi2(act, q), q))
             if not ok.any():
                 break
-    return np.where(q >= Q_DIVERGED, np.inf, q)
+        # Still growing after all that (no stable fixed point above q⁰): q diverges. A slow decay towards
+        # q* = 0 at χ∥ = 1 (tanh at σ_b = 0, σ_w = 1) keeps its last iterate.
+        growth = sb2 + sw2 * _phi2(act, np.minimum(q, Q_DIVERGED)) - q
+    return np.where((q >= Q_DIVERGED) | ~(growth <= 1e-9 * np.maximum(q, 1.0)), np.inf, q)
 
 
 def fixed_point(activation, sigma_w: float, sigma_b: float, q0: float = 1.0) -> float:
