@@ -1,5 +1,6 @@
 """Edge of chaos (nnqft_engine.theory.criticality, docs/physics.md §9): known values, an independent solve,
 and the `criticality` / `theory --depth` CLI."""
+import itertools
 import json
 import math
 import time
@@ -33,7 +34,7 @@ def test_relu_is_critical_at_root_two_with_any_input_variance():
 
 def test_tanh_critical_sigma_w_tends_to_one_as_sigma_b_vanishes():
     values = [critical_sigma_w("tanh", sb) for sb in (0.3, 0.1, 0.03, 0.01)]
-    assert all(a > b > 1.0 for a, b in zip(values, values[1:]))
+    assert all(a > b > 1.0 for a, b in itertools.pairwise(values))
     assert critical_sigma_w("tanh", 0.0) == pytest.approx(1.0, abs=1e-4)
 
 

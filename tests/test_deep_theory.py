@@ -206,3 +206,54 @@ def test_theory_does_not_import_sampling():
         mods = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         mods += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         assert not [m for m in mods if "sampling" in m], name
+
+
+@pytest.mark.parametrize("act", ["relu", "erf", "tanh", "gelu", "sin", "gauss-net"])
+def test_pair_moment_derivatives_match_finite_differences(act):
+    """Price's-theorem Jacobian and Hessian of (⟨φ_a²⟩, ⟨φ_aφ_b⟩, ⟨φ_b²⟩) in (k11, k12, k22)."""
+    from nnqft_engine.activations import get_activation
+    from nnqft_engine.theory.gauss_moments import pair_moments
+
+    a = get_activation(act)
+    k = np.array([[0.7, 0.3, 1.1], [1.3, -0.2, 0.4]])
+    pm = pair_moments(a, k[:, 0], k[:, 2], k[:, 1], 0.5, 0.3)
+    h = 1e-4
+    for v in range(3):
+        kp, km = k.copy(), k.copy()
+        kp[:, v] += h
+        km[:, v] -= h
+        up = pair_moments(a, kp[:, 0], kp[:, 2], kp[:, 1], 0.5, 0.3)
+        dn = pair_moments(a, km[:, 0], km[:, 2], km[:, 1], 0.5, 0.3)
+        assert np.allclose((up.m - dn.m) / (2 * h), pm.jac[:, :, v], atol=1e-7)
+        assert np.allclose((up.jac - dn.jac) / (2 * h), pm.hess[:, :, :, v], atol=3e-7)
+
+
+def test_erf_four_point_moments_against_tensor_quadrature():
+    from nnqft_engine.activations import get_activation
+    from nnqft_engine.theory import gauss_moments as gm
+
+    rng = np.random.default_rng(3)
+    k11, k22 = rng.uniform(0.2, 3, 40), rng.uniform(0.2, 3, 40)
+    k12 = np.sqrt(k11 * k22) * rng.uniform(-0.999, 0.999, 40)
+    one_d = gm._erf_powers(k11, k22, k12)
+    two_d = gm._pair_quadrature(get_activation("erf"), k11, k22, k12, derivs=False)
+    for key in one_d:
+        assert np.allclose(one_d[key], two_d[key], rtol=0, atol=1e-9)
+
+
+def test_relu_nearly_parallel_and_degenerate_pairs():
+    """relu's ⟨δδ⟩ diverges as ρ → 1: the recursion must stay continuous there, and exactly parallel pairs
+    follow homogeneity (f(λx) = λf(x) at σ_b = 0; equal points give the diagonal)."""
+    spec = NetworkSpec(depth=3, width=100, activation="relu", sigma_w=1.3, sigma_b=0.1)
+    same = deep_correlators(spec, [1.0, 1.0])
+    assert same.g4c_pair[0, 1] == same.g4c_diag[0] and same.g2[0, 1] == same.g2[0, 0]
+    for eps in (1e-3, 1e-4, 3e-5):
+        near = deep_correlators(spec, [1.0, 1.0 + eps])
+        assert near.g4c_pair[0, 1] == pytest.approx(same.g4c_diag[0], rel=5 * eps)
+        assert abs(near.g2[0, 1] - near.nngp[0, 1]) < 1e-9 and not near.warnings
+    line = deep_correlators(spec.replace(sigma_b=0.0), [0.0, 1.0, 2.0])
+    assert line.g2[1, 2] == pytest.approx(2 * line.g2[1, 1]) and line.g4c_pair[1, 2] == pytest.approx(
+        4 * line.g4c_diag[1])
+    assert line.g2[0, 1] == 0 and line.g4c_pair[0, 2] == 0
+    opposite = deep_correlators(spec.replace(sigma_b=0.0), [1.0, -2.0])
+    assert np.all(np.isfinite(opposite.g4c_pair)) and opposite.g4c_pair[0, 1] > 0

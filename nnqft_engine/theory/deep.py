@@ -135,7 +135,27 @@ def deep_correlators(spec: NetworkSpec, x) -> DeepTheory:
     g2[st.ia, st.ib] = g2[st.ib, st.ia] = st.k_pair[:, 1] + st.k1_pair[:, 1] / n
     pair = (st.v_pair[:, 0, 2] + 2.0 * st.v_pair[:, 1, 1]) / n
     g4[st.ia, st.ib] = g4[st.ib, st.ia] = pair
+    if spec.activation == "relu":
+        _relu_degenerate_pairs(spec, pts, (k, g2, g4))
     return _finish(spec, pts, k, g2, np.diag(g4).copy(), g4, "1/N")
+
+
+def _relu_degenerate_pairs(spec: NetworkSpec, pts: np.ndarray, mats) -> None:
+    """relu pairs with a rank-1 input kernel (ρ¹ = 1: equal points, or σ_b = 0 and x_j = λx_i, λ > 0) sit on
+    the arc-cosine kernel's singularity, where ⟨φ″φ″⟩ = ⟨δδ⟩ diverges. There relu's homogeneity is exact:
+    f(x_j) = λ f(x_i) in every network, so K, G2 scale by λ and G4c_pair by λ² (in place, on mats)."""
+    sig = spec.sigma_w**2 * (pts @ pts.T) / spec.input_dim + spec.sigma_b**2
+    d = np.diag(sig)
+    for i, j in zip(*np.triu_indices(len(pts), 1)):
+        if d[i] <= 0 or d[j] <= 0:      # a point where f ≡ 0 (x = 0, σ_b = 0)
+            scale = (0.0, 0.0)
+        elif sig[i, j] >= (1 - 1e-12) * np.sqrt(d[i] * d[j]):
+            lam = np.sqrt(d[j] / d[i])
+            scale = (lam, lam * lam)
+        else:
+            continue
+        for m, power in zip(mats, (0, 0, 1)):
+            m[i, j] = m[j, i] = scale[power] * m[i, i]
 
 
 def _finish(spec, pts, k, g2, g4d, g4p, order) -> DeepTheory:
