@@ -41,7 +41,8 @@ def test_sequential_flag_and_long_form_agree(capsys):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["--x=0.5", "--depth", "2"], "depth 1"),
+    (["--x=0.5", "--depth", "2", "--prior", "laplace"], "gaussian prior only"),
+    (["--x=0.5", "--depth", "2", "--shared-scale", "0.3"], "independent parameters"),
     (["--x=0.5", "--shared-scale", "0.5", "--sequential", "0.2"], "cannot be combined"),
     (["--x=0.5", "--shared-scale", "0.5", "--independence", "sequential"], "conflicts"),
     (["--x=0.5", "--shared-scale", "-1"], "independence strength"),

@@ -13,7 +13,8 @@ from .common import USER_ERRORS, UsageError
 COMMANDS = {
     "kernel": ("kernel", "analytic NNGP and NTK kernels at points"),
     "sample": ("sample", "Monte-Carlo correlators of a random-network ensemble"),
-    "theory": ("theory", "exact finite-width correlators (depth 1) and broken independence"),
+    "theory": ("theory", "finite-width correlators: exact at depth 1, leading 1/N order at depth 2–6"),
+    "criticality": ("criticality", "edge of chaos: critical σ_w, fixed point q*, χ⊥, χ∥, correlation depth"),
     "flow": ("flow", "gradient flow: closed-form NTK prediction and trained ensembles"),
     "field": ("field", "φ⁴ field theory as a cos-net: propagator, samplers, tree-level G4"),
     "bench": ("bench", "throughput and latency benchmarks"),
@@ -23,7 +24,7 @@ COMMANDS = {
 
 def _usage() -> str:
     lines = ["usage: python -m nnqft_engine COMMAND [flags]   (COMMAND --help for its flags)", "commands:"]
-    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<11} {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
-"""`theory`: exact finite-width correlators of depth-1 ensembles, with broken independence."""
+"""`theory`: exact finite-width correlators at depth 1 (with broken independence), leading 1/N order deeper."""
 from __future__ import annotations
 
 from ..cost import check, theory_cost
+from ..theory.deep import deep_correlators
 from ..theory.density import output_density
 from ..theory.finite_width import exact_correlators
 from .common import ArgumentParser, add_memory_flag, add_network_flags, emit, memory_limit, network_spec, parse_points
@@ -9,8 +10,9 @@ from .common import ArgumentParser, add_memory_flag, add_network_flags, emit, me
 
 def run(argv: list[str]) -> int:
     p = ArgumentParser(prog="nnqft_engine theory",
-                       description="Exact G2, connected G4 (diag, pair) and G6 (diag) of a depth-1 ensemble "
-                                   "at width N; --shared-scale V / --sequential V break independence.")
+                       description="G2, connected G4 (diag, pair) of the network output at width N: exact at "
+                                   "depth 1 (also G6 diag; --shared-scale V / --sequential V break independence), "
+                                   "leading order in 1/N at depth 2–6 (gaussian prior, independent parameters).")
     add_network_flags(p)
     p.add_argument("--density", action="store_true", help="add the exact density of f at the first point")
     add_memory_flag(p)
@@ -18,9 +20,13 @@ def run(argv: list[str]) -> int:
     pts = parse_points(args.x)
     spec = network_spec(args, pts)
     check(theory_cost(spec, len(pts)), memory_limit(args), "use fewer points in --x or a closed-form activation")
-    th = exact_correlators(spec, pts)
-    out = {"x": pts[:, 0] if pts.shape[1] == 1 else pts, "width": th.width, "g2": th.g2,
-           "g4c_diag": th.g4c_diag, "g4c_pair": th.g4c_pair, "g6c_diag": th.g6c_diag, "kurtosis": th.kurtosis}
+    th = deep_correlators(spec, pts)   # depth 1: the exact theory
+    out = {"x": pts[:, 0] if pts.shape[1] == 1 else pts, "width": th.width, "depth": th.depth, "order": th.order,
+           "nngp": th.nngp, "g2": th.g2, "g4c_diag": th.g4c_diag, "g4c_pair": th.g4c_pair}
+    if spec.depth == 1:
+        out["g6c_diag"] = exact_correlators(spec, pts).g6c_diag
+    out["kurtosis"] = th.kurtosis
+    out["warnings"] = list(th.warnings)
     if args.density:
         dens = output_density(spec, pts[0])
         out["density"] = {"f": dens.f, "p": dens.p, "atom_weight": dens.atom_weight}
