@@ -29,6 +29,19 @@ _MAX_1D_NODES = 120  # Laguerre/Hermite roots lose accuracy beyond a few hundred
 _hermite = hermite_e_rule
 
 
+def gaussian_expectation(f, k: np.ndarray, n: int = GH_NODES, q=0.0) -> np.ndarray:
+    """E[f(u)] for u ~ N(0, k), elementwise over the array k (q is passed through to f)."""
+    z, w = _hermite(n)
+    k = np.asarray(k, dtype=np.float64)
+    vals = f(np.sqrt(np.maximum(k, 0.0))[..., None] * z, np.asarray(q)[..., None] if np.ndim(q) else q)
+    return vals @ w
+
+
+def nodes_for_variance(k_max: float) -> int:
+    """Gauss–Hermite nodes per dimension for effective variances up to k_max (see _ADAPTIVE_NODES)."""
+    return next(n for limit, n in _ADAPTIVE_NODES if k_max <= limit)
+
+
 def gaussian_pair_expectation(f, g, k11, k22, k12, n: int | None = None, q1=0.0, q2=0.0,
                               scale: float = 1.0) -> np.ndarray:
     """E[f(u) g(v)] over (u, v) ~ N(0, Λ); all arguments broadcast to a common shape.
