@@ -5,7 +5,6 @@ over v, the inner over u split at every z_k = 0 and at the prior's own kink/supp
 """
 import math
 
-import numpy as np
 from scipy import integrate
 
 from nnqft_engine.theory.first_layer import standardized_pdf

@@ -28,7 +28,6 @@ def no_thread_left_running():
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """One torch thread for a module: on a shared 2-core box two threads per small tile mostly spin-wait."""
-    import torch
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

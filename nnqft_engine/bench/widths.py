@@ -7,7 +7,6 @@ Ratios > 1 mean the sampler beats the flat draw; timings are best-of-`repeats`, 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import torch
@@ -16,6 +15,7 @@ from ..activations import get_activation
 from ..devices import make_generator, resolve_device, torch_dtype
 from ..sampling.ensemble import block_size, iter_outputs, params_per_network
 from ..sampling.measure import measure, run_to_completion
+from .sampler import _best_time
 from ..spec import NetworkSpec, SampleSettings
 from ..threads import torch_threads
 
@@ -55,13 +55,6 @@ def ensemble_for(width: int, depth: int, points: int, scale: float = 1.0) -> int
     return int(max(8, m))
 
 
-def _best(fn, repeats: int) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def benchmark(*, widths=WIDTHS, depths=DEPTHS, points: int = 16, repeats: int = 3, threads: int | None = 1,
@@ -96,10 +89,10 @@ def benchmark(*, widths=WIDTHS, depths=DEPTHS, points: int = 16, repeats: int = 
                 sampler(), reference()   # warm-up
                 t_s = t_r = t_m = math.inf
                 for _ in range(repeats):   # interleaved: a load spike hits all alike
-                    t_s = min(t_s, _best(sampler, 1))
-                    t_r = min(t_r, _best(reference, 1))
+                    t_s = min(t_s, _best_time(sampler, 1))
+                    t_r = min(t_r, _best_time(reference, 1))
                     if with_measure:
-                        t_m = min(t_m, _best(measured, 1))
+                        t_m = min(t_m, _best_time(measured, 1))
                 row = {"depth": depth, "width": width, "networks": m, "block": block_size(spec),
                        "sampler_networks_per_s": m / t_s, "reference_networks_per_s": m / t_r,
                        "ratio": t_r / t_s}

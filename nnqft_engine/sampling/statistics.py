@@ -171,7 +171,6 @@ class EnsembleStats:
         if rem:
             self.count[(start + np.arange(rem)) % GROUPS] += 1
         g2 = torch.mul(g, g, out=buf_g2.view(GROUPS, periods, p))
-        pw = buf_pw.view(GROUPS, periods, p)
         # Σa_i a_j, Σa_i² a_j, Σa_i² a_j² by three batched products; Σa_i a_j² is the transpose of the second
         # and Σa², Σa³, Σa⁴ are their diagonals, so only Σa, Σa⁵, Σa⁶ need passes of their own.
         gt, g2t = g.transpose(1, 2), g2.transpose(1, 2)

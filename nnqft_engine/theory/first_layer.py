@@ -30,6 +30,7 @@ from scipy import special
 
 from ..activations import get_activation
 from ..gauss_rules import legendre_rule
+from ..priors import standardized_pdf
 from ..spec import NetworkSpec
 
 SQRT3 = math.sqrt(3.0)
@@ -53,21 +54,6 @@ class FirstLayerRule:
         return self.degree_weights[degree if self.homogeneous else 0]
 
 
-def standardized_pdf(prior: str, u: np.ndarray, dof: float = 6.0) -> np.ndarray:
-    """Density of the standardized (unit-variance) prior variable."""
-    u = np.asarray(u, dtype=np.float64)
-    if prior == "gaussian":
-        return np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
-    if prior == "uniform":
-        return np.where(np.abs(u) <= SQRT3, 1.0 / (2 * SQRT3), 0.0)
-    if prior == "laplace":
-        return math.sqrt(0.5) * np.exp(-math.sqrt(2.0) * np.abs(u))
-    if prior == "student-t":
-        c = math.sqrt(dof / (dof - 2.0))  # t = c·u has the standard t density
-        log_norm = special.gammaln((dof + 1) / 2) - special.gammaln(dof / 2) - 0.5 * math.log(dof * math.pi)
-        t = c * u
-        return c * np.exp(log_norm - 0.5 * (dof + 1) * np.log1p(t * t / dof))
-    raise ValueError(f"no density for prior {prior!r}")
 
 
 def tail_range(prior: str, dof: float = 6.0) -> float:

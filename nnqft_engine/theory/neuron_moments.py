@@ -23,7 +23,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..gauss_rules import legendre_rule
-from ..priors import quadrature_rule
+from ..priors import quadrature_rule, standardized_pdf
 from ..spec import NetworkSpec, layer_variances
 from .first_layer import FirstLayerRule, split_rule
 from .quadrature import first_layer_rule
@@ -35,15 +35,6 @@ _FIXED_PIECES = {"gaussian": 26, "laplace": 28, "uniform": 4}
 _LEGENDRE = 10
 _MAX_OUTER_NODES = 6000
 
-
-def _pdf(prior: str, u: np.ndarray) -> np.ndarray:
-    if prior == "gaussian":
-        return np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
-    if prior == "uniform":
-        return np.where(np.abs(u) <= SQRT3, 1.0 / (2 * SQRT3), 0.0)
-    if prior == "laplace":
-        return math.sqrt(0.5) * np.exp(-math.sqrt(2.0) * np.abs(u))
-    raise ValueError(f"no density for prior {prior!r}")
 
 
 def _coefficients(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +52,7 @@ def _fixed_piece_rule(prior: str) -> tuple[np.ndarray, np.ndarray]:
     g, gw = legendre_rule(_LEGENDRE)
     half = 0.5 * np.diff(edges)
     u = (0.5 * (edges[1:] + edges[:-1]))[:, None] + half[:, None] * g
-    w = half[:, None] * gw * _pdf(prior, u)
+    w = half[:, None] * gw * standardized_pdf(prior, u)
     return u.ravel(), w.ravel()
 
 
@@ -100,7 +91,7 @@ def piecewise_rule(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.nda
     g, gw = legendre_rule(_LEGENDRE)
     half = 0.5 * (hi - lo)
     u = (0.5 * (hi + lo))[..., None] + half[..., None] * g             # (n_o, pieces, L)
-    wts = w_outer[:, None, None] * half[..., None] * gw * _pdf(prior, u)
+    wts = w_outer[:, None, None] * half[..., None] * gw * standardized_pdf(prior, u)
     nodes = np.repeat(base, u.shape[1] * u.shape[2], axis=0)
     nodes[:, axis] = u.ravel() * scales[axis]
     keep = wts.ravel() > 0
