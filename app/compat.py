@@ -5,7 +5,7 @@ PySide6 refcount bug. Measured here with PySide6 6.12.0 on CPython 3.11.7: every
 drops one reference to True, and every Python slot called from Qt drops one to None. On CPython ≥ 3.12 these
 singletons are immortal and nothing happens; on 3.11 their counts run down and the process aborts ("Fatal
 Python error: bool_dealloc") after about a thousand signals — reproduced in a 15-line script with a plain
-QObject, a Signal(object) and a Python slot (tests/app/test_compat.py keeps that probe). No upstream report was
+QObject, a Signal(object) and a Python slot (tests/app/test_app.py keeps that probe). No upstream report was
 found. Rather than pin a version range we do not know, `install` runs the same probe (a handful of emits)
 and adds head-room only where it sees the counts drop.
 """

@@ -80,7 +80,7 @@ def recursion(spec: NetworkSpec, x, pairs: tuple[np.ndarray, np.ndarray] | None 
     """Run the layer recursion from the first hidden layer to the readout (spec.depth steps).
 
     `pairs` (ia, ib) selects the point pairs to follow (default: all i < j); this also runs at depth 1, where
-    it reproduces the exact O(1/N) theory for Gaussian priors (tests/test_deep_theory.py).
+    it reproduces the exact O(1/N) theory for Gaussian priors (tests/engine/theory/test_deep_theory.py).
     """
     check_deep(spec)
     pts = as_points(x, spec.input_dim)

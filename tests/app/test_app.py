@@ -322,5 +322,5 @@ def test_help_lists_the_preset_names(capsys):
     with pytest.raises(SystemExit):
         _parse(["--help"])
     out = " ".join(capsys.readouterr().out.split())
-    names = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "resources" / "presets").glob("*.json"))
+    names = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "resources" / "presets").glob("*.json"))
     assert names and all(n in out for n in names)

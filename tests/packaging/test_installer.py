@@ -18,7 +18,7 @@ from string import Template
 import pytest
 import tomllib
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "packaging")]
 import installers  # noqa: E402  (packaging/installers.py)
 import make_icons  # noqa: E402  (packaging/make_icons.py)

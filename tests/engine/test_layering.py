@@ -7,7 +7,7 @@ package (Python runs the parent's __init__ first, but that is not a dependency t
 import ast
 import pathlib
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PKG = "nnqft_engine"
 FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "app")
 
