@@ -270,18 +270,22 @@ def test_an_ensemble_without_finite_variance_is_explained_not_shown_as_nan(make_
     assert np.isfinite(w.views["outputs"].last_result.var)
 
 
-def test_controls_a_view_does_not_use_are_greyed_out(make_window):
+def test_the_dock_shows_only_the_controls_of_the_view_on_screen(make_window):
     w = make_window()
     c = w.controls
-    assert c.width_slider.isEnabled() and c.ensemble_slider.isEnabled()
-    w.show_view("kernels")            # infinite-width theory: no ensemble, no seed
-    assert c.width_slider.isEnabled() and not c.ensemble_slider.isEnabled() and not c.seed.isEnabled()
-    assert "Not used by the view on screen" in c.seed.toolTip()
-    w.show_view("field")              # its own sliders; the network controls do nothing there
-    assert not c.width_slider.isEnabled() and not c.activation.isEnabled() and c.seed.isEnabled()
+    shown = lambda widget: widget.isVisibleTo(w.dock_body)  # noqa: E731
+    assert shown(c.width_slider) and shown(c.ensemble_slider)
+    w.show_view("kernels")            # infinite-width theory: no ensemble, no seed, no width (ntk)
+    assert not shown(c.width_slider) and not shown(c.ensemble_slider) and not shown(c.seed)
+    w.update_state(parameterization="standard")   # Θ grows with N: the width matters again
+    assert shown(c.width_slider)
+    w.show_view("field")              # one width, one ensemble: the dock's, not the view's own
+    assert shown(c.width_slider) and shown(c.ensemble_slider) and not shown(c.activation) and shown(c.seed)
+    w.show_view("training")           # its ensemble is the training box's "Ensemble M"
+    assert not shown(c.ensemble_slider) and shown(w.views["training"].m_spin)
     w.show_view("outputs")
-    assert c.width_slider.isEnabled() and c.ensemble_slider.isEnabled() and c.x2.isEnabled()
-    assert not c.prior_dof.isEnabled()            # still follows its own rule: only for student-t
+    assert shown(c.width_slider) and shown(c.ensemble_slider) and c.x2.isEnabled()
+    assert shown(c.prior_dof) and not c.prior_dof.isEnabled()   # its own rule: only for student-t
     w.update_state(prior="student-t")
     assert c.prior_dof.isEnabled()
 
