@@ -71,6 +71,8 @@ class ControlsPanel(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         form = self.form = QtWidgets.QFormLayout(self)
+        form.setVerticalSpacing(4)
+        form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.widgets: dict[str, QtWidgets.QWidget] = {}
         self._rows: dict[str, list[QtWidgets.QWidget]] = {}   # key → label, field and any buttons beside it

@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from nnqft_engine import SpecError
 
 from . import APP_NAME
-from . import plotting  # noqa: F401 — pyqtgraph options before any plot exists
+from . import plotting  # pyqtgraph options before any plot exists
 from .compute import ComputeController
 from .controls import ControlsPanel
 from .device_manager import DeviceManager
@@ -49,6 +49,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.title_view = self.state.view if self.state.title else ""
         self.preset_index = -1
         self.presentation = False
+        self.presentation_scale = 1.5
         self._normal_layout: tuple | None = None
         self.setWindowTitle(APP_NAME)
         if icon_path().exists():
@@ -123,6 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._view_control_index[key] = self.view_controls.addWidget(w)
         dock_body = QtWidgets.QWidget()
         dl = QtWidgets.QVBoxLayout(dock_body)
+        dl.setContentsMargins(8, 6, 8, 6)
         dl.addWidget(self.controls)
         dl.addWidget(self.view_controls)
         dl.addStretch(1)
@@ -191,6 +193,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scheduler.dirty = set(self.views)
         key = self.state.view if self.state.view in self.views else "outputs"
         self.tabs.setCurrentWidget(self.views[key])
+        self._show_view_controls(key)
         self._relevant_controls()
         self.scheduler.request_current()
 
@@ -204,7 +207,7 @@ class MainWindow(QtWidgets.QMainWindow):
         its own caption."""
         s = self.state
         t = load_theme(s.theme)
-        k = 1.5 if self.presentation else 1.0
+        k = self.presentation_scale if self.presentation else 1.0
         big, small = round(18 * k), round(13 * k)
         view = self.current_view() if hasattr(self, "tabs") else None
         key = view.key if view is not None else s.view
@@ -268,7 +271,7 @@ class MainWindow(QtWidgets.QMainWindow):
         view = self.current_view()
         if view is None:
             return
-        self.view_controls.setCurrentIndex(self._view_control_index[view.key])
+        self._show_view_controls(view.key)
         if self.state.view != view.key:
             self.state.view = view.key
         self._relevant_controls()
@@ -279,6 +282,17 @@ class MainWindow(QtWidgets.QMainWindow):
             if other is not view:
                 other.deactivated()
         self.scheduler.view_shown(view)
+
+    def _show_view_controls(self, key: str) -> None:
+        self.view_controls.setCurrentIndex(self._view_control_index[key])
+        # A stacked widget is as tall as its tallest page: only the page on screen may claim room.
+        policy = QtWidgets.QSizePolicy.Policy
+        for i in range(self.view_controls.count()):
+            page = self.view_controls.widget(i)
+            on = i == self.view_controls.currentIndex()
+            page.setSizePolicy(policy.Preferred if on else policy.Ignored, policy.Preferred if on else policy.Ignored)
+            page.adjustSize()
+        self.view_controls.updateGeometry()
 
     # ---- actions -------------------------------------------------------------------------------------------
     def same_draw(self) -> None:
@@ -307,9 +321,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if on:
             self._normal_layout = (self.saveGeometry(), self.saveState(), self.windowState())
         self.presentation = on
+        if on:
+            screen = self.screen().size() if self.screen() is not None else QtCore.QSize(1920, 1080)
+            self.presentation_scale = plotting.presentation_scale(size[1] if size else screen.height())
         self._apply_theme()   # fonts first: the dock's fit depends on them
         for view in self.views.values():
-            view.set_presentation(on)
+            view.set_presentation(on, self.presentation_scale)
         if on:
             if size is None:
                 self.showFullScreen()
@@ -331,7 +348,7 @@ class MainWindow(QtWidgets.QMainWindow):
         theme = load_theme(self.state.theme)
         app = QtWidgets.QApplication.instance()
         if app is not None:
-            apply_qt_theme(app, theme, font_scale=1.5 if self.presentation else 1.0)
+            apply_qt_theme(app, theme, font_scale=self.presentation_scale if self.presentation else 1.0)
         for view in self.views.values():
             view.apply_theme(theme)
         self._update_banner()

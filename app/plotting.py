@@ -18,6 +18,11 @@ PRESENTATION_LINE_WIDTH = LINE_WIDTH * PRESENTATION_SCALE
 TICK_PT, TITLE_PT, LEGEND_PT, NOTE_PT = 10.0, 11.0, 10.0, 10.0
 
 
+def presentation_scale(screen_height: int) -> float:
+    """The factor for a screen: 1.5 on 1080p and up, 1.25 on a 720p projector (whose plots need the room)."""
+    return PRESENTATION_SCALE if screen_height >= 1000 else 1.25
+
+
 def collapse(item, empty: bool) -> None:
     """Hide a layout item and give its room back (empty), or show it again."""
     item.setVisible(not empty)
@@ -185,9 +190,12 @@ def log_ticks(lo: float, hi: float, max_labels: int = 12) -> list[list[tuple[flo
         major, minor = sorted(major + minor), []
     if len(major) > max_labels:   # a short axis over many decades: label the powers of ten only
         powers = [(p, v) for p, v in major if np.isclose(v / 10.0 ** np.floor(np.log10(v) + 1e-9), 1.0)]
+        if len(powers) < 2:   # less than two powers of ten in range: the two ends
+            powers = [major[0], major[-1]]
         step = max(1, int(np.ceil(len(powers) / max_labels)))
-        minor = minor + [t for t in major if t not in powers[::step]]
-        major = powers[::step]
+        keep = powers[::step]
+        minor = minor + [t for t in major if t not in keep]
+        major = keep
     labels = tick_labels([v for _, v in major])
     return [[(p, lab) for (p, _), lab in zip(major, labels)], [(p, "") for p, _ in minor]]
 

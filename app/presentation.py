@@ -23,11 +23,19 @@ def _settle(window: QtWidgets.QMainWindow) -> None:
             w.layout().activate()
 
 
+def _needed(body: QtWidgets.QWidget, width: int) -> QtCore.QSize:
+    """The room the dock's rows need at this width (wrapped labels make it taller)."""
+    hint = body.sizeHint()
+    if body.layout() is not None and body.layout().hasHeightForWidth():
+        hint.setHeight(max(hint.height(), body.layout().heightForWidth(width)))
+    return hint
+
+
 def controls_fit(window) -> dict:
     """Whether every control in the dock is visible without scrolling: {'ok', 'needed', 'available'}."""
     _settle(window)
     body, viewport = window.dock_body, window.dock_scroll.viewport()
-    need = body.sizeHint()
+    need = _needed(body, viewport.width())
     hidden = []
     for w in body.findChildren(QtWidgets.QWidget):
         if not w.isVisibleTo(body) or isinstance(w, (QtWidgets.QStackedWidget, QtWidgets.QGroupBox)):
@@ -58,6 +66,7 @@ def fit_dock(window) -> None:
         window.dock.setMinimumWidth(width)
         window.dock.setMaximumWidth(width)
         _settle(window)
+        need = _needed(window.dock_body, scroll.viewport().width())   # wrapped labels: taller when narrow
         if need.height() <= scroll.viewport().height() or pt <= MIN_DOCK_PT:
             return
         pt = max(MIN_DOCK_PT, pt - 0.5)

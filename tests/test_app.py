@@ -153,12 +153,20 @@ def test_export_writes_png_csv_npz_with_all_plotted_data(make_window, tmp_path):
     svg = (tmp_path / "outputs.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<path" in svg or "<polyline" in svg
     npz = np.load(tmp_path / "outputs.npz")
-    assert set(npz.files) == set(w.views["outputs"].export_data())
+    assert set(npz.files) == set(w.views["outputs"].export_data()) | {"settings_json"}
     header = (tmp_path / "outputs.csv").read_text().splitlines()[0]
     assert "hist_density" in header and "scatter_f_x1" in header
+    # The settings that reproduce the numbers: a JSON sidecar and the same text in the NPZ.
+    sidecar = json.loads((tmp_path / "outputs.json").read_text())
+    assert AppState.from_dict(sidecar["state"]) == w.state and sidecar["view"] == "outputs"
+    assert json.loads(str(npz["settings_json"]))["state"] == w.state.to_dict()
     w.show_view("kernels")
     files = export_view(w.views["kernels"], tmp_path / "kernels")
-    assert not any(f.suffix == ".svg" for f in files)   # image plots: the PNG only
+    assert any(f.suffix == ".svg" for f in files)   # images embedded as bitmaps, the rest vectors
+    w.show_view("correlators")
+    export_view(w.views["correlators"], tmp_path / "corr")
+    npz = np.load(tmp_path / "corr.npz")
+    assert {"sweep_G4c_err", "sweep_G6c_err", "g2_x1_err", "g4c_pair_err"} <= set(npz.files)
 
 
 def test_presets_load_show_their_caption_and_switch_view(make_window):

@@ -74,6 +74,7 @@ class ViewBase(QtWidgets.QWidget):
         self.host = host
         self.theme: Theme = load_theme(host.current_state().theme)
         self.presentation = False
+        self._scale = plotting.PRESENTATION_SCALE   # fonts, lines and symbols in presentation mode
         self.last_result: Any | None = None   # the newest result drawn (a jobs.*Result)
         self.last_request_id = -1
         self._plots: list[pg.PlotItem] = []
@@ -191,12 +192,8 @@ class ViewBase(QtWidgets.QWidget):
         self.sync_legends()
 
     def export_items(self) -> list[tuple[str, pg.PlotItem]]:
-        """(name, plot item) pairs; PNG export renders the whole view, SVG each plot item."""
+        """(name, plot item) pairs of the view's plots."""
         return [(p.titleLabel.text or f"plot{i}", p) for i, p in enumerate(self._plots)]
-
-    def svg_ok(self) -> bool:
-        """SVG export only where it is faithful: no bitmap images in any plot."""
-        return not any(isinstance(item, pg.ImageItem) for plot in self._plots for item in plot.items)
 
     def add_plot(self, layout: pg.GraphicsLayoutWidget, row: int, col: int, title: str, xlabel: str,
                  ylabel: str, legend_offset=None, colspan: int = 1, rowspan: int = 1, **kw) -> pg.PlotItem:
@@ -287,6 +284,16 @@ class ViewBase(QtWidgets.QWidget):
             cols = int(max(1, min(len(legend.items), width // max(widest, 1.0))))
             legend.setColumnCount(cols)
 
+    def _style_legend(self, plot: pg.PlotItem) -> None:
+        """The theme's text colour and the mode's size on every entry (pyqtgraph keeps a label's first colour)."""
+        size = f"{plotting.LEGEND_PT * self.scale():g}pt"
+        color = self.theme["plot_foreground"]
+        plot.legend.setLabelTextColor(color)
+        plot.legend.setLabelTextSize(size)
+        for _, label in plot.legend.items:
+            label.setText(label.text, color=color, size=size)
+        plot.legend.updateSize()
+
     def sync_legends(self) -> None:
         """Each legend lists exactly the named curves that are drawn (a curve without data has no entry)."""
         for plot in self._plots:
@@ -300,6 +307,7 @@ class ViewBase(QtWidgets.QWidget):
                 legend.clear()
                 for item, name in want:
                     legend.addItem(item, name)
+                self._style_legend(plot)
                 legend.columnCount = -1   # forces the re-layout in _fit_below
                 self._fit_below(plot)
             plotting.collapse(legend, not want)
@@ -314,7 +322,7 @@ class ViewBase(QtWidgets.QWidget):
 
     def scale(self) -> float:
         """Presentation mode enlarges fonts, line widths and symbols by one common factor."""
-        return plotting.PRESENTATION_SCALE if self.presentation else 1.0
+        return self._scale if self.presentation else 1.0
 
     def line_width(self) -> float:
         return plotting.LINE_WIDTH * self.scale()
@@ -337,7 +345,7 @@ class ViewBase(QtWidgets.QWidget):
             plot.titleLabel.setText(plot.titleLabel.text, color=fg, size=f"{plotting.TITLE_PT * k:g}pt")
             plot.showGrid(x=True, y=True, alpha=theme["grid_alpha"])
             if plot.legend is not None:
-                plot.legend.setLabelTextColor(fg)
+                self._style_legend(plot)
         for bar in self.colorbars():
             bar.axis.setPen(fg)
             bar.axis.setTextPen(fg)
@@ -352,8 +360,10 @@ class ViewBase(QtWidgets.QWidget):
         return [item for plot in self._plots for i in range(plot.layout.count())
                 if isinstance(item := plot.layout.itemAt(i), pg.ColorBarItem)]
 
-    def set_presentation(self, on: bool) -> None:
+    def set_presentation(self, on: bool, scale: float | None = None) -> None:
         self.presentation = on
+        if scale is not None:
+            self._scale = scale
         k = self.scale()
         font = QtWidgets.QApplication.font()
         font.setPointSizeF(plotting.TICK_PT * k)
@@ -361,11 +371,6 @@ class ViewBase(QtWidgets.QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).setStyle(tickFont=font)
                 plot.getAxis(side).label.setFont(font)
-            if plot.legend is not None:
-                plot.legend.setLabelTextSize(f"{plotting.LEGEND_PT * k:g}pt")
-                for _, label in plot.legend.items:   # pyqtgraph applies the size only on the next setText
-                    label.setText(label.text)
-                plot.legend.updateSize()
             for item in plot.items:
                 if isinstance(item, pg.InfiniteLine) and item.label is not None:
                     item.label.setFont(font)

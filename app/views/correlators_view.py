@@ -135,6 +135,8 @@ class CorrelatorsView(ViewBase):
                 c.setData(w[m], v[m], pen=plotting.pen(color, lw, QtCore.Qt.PenStyle.DashLine))
             self._data["sweep_" + name.replace("|", "").replace(" ", "_")] = np.asarray(vals, dtype=float)
         self._data["sweep_widths"] = w
+        self._data["sweep_G4c_err"] = np.asarray(sw.g4_err, dtype=float)
+        self._data["sweep_G6c_err"] = np.asarray(sw.g6_err, dtype=float)
         parts = [f"{lab} slope {s:+.2f} ± {e:.2f}" for lab, s, e in
                  (("|G4c|", sw.slope4, sw.slope4_err), ("|G6c|", sw.slope6, sw.slope6_err))
                  if np.isfinite(s)]

@@ -94,6 +94,7 @@ class FieldView(ViewBase):
     def view_controls(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("φ⁴ field")
         form = QtWidgets.QFormLayout(box)
+        form.setVerticalSpacing(4)
         for name, stops in STOPS.items():
             row = QtWidgets.QHBoxLayout()
             slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)

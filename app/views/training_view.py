@@ -41,6 +41,7 @@ class TrainingView(ViewBase):
         lay = self.layout_
         self.info = QtWidgets.QLabel()
         self.info.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.info.setWordWrap(True)
         lay.addWidget(self.info)
         self.canvas = self.add_canvas()
         self.fit = self.add_plot(self.canvas, 0, 0, "Networks during training", "x", "f_t(x)", colspan=2)
@@ -75,6 +76,7 @@ class TrainingView(ViewBase):
     def view_controls(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("Training")
         form = QtWidgets.QFormLayout(box)
+        form.setVerticalSpacing(4)
         row = QtWidgets.QHBoxLayout()
         self.play_btn = QtWidgets.QPushButton("Pause")
         self.play_btn.setToolTip("Play / pause gradient descent (Space)")
@@ -104,8 +106,7 @@ class TrainingView(ViewBase):
                            "restart the run.")
         self.lr.valueChanged.connect(lambda v: self.host.update_state(lr=float(v)))
         form.addRow("Learning rate η", self.lr)
-        self.lr_used = QtWidgets.QLabel("")
-        self.lr_used.setWordWrap(True)
+        self.lr_used = QtWidgets.QLabel("in use: η = —")   # one line from the start: the dock does not grow
         self.lr_used.setToolTip("The step size gradient descent uses: the requested η, or the largest safe "
                                 "one when the request is above the stability limit.")
         form.addRow("", self.lr_used)
@@ -145,15 +146,16 @@ class TrainingView(ViewBase):
                 w.setValue(value)
             w.blockSignals(False)
 
-    def show_lr(self, used: float) -> None:
+    def show_lr(self, used: float, why: str = "") -> None:
         """Under the learning-rate box: the rate in use, and whether (and to what) the request was clipped."""
         requested = self.host.current_state().lr
         if not hasattr(self, "lr_used"):
             return
         if np.isclose(used, requested, rtol=1e-6):
-            self.lr_used.setText(f"in use: η = {used:.4g}")
+            self.lr_used.setText(f"in use: η = {used:.3g}")
         else:
-            self.lr_used.setText(f"clipped to η = {used:.4g} (stability limit)")
+            self.lr_used.setText(f"clipped to η = {used:.3g}")
+        self.lr_used.setToolTip(why or "The step size gradient descent uses.")
 
     def toggle_pause(self) -> bool:
         self.playing = not self.playing
@@ -210,8 +212,7 @@ class TrainingView(ViewBase):
         # steep climb across an axis that starts at its first value.
         top = float(np.nanmax(r.hist_drift[dk])) if dk.any() else 0.0
         self.drift.setYRange(0.0, max(MIN_DRIFT_SCALE, 1.1 * top), padding=0.0)
-        self.note.setText(r.lr_note)
-        self.show_lr(r.lr)
+        self.show_lr(r.lr, r.lr_note)
         size = 20 if self.presentation else 14
         state = "playing" if self.playing else "paused"
         self.info.setText(f"<div style='font-size:{size}px'><b>t = {r.t:.4g}</b> (step {r.step:,}, "
