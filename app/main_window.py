@@ -319,7 +319,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if on == self.presentation:
             return
         if on:
-            self._normal_layout = (self.saveGeometry(), self.saveState(), self.windowState())
+            # The rectangle itself, not saveGeometry(): restoreGeometry clamps to the screen it thinks it is on.
+            self._normal_layout = (QtCore.QRect(self.geometry()), self.saveState(), self.windowState())
         self.presentation = on
         if on:
             screen = self.screen().size() if self.screen() is not None else QtCore.QSize(1920, 1080)
@@ -340,7 +341,7 @@ class MainWindow(QtWidgets.QMainWindow):
             geometry, dock_state, window_state = self._normal_layout or (None, None, None)
             self.setWindowState(window_state if window_state is not None else QtCore.Qt.WindowState.WindowNoState)
             if geometry is not None:
-                self.restoreGeometry(geometry)
+                self.setGeometry(geometry)
                 self.restoreState(dock_state)
         self._update_banner()
 

@@ -23,6 +23,15 @@ def presentation_scale(screen_height: int) -> float:
     return PRESENTATION_SCALE if screen_height >= 1000 else 1.25
 
 
+class Legend(pg.LegendItem):
+    """A legend that lives in a layout cell (under its plot): it asks the layout for room instead of moving
+    itself to (0, 0) of its parent, over the plot, as pyqtgraph's updateSize does."""
+
+    def updateSize(self) -> None:  # noqa: N802 — pyqtgraph's naming
+        self.layout.invalidate()
+        self.updateGeometry()
+
+
 def collapse(item, empty: bool) -> None:
     """Hide a layout item and give its room back (empty), or show it again."""
     item.setVisible(not empty)

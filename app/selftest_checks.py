@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 MIN_CONTRAST = 4.5
 _COLOR = re.compile(r"color:\s*(#[0-9a-fA-F]{6,8})")
@@ -73,7 +73,9 @@ def label_items(widget: QtWidgets.QWidget) -> list[tuple[str, object, object]]:
     for lab in widget.findChildren(QtWidgets.QLabel):
         if not lab.isVisibleTo(widget) or not lab.text():
             continue
-        pal = lab.palette()
+        # The application's palette for the label (its own palette may still await the theme's change event).
+        pal = lab.palette() if lab.testAttribute(QtCore.Qt.WidgetAttribute.WA_SetPalette) \
+            else QtWidgets.QApplication.palette(lab)
         bg = pal.color(lab.backgroundRole())
         default = pal.color(QtGui.QPalette.ColorGroup.Active, lab.foregroundRole())
         for c in _html_colors(lab.text(), default):

@@ -217,7 +217,7 @@ class ViewBase(QtWidgets.QWidget):
             plot.getAxis(side).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMenuEnabled(False)
-        legend = pg.LegendItem(labelTextSize=f"{plotting.LEGEND_PT}pt", colCount=4, horSpacing=14)
+        legend = plotting.Legend(labelTextSize=f"{plotting.LEGEND_PT}pt", colCount=4, horSpacing=14)
         legend.setBrush(None)
         legend.setPen(None)
         cell.addItem(legend, row=1, col=0)
