@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from .views.base import ViewBase
@@ -50,6 +51,12 @@ def write_svg(view: ViewBase, path: Path) -> Path | None:
     gen.setResolution(96)
     gen.setTitle(f"NN-QFT Explorer — {view.title}")
     painter = QtGui.QPainter()
+    # Scatter symbols are normally stamped from a cached bitmap atlas; in a vector file they must be paths.
+    scatters = [item for plot in view._plots for item in plot.items
+                for item in ([item.scatter] if isinstance(item, pg.PlotDataItem) else [item])
+                if isinstance(item, pg.ScatterPlotItem) and item.opts.get("useCache", True)]
+    for item in scatters:
+        item.opts["useCache"] = False
     if not painter.begin(gen):
         return None
     try:
@@ -57,6 +64,8 @@ def write_svg(view: ViewBase, path: Path) -> Path | None:
                     QtWidgets.QWidget.RenderFlag.DrawWindowBackground | QtWidgets.QWidget.RenderFlag.DrawChildren)
     finally:
         painter.end()
+        for item in scatters:
+            item.opts["useCache"] = True
     if not (path.exists() and path.stat().st_size > 0):
         return None
     path.write_text(bake_transforms(path.read_text(encoding="utf-8")), encoding="utf-8")

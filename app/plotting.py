@@ -197,6 +197,9 @@ def log_ticks(lo: float, hi: float, max_labels: int = 12) -> list[list[tuple[flo
                 (major if m in (1, 2, 5) else minor).append((float(np.log10(v)), v))
     if len(major) < 2:   # less than a factor ~2.5: label every integer multiple
         major, minor = sorted(major + minor), []
+    if len(major) < 2:   # less than one integer multiple in range: linear steps inside it
+        vals = [v for v, _ in nice_ticks(lo, hi, 3)[0] if v > 0]
+        major, minor = [(float(np.log10(v)), v) for v in vals], []
     if len(major) > max_labels:   # a short axis over many decades: label the powers of ten only
         powers = [(p, v) for p, v in major if np.isclose(v / 10.0 ** np.floor(np.log10(v) + 1e-9), 1.0)]
         if len(powers) < 2:   # less than two powers of ten in range: the two ends

@@ -165,10 +165,11 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False, p
 def _contract(app, window, presentation: bool, size, export_dir) -> dict:
     from .selftest_checks import run_contract
 
-    def wait_result(view) -> None:
+    def wait_result(view, finished: bool = False) -> None:
         def drawn() -> bool:
             latest = window.compute.latest.get(view.key)
-            return view.last_result is not None and (latest is None or view.last_request_id >= latest)
+            done = not finished or window.scheduler.running != view.key
+            return view.last_result is not None and (latest is None or view.last_request_id >= latest) and done
         _wait(app, drawn, VIEW_TIMEOUT_S)
         _wait(app, lambda: False, 0.05)   # let the frame paint
 

@@ -169,14 +169,15 @@ def banner_problems(window, title_view: str) -> list[str]:
 
 
 def export_all(window, out_dir: str | Path, wait) -> dict:
-    """Every view exported to out_dir as <view>.png/.svg/.csv/.npz/.json; {view: [file names]}."""
+    """Every view exported to out_dir as <view>.png/.svg/.csv/.npz/.json once its request has finished (the
+    width sweep included); {view: [file names]}."""
     from .export import export_view
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for key, view in window.views.items():
         window.show_view(key)
-        wait(view)
+        wait(view, finished=True)
         files[key] = [p.name for p in export_view(view, out / key, window.state)]
     return files
 

@@ -190,7 +190,7 @@ class OutputsView(ViewBase):
 
     def _numbers(self, r: OutputsResult) -> None:
         t = self.theme
-        size = 22 if self.presentation else 15
+        size = round(15 * self.scale())
         d, th, th2, mu = t["data"], t["theory"], t["theory2"], t["muted"]
         fw_var = f"{r.var_fw:.4g}" if r.var_fw is not None else "n/a"
         fw_k = f"{r.kurt_fw:+.3g}" if r.kurt_fw is not None else "n/a"

@@ -213,7 +213,7 @@ class TrainingView(ViewBase):
         top = float(np.nanmax(r.hist_drift[dk])) if dk.any() else 0.0
         self.drift.setYRange(0.0, max(MIN_DRIFT_SCALE, 1.1 * top), padding=0.0)
         self.show_lr(r.lr, r.lr_note)
-        size = 20 if self.presentation else 14
+        size = round(14 * self.scale())
         state = "playing" if self.playing else "paused"
         self.info.setText(f"<div style='font-size:{size}px'><b>t = {r.t:.4g}</b> (step {r.step:,}, "
                           f"η = {r.lr:.3g}) &nbsp;│&nbsp; M = {r.m} networks of width {r.width}, "
