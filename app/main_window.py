@@ -9,8 +9,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from nnqft_engine import SpecError
 
-from . import APP_NAME
-from . import plotting  # pyqtgraph options before any plot exists
+from . import (
+    APP_NAME,
+    plotting,  # pyqtgraph options before any plot exists
+)
 from .compute import ComputeController
 from .controls import ControlsPanel
 from .device_manager import DeviceManager

@@ -6,7 +6,6 @@ from typing import Iterator
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
 
 from .. import jobs, plotting
 from ..jobs.kernels import KernelsResult
