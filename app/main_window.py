@@ -9,17 +9,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from nnqft_engine import SpecError
 
-from . import (
-    APP_NAME,
-    plotting,  # pyqtgraph options before any plot exists
-)
+from . import APP_NAME
+from . import plotting  # noqa: F401 — pyqtgraph options before any plot exists
 from .compute import ComputeController
 from .controls import ControlsPanel
 from .device_manager import DeviceManager
 from .frame_timing import FrameTiming
 from .menus import SHORTCUTS, build_menus, fill_presets_menu
 from .migrate import migrate_state
-from .presentation import PresentationKeys, fit_dock
+from .presentation import PresentationKeys, banner_html, enter, fit_dock, leave
 from .resources import icon_path
 from .scheduler import Scheduler
 from .session import Preset, load_presets
@@ -206,24 +204,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _update_banner(self) -> None:
         """The preset's (or session's) title and caption over the view they belong to; every other view shows
-        its own caption."""
-        s = self.state
-        t = load_theme(s.theme)
-        k = self.presentation_scale if self.presentation else 1.0
-        big, small = round(18 * k), round(13 * k)
+        its own caption (presentation.banner_html)."""
         view = self.current_view() if hasattr(self, "tabs") else None
-        key = view.key if view is not None else s.view
-        if s.title and key == self.title_view:
-            self.banner.setText(f"<span style='font-size:{big}px; font-weight:600'>{s.title}</span>"
-                                f"<span style='font-size:{small}px; color:{t['muted']}'> — {s.caption}</span>")
-        elif view is not None and view.caption:
-            self.banner.setText(f"<span style='font-size:{big}px; font-weight:600'>{view.title}</span>"
-                                f"<span style='font-size:{small}px; color:{t['muted']}'> — {view.caption}</span>")
-        else:
-            self.banner.setText(f"<span style='font-size:{small}px; color:{t['muted']}'>NN-QFT Explorer — an "
-                                "ensemble of random networks against its field theory. Presets: menu Presets. "
-                                "Shortcuts: F1.</span>")
-        self.banner_view = key
+        self.banner_view = view.key if view is not None else self.state.view
+        self.banner.setText(banner_html(self, view))
 
     def apply_preset(self, preset: Preset) -> None:
         new = migrate_state(preset.state(self.state))
@@ -316,36 +300,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_presentation(not self.presentation)
 
     def set_presentation(self, on: bool, size: tuple[int, int] | None = None) -> None:
-        """Full screen (or `size`, for the self-test and tests), large fonts and thick lines, the dock sized so
-        every control shows without scrolling. Leaving restores the window, dock and fonts exactly."""
-        if on == self.presentation:
-            return
-        if on:
-            # The rectangle itself, not saveGeometry(): restoreGeometry clamps to the screen it thinks it is on.
-            self._normal_layout = (QtCore.QRect(self.geometry()), self.saveState(), self.windowState())
-        self.presentation = on
-        if on:
-            screen = self.screen().size() if self.screen() is not None else QtCore.QSize(1920, 1080)
-            self.presentation_scale = plotting.presentation_scale(size[1] if size else screen.height())
-        self._apply_theme()   # fonts first: the dock's fit depends on them
-        for view in self.views.values():
-            view.set_presentation(on, self.presentation_scale)
-        if on:
-            if size is None:
-                self.showFullScreen()
-            else:
-                self.setGeometry(0, 0, *size)
-            fit_dock(self)
-        else:
-            self.dock.setFont(QtGui.QFont())
-            self.dock.setMinimumWidth(380)
-            self.dock.setMaximumWidth(16777215)
-            geometry, dock_state, window_state = self._normal_layout or (None, None, None)
-            self.setWindowState(window_state if window_state is not None else QtCore.Qt.WindowState.WindowNoState)
-            if geometry is not None:
-                self.setGeometry(geometry)
-                self.restoreState(dock_state)
-        self._update_banner()
+        """Full screen (or `size`, for the self-test and tests), fonts, lines and symbols enlarged together, the
+        dock sized so every control shows without scrolling. Leaving restores the window, dock and fonts
+        exactly (presentation.enter / leave)."""
+        if on != self.presentation:
+            (enter if on else leave)(self, size)
+            self._update_banner()
 
     def _apply_theme(self) -> None:
         theme = load_theme(self.state.theme)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from . import plotting
+from .themes import load_theme
+
 MIN_DOCK_PT = 8.0
 STEP_KEYS = {QtCore.Qt.Key.Key_PageDown: +1, QtCore.Qt.Key.Key_PageUp: -1,
              QtCore.Qt.Key.Key_Right: +1, QtCore.Qt.Key.Key_Left: -1}
@@ -70,6 +73,60 @@ def fit_dock(window) -> None:
         if need.height() <= scroll.viewport().height() or pt <= MIN_DOCK_PT:
             return
         pt = max(MIN_DOCK_PT, pt - 0.5)
+
+
+def enter(window, size: tuple[int, int] | None) -> None:
+    """Presentation mode on `window`: the normal layout saved, one scale for the screen, fonts first (the dock's
+    fit depends on them), then full screen (or `size`) and the dock fitted."""
+    # The rectangle itself, not saveGeometry(): restoreGeometry clamps to the screen it thinks it is on.
+    window._normal_layout = (QtCore.QRect(window.geometry()), window.saveState(), window.windowState())
+    window.presentation = True
+    screen = window.screen().size() if window.screen() is not None else QtCore.QSize(1920, 1080)
+    window.presentation_scale = plotting.presentation_scale(size[1] if size else screen.height())
+    window._apply_theme()
+    for view in window.views.values():
+        view.set_presentation(True, window.presentation_scale)
+    if size is None:
+        window.showFullScreen()
+    else:
+        window.setGeometry(0, 0, *size)
+    fit_dock(window)
+
+
+def leave(window, _size=None) -> None:
+    """Back to the layout saved by `enter`: geometry, window state, dock (width, font), fonts and lines."""
+    window.presentation = False
+    window._apply_theme()
+    for view in window.views.values():
+        view.set_presentation(False)
+    window.dock.setFont(QtGui.QFont())   # inherits the application's font again
+    window.dock.setMinimumWidth(380)
+    window.dock.setMaximumWidth(16777215)
+    geometry, dock_state, window_state = window._normal_layout or (None, None, None)
+    window.setWindowState(window_state if window_state is not None else QtCore.Qt.WindowState.WindowNoState)
+    if geometry is not None:
+        window.setGeometry(geometry)
+        window.restoreState(dock_state)
+
+
+def banner_html(window, view) -> str:
+    """The banner: a preset's title and caption over its own view, the view's own caption elsewhere."""
+    s = window.state
+    t = load_theme(s.theme)
+    k = window.presentation_scale if window.presentation else 1.0
+    big, small = round(18 * k), round(13 * k)
+    key = view.key if view is not None else s.view
+
+    def line(title: str, caption: str) -> str:
+        return (f"<span style='font-size:{big}px; font-weight:600'>{title}</span>"
+                f"<span style='font-size:{small}px; color:{t['muted']}'> — {caption}</span>")
+
+    if s.title and key == window.title_view:
+        return line(s.title, s.caption)
+    if view is not None and view.caption:
+        return line(view.title, view.caption)
+    return (f"<span style='font-size:{small}px; color:{t['muted']}'>NN-QFT Explorer — an ensemble of random "
+            "networks against its field theory. Presets: menu Presets. Shortcuts: F1.</span>")
 
 
 class PresentationKeys(QtCore.QObject):
