@@ -31,9 +31,24 @@ def _parse(argv: list[str]):
     p.add_argument("--self-test", metavar="OUT.json", help="run the offscreen self-test, write its report, exit")
     p.add_argument("--strict-timings", action="store_true",
                    help="with --self-test: also fail when the timing targets are missed")
-    p.add_argument("--presentation", action="store_true", help="start in presentation mode")
+    p.add_argument("--presentation", action="store_true",
+                   help="start in presentation mode (with --self-test: check it, e.g. that the controls fit)")
+    p.add_argument("--size", metavar="WxH", type=_size,
+                   help="window size (with --presentation: the screen to fit, e.g. 1280x720)")
+    p.add_argument("--export-dir", metavar="DIR", help="with --self-test: export every view (PNG, SVG, CSV, NPZ) here")
     p.add_argument("--theme", choices=("light", "dark"), help="colour theme")
     return p.parse_args(argv)
+
+
+def _size(text: str) -> tuple[int, int]:
+    import argparse
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 1280x720, not {text!r}") from None
+    if w < 320 or h < 240:
+        raise argparse.ArgumentTypeError("size must be at least 320x240")
+    return w, h
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_test:
         from .selftest import run_self_test
 
-        return _exit(run_self_test(args.self_test, t_start, strict_timings=args.strict_timings))
+        return _exit(run_self_test(args.self_test, t_start, strict_timings=args.strict_timings,
+                                   presentation=args.presentation, size=args.size, export_dir=args.export_dir,
+                                   theme=args.theme))
 
     from .main_window import MainWindow
     from .state import AppState
@@ -85,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             window.show_message(f"no preset named {args.preset!r}", error=True)
     if args.session:
         window.open_session(args.session)
+    if args.size:
+        window.resize(*args.size)
     window.show()
     if args.presentation:
-        window.set_presentation(True)
+        window.set_presentation(True, size=args.size)
     code = app.exec()
     window.shutdown()
     return _exit(code)

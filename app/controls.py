@@ -70,7 +70,9 @@ class ControlsPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        form = QtWidgets.QFormLayout(self)
+        form = self.form = QtWidgets.QFormLayout(self)
+        form.setVerticalSpacing(4)
+        form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.widgets: dict[str, QtWidgets.QWidget] = {}
         self._rows: dict[str, list[QtWidgets.QWidget]] = {}   # key → label, field and any buttons beside it
@@ -110,12 +112,13 @@ class ControlsPanel(QtWidgets.QWidget):
         new.setToolTip(TIPS["new"])
         same.clicked.connect(self.same_draw)
         new.clicked.connect(self.new_draw)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.seed, 1)
+        self._add(form, "Seed", self.seed, "seed")
+        row = QtWidgets.QHBoxLayout()   # a row of its own: the dock stays narrow at presentation font sizes
         row.addWidget(same)
         row.addWidget(new)
-        self._add(form, "Seed", row, "seed", self.seed)
+        form.addRow("", row)
         self._rows["seed"] += [same, new]
+        self._button_row = form.rowCount() - 1
         self.x1 = self._dspin(-10.0, 10.0, 0.05, 3)
         self._add(form, "x₁", self.x1, "x1")
         self.x2 = self._dspin(-10.0, 10.0, 0.05, 3)
@@ -199,23 +202,28 @@ class ControlsPanel(QtWidgets.QWidget):
         self._emit("ensemble", m)
 
     def set_relevant(self, keys) -> None:
-        """Grey out the settings the current view does not use (its `needs`), so nobody turns a dial that
-        changes nothing on screen."""
+        """Show only the settings the view on screen uses (its `controls_needed`), so nobody turns a dial that
+        changes nothing on screen and the dock fits on a projector."""
         self._relevant = set(keys)
         self._apply_enabled()
 
+    def shown(self, key: str) -> bool:
+        return self._relevant is None or key in self._relevant
+
     def _apply_enabled(self) -> None:
         s = getattr(self, "_state", None)
+        # Settings that exist only for another setting's value: shown, but disabled (slider and value too).
         own = {"prior_dof": s is None or s.prior == "student-t",
                "independence_strength": s is None or s.independence != "none"}
         for key, row in self._rows.items():
-            on = (self._relevant is None or key in self._relevant) and own.get(key, True)
+            self.form.setRowVisible(row[0], self.shown(key))
+            on = own.get(key, True)
             for w in row:
                 w.setEnabled(on)
-            tip = TIPS[key] + ("" if self._relevant is None or key in self._relevant else
-                               "\n(Not used by the view on screen.)")
+            tip = TIPS[key] + ("" if on else "\n(Has no effect with the current settings.)")
             for w in row[:2]:
                 w.setToolTip(tip)
+        self.form.setRowVisible(self._button_row, self.shown("seed"))
 
     def set_state(self, s: AppState) -> None:
         """Show the state without emitting changes."""

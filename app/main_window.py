@@ -16,6 +16,8 @@ from .controls import ControlsPanel
 from .device_manager import DeviceManager
 from .frame_timing import FrameTiming
 from .menus import SHORTCUTS, build_menus, fill_presets_menu
+from .migrate import migrate_state
+from .presentation import PresentationKeys, banner_html, enter, fit_dock, leave
 from .resources import icon_path
 from .scheduler import Scheduler
 from .session import Preset, load_presets
@@ -42,8 +44,13 @@ class MainWindow(QtWidgets.QMainWindow):
                  devices: DeviceManager | None = None, settings: QtCore.QSettings | None = None,
                  freeze_heap: bool = False):
         super().__init__()
-        self.state = state or AppState()
+        self.state = migrate_state(state or AppState())
+        # The view a preset's (or session's) title and caption belong to: other views show their own caption.
+        self.title_view = self.state.view if self.state.title else ""
+        self.preset_index = -1
         self.presentation = False
+        self.presentation_scale = 1.5
+        self._normal_layout: tuple | None = None
         self.setWindowTitle(APP_NAME)
         if icon_path().exists():
             self.setWindowIcon(QtGui.QIcon(str(icon_path())))
@@ -59,6 +66,7 @@ class MainWindow(QtWidgets.QMainWindow):
         recent_menu, self.presets_menu = build_menus(self)
         self.sessions = SessionActions(self, settings or QtCore.QSettings("nnqft", "nnqft-explorer"), recent_menu)
         self.presets = load_presets()
+        self.keys = PresentationKeys(self)
         fill_presets_menu(self.presets_menu, self.presets, self.apply_preset)
         self._sync_all()
         self.resize(1500, 950)
@@ -116,12 +124,15 @@ class MainWindow(QtWidgets.QMainWindow):
             self._view_control_index[key] = self.view_controls.addWidget(w)
         dock_body = QtWidgets.QWidget()
         dl = QtWidgets.QVBoxLayout(dock_body)
+        dl.setContentsMargins(8, 6, 8, 6)
         dl.addWidget(self.controls)
         dl.addWidget(self.view_controls)
         dl.addStretch(1)
-        scroll = QtWidgets.QScrollArea()
+        scroll = self.dock_scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(dock_body)
+        self.dock_body = dock_body
         self.dock = QtWidgets.QDockWidget("Controls", self)
         self.dock.setObjectName("controls")
         self.dock.setWidget(scroll)
@@ -164,6 +175,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if changed & {"title", "caption"}:
             self._update_banner()
         self.controls.set_state(new)
+        self._relevant_controls()
         for view in self.views.values():
             view.state_changed(new, changed)
             if changed & view.needs:
@@ -181,32 +193,50 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scheduler.dirty = set(self.views)
         key = self.state.view if self.state.view in self.views else "outputs"
         self.tabs.setCurrentWidget(self.views[key])
-        self.controls.set_relevant(self.views[key].needs)
+        self._show_view_controls(key)
+        self._relevant_controls()
         self.scheduler.request_current()
 
+    def _relevant_controls(self) -> None:
+        view = self.current_view()
+        if view is not None:
+            self.controls.set_relevant(view.controls_needed(self.state))
+
     def _update_banner(self) -> None:
-        s = self.state
-        t = load_theme(s.theme)
-        big = 26 if self.presentation else 18
-        small = 18 if self.presentation else 13
-        if s.title:
-            self.banner.setText(f"<span style='font-size:{big}px; font-weight:600'>{s.title}</span>"
-                                f"<span style='font-size:{small}px; color:{t['muted']}'> — {s.caption}</span>")
-        else:
-            self.banner.setText(f"<span style='font-size:{small}px; color:{t['muted']}'>NN-QFT Explorer — an "
-                                "ensemble of random networks against its field theory. Presets: menu Presets. "
-                                "Shortcuts: F1.</span>")
+        """The preset's (or session's) title and caption over the view they belong to; every other view shows
+        its own caption (presentation.banner_html)."""
+        view = self.current_view() if hasattr(self, "tabs") else None
+        self.banner_view = view.key if view is not None else self.state.view
+        self.banner.setText(banner_html(self, view))
 
     def apply_preset(self, preset: Preset) -> None:
-        new = preset.state(self.state)
+        new = migrate_state(preset.state(self.state))
+        if preset in self.presets:
+            self.preset_index = self.presets.index(preset)
         changed = {k for k in new.to_dict() if getattr(new, k) != getattr(self.state, k)}
-        self._set_state(new, changed | {"title"})
-        self.show_view(new.view)
+        self.title_view = new.view
+        self._show_state(new, changed | {"title"})
+
+    def step_preset(self, step: int) -> None:
+        """PageDown / PageUp (a presenter's clicker), → / ←: the next or previous preset in menu order."""
+        if not self.presets:
+            return
+        i = min(max(self.preset_index + step, 0), len(self.presets) - 1)
+        if i != self.preset_index or self.preset_index < 0:
+            self.apply_preset(self.presets[i])
 
     def load_state(self, new: AppState) -> None:
+        new = migrate_state(new)
         changed = {k for k in new.to_dict() if getattr(new, k) != getattr(self.state, k)}
-        self._set_state(new, changed)
+        self.title_view = new.view if new.title else ""
+        self._show_state(new, changed | {"title"})
+
+    def _show_state(self, new: AppState, changed: set[str]) -> None:
+        """Switch to the new state's view first, so the first frame painted there shows the new state."""
+        self.state = new
         self.show_view(new.view)
+        self._set_state(new, changed)
+        self._update_banner()
 
     # ---- views ---------------------------------------------------------------------------------------------
     def current_view(self) -> ViewBase:
@@ -227,14 +257,28 @@ class MainWindow(QtWidgets.QMainWindow):
         view = self.current_view()
         if view is None:
             return
-        self.view_controls.setCurrentIndex(self._view_control_index[view.key])
-        self.controls.set_relevant(view.needs)
+        self._show_view_controls(view.key)
         if self.state.view != view.key:
             self.state.view = view.key
+        self._relevant_controls()
+        self._update_banner()
+        if self.presentation:
+            fit_dock(self)
         for other in self.views.values():
             if other is not view:
                 other.deactivated()
         self.scheduler.view_shown(view)
+
+    def _show_view_controls(self, key: str) -> None:
+        self.view_controls.setCurrentIndex(self._view_control_index[key])
+        # A stacked widget is as tall as its tallest page: only the page on screen may claim room.
+        policy = QtWidgets.QSizePolicy.Policy
+        for i in range(self.view_controls.count()):
+            page = self.view_controls.widget(i)
+            on = i == self.view_controls.currentIndex()
+            page.setSizePolicy(policy.Preferred if on else policy.Ignored, policy.Preferred if on else policy.Ignored)
+            page.adjustSize()
+        self.view_controls.updateGeometry()
 
     # ---- actions -------------------------------------------------------------------------------------------
     def same_draw(self) -> None:
@@ -255,25 +299,24 @@ class MainWindow(QtWidgets.QMainWindow):
     def toggle_presentation(self) -> None:
         self.set_presentation(not self.presentation)
 
-    def set_presentation(self, on: bool) -> None:
-        self.presentation = on
-        if on:
-            self.showFullScreen()
-        else:
-            self.showNormal()
-        self._apply_theme()
-        for view in self.views.values():
-            view.set_presentation(on)
-        self._update_banner()
+    def set_presentation(self, on: bool, size: tuple[int, int] | None = None) -> None:
+        """Full screen (or `size`, for the self-test and tests), fonts, lines and symbols enlarged together, the
+        dock sized so every control shows without scrolling. Leaving restores the window, dock and fonts
+        exactly (presentation.enter / leave)."""
+        if on != self.presentation:
+            (enter if on else leave)(self, size)
+            self._update_banner()
 
     def _apply_theme(self) -> None:
         theme = load_theme(self.state.theme)
         app = QtWidgets.QApplication.instance()
         if app is not None:
-            apply_qt_theme(app, theme, font_scale=1.5 if self.presentation else 1.0)
+            apply_qt_theme(app, theme, font_scale=self.presentation_scale if self.presentation else 1.0)
         for view in self.views.values():
             view.apply_theme(theme)
         self._update_banner()
+        if self.presentation:
+            fit_dock(self)
 
     # ---- sessions --------------------------------------------------------------------------------------------
     def save_session(self, path: str | Path) -> None:
@@ -291,6 +334,7 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> bool:
+        self.keys.remove()
         self.idle_builder.stop()
         for view in self.views.values():
             view.deactivated()

@@ -11,7 +11,8 @@ SHORTCUTS = [
     ("Space", "pause / resume (training plays and pauses)"), ("N", "new draw (seed + 1)"),
     ("F", "presentation mode: full screen, large fonts, thick lines"), ("H", "hide / show the controls"),
     ("1 – 5", "switch view"), ("Ctrl+S", "save session"), ("Ctrl+O", "open session"),
-    ("Ctrl+E", "export the current view (PNG, SVG, CSV, NPZ)"), ("Ctrl+T", "light / dark theme"),
+    ("Ctrl+E", "export the current view (PNG, SVG, CSV, NPZ, settings JSON)"), ("Ctrl+T", "light / dark theme"),
+    ("PageDown / PageUp, → / ←", "next / previous preset (a presenter's clicker)"),
     ("F1", "this help"),
 ]
 
@@ -72,5 +73,5 @@ def export_dialog(w) -> None:
     path, _ = QtWidgets.QFileDialog.getSaveFileName(w, "Export view (PNG, SVG, CSV, NPZ)", f"{view.key}.png",
                                                     "PNG image (*.png)")
     if path:
-        files = export_view(view, path)
+        files = export_view(view, path, w.state)
         w.show_message("exported " + ", ".join(f.name for f in files))

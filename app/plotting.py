@@ -12,7 +12,41 @@ from PySide6 import QtCore, QtGui
 pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=True)
 
 LINE_WIDTH = 2.5
-PRESENTATION_LINE_WIDTH = 4.5
+# Presentation mode multiplies every font size, line width and symbol size by this one factor.
+PRESENTATION_SCALE = 1.5
+PRESENTATION_LINE_WIDTH = LINE_WIDTH * PRESENTATION_SCALE
+TICK_PT, TITLE_PT, LEGEND_PT, NOTE_PT = 10.0, 11.0, 10.0, 10.0
+
+
+def presentation_scale(screen_height: int) -> float:
+    """The factor for a screen: 1.5 on 1080p and up, 1.25 on a 720p projector (whose plots need the room)."""
+    return PRESENTATION_SCALE if screen_height >= 1000 else 1.25
+
+
+class Legend(pg.LegendItem):
+    """A legend that lives in a layout cell (under its plot): it asks the layout for room instead of moving
+    itself to (0, 0) of its parent, over the plot, as pyqtgraph's updateSize does."""
+
+    def updateSize(self) -> None:  # noqa: N802 — pyqtgraph's naming
+        self.layout.invalidate()
+        self.updateGeometry()
+
+
+def collapse(item, empty: bool) -> None:
+    """Hide a layout item and give its room back (empty), or show it again."""
+    item.setVisible(not empty)
+    item.setMaximumHeight(0 if empty else 1e6)
+
+
+def drawn(item) -> bool:
+    """Whether a PlotDataItem shows anything: visible, with at least one finite point."""
+    if not item.isVisible():
+        return False
+    x, y = item.getData()
+    if x is None or y is None or not len(x):
+        return False
+    y = np.asarray(y, dtype=float)
+    return bool(np.isfinite(y).any())
 
 
 def stepped(edges: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +184,7 @@ class SteadyViewBox(pg.ViewBox):
         return steady_range((current[0], current[1]), lo, hi, margin=0.04, min_fill=0.75, grow=0.25)
 
 
-def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+def log_ticks(lo: float, hi: float, max_labels: int = 12) -> list[list[tuple[float, str]]]:
     """Ticks for a log10 axis over [lo, hi] > 0: labels at 1, 2 and 5 × 10^k, unlabelled minor ticks at the
     other integers (pyqtgraph labels every minor tick of a short range, a crowded column of numbers)."""
     if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
@@ -160,10 +194,56 @@ def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
         for m in range(1, 10):
             v = m * 10.0**k
             if lo <= v <= hi:
-                (major if m in (1, 2, 5) else minor).append((float(np.log10(v)), f"{v:g}"))
+                (major if m in (1, 2, 5) else minor).append((float(np.log10(v)), v))
     if len(major) < 2:   # less than a factor ~2.5: label every integer multiple
         major, minor = sorted(major + minor), []
-    return [major, [(p, "") for p, _ in minor]]
+    if len(major) < 2:   # less than one integer multiple in range: linear steps inside it
+        vals = [v for v, _ in nice_ticks(lo, hi, 3)[0] if v > 0]
+        major, minor = [(float(np.log10(v)), v) for v in vals], []
+    if len(major) > max_labels:   # a short axis over many decades: label the powers of ten only
+        powers = [(p, v) for p, v in major if np.isclose(v / 10.0 ** np.floor(np.log10(v) + 1e-9), 1.0)]
+        if len(powers) < 2:   # less than two powers of ten in range: the two ends
+            powers = [major[0], major[-1]]
+        step = max(1, int(np.ceil(len(powers) / max_labels)))
+        keep = powers[::step]
+        minor = minor + [t for t in major if t not in keep]
+        major = keep
+    labels = tick_labels([v for _, v in major])
+    return [[(p, lab) for (p, _), lab in zip(major, labels)], [(p, "") for p, _ in minor]]
+
+
+def tick_labels(values) -> list[str]:
+    """One notation for a whole axis: plain decimals, or m×10ⁿ for every label when any one needs an exponent
+    (no "0.0005" beside "5e-05")."""
+    vals = [float(v) for v in values]
+    nonzero = [abs(v) for v in vals if v != 0]
+    if nonzero and (min(nonzero) < 1e-3 or max(nonzero) >= 1e5):
+        return [sci(v) for v in vals]
+    return [f"{v:g}" for v in vals]
+
+
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(v: float) -> str:
+    if v == 0:
+        return "0"
+    k = int(np.floor(np.log10(abs(v)) + 1e-9))
+    m = v / 10.0**k
+    mant = f"{m:.2g}"
+    return ("" if mant == "1" else ("−" if mant == "-1" else mant + "×")) + "10" + str(k).translate(_SUP)
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[list[tuple[float, str]]]:
+    """About n labelled ticks at 1, 2, 2.5 or 5 × 10^k steps over [lo, hi] (colour bars)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return [[], []]
+    raw = (hi - lo) / max(1, n - 1)
+    mag = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    vals = np.arange(np.ceil(lo / step) * step, hi + 1e-9 * step, step)
+    vals = [0.0 if abs(v) < 1e-9 * step else float(v) for v in vals]
+    return [list(zip(vals, tick_labels(vals))), []]
 
 
 def colormap_lut(name: str) -> np.ndarray:

@@ -1,8 +1,11 @@
 """`nnqft --self-test OUT.json`: the real window, offscreen, driven through the real worker thread.
 
 Checks every view ends with finite plotted data, then moves the width slider ≥ 20 times and times each change
-to the first painted result of *that* request. Reports through the JSON file and the exit status only (a
-windowed build has no stdout). Exit 0 only if every check passed (timings too with --strict-timings).
+to the first painted result of *that* request. Then what a viewer sees (selftest_checks.run_contract): every
+preset's markers, banner and data ranges against the state, the lowest text contrast per view and theme,
+legends or notes over data, with --presentation --size WxH whether the controls fit, with --export-dir DIR
+every view exported there. Reports through the JSON file and the exit status only (a windowed build has no
+stdout). Exit 0 only if every check passed (timings too with --strict-timings).
 """
 from __future__ import annotations
 
@@ -40,7 +43,9 @@ def _percentile(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -> int:
+def run_self_test(out_path: str, t_start: float, strict_timings: bool = False, presentation: bool = False,
+                  size: tuple[int, int] | None = None, export_dir: str | None = None,
+                  theme: str | None = None) -> int:
     from .controls import slider_to_width, width_to_slider
     from .main_window import MainWindow
     from .session import versions
@@ -54,7 +59,9 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
         report["versions"] = versions()
         report["machine"] = machine_info()
         settings = QtCore.QSettings(str(Path(tmp.name) / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-        window = MainWindow(AppState(), settings=settings, freeze_heap=True)
+        window = MainWindow(AppState(theme=theme or "dark"), settings=settings, freeze_heap=True)
+        if size is not None:
+            window.resize(*size)
         finished: set[int] = set()
         window.compute.finished.connect(lambda _k, rid: finished.add(rid))
         window.show()
@@ -134,9 +141,11 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
             statistics.median(latencies) < TARGET_LATENCY_MEDIAN_MS \
             and (max(gaps) < TARGET_GUI_BUSY_MS if gaps else True)
         report["timings"]["targets_met"] = met
+        report["contract"] = _contract(app, window, presentation, size, export_dir)
         report["errors"] += window.errors
         views_ok = all(v["ok"] for v in report["views"].values())
-        report["ok"] = bool(views_ok and slider_ok and not window.errors and (met or not strict_timings))
+        report["ok"] = bool(views_ok and slider_ok and report["contract"]["ok"] and not window.errors
+                            and (met or not strict_timings))
     except Exception as exc:  # noqa: BLE001 — the report must be written whatever happened
         report["errors"].append(f"{type(exc).__name__}: {exc}")
         report["traceback"] = traceback.format_exc()
@@ -151,6 +160,21 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False) -
             return 3
         tmp.cleanup()
     return 0 if report["ok"] else 1
+
+
+def _contract(app, window, presentation: bool, size, export_dir) -> dict:
+    from .selftest_checks import run_contract
+
+    def wait_result(view, finished: bool = False) -> None:
+        def drawn() -> bool:
+            latest = window.compute.latest.get(view.key)
+            done = not finished or window.scheduler.running != view.key
+            return view.last_result is not None and (latest is None or view.last_request_id >= latest) and done
+        _wait(app, drawn, VIEW_TIMEOUT_S)
+        _wait(app, lambda: False, 0.05)   # let the frame paint
+
+    window.views["training"].playing = False   # one snapshot per request: the checks need no running loop
+    return run_contract(window, wait_result, presentation=presentation, size=size, export_dir=export_dir)
 
 
 def machine_info() -> dict:

@@ -53,8 +53,13 @@ def apply_qt_theme(app: QtWidgets.QApplication, theme: Theme, font_scale: float 
     for role_name, colour in _PALETTE_ROLES.items():
         pal.setColor(getattr(role, role_name), theme.qcolor(colour))
     pal.setColor(role.HighlightedText, QtGui.QColor("#ffffff"))
-    for role_name in ("Text", "WindowText", "ButtonText"):
-        pal.setColor(QtGui.QPalette.ColorGroup.Disabled, getattr(role, role_name), theme.qcolor("muted"))
+    # Disabled controls look disabled as a whole: label, value, slider groove and handle (Fusion draws a
+    # slider's filled groove in Highlight, its handle in Button), spin box frames.
+    disabled = QtGui.QPalette.ColorGroup.Disabled
+    for role_name in ("Text", "WindowText", "ButtonText", "Highlight", "PlaceholderText"):
+        pal.setColor(disabled, getattr(role, role_name), theme.qcolor("disabled"))
+    for role_name in ("Base", "Button"):
+        pal.setColor(disabled, getattr(role, role_name), theme.qcolor("window"))
     app.setPalette(pal)
     font = app.font()
     base = app.property("nnqft_base_point_size")

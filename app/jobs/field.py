@@ -16,14 +16,16 @@ N_POINTS = 9
 N_CURVES = 4
 IMAGE_SIZE = 64
 # The view's settings (state.view_settings["field"]) before any are changed.
-DEFAULTS = {"dim": 1, "mass": 1.0, "cutoff": 4.0, "box": 4.0, "lam": 0.1, "alpha": 0.0, "width": 200,
-            "sampler": "reweight", "ensemble": 24000}
+# Width and ensemble size are the shared state's (state.width, state.ensemble): one control per concept.
+DEFAULTS = {"dim": 1, "mass": 1.0, "cutoff": 4.0, "box": 4.0, "lam": 0.1, "alpha": 0.0, "sampler": "reweight"}
+MAX_FIELD_WIDTH = 5000   # neurons of the cos-net this view samples live
 
 
 @dataclass(frozen=True)
 class FieldResult:
     progress: Progress
     dim: int
+    width: int
     configs: np.ndarray          # N_CURVES curves on config_axis (d = 1), or one flattened image (d ≥ 2)
     config_axis: np.ndarray
     lam: float
@@ -52,11 +54,15 @@ def measurement_points(spec: FieldSpec) -> np.ndarray:
     return pts
 
 
+def field_width(state: AppState) -> int:
+    return min(state.width, MAX_FIELD_WIDTH)
+
+
 def run(state: AppState) -> Iterator[FieldResult]:
     s = {**DEFAULTS, **state.view_settings.get("field", {})}
     spec = FieldSpec(dim=int(s["dim"]), mass=s["mass"], cutoff=s["cutoff"], box=s["box"], lam=s["lam"],
-                     alpha=s["alpha"], width=int(s["width"]))
-    settings = state.sample_settings(ensemble=int(s["ensemble"]))
+                     alpha=s["alpha"], width=field_width(state))
+    settings = state.sample_settings()
     return _results(spec, settings, s["sampler"])
 
 
@@ -72,7 +78,7 @@ def _results(spec: FieldSpec, settings, sampler: str) -> Iterator[FieldResult]:
         plane = np.zeros((IMAGE_SIZE * IMAGE_SIZE, spec.dim))
         plane[:, 0], plane[:, 1] = xx.ravel(), yy.ravel()
         configs = sample_configurations(spec, plane, 1, settings.seed)
-    base = {"dim": spec.dim, "configs": configs, "config_axis": axis, "lam": spec.lam, "sampler": sampler,
+    base = {"dim": spec.dim, "width": spec.width, "configs": configs, "config_axis": axis, "lam": spec.lam, "sampler": sampler,
             "r": pts[:, 0] - pts[0, 0]}
     for est in measure_field(spec, pts, settings, sampler, McmcSettings(chains=64, burn_in=100)):
         yield FieldResult(**base, progress=Progress(done=est.n, requested=est.total), ess=est.ess,

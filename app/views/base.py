@@ -28,7 +28,7 @@ from typing import Any, Callable, ClassVar, Iterator, Protocol
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from .. import plotting
 from ..state import AppState
@@ -66,12 +66,15 @@ class ViewBase(QtWidgets.QWidget):
     needs: ClassVar[frozenset] = frozenset()
     # True for views that keep running (training): the job ends only when paused or cancelled.
     continuous: ClassVar[bool] = False
+    # One sentence shown in the banner while the view is on screen (a preset's banner belongs to its view).
+    caption: ClassVar[str] = ""
 
     def __init__(self, host: ViewHost, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.host = host
         self.theme: Theme = load_theme(host.current_state().theme)
         self.presentation = False
+        self._scale = plotting.PRESENTATION_SCALE   # fonts, lines and symbols in presentation mode
         self.last_result: Any | None = None   # the newest result drawn (a jobs.*Result)
         self.last_request_id = -1
         self._plots: list[pg.PlotItem] = []
@@ -79,6 +82,9 @@ class ViewBase(QtWidgets.QWidget):
         self.layout_ = QtWidgets.QVBoxLayout(self)
         self.layout_.setContentsMargins(4, 4, 4, 4)
         self.built = False
+        self._complete = False   # plots exist (the last build steps may still be pending)
+        self._cells: dict[pg.PlotItem, pg.GraphicsLayout] = {}
+        self._note_of: dict[pg.PlotItem, "Note"] = {}
         self._ranges: dict[str, tuple[float, float]] = {}   # axis ranges set by steady_axis
         self._builder: Iterator[None] | None = None
         # Called after the view's canvas painted a frame (the main window times results with it).
@@ -104,10 +110,13 @@ class ViewBase(QtWidgets.QWidget):
     def _build_steps(self) -> Iterator[None]:
         yield from self.build() or ()
         yield
-        self.built = True
+        self._complete = True
         self.set_presentation(self.presentation)   # also applies the theme
         yield
+        # Markers and ranges follow the state before the first frame is painted (they used to wait for the
+        # next state change: `built` was set before this step ran, which ended the build early).
         self.state_changed(self.host.current_state(), set())
+        self.built = True
 
     def showEvent(self, event) -> None:  # noqa: N802 — Qt override
         self.ensure_built()
@@ -144,6 +153,10 @@ class ViewBase(QtWidgets.QWidget):
     def view_controls(self) -> QtWidgets.QWidget | None:
         return None
 
+    def controls_needed(self, state: AppState) -> set[str]:
+        """The shared settings the dock shows for this view: those that change what it draws."""
+        return set(self.needs)
+
     def finite_check(self) -> dict:
         """For the self-test: {'ok': bool, ...} — ok when every plotted array holds finite numbers."""
         data = self.export_data()
@@ -176,20 +189,22 @@ class ViewBase(QtWidgets.QWidget):
         self.last_request_id = request_id
         self.last_result = result
         self.show_result(result)
+        self.sync_legends()
 
     def export_items(self) -> list[tuple[str, pg.PlotItem]]:
-        """(name, plot item) pairs; PNG export renders the whole view, SVG each plot item."""
+        """(name, plot item) pairs of the view's plots."""
         return [(p.titleLabel.text or f"plot{i}", p) for i, p in enumerate(self._plots)]
 
-    def svg_ok(self) -> bool:
-        """SVG export only where it is faithful: no bitmap images in any plot."""
-        return not any(isinstance(item, pg.ImageItem) for plot in self._plots for item in plot.items)
-
     def add_plot(self, layout: pg.GraphicsLayoutWidget, row: int, col: int, title: str, xlabel: str,
-                 ylabel: str, legend_offset=(-10, 10), **kw) -> pg.PlotItem:
+                 ylabel: str, legend_offset=None, colspan: int = 1, rowspan: int = 1, **kw) -> pg.PlotItem:
+        """A plot in its own cell of `layout`, with its legend and its notes *below* it: neither can cover
+        data (`legend_offset` is accepted for old callers and ignored)."""
+        cell = layout.addLayout(row=row, col=col, colspan=colspan, rowspan=rowspan)
+        cell.setContentsMargins(0, 0, 0, 0)
+        cell.setSpacing(0)
         # No context menus on stage: enableMenu=False also skips building them (a third of start-up per plot).
-        plot = layout.addPlot(row=row, col=col, title=title, enableMenu=False,
-                              viewBox=plotting.SteadyViewBox(enableMenu=False), **kw)
+        plot = cell.addPlot(row=0, col=0, title=title, enableMenu=False,
+                            viewBox=plotting.SteadyViewBox(enableMenu=False), **kw)
         plot.setLabel("bottom", xlabel)
         plot.setLabel("left", ylabel)
         for side in ("left", "bottom"):
@@ -202,7 +217,14 @@ class ViewBase(QtWidgets.QWidget):
             plot.getAxis(side).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMenuEnabled(False)
-        plot.addLegend(offset=legend_offset, labelTextSize="10pt")
+        legend = plotting.Legend(labelTextSize=f"{plotting.LEGEND_PT}pt", colCount=4, horSpacing=14)
+        legend.setBrush(None)
+        legend.setPen(None)
+        cell.addItem(legend, row=1, col=0)
+        plot.legend = legend   # PlotItem.addItem(name=…) fills it
+        plotting.collapse(legend, True)
+        plot.getViewBox().sigResized.connect(lambda *_, p=plot: self._fit_below(p))
+        self._cells[plot] = cell
         self._plots.append(plot)
         return plot
 
@@ -214,30 +236,81 @@ class ViewBase(QtWidgets.QWidget):
 
         def retick(*_) -> None:
             lo, hi = vb.viewRange()[index]
-            axis.setTicks(plotting.log_ticks(10.0 ** lo, 10.0 ** hi))
+            length = vb.width() if index == 0 else vb.height()
+            per_label = (5.0 if index == 0 else 2.2) * axis.style["tickFont"].pointSizeF() \
+                if axis.style.get("tickFont") is not None else 25.0
+            axis.setTicks(plotting.log_ticks(10.0 ** lo, 10.0 ** hi, max(2, int(length // per_label))))
 
         vb.sigRangeChanged.connect(retick)
+        vb.sigResized.connect(retick)
         retick()
 
-    def add_note(self, plot: pg.PlotItem, text: str = "", corner: str = "top-left",
-                 width: float = 0.55) -> pg.TextItem:
-        """A text label pinned to a corner of the plot ("top-left", "top-right", "bottom-left", …) for
-        'theory not available' and values; it wraps at `width` × the plot's width, so it stays clear of a
-        legend in the opposite corner."""
-        right, bottom = corner.endswith("right"), corner.startswith("bottom")
-        note = pg.TextItem(text=text, anchor=(1.0 if right else 0.0, 1.0 if bottom else 0.0))
-        vb = plot.getViewBox()
-        note.setParentItem(vb)
+    def show_image(self, plot: pg.PlotItem, img: pg.ImageItem, bar: pg.ColorBarItem, data, x0: float,
+                   x1: float, y0: float | None = None, y1: float | None = None) -> None:
+        """An image over [x0, x1] × [y0, y1] with its colour bar (about five ticks); the plot shows exactly that
+        square, whatever the panel's shape (no aspect lock that would crop one axis)."""
+        y0, y1 = (x0, x1) if y0 is None else (y0, y1)
+        lo, hi = plotting.finite_levels(data)
+        img.setImage(plotting.finite(data), levels=(lo, hi), lut=plotting.colormap_lut(self.theme["colormap"]),
+                     autoLevels=False)
+        img.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+        bar.setColorMap(pg.colormap.get(self.theme["colormap"]))
+        bar.setLevels((lo, hi))
+        bar.axis.setTicks(plotting.nice_ticks(lo, hi, 5))
+        plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
 
-        def place() -> None:
-            r = vb.rect()
-            note.textItem.setTextWidth(max(120.0, width * r.width()))
-            note.setPos(r.right() - 8 if right else r.left() + 8, r.bottom() - 6 if bottom else r.top() + 6)
-
-        vb.sigResized.connect(lambda *_: place())
-        place()
+    def add_note(self, plot: pg.PlotItem, text: str = "", corner: str = "", width: float = 1.0) -> "Note":
+        """A text line (or a few) under the plot and its legend, for 'theory not available' and values: never
+        over the data. One note per plot (a second call returns the same one); `corner` and `width` are
+        accepted for old callers and ignored."""
+        if plot in self._note_of:
+            return self._note_of[plot]
+        note = Note()
+        self._cells[plot].addItem(note, row=2, col=0)
+        note.setText(text)
+        self._note_of[plot] = note
         self._notes.append(note)
         return note
+
+    def _fit_below(self, plot: pg.PlotItem) -> None:
+        """Wrap the plot's note and lay out its legend's entries in as many columns as the plot's width holds."""
+        width = max(60.0, plot.width() - 12)
+        note = self._note_of.get(plot)
+        if note is not None:
+            note.set_wrap(width)
+        legend = plot.legend
+        if legend is not None and legend.items:
+            widest = max(s.boundingRect().width() + lab.itemRect().width() + 20 for s, lab in legend.items)
+            cols = int(max(1, min(len(legend.items), width // max(widest, 1.0))))
+            legend.setColumnCount(cols)
+
+    def _style_legend(self, plot: pg.PlotItem) -> None:
+        """The theme's text colour and the mode's size on every entry (pyqtgraph keeps a label's first colour)."""
+        size = f"{plotting.LEGEND_PT * self.scale():g}pt"
+        color = self.theme["plot_foreground"]
+        plot.legend.setLabelTextColor(color)
+        plot.legend.setLabelTextSize(size)
+        for _, label in plot.legend.items:
+            label.setText(label.text, color=color, size=size)
+        plot.legend.updateSize()
+
+    def sync_legends(self) -> None:
+        """Each legend lists exactly the named curves that are drawn (a curve without data has no entry)."""
+        for plot in self._plots:
+            legend = plot.legend
+            if legend is None:
+                continue
+            want = [(item, item.name()) for item in plot.listDataItems()
+                    if item.name() and plotting.drawn(item)]
+            have = [(sample.item, label.text) for sample, label in legend.items]
+            if want != have:
+                legend.clear()
+                for item, name in want:
+                    legend.addItem(item, name)
+                self._style_legend(plot)
+                legend.columnCount = -1   # forces the re-layout in _fit_below
+                self._fit_below(plot)
+            plotting.collapse(legend, not want)
 
     def steady_axis(self, name: str, plot: pg.PlotItem, axis: str, lo: float, hi: float, **kw) -> None:
         """Set an axis range only when the data have left it or shrunk well inside it (plotting.steady_range):
@@ -247,45 +320,109 @@ class ViewBase(QtWidgets.QWidget):
             self._ranges[name] = new
             (plot.setXRange if axis == "x" else plot.setYRange)(*new, padding=0.02)
 
+    def scale(self) -> float:
+        """Presentation mode enlarges fonts, line widths and symbols by one common factor."""
+        return self._scale if self.presentation else 1.0
+
     def line_width(self) -> float:
-        return plotting.PRESENTATION_LINE_WIDTH if self.presentation else plotting.LINE_WIDTH
+        return plotting.LINE_WIDTH * self.scale()
+
+    def symbol_size(self, base: float = 9.0) -> float:
+        return base * self.scale()
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
         for w in self.findChildren(pg.GraphicsLayoutWidget):
             w.setBackground(theme["plot_background"])
         fg = theme["plot_foreground"]
-        size = "16pt" if self.presentation else "11pt"
+        k = self.scale()
         for plot in self._plots:
             for side in ("left", "bottom", "right", "top"):
                 ax = plot.getAxis(side)
                 ax.setPen(fg)
                 ax.setTextPen(fg)
                 ax.label.setDefaultTextColor(pg.mkColor(fg))
-            plot.titleLabel.setText(plot.titleLabel.text, color=fg, size=size)
+            plot.titleLabel.setText(plot.titleLabel.text, color=fg, size=f"{plotting.TITLE_PT * k:g}pt")
             plot.showGrid(x=True, y=True, alpha=theme["grid_alpha"])
             if plot.legend is not None:
-                plot.legend.setLabelTextColor(fg)
-                plot.legend.setBrush(theme.qcolor("plot_background", 170))
+                self._style_legend(plot)
+        for bar in self.colorbars():
+            bar.axis.setPen(fg)
+            bar.axis.setTextPen(fg)
         for note in self._notes:
             note.setColor(fg)
         if self.last_result is not None:
             self.show_result(self.last_result)
+            self.sync_legends()
 
-    def set_presentation(self, on: bool) -> None:
+    def colorbars(self) -> list[pg.ColorBarItem]:
+        """The colour bars inserted into the view's plots (ColorBarItem(insert_in=plot))."""
+        return [item for plot in self._plots for i in range(plot.layout.count())
+                if isinstance(item := plot.layout.itemAt(i), pg.ColorBarItem)]
+
+    def set_presentation(self, on: bool, scale: float | None = None) -> None:
         self.presentation = on
+        if scale is not None:
+            self._scale = scale
+        k = self.scale()
         font = QtWidgets.QApplication.font()
-        font.setPointSizeF(15 if on else 10)
+        font.setPointSizeF(plotting.TICK_PT * k)
         for plot in self._plots:
             for side in ("left", "bottom"):
                 plot.getAxis(side).setStyle(tickFont=font)
                 plot.getAxis(side).label.setFont(font)
-            if plot.legend is not None:
-                plot.legend.setLabelTextSize("12pt" if on else "10pt")
-                for _, label in plot.legend.items:   # pyqtgraph applies the size only on the next setText
-                    label.setText(label.text)
-                plot.legend.updateSize()
+            for item in plot.items:
+                if isinstance(item, pg.InfiniteLine) and item.label is not None:
+                    item.label.setFont(font)
+        for bar in self.colorbars():
+            bar.axis.setStyle(tickFont=font)
         for note in self._notes:
-            note.setFont(font)
+            note.set_size(plotting.NOTE_PT * k)
         self.apply_theme(self.theme)
+        for plot in self._plots:
+            self._fit_below(plot)
 
+
+class Note(pg.LabelItem):
+    """A note under its plot: wraps at the plot's width; takes no room when empty."""
+
+    def __init__(self):
+        super().__init__("", justify="left", size=f"{plotting.NOTE_PT}pt")
+        self.text = ""
+        self._wrap = 300.0
+        self.item.setTextWidth(self._wrap)
+
+    def setText(self, text, **args) -> None:  # noqa: N802 — pyqtgraph's naming
+        import html
+        text = str(text or "")
+        shown = "<br>".join(html.escape(line) for line in text.split("\n"))
+        super().setText(shown, **args)
+        self.text = text
+        plotting.collapse(self, not text)
+
+    def toPlainText(self) -> str:  # noqa: N802 — like TextItem's
+        return self.text
+
+    def setColor(self, color) -> None:  # noqa: N802
+        self.setAttr("color", color)
+        self.setText(self.text)
+
+    def set_size(self, pt: float) -> None:
+        self.setAttr("size", f"{pt:g}pt")
+        self.setText(self.text)
+
+    def set_wrap(self, px: float) -> None:
+        if abs(px - self._wrap) > 2:
+            self._wrap = px
+            self.item.setTextWidth(px)
+            self.updateMin()
+
+    def updateMin(self) -> None:  # noqa: N802 — pyqtgraph's naming
+        """Wraps instead of widening the layout: no minimum width, its wrapped height."""
+        super().updateMin()
+        h = self.itemRect().height() if self.text else 0.0
+        self.setMinimumWidth(10)
+        self.setMinimumHeight(h)
+        self._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (10, h)
+        self._sizeHint[QtCore.Qt.SizeHint.PreferredSize] = (10, h)
+        self.updateGeometry()

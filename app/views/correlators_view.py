@@ -18,6 +18,8 @@ class CorrelatorsView(ViewBase):
     key = "correlators"
     title = "Correlators"
     needs = NETWORK_FIELDS | SAMPLING_FIELDS | {"x1", "x_min", "x_max", "view_settings"}
+    caption = ("Correlators measured over the ensemble, with error bars, against the NNGP and exact "
+               "finite-N theory; the width sweep shows |G4c| ∝ 1/N and |G6c| ∝ 1/N².")
 
     @classmethod
     def default_settings(cls) -> dict:
@@ -29,20 +31,18 @@ class CorrelatorsView(ViewBase):
 
     def build(self) -> Iterator[None]:
         self.canvas = self.add_canvas()
-        self.g2_plot = self.add_plot(self.canvas, 0, 0, "G2(x₁, x)", "x", "G2", legend_offset=(-10, -10))
+        self.g2_plot = self.add_plot(self.canvas, 0, 0, "G2(x₁, x)", "x", "G2")
         yield
         self.mat_plot = self.add_plot(self.canvas, 0, 1, "Measured G2 matrix", "x", "x′")
         yield
         self.g4_plot = self.add_plot(self.canvas, 1, 0, "Connected G4(x₁, x₁, x, x)", "x", "G4c")
         yield
         # |G_c| falls from the top left: the legend goes top right, the slopes bottom left.
-        self.sw_plot = self.add_plot(self.canvas, 1, 1, "Width sweep at x₁", "width N", "|G_c|",
-                                     legend_offset=(-10, 10))
+        self.sw_plot = self.add_plot(self.canvas, 1, 1, "Width sweep at x₁", "width N", "|G_c|")
         yield
         self.sw_plot.setLogMode(x=True, y=True)
         self.log_axis(self.sw_plot, "left")
         self.sw_plot.getAxis("bottom").setTicks([[(float(np.log10(w)), str(w)) for w in SWEEP_WIDTHS], []])
-        self.mat_plot.setAspectLocked(True)
         self.g2_theory = self.g2_plot.plot(name="NNGP (N = ∞)")
         self.g2_meas = self.g2_plot.plot(name="measured ± 1σ")
         self.g2_err = plotting.ErrorBars()
@@ -76,20 +76,15 @@ class CorrelatorsView(ViewBase):
             self.g2_theory.setData(r.fine, r.k_fine, pen=plotting.pen(t["theory"], lw))
         else:
             self.g2_theory.setData(g, r.k[0, 1:], pen=plotting.pen(t["theory"], lw))
-        self.g2_meas.setData(g, g2_row, pen=None, symbol="o", symbolSize=9 if not self.presentation else 14,
+        self.g2_meas.setData(g, g2_row, pen=None, symbol="o", symbolSize=self.symbol_size(),
                              symbolBrush=t["data"], symbolPen=None)
         self.g2_err.set(g, g2_row, g2_err, plotting.pen(t["data"], lw * 0.8))
         mat = r.g2[1:, 1:]
-        lo, hi = plotting.finite_levels(mat)
-        self.img.setImage(plotting.finite(mat), levels=(lo, hi), lut=plotting.colormap_lut(t["colormap"]),
-                          autoLevels=False)
-        self.img.setRect(QtCore.QRectF(g[0], g[0], g[-1] - g[0], g[-1] - g[0]))
-        self.bar.setColorMap(pg.colormap.get(t["colormap"]))
-        self.bar.setLevels((lo, hi))
+        self.show_image(self.mat_plot, self.img, self.bar, mat, float(g[0]), float(g[-1]))
         notes = ([] if np.all(np.isfinite(r.k[0])) else [plotting.INFINITE_NNGP]) + \
             ([] if np.all(np.isfinite(r.g2)) else [plotting.OVERFLOW])
         self.g2_note.setText("\n".join(notes))
-        self.g4_meas.setData(g, r.g4, pen=None, symbol="o", symbolSize=9 if not self.presentation else 14,
+        self.g4_meas.setData(g, r.g4, pen=None, symbol="o", symbolSize=self.symbol_size(),
                              symbolBrush=t["data"], symbolPen=None)
         self.g4_err.set(g, r.g4, r.g4_err, plotting.pen(t["data"], lw * 0.8))
         if r.g4_theory is not None:
@@ -134,12 +129,14 @@ class CorrelatorsView(ViewBase):
                 err = np.abs(plotting.finite(sw.g4_err if "G4" in name else sw.g6_err))[m]
                 solid = v[m] > 2 * err
                 brushes = [pg.mkBrush(color) if sd else pg.mkBrush(0, 0, 0, 0) for sd in solid]
-                c.setData(w[m], v[m], pen=None, symbol="o", symbolSize=11, symbolBrush=brushes,
+                c.setData(w[m], v[m], pen=None, symbol="o", symbolSize=self.symbol_size(11), symbolBrush=brushes,
                           symbolPen=pg.mkPen(color, width=2))
             else:
                 c.setData(w[m], v[m], pen=plotting.pen(color, lw, QtCore.Qt.PenStyle.DashLine))
             self._data["sweep_" + name.replace("|", "").replace(" ", "_")] = np.asarray(vals, dtype=float)
         self._data["sweep_widths"] = w
+        self._data["sweep_G4c_err"] = np.asarray(sw.g4_err, dtype=float)
+        self._data["sweep_G6c_err"] = np.asarray(sw.g6_err, dtype=float)
         parts = [f"{lab} slope {s:+.2f} ± {e:.2f}" for lab, s, e in
                  (("|G4c|", sw.slope4, sw.slope4_err), ("|G6c|", sw.slope6, sw.slope6_err))
                  if np.isfinite(s)]

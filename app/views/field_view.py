@@ -25,11 +25,10 @@ STOPS = {
     "lam": [0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0],
     "alpha": [-1.0, -0.5, 0.0, 0.5],
     "box": [2.0, 3.0, 4.0, 6.0, 8.0],
-    "width": [1, 2, 4, 8, 16, 32, 64, 128, 200, 500, 1000, 2000],
     "dim": [1, 2, 3],
 }
 LABELS = {"mass": "mass m", "cutoff": "cutoff Λ", "lam": "coupling λ", "alpha": "α (momenta)", "box": "box L",
-          "width": "width N", "dim": "dimension d"}
+          "dim": "dimension d"}
 TIPS = {
     "mass": "Mass m: G(r) decays like e^{−mr}; the log plot's slope.",
     "cutoff": "Momentum cutoff Λ: momenta |b| < Λ; G2 is the cutoff propagator at every width.",
@@ -37,7 +36,6 @@ TIPS = {
     "alpha": "α-family: momenta ∝ (p²+m²)^{−(1+α)}, amplitude² ∝ (p²+m²)^α. α = −1 the paper's, α = 0 the "
              "propagator-weighted one (smaller finite-N error). G2 is the same for every α.",
     "box": "Side L of the interaction box V = [−L/2, L/2]^d.",
-    "width": "Neurons N. The free cos-net is non-Gaussian at O(1/N); the view subtracts that exactly.",
     "dim": "Dimension d (1, 2 or 3).",
 }
 
@@ -45,7 +43,10 @@ TIPS = {
 class FieldView(ViewBase):
     key = "field"
     title = "Field theory"
-    needs = frozenset({"seed", "device", "dtype", "view_settings"})
+    # Width N and ensemble M are the dock's shared controls (one control per concept).
+    needs = frozenset({"width", "ensemble", "seed", "device", "dtype", "view_settings"})
+    caption = ("φ⁴ theory as a cos-net: the free field's propagator, the λ-induced ΔG4c against tree level, "
+               "and the coupling read back from the data. Width N and ensemble M: the dock.")
 
     @classmethod
     def default_settings(cls) -> dict:
@@ -71,6 +72,9 @@ class FieldView(ViewBase):
         self.cfg_curves = [self.cfg_plot.plot() for _ in range(N_CURVES)]
         self.img = pg.ImageItem()
         self.cfg_plot.addItem(self.img)
+        self.cfg_bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False, label="φ")
+        self.cfg_bar.setImageItem(self.img, insert_in=self.cfg_plot)
+        self._show_bar(False)
         self.g2_prop = self.g2_plot.plot(name="cutoff propagator")
         self.g2_loop = self.g2_plot.plot(name="one loop")
         self.g2_meas = self.g2_plot.plot(name="measured ± 1σ")
@@ -90,6 +94,7 @@ class FieldView(ViewBase):
     def view_controls(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("φ⁴ field")
         form = QtWidgets.QFormLayout(box)
+        form.setVerticalSpacing(4)
         for name, stops in STOPS.items():
             row = QtWidgets.QHBoxLayout()
             slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -108,13 +113,6 @@ class FieldView(ViewBase):
                                 "Metropolis chains in parameter space (acceptance, τ_int shown).")
         self.sampler.currentTextChanged.connect(lambda s: self.host.update_view_settings(self.key, sampler=s))
         form.addRow("sampler", self.sampler)
-        self.ensemble = QtWidgets.QSpinBox()
-        self.ensemble.setRange(64, 2_000_000)
-        self.ensemble.setSingleStep(4000)
-        self.ensemble.setKeyboardTracking(False)
-        self.ensemble.setToolTip("Networks (reweight) or chain samples (mcmc) for this view; errors shrink as 1/√M.")
-        self.ensemble.valueChanged.connect(lambda v: self.host.update_view_settings(self.key, ensemble=int(v)))
-        form.addRow("samples M", self.ensemble)
         self._sync_controls()
         return box
 
@@ -134,11 +132,9 @@ class FieldView(ViewBase):
             slider.blockSignals(False)
             self._values[name].setText(f"{s[name]:g}")
         if hasattr(self, "sampler"):
-            for widget, setter, value in ((self.sampler, self.sampler.setCurrentText, s["sampler"]),
-                                          (self.ensemble, self.ensemble.setValue, int(s["ensemble"]))):
-                widget.blockSignals(True)
-                setter(value)
-                widget.blockSignals(False)
+            self.sampler.blockSignals(True)
+            self.sampler.setCurrentText(s["sampler"])
+            self.sampler.blockSignals(False)
 
     def state_changed(self, state: AppState, changed: set[str]) -> None:
         if self._sliders:
@@ -151,7 +147,7 @@ class FieldView(ViewBase):
     # ---- GUI side ----------------------------------------------------------------------------------------
     def show_result(self, r: FieldResult) -> None:
         t, lw = self.theme, self.line_width()
-        size = 14 if self.presentation else 9
+        size = self.symbol_size()
         self._show_configs(r, lw)
         rr = r.r
         self.g2_prop.setData(rr, r.propagator, pen=plotting.pen(t["theory"], lw))
@@ -167,7 +163,9 @@ class FieldView(ViewBase):
         acc = "" if r.sampler == "reweight" else \
             f", acceptance {r.acceptance:.2f}, τ_int {r.tau_int:.2f}"
         p = r.progress
-        self.g2_note.setText(f"{r.sampler}: {p.done:,}/{p.requested:,} samples, ESS {r.ess:,.0f}{acc}")
+        capped = "" if r.width == self.host.current_state().width else f" (width capped at {r.width:,})"
+        self.g2_note.setText(f"N = {r.width:,}{capped}; {r.sampler}: {p.done:,}/{p.requested:,} samples, "
+                             f"ESS {r.ess:,.0f}{acc}")
         self.tree.setData(rr, r.tree, pen=plotting.pen(t["theory"], lw))
         self.free.setData(rr, r.free_g4, pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DotLine))
         self.g4_meas.setData(rr, r.dg4, pen=None, symbol="o", symbolSize=size, symbolBrush=t["data"],
@@ -177,14 +175,20 @@ class FieldView(ViewBase):
                                 (r.tree, r.free_g4, np.asarray(r.dg4) - r.dg4_err,
                                  np.asarray(r.dg4) + r.dg4_err)])
         shown = shown[np.isfinite(shown)]
-        if len(shown):   # head-room above the curves for the legend (top right)
+        if len(shown):
             lo, hi = float(shown.min()), float(shown.max())
-            self.steady_axis("g4_y", self.g4_plot, "y", lo, hi + 0.4 * (hi - lo), margin=0.03, min_fill=0.75)
+            self.steady_axis("g4_y", self.g4_plot, "y", lo, hi, margin=0.05, min_fill=0.75)
         self.g4_note.setText(f"reconstructed λ = {r.lam_hat:.3g} ± {r.lam_hat_err:.2g}  (input λ = "
                              f"{r.lam:g}; 1/4! convention, 2008.08601's λ = {r.lam_hat / 24:.3g})")
         self._data.update({"r": rr, "g2_measured": g2, "g2_err": err, "propagator": r.propagator,
                            "g2_one_loop": r.one_loop, "delta_g4c_measured": r.dg4, "delta_g4c_err": r.dg4_err,
                            "g4c_tree": r.tree, "g4c_free_exact": r.free_g4})
+
+    def _show_bar(self, on: bool) -> None:
+        """The colour bar of the d ≥ 2 image; in d = 1 it is hidden and gives its room back."""
+        self.cfg_bar.setVisible(on)
+        self.cfg_bar.setMaximumWidth(1e6 if on else 0)
+        self.cfg_bar.setMinimumWidth(0)
 
     def _show_configs(self, r: FieldResult, lw: float) -> None:
         t = self.theme
@@ -192,6 +196,7 @@ class FieldView(ViewBase):
         if r.dim == 1:
             self.img.clear()
             self.img.hide()
+            self._show_bar(False)
             colors = [t["data"], t["theory"], t["theory2"], t["accent"]]
             for k, curve in enumerate(self.cfg_curves):
                 curve.setData(axis, cfg[k], pen=plotting.pen(colors[k % len(colors)], lw))
@@ -201,11 +206,9 @@ class FieldView(ViewBase):
             for curve in self.cfg_curves:
                 curve.setData([], [])
             img = cfg[0].reshape(len(axis), len(axis))
-            lo, hi = float(img.min()), float(img.max())
             self.img.show()
-            self.img.setImage(plotting.finite(img), levels=(lo, hi if hi > lo else lo + 1e-12),
-                              lut=plotting.colormap_lut(t["colormap"]), autoLevels=False)
-            self.img.setRect(QtCore.QRectF(axis[0], axis[0], axis[-1] - axis[0], axis[-1] - axis[0]))
+            self._show_bar(True)
+            self.show_image(self.cfg_plot, self.img, self.cfg_bar, img, float(axis[0]), float(axis[-1]))
             self.cfg_plot.setLabel("left", "y")
             self._data.update({"config_axis": axis, "config_image": img})
 

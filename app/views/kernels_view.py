@@ -6,7 +6,6 @@ from typing import Iterator
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
 
 from .. import jobs, plotting
 from ..jobs.kernels import KernelsResult
@@ -19,6 +18,12 @@ class KernelsView(ViewBase):
     title = "Kernels"
     # Independence breaking changes no infinite-width kernel.
     needs = (NETWORK_FIELDS - {"independence", "independence_strength"}) | {"x1", "x_min", "x_max"}
+    caption = ("The infinite-width kernels: the NNGP K(x, x′) describes the ensemble at initialization, the "
+               "NTK Θ(x, x′) its training.")
+
+    def controls_needed(self, state: AppState) -> set[str]:
+        # The kernels are N = ∞ objects: the width only scales Θ in the standard parameterization.
+        return set(self.needs) - (set() if state.parameterization == "standard" else {"width"})
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
@@ -30,14 +35,11 @@ class KernelsView(ViewBase):
         yield
         self.t_plot = self.add_plot(self.canvas, 0, 1, "NTK Θ(x, x′)", "x", "x′")
         yield
-        self.s_plot = self.add_plot(self.canvas, 1, 0, "Slices at x′ = x₁", "x", "kernel", colspan=2,
-                                    legend_offset=(70, 10))
+        self.s_plot = self.add_plot(self.canvas, 1, 0, "Slices at x′ = x₁", "x", "kernel", colspan=2)
         yield
         self.k_img, self.t_img = pg.ImageItem(), pg.ImageItem()
         self.k_plot.addItem(self.k_img)
         self.t_plot.addItem(self.t_img)
-        for p in (self.k_plot, self.t_plot):
-            p.setAspectLocked(True)
         self.k_bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False)
         self.k_bar.setImageItem(self.k_img, insert_in=self.k_plot)
         yield
@@ -55,14 +57,9 @@ class KernelsView(ViewBase):
     def show_result(self, r: KernelsResult) -> None:
         t, lw = self.theme, self.line_width()
         g = r.grid
-        rect = QtCore.QRectF(g[0], g[0], g[-1] - g[0], g[-1] - g[0])
-        lut = plotting.colormap_lut(t["colormap"])
-        for img, bar, data in ((self.k_img, self.k_bar, r.nngp), (self.t_img, self.t_bar, r.ntk)):
-            lo, hi = plotting.finite_levels(data)
-            img.setImage(plotting.finite(data), levels=(lo, hi), lut=lut, autoLevels=False)
-            img.setRect(rect)
-            bar.setColorMap(pg.colormap.get(t["colormap"]))
-            bar.setLevels((lo, hi))
+        for plot, img, bar, data in ((self.k_plot, self.k_img, self.k_bar, r.nngp),
+                                     (self.t_plot, self.t_img, self.t_bar, r.ntk)):
+            self.show_image(plot, img, bar, data, float(g[0]), float(g[-1]))
         self.k_slice.setData(g, r.k_slice, pen=plotting.pen(t["data"], lw))
         self.t_slice.setData(g, r.t_slice, pen=plotting.pen(t["theory"], lw))
         notes = [f"standard parameterization: Θ grows with N = {r.width}"] if r.parameterization == "standard" \
@@ -70,8 +67,6 @@ class KernelsView(ViewBase):
         if not (np.all(np.isfinite(r.nngp)) and np.all(np.isfinite(r.ntk))):
             notes.append(plotting.INFINITE_NNGP + " (infinite entries left blank)")
         self.note.setText("\n".join(notes))
-        # The legend sits below the note lines (both are in the top-left corner).
-        self.s_plot.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(70, 10 + 22 * len(notes)))
         self._data = {"grid_x": g, "nngp": r.nngp, "ntk": r.ntk, "nngp_slice_at_x1": r.k_slice,
                       "ntk_slice_at_x1": r.t_slice}
 

@@ -54,6 +54,8 @@ class OutputsView(ViewBase):
     key = "outputs"
     title = "Outputs"
     needs = NETWORK_FIELDS | SAMPLING_FIELDS | {"x1", "x2", "x_min", "x_max"}
+    caption = ("The distribution of f(x₁) over an ensemble of random networks against the N = ∞ Gaussian "
+               "(NNGP) and finite-N theory. Drag the x₁, x₂ markers on the lower plot.")
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
@@ -94,6 +96,11 @@ class OutputsView(ViewBase):
     def _line_moved(self, name: str, line) -> None:
         self.host.update_state(**{name: round(float(line.value()), 3)})
 
+    def apply_theme(self, theme) -> None:
+        super().apply_theme(theme)
+        if self.x_lines:
+            self._style_markers()
+
     def state_changed(self, state: AppState, changed: set[str]) -> None:
         for line, value in zip(self.x_lines, (state.x1, state.x2)):
             if abs(line.value() - value) > 1e-9:
@@ -116,10 +123,8 @@ class OutputsView(ViewBase):
         t, lw = self.theme, self.line_width()
         self.hist_curve.setData(*plotting.stepped(r.edges, r.density),
                                 pen=plotting.pen(t["data"], lw), fillLevel=0, brush=t.qcolor("data_fill"))
-        # Headroom above the peak keeps the legend (top right) off the curves.
         top = np.nanmax([np.nanmax(r.density), np.nanmax(r.gauss) if r.gauss is not None else 0.0])
-        self.steady_axis("hist_y", self.hist, "y", 0.0, (1.8 if self.presentation else 1.5) * top, margin=0.0,
-                     min_fill=0.8)
+        self.steady_axis("hist_y", self.hist, "y", 0.0, 1.08 * top, margin=0.0, min_fill=0.8)
         sc = r.scatter
         if len(sc) != self._scatter_rows:
             self._scatter_rows = len(sc)
@@ -148,29 +153,26 @@ class OutputsView(ViewBase):
         self.steady_axis("funcs_x", self.funcs, "x", float(r.grid[0]), float(r.grid[-1]), margin=0.0)
         half = robust_half_range(r.funcs, r.funcs_sd, 2.5)
         self.steady_axis("funcs_y", self.funcs, "y", -half, half)
+        reasons = []
         if r.gauss is None:
             self.gauss_curve.setData([], [])
+            reasons.append("NNGP: infinite variance")
         else:
             self.gauss_curve.setData(r.z, r.gauss, pen=plotting.pen(t["theory"], lw))
-        self._legend_label(self.gauss_curve, "NNGP (N = ∞)" if r.gauss is not None else "NNGP: infinite variance")
-        # Why the Edgeworth curve is absent goes into its legend entry: a note in the plot would collide with
-        # the legend at presentation font sizes.
+        # Why a theory curve is absent goes into the note under the plot (its legend entry goes with it).
         edge = r.edgeworth
-        edge_label = "Edgeworth (finite N)"
         if edge is not None and np.nanmin(edge) < -0.02 * np.nanmax(edge):
             # A truncated cumulant series turns negative when the cumulants are not small: say so.
             self.edge_curve.setData([], [])
-            edge_label = "Edgeworth: invalid (κ₄ ≫ 1)"
+            reasons.append("Edgeworth: invalid here (κ₄ ≫ 1)")
         elif edge is not None:
             self.edge_curve.setData(r.z, plotting.finite(edge),
                                     pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DashLine))
         else:
             self.edge_curve.setData([], [])
-            edge_label = "Edgeworth: n/a" + (" (depth > 1)" if r.depth > 1 else "")
-            self.edge_curve.setToolTip(_wrap(r.edge_reason or r.fw_reason))
-        self._legend_label(self.edge_curve, edge_label)
-        self.hist_note.setText("")
-        self.hist.legend.setVisible(True)
+            reasons.append("Edgeworth (finite N): not available" + (" at depth > 1" if r.depth > 1 else ""))
+            self.hist_note.setToolTip(_wrap(r.edge_reason or r.fw_reason))
+        self.hist_note.setText("; ".join(reasons))
         for i, ns in enumerate((1.0, 2.0)):
             ex, ey = plotting.ellipse(r.k, ns)
             self.ellipses[i].setData(ex, ey, pen=plotting.pen(t["theory"], lw))
@@ -178,19 +180,17 @@ class OutputsView(ViewBase):
             self.func_curves.append(self.funcs.plot())
         for i, c in enumerate(self.func_curves):
             c.setData(r.grid, r.funcs[:, i], pen=plotting.pen(t.series(i), lw * 0.8))
-        for line, v in zip(self.x_lines, (r.x1, r.x2)):
-            line.setPen(plotting.pen(t["muted"], 2, QtCore.Qt.PenStyle.DashLine))
-            line.label.setColor(t["text"])
+        self._style_markers()
 
-    def _legend_label(self, item, text: str) -> None:
-        label = self.hist.legend.getLabel(item)
-        if label is not None and label.text != text:
-            label.setText(text)
-            self.hist.legend.updateSize()
+    def _style_markers(self) -> None:
+        t = self.theme
+        for line in self.x_lines:
+            line.setPen(plotting.pen(t["muted"], 2 * self.scale(), QtCore.Qt.PenStyle.DashLine))
+            line.label.setColor(t["plot_foreground"])
 
     def _numbers(self, r: OutputsResult) -> None:
         t = self.theme
-        size = 22 if self.presentation else 15
+        size = round(15 * self.scale())
         d, th, th2, mu = t["data"], t["theory"], t["theory2"], t["muted"]
         fw_var = f"{r.var_fw:.4g}" if r.var_fw is not None else "n/a"
         fw_k = f"{r.kurt_fw:+.3g}" if r.kurt_fw is not None else "n/a"

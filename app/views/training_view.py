@@ -16,6 +16,8 @@ from ..jobs.training import N_SHOWN, TrainingJob, TrainingResult
 from ..state import DATASETS, NETWORK_FIELDS, AppState
 from .base import ViewBase
 
+MIN_DRIFT_SCALE = 0.1   # the NTK-drift axis shows at least 0 … 10 %
+
 
 class TrainingView(ViewBase):
     key = "training"
@@ -23,6 +25,8 @@ class TrainingView(ViewBase):
     continuous = True
     needs = NETWORK_FIELDS | {"seed", "device", "dtype", "dataset", "train_mode", "train_ensemble",
                               "x_min", "x_max"}
+    caption = ("An ensemble trained by gradient descent beside the closed-form NTK (or NNGP) flow "
+               "prediction. Space plays and pauses.")
 
     def __init__(self, host, parent=None):
         super().__init__(host, parent)
@@ -37,16 +41,15 @@ class TrainingView(ViewBase):
         lay = self.layout_
         self.info = QtWidgets.QLabel()
         self.info.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.info.setWordWrap(True)
         lay.addWidget(self.info)
         self.canvas = self.add_canvas()
-        self.fit = self.add_plot(self.canvas, 0, 0, "Networks during training", "x", "f_t(x)", colspan=2,
-                                legend_offset=(-10, -10))
+        self.fit = self.add_plot(self.canvas, 0, 0, "Networks during training", "x", "f_t(x)", colspan=2)
         yield
-        self.loss = self.add_plot(self.canvas, 1, 0, "Training loss", "t = Σ η", "loss", legend_offset=(-10, 10))
+        self.loss = self.add_plot(self.canvas, 1, 0, "Training loss", "t = Σ η", "loss")
         yield
         # The drift grows towards the top right: its legend goes top left.
-        self.drift = self.add_plot(self.canvas, 1, 1, "NTK drift ‖Θ̂_t − Θ̂₀‖ / ‖Θ̂₀‖", "t = Σ η", "drift",
-                                   legend_offset=(10, 10))
+        self.drift = self.add_plot(self.canvas, 1, 1, "NTK drift ‖Θ̂_t − Θ̂₀‖ / ‖Θ̂₀‖", "t = Σ η", "drift")
         yield
         self.loss.setLogMode(x=True, y=True)
         self.drift.setLogMode(x=True, y=False)
@@ -73,6 +76,7 @@ class TrainingView(ViewBase):
     def view_controls(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("Training")
         form = QtWidgets.QFormLayout(box)
+        form.setVerticalSpacing(4)
         row = QtWidgets.QHBoxLayout()
         self.play_btn = QtWidgets.QPushButton("Pause")
         self.play_btn.setToolTip("Play / pause gradient descent (Space)")
@@ -102,6 +106,10 @@ class TrainingView(ViewBase):
                            "restart the run.")
         self.lr.valueChanged.connect(lambda v: self.host.update_state(lr=float(v)))
         form.addRow("Learning rate η", self.lr)
+        self.lr_used = QtWidgets.QLabel("in use: η = —")   # one line from the start: the dock does not grow
+        self.lr_used.setToolTip("The step size gradient descent uses: the requested η, or the largest safe "
+                                "one when the request is above the stability limit.")
+        form.addRow("", self.lr_used)
         self.dataset = QtWidgets.QComboBox()
         self.dataset.addItems(list(DATASETS))
         self.dataset.setToolTip("Training data (8 points on [−1, 1]). The flow fits them along the NTK's "
@@ -117,9 +125,10 @@ class TrainingView(ViewBase):
         self.m_spin = QtWidgets.QSpinBox()
         self.m_spin.setRange(2, 1024)
         self.m_spin.setKeyboardTracking(False)
-        self.m_spin.setToolTip("Networks trained together. More networks: a sharper ensemble mean and band.")
+        self.m_spin.setToolTip("Ensemble M: networks trained together (the dock's sampling ensemble does not apply "
+                               "to training). More networks: a sharper ensemble mean and band.")
         self.m_spin.valueChanged.connect(lambda v: self.host.update_state(train_ensemble=int(v)))
-        form.addRow("Networks M", self.m_spin)
+        form.addRow("Ensemble M", self.m_spin)
         self.state_changed(self.host.current_state(), set())
         return box
 
@@ -136,6 +145,17 @@ class TrainingView(ViewBase):
             else:
                 w.setValue(value)
             w.blockSignals(False)
+
+    def show_lr(self, used: float, why: str = "") -> None:
+        """Under the learning-rate box: the rate in use, and whether (and to what) the request was clipped."""
+        requested = self.host.current_state().lr
+        if not hasattr(self, "lr_used"):
+            return
+        if np.isclose(used, requested, rtol=1e-6):
+            self.lr_used.setText(f"in use: η = {used:.3g}")
+        else:
+            self.lr_used.setText(f"clipped to η = {used:.3g}")
+        self.lr_used.setToolTip(why or "The step size gradient descent uses.")
 
     def toggle_pause(self) -> bool:
         self.playing = not self.playing
@@ -179,7 +199,7 @@ class TrainingView(ViewBase):
                 c.setData([], [])
         self.th_mean.setData(x, r.pred_mean, pen=plotting.pen(t["theory"], lw, QtCore.Qt.PenStyle.DashLine))
         self.em_mean.setData(x, r.mean, pen=plotting.pen(t["data"], lw))
-        self.data_pts.setData(r.tx, r.ty, pen=None, symbol="o", symbolSize=14 if self.presentation else 10,
+        self.data_pts.setData(r.tx, r.ty, pen=None, symbol="o", symbolSize=self.symbol_size(10),
                               symbolBrush=t["accent"], symbolPen=pg.mkPen(t["text"], width=1))
         ht = r.hist_t
         ok = ht > 0
@@ -188,8 +208,12 @@ class TrainingView(ViewBase):
                                pen=plotting.pen(t["theory"], lw, QtCore.Qt.PenStyle.DashLine))
         dk = ok & np.isfinite(r.hist_drift)
         self.drift_curve.setData(ht[dk], r.hist_drift[dk], pen=plotting.pen(t["accent"], lw))
-        self.note.setText(r.lr_note)
-        size = 20 if self.presentation else 14
+        # Relative drift from 0: a kernel that barely moves is drawn flat (at least a 10 % scale), not as a
+        # steep climb across an axis that starts at its first value.
+        top = float(np.nanmax(r.hist_drift[dk])) if dk.any() else 0.0
+        self.drift.setYRange(0.0, max(MIN_DRIFT_SCALE, 1.1 * top), padding=0.0)
+        self.show_lr(r.lr, r.lr_note)
+        size = round(14 * self.scale())
         state = "playing" if self.playing else "paused"
         self.info.setText(f"<div style='font-size:{size}px'><b>t = {r.t:.4g}</b> (step {r.step:,}, "
                           f"η = {r.lr:.3g}) &nbsp;│&nbsp; M = {r.m} networks of width {r.width}, "

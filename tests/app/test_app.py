@@ -153,12 +153,20 @@ def test_export_writes_png_csv_npz_with_all_plotted_data(make_window, tmp_path):
     svg = (tmp_path / "outputs.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<path" in svg or "<polyline" in svg
     npz = np.load(tmp_path / "outputs.npz")
-    assert set(npz.files) == set(w.views["outputs"].export_data())
+    assert set(npz.files) == set(w.views["outputs"].export_data()) | {"settings_json"}
     header = (tmp_path / "outputs.csv").read_text().splitlines()[0]
     assert "hist_density" in header and "scatter_f_x1" in header
+    # The settings that reproduce the numbers: a JSON sidecar and the same text in the NPZ.
+    sidecar = json.loads((tmp_path / "outputs.json").read_text())
+    assert AppState.from_dict(sidecar["state"]) == w.state and sidecar["view"] == "outputs"
+    assert json.loads(str(npz["settings_json"]))["state"] == w.state.to_dict()
     w.show_view("kernels")
     files = export_view(w.views["kernels"], tmp_path / "kernels")
-    assert not any(f.suffix == ".svg" for f in files)   # image plots: the PNG only
+    assert any(f.suffix == ".svg" for f in files)   # images embedded as bitmaps, the rest vectors
+    w.show_view("correlators")
+    export_view(w.views["correlators"], tmp_path / "corr")
+    npz = np.load(tmp_path / "corr.npz")
+    assert {"sweep_G4c_err", "sweep_G6c_err", "g2_x1_err", "g4c_pair_err"} <= set(npz.files)
 
 
 def test_presets_load_show_their_caption_and_switch_view(make_window):
@@ -270,18 +278,22 @@ def test_an_ensemble_without_finite_variance_is_explained_not_shown_as_nan(make_
     assert np.isfinite(w.views["outputs"].last_result.var)
 
 
-def test_controls_a_view_does_not_use_are_greyed_out(make_window):
+def test_the_dock_shows_only_the_controls_of_the_view_on_screen(make_window):
     w = make_window()
     c = w.controls
-    assert c.width_slider.isEnabled() and c.ensemble_slider.isEnabled()
-    w.show_view("kernels")            # infinite-width theory: no ensemble, no seed
-    assert c.width_slider.isEnabled() and not c.ensemble_slider.isEnabled() and not c.seed.isEnabled()
-    assert "Not used by the view on screen" in c.seed.toolTip()
-    w.show_view("field")              # its own sliders; the network controls do nothing there
-    assert not c.width_slider.isEnabled() and not c.activation.isEnabled() and c.seed.isEnabled()
+    shown = lambda widget: widget.isVisibleTo(w.dock_body)  # noqa: E731
+    assert shown(c.width_slider) and shown(c.ensemble_slider)
+    w.show_view("kernels")            # infinite-width theory: no ensemble, no seed, no width (ntk)
+    assert not shown(c.width_slider) and not shown(c.ensemble_slider) and not shown(c.seed)
+    w.update_state(parameterization="standard")   # Θ grows with N: the width matters again
+    assert shown(c.width_slider)
+    w.show_view("field")              # one width, one ensemble: the dock's, not the view's own
+    assert shown(c.width_slider) and shown(c.ensemble_slider) and not shown(c.activation) and shown(c.seed)
+    w.show_view("training")           # its ensemble is the training box's "Ensemble M"
+    assert not shown(c.ensemble_slider) and shown(w.views["training"].m_spin)
     w.show_view("outputs")
-    assert c.width_slider.isEnabled() and c.ensemble_slider.isEnabled() and c.x2.isEnabled()
-    assert not c.prior_dof.isEnabled()            # still follows its own rule: only for student-t
+    assert shown(c.width_slider) and shown(c.ensemble_slider) and c.x2.isEnabled()
+    assert shown(c.prior_dof) and not c.prior_dof.isEnabled()   # its own rule: only for student-t
     w.update_state(prior="student-t")
     assert c.prior_dof.isEnabled()
 
