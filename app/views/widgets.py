@@ -1,0 +1,66 @@
+"""The two widgets every view uses: its plot canvas (which reports real paints) and the notes under plots."""
+from __future__ import annotations
+
+from typing import Callable
+
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from .. import plotting
+
+
+class Canvas(pg.GraphicsLayoutWidget):
+    """A view's plot area; tells its view when a frame has really been painted (for latency timings)."""
+
+    def __init__(self, on_painted: Callable[[], None]):
+        super().__init__()
+        self._on_painted = on_painted
+
+    def paintEvent(self, event) -> None:  # noqa: N802 — Qt override
+        super().paintEvent(event)
+        self._on_painted()
+
+
+class Note(pg.LabelItem):
+    """A note under its plot: wraps at the plot's width; takes no room when empty."""
+
+    def __init__(self):
+        super().__init__("", justify="left", size=f"{plotting.NOTE_PT}pt")
+        self.text = ""
+        self._wrap = 300.0
+        self.item.setTextWidth(self._wrap)
+
+    def setText(self, text, **args) -> None:  # noqa: N802 — pyqtgraph's naming
+        import html
+        text = str(text or "")
+        shown = "<br>".join(html.escape(line) for line in text.split("\n"))
+        super().setText(shown, **args)
+        self.text = text
+        plotting.collapse(self, not text)
+
+    def toPlainText(self) -> str:  # noqa: N802 — like TextItem's
+        return self.text
+
+    def setColor(self, color) -> None:  # noqa: N802
+        self.setAttr("color", color)
+        self.setText(self.text)
+
+    def set_size(self, pt: float) -> None:
+        self.setAttr("size", f"{pt:g}pt")
+        self.setText(self.text)
+
+    def set_wrap(self, px: float) -> None:
+        if abs(px - self._wrap) > 2:
+            self._wrap = px
+            self.item.setTextWidth(px)
+            self.updateMin()
+
+    def updateMin(self) -> None:  # noqa: N802 — pyqtgraph's naming
+        """Wraps instead of widening the layout: no minimum width, its wrapped height."""
+        super().updateMin()
+        h = self.itemRect().height() if self.text else 0.0
+        self.setMinimumWidth(10)
+        self.setMinimumHeight(h)
+        self._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (10, h)
+        self._sizeHint[QtCore.Qt.SizeHint.PreferredSize] = (10, h)
+        self.updateGeometry()
