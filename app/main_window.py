@@ -69,7 +69,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.keys = PresentationKeys(self)
         fill_presets_menu(self.presets_menu, self.presets, self.apply_preset)
         self._sync_all()
-        self.resize(1500, 950)
+        avail = self.screen().availableGeometry() if self.screen() is not None else None
+        self.resize(min(1500, avail.width()) if avail else 1500, min(950, avail.height()) if avail else 950)
 
     # ---- what tests and the self-test read -------------------------------------------------------------------
     @property

@@ -87,6 +87,10 @@ def enter(window, size: tuple[int, int] | None) -> None:
     for view in window.views.values():
         view.set_presentation(True, window.presentation_scale)
     if size is None:
+        # Full screen is the window manager's job; without one (a bare X server, some kiosk setups) the window
+        # keeps its size, so cover the screen ourselves first.
+        if window.screen() is not None:
+            window.setGeometry(window.screen().geometry())
         window.showFullScreen()
     else:
         window.setGeometry(0, 0, *size)
