@@ -184,7 +184,8 @@ class DepthView(ViewBase):
             c.setData(LAYERS, plotting.finite(r.c_partners[i]), pen=plotting.pen(t["theory"], lw * 0.4))
         self.c_theory.setData(LAYERS, plotting.finite(r.c_theory), pen=plotting.pen(t["theory"], lw),
                               symbol="o", symbolSize=6, symbolBrush=t["theory"], symbolPen=None)
-        self.c_meas.setData(DEPTHS + 1.0, plotting.finite(r.c_measured), pen=None, symbol="o",
+        cm = np.isfinite(r.c_measured)     # only the depths measured so far (all-NaN scatter data warn)
+        self.c_meas.setData(DEPTHS[cm] + 1.0, r.c_measured[cm], pen=None, symbol="o",
                             symbolSize=14 if self.presentation else 10, symbolBrush=t["data"], symbolPen=None)
         cs = None if r.point is None else r.point["c_star"]
         if cs is not None and np.isfinite(cs):
@@ -210,7 +211,8 @@ class DepthView(ViewBase):
         self.k_theory.setData(DEPTHS, inside, pen=plotting.pen(t["theory"], lw), connect="finite")
         self.k_beyond.setData(DEPTHS, beyond, connect="finite",
                               pen=plotting.pen(t["theory"], lw, QtCore.Qt.PenStyle.DotLine))
-        self.k_meas.setData(DEPTHS, r.kurt_measured, pen=None, symbol="o", connect="finite",
+        km = np.isfinite(r.kurt_measured)
+        self.k_meas.setData(DEPTHS[km], r.kurt_measured[km], pen=None, symbol="o",
                             symbolSize=14 if self.presentation else 10, symbolBrush=t["data"], symbolPen=None)
         self.k_err.set(DEPTHS, r.kurt_measured, r.kurt_err, plotting.pen(t["data"], lw * 0.8))
         vals = np.concatenate([kt[np.isfinite(kt)], (r.kurt_measured + r.kurt_err)[np.isfinite(r.kurt_measured)],
