@@ -28,13 +28,15 @@ from .status_bar import StatusBar
 from .themes import apply_qt_theme, load_theme
 from .views.base import ViewBase
 from .views.correlators_view import CorrelatorsView
+from .views.depth_view import DepthView
 from .views.field_view import FieldView
 from .views.kernels_view import KernelsView
 from .views.outputs_view import OutputsView
 from .views.training_view import TrainingView
 
 __all__ = ["APP_NAME", "SHORTCUTS", "MainWindow"]
-VIEW_CLASSES: list[type[ViewBase]] = [OutputsView, CorrelatorsView, TrainingView, KernelsView, FieldView]
+VIEW_CLASSES: list[type[ViewBase]] = [OutputsView, CorrelatorsView, TrainingView, KernelsView, FieldView,
+                                      DepthView]
 
 
 class MainWindow(QtWidgets.QMainWindow):

@@ -10,7 +10,7 @@ from .export import export_view
 SHORTCUTS = [
     ("Space", "pause / resume (training plays and pauses)"), ("N", "new draw (seed + 1)"),
     ("F", "presentation mode: full screen, large fonts, thick lines"), ("H", "hide / show the controls"),
-    ("1 – 5", "switch view"), ("Ctrl+S", "save session"), ("Ctrl+O", "open session"),
+    ("1 – 6", "switch view"), ("Ctrl+S", "save session"), ("Ctrl+O", "open session"),
     ("Ctrl+E", "export the current view (PNG, SVG, CSV, NPZ, settings JSON)"), ("Ctrl+T", "light / dark theme"),
     ("PageDown / PageUp, → / ←", "next / previous preset (a presenter's clicker)"),
     ("F1", "this help"),

@@ -24,7 +24,7 @@ from nnqft_engine.spec import (
 MAX_DEEP_LAYER_PARAMS = 4_000_000
 MAX_WIDTH = 100_000
 DATASETS = ("sin", "step", "abs", "noisy")
-VIEW_KEYS = ("outputs", "correlators", "training", "kernels")
+VIEW_KEYS = ("outputs", "correlators", "training", "kernels", "depth")
 
 
 def max_width_for_depth(depth: int) -> int:

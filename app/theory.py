@@ -1,7 +1,8 @@
 """Theory for the views, and sampling settings sized for live updates.
 
-Views never invent a theory curve: when a theory does not apply (e.g. the exact finite-width formulas exist
-only at depth 1), these helpers return None plus a one-line reason that the view shows in place of the curve.
+Views never invent a theory curve: when a theory does not apply (e.g. the deep 1/N theory covers only the
+Gaussian prior), these helpers return None plus a one-line reason that the view shows in place of the curve.
+Finite-width theory is exact at depth 1 and leading order in 1/N deeper (`theory_label`; app/deep_theory.py).
 """
 from __future__ import annotations
 
@@ -32,10 +33,20 @@ def live_settings(settings: SampleSettings, spec: NetworkSpec, n_points: int) ->
     return settings.replace(chunk_networks=nets)
 
 
+def theory_label(spec: NetworkSpec) -> str:
+    """What the finite-width theory curve is: exact at depth 1, leading order in 1/N deeper."""
+    return "exact finite N" if spec.depth == 1 else "1/N theory"
+
+
 def finite_width_theory(spec: NetworkSpec, x: np.ndarray):
-    """(FiniteWidthTheory | None, reason)."""
+    """(theory | None, reason): exact at depth 1 (FiniteWidthTheory), the leading 1/N order deeper
+    (deep_theory.DeepRow: G2 and G4c between the first point and every point, and on the diagonal)."""
     if spec.depth > 1:
-        return None, "exact finite-N theory exists only at depth 1 (deeper: measured 1/N trend only)"
+        from .deep_theory import deep_row
+        try:
+            return deep_row(spec, x), ""
+        except (SpecError, NotImplementedError) as exc:
+            return None, str(exc)
     try:
         return exact_correlators(spec, x), ""
     except (SpecError, NotImplementedError) as exc:

@@ -5,4 +5,4 @@ Every result carries a `progress` record (jobs.progress.Progress), which is all 
 module's `run(state)` prepares its inputs at once (a bad setting surfaces in the caller's thread) and returns
 the generator of results; each yield is a progress point and a place where a superseded request stops.
 """
-from . import correlators, field, kernels, outputs, progress, training  # noqa: F401
+from . import correlators, depth, field, kernels, outputs, progress, training  # noqa: F401

@@ -1,5 +1,6 @@
 """Correlators: G2(x₁, x) with errors against the NNGP, the measured G2 matrix, the connected G4 pair slice
-against exact finite-N theory, then the width sweep of |G4c|, |G6c| with theory lines and fitted slopes."""
+against finite-N theory (exact at depth 1, leading 1/N order deeper), then the width sweep of |G4c|, |G6c|
+with theory lines and fitted slopes."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,13 +14,17 @@ from nnqft_engine.sampling.width_sweep import width_sweep
 from nnqft_engine.theory.kernels import kernels
 
 from ..state import AppState
-from ..theory import finite_width_theory, live_settings
+from ..theory import finite_width_theory, has_closed_form, live_settings, theory_label
 from .progress import Progress
 
 GRID = 11
 SWEEP_WIDTHS = (2, 4, 8, 16, 32, 64, 128)
 SWEEP_MAX_ENSEMBLE = 50_000
 FINE_GRID = 61
+# Deep 1/N theory through 2-D quadrature (tanh, gelu, …) costs ~20–70 ms per point pair at depth 3–6 on one
+# core: its smooth curve uses fewer points, and it is computed after the first measurement is on screen.
+FINE_GRID_QUADRATURE = 25
+COMPUTING = "1/N theory computing…"
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class CorrelatorsResult:
     fine: np.ndarray | None = None     # smooth theory curves once the measurement is in
     k_fine: np.ndarray | None = None
     g4_theory_fine: np.ndarray | None = None
+    g4_label: str = "exact finite N"   # theory.theory_label: "1/N theory" at depth ≥ 2
 
 
 def run(state: AppState) -> Iterator[CorrelatorsResult]:
@@ -72,20 +78,29 @@ def run(state: AppState) -> Iterator[CorrelatorsResult]:
 
 def _results(spec, grid, pts, settings, sweep_on: bool) -> Iterator[CorrelatorsResult]:
     k = kernels(spec, pts).nngp
-    fw, reason = finite_width_theory(spec, pts)
-    base = {"grid": grid, "x1": float(pts[0, 0]), "width": spec.width, "k": k, "fw_reason": reason,
-            "g4_theory": None if fw is None else np.asarray(fw.g4c_pair)[0, 1:]}
+    slow = spec.depth > 1 and not has_closed_form(spec.activation)
+
+    def theory() -> dict:
+        fw, reason = finite_width_theory(spec, pts)
+        return {"fw_reason": reason, "g4_theory": None if fw is None else np.asarray(fw.g4c_pair)[0, 1:]}
+
+    base = {"grid": grid, "x1": float(pts[0, 0]), "width": spec.width, "k": k, "g4_label": theory_label(spec),
+            **({"fw_reason": COMPUTING, "g4_theory": None} if slow else theory())}
     last = None
     for est in measure(spec, pts, settings, min_yield_networks=0):
         last = CorrelatorsResult(**base, progress=Progress(done=est.n, requested=settings.ensemble),
                                  g2=est.g2, g2_err=est.g2_err, g4=est.g4c_pair[0, 1:],
                                  g4_err=est.g4c_pair_err[0, 1:])
         yield last
+        if slow and base["fw_reason"] == COMPUTING:   # the first measurement is on screen: now the theory
+            base.update(theory())
+            last = dataclasses.replace(last, **{k: base[k] for k in ("fw_reason", "g4_theory")})
+            yield last
     # Smooth theory curves on a fine grid once the measurement is in.
-    fine = np.linspace(grid[0], grid[-1], FINE_GRID)
+    fine = np.linspace(grid[0], grid[-1], FINE_GRID_QUADRATURE if slow else FINE_GRID)
     fpts = np.append(pts[0, 0], fine)[:, None]
     last = dataclasses.replace(last, fine=fine, k_fine=kernels(spec, fpts).nngp[0, 1:])
-    if fw is not None:
+    if last.g4_theory is not None:
         fw_fine, _ = finite_width_theory(spec, fpts)
         last = dataclasses.replace(
             last, g4_theory_fine=None if fw_fine is None else np.asarray(fw_fine.g4c_pair)[0, 1:])
@@ -100,16 +115,36 @@ def _sweep(spec, x1, settings, last: CorrelatorsResult) -> Iterator[CorrelatorsR
     """Run the engine's width sweep at x₁, yielding the last measurement plus the sweep."""
     # Each width runs to completion inside the engine: cap its ensemble so cancelling stays quick.
     sub = settings.replace(ensemble=min(settings.ensemble, SWEEP_MAX_ENSEMBLE))
+    deep = _deep_sweep_g4(spec, x1) if spec.depth > 1 else (None, "")
     for res in width_sweep(spec, x1, list(SWEEP_WIDTHS), sub):
-        yield dataclasses.replace(last, sweep=_sweep_payload(res, sub.ensemble))
+        yield dataclasses.replace(last, sweep=_sweep_payload(res, sub.ensemble, deep))
 
 
-def _sweep_payload(res, ensemble: int) -> WidthSweep:
+def _deep_sweep_g4(spec, x1) -> tuple:
+    """(G4c(x₁)·N, reason): at leading order G4c = 3V/N with a vertex V that does not depend on N, so one
+    recursion gives the 1/N line at every width of the sweep."""
+    fw, reason = finite_width_theory(spec, x1)
+    if fw is None:
+        return None, reason
+    return float(np.asarray(fw.g4c_diag)[0]) * spec.width, ""
+
+
+def _sweep_payload(res, ensemble: int, deep: tuple = (None, "")) -> WidthSweep:
     has_theory = any(t is not None for t in res.theory)
-    return WidthSweep(widths=np.asarray(res.widths, dtype=float), g4=res.g4c[:, 0], g6=res.g6c[:, 0],
+    widths = np.asarray(res.widths, dtype=float)
+    g4_theory = res.theory_g4c()[:, 0] if has_theory else None
+    reason = "" if has_theory else "exact theory only at depth 1"
+    if not has_theory:
+        g4n, why = deep
+        if g4n is not None:
+            g4_theory = g4n / widths
+            reason = "|G4c| at leading order in 1/N; |G6c| is O(1/N²), not computed at depth ≥ 2"
+        else:
+            reason = why or reason
+    return WidthSweep(widths=widths, g4=res.g4c[:, 0], g6=res.g6c[:, 0],
                       g4_err=res.g4c_err[:, 0], g6_err=res.g6c_err[:, 0],
-                      g4_theory=res.theory_g4c()[:, 0] if has_theory else None,
+                      g4_theory=g4_theory,
                       g6_theory=res.theory_g6c()[:, 0] if has_theory else None,
                       slope4=float(res.slope_g4c[0]), slope4_err=float(res.slope_g4c_err[0]),
                       slope6=float(res.slope_g6c[0]), slope6_err=float(res.slope_g6c_err[0]),
-                      ensemble=ensemble, reason="" if has_theory else "exact theory only at depth 1")
+                      ensemble=ensemble, reason=reason)

@@ -95,7 +95,11 @@ class CorrelatorsView(ViewBase):
             self.g4_note.setText(f"N = {r.width}, networks {r.progress.done:,}")
         else:
             self.g4_theory.setData([], [])
-            self.g4_note.setText("theory not available — " + r.fw_reason)
+            self.g4_note.setText(r.fw_reason if r.fw_reason.endswith("…") else "theory not available — " + r.fw_reason)
+        label = self.g4_plot.legend.getLabel(self.g4_theory)   # "exact finite N" or "1/N theory"
+        if label is not None and label.text != r.g4_label:
+            label.setText(r.g4_label)
+            self.g4_plot.legend.updateSize()
         self._data = {"grid_x": g, "g2_x1_measured": g2_row, "g2_x1_err": g2_err, "g2_x1_nngp": r.k[0, 1:],
                       **({"fine_x": r.fine, "g2_x1_nngp_fine": r.k_fine} if r.k_fine is not None else {}),
                       "g2_matrix_measured": mat, "g4c_pair_measured": r.g4, "g4c_pair_err": r.g4_err}
@@ -142,7 +146,7 @@ class CorrelatorsView(ViewBase):
                  if np.isfinite(s)]
         txt = "\n".join(parts) + (f"\n(theory −1, −2; {sw.ensemble:,} networks per width; "
                                    "hollow: within 2σ of 0)")
-        self.sw_note.setText(txt + ("" if sw.g4_theory is not None else "\ntheory: " + sw.reason))
+        self.sw_note.setText(txt + ("\ntheory: " + sw.reason if sw.reason else ""))
 
     def export_data(self) -> dict[str, np.ndarray]:
         return dict(self._data)

@@ -205,7 +205,7 @@ class OutputsView(ViewBase):
         rows = [
             td(f"<b>x₁ = {r.x1:.3g}</b>, N = {r.width:,}")
             + td(f"measured: {r.progress.done:,} / {r.progress.requested:,}")
-            + td("N = ∞ (NNGP)", th) + td("exact at this N", th2),
+            + td("N = ∞ (NNGP)", th) + td("exact at this N" if r.depth == 1 else "1/N theory at this N", th2),
             td("variance") + td(_pm(r.var, r.var_err, ".4g", ok), d) + td(_num(r.k[0, 0], ".4g"), th)
             + td(fw_var, th2),
             td("excess kurtosis") + td(_pm(r.kurt, r.kurt_err, "+.3g", ok), d)
