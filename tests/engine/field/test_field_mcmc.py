@@ -6,6 +6,8 @@ whole chains as jackknife replicates, and the free control variate is the chain'
 """
 import math
 
+import os
+
 import numpy as np
 import pytest
 from scipy.signal import lfilter
@@ -76,7 +78,9 @@ def test_mcmc_agrees_with_reweighting_at_lambda_half():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 11 open: SD 1.95 at N = 500, M = 8000 (1.60 at N = 100, M = 6400); "
+@pytest.mark.skipif(not os.environ.get("NNQFT_CALIBRATION"), reason="known to fail (issue 11, below) and ~100 s: "
+                    "run with NNQFT_CALIBRATION=1")
+@pytest.mark.xfail(strict=True, reason="issue 11 open: SD 1.95 at N = 500, M = 8000 (1.60 at N = 100, M = 6400); "
                    "λ̂ errors still underestimated by ~1.5x at small M")
 def test_mcmc_coupling_errors_are_calibrated_over_seeds():
     """10 seeds: SD of z = (λ̂ − mean)/err. If the errors are right, 9·SD² ~ χ²₉ (9 dof: the mean is fitted);
