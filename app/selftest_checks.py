@@ -56,7 +56,7 @@ def text_items(view) -> list[tuple[str, object]]:
             for _, label in plot.legend.items:
                 out += [("legend", c) for c in _html_colors(label.item.toHtml(), label.opts.get("color"))[1:]]
         for item in plot.items:
-            if isinstance(item, pg.InfiniteLine) and item.label is not None and item.label.isVisible():
+            if isinstance(item, pg.InfiniteLine) and getattr(item, "label", None) is not None and item.label.isVisible():
                 out.append(("marker_label", item.label.color))
     for note in view._notes:
         if note.isVisible() and note.text:

@@ -361,7 +361,7 @@ class ViewBase(QtWidgets.QWidget):
                 plot.getAxis(side).setStyle(tickFont=font)
                 plot.getAxis(side).label.setFont(font)
             for item in plot.items:
-                if isinstance(item, pg.InfiniteLine) and item.label is not None:
+                if isinstance(item, pg.InfiniteLine) and getattr(item, "label", None) is not None:
                     item.label.setFont(font)
         for bar in self.colorbars():
             bar.axis.setStyle(tickFont=font)
