@@ -122,6 +122,19 @@ def overlap_report(view) -> list[str]:
     return bad
 
 
+def clipped_canvases(view) -> list[str]:
+    """Canvases whose plots need more room than the view gives them (long titles or legends widen a column):
+    the rest is cut off at the edge of the window."""
+    import pyqtgraph as pg
+    out = []
+    for canvas in view.findChildren(pg.GraphicsLayoutWidget):
+        vp, ci = canvas.viewport().size(), canvas.ci.geometry()
+        if canvas.isVisible() and (ci.width() > vp.width() + 1 or ci.height() > vp.height() + 1):
+            out.append(f"{view.key}: the plots need {ci.width():.0f}×{ci.height():.0f} px but the view shows "
+                       f"{vp.width()}×{vp.height()}: the rest is cut off")
+    return out
+
+
 def range_problems(view) -> list[str]:
     """Curves and images whose x extent the plot does not show whole (images: both axes)."""
     bad = []
@@ -214,7 +227,8 @@ def run_contract(window, wait_result, presentation: bool = False, size: tuple[in
             window.grab()   # lays out and paints the canvas: legends, notes and ranges at their real size
         rep["overlaps"][key] = overlap_report(view) or "none"
         rep["ranges"][key] = range_problems(view) or "ok"
-        problems += overlap_report(view) + range_problems(view)
+        rep.setdefault("clipped", {})[key] = clipped_canvases(view) or "none"
+        problems += overlap_report(view) + range_problems(view) + clipped_canvases(view)
         if presentation:
             fit[key] = controls_fit(window)
             if not fit[key]["ok"]:

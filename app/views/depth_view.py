@@ -53,9 +53,9 @@ class DepthView(ViewBase):
         self.numbers.setWordWrap(True)
         self.layout_.addWidget(self.numbers)
         self.canvas = self.add_canvas()
-        self.phase_plot = self.add_plot(self.canvas, 0, 0, "χ⊥: ordered (blue) | chaotic (red) — drag the point", "σ_w", "σ_b")
+        self.phase_plot = self.add_plot(self.canvas, 0, 0, "χ⊥ (blue ordered, red chaotic)", "σ_w", "σ_b")
         yield
-        self.flow_plot = self.add_plot(self.canvas, 0, 1, "Correlation c⁽ˡ⁾(x₁, x₂) through the layers",
+        self.flow_plot = self.add_plot(self.canvas, 0, 1, "Correlation c⁽ˡ⁾(x₁, x₂)",
                                        "layer ℓ", "c", legend_offset=(-10, -10))
         yield
         self.kurt_plot = self.add_plot(self.canvas, 1, 0, "Excess kurtosis G4c/G2² at x₁ against depth",
@@ -66,7 +66,7 @@ class DepthView(ViewBase):
         self.bar = pg.ColorBarItem(values=(-CHI_DECADES, CHI_DECADES), width=14, interactive=False,
                                    label="log₁₀ χ⊥")
         self.bar.setImageItem(self.img, insert_in=self.phase_plot)
-        self.boundary = self.phase_plot.plot(name="χ⊥ = 1 (edge of chaos)")
+        self.boundary = self.phase_plot.plot(name="edge of chaos χ⊥ = 1")
         self.target = pg.TargetItem(pos=(1.0, 0.1), size=16, movable=True, symbol="o")
         self.phase_plot.addItem(self.target)
         self.target.sigPositionChanged.connect(self._point_dragged)
@@ -78,13 +78,13 @@ class DepthView(ViewBase):
         self.c_star = pg.InfiniteLine(angle=0, movable=False)
         self.flow_plot.addItem(self.c_star)
         self.c_theory = self.flow_plot.plot(name="(x₁, x₂), N = ∞")
-        self.c_meas = self.flow_plot.plot(name="measured: output of depth L = ℓ − 1")
+        self.c_meas = self.flow_plot.plot(name="measured (L = ℓ − 1)")
         self.flow_note = self.add_note(self.flow_plot, corner="top-left", width=0.6)
         yield
         self.limit_line = pg.InfiniteLine(angle=0, pos=1.0, movable=False)
         self.kurt_plot.addItem(self.limit_line)
         self.k_theory = self.kurt_plot.plot(name="1/N theory")
-        self.k_beyond = self.kurt_plot.plot(name="1/N theory, |G4c/G2²| > 1 (out of range)")
+        self.k_beyond = self.kurt_plot.plot(name="1/N theory, out of range")
         self.k_meas = self.kurt_plot.plot(name="measured ± 1σ")
         self.k_err = plotting.ErrorBars()
         self.kurt_plot.addItem(self.k_err)

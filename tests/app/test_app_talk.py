@@ -235,3 +235,17 @@ def test_svg_export_has_the_widget_size_and_renders_like_the_png(window, tmp_pat
 
     diff = np.abs(small(a) - small(b))
     assert diff.mean() < 12 and np.percentile(diff, 95) < 60, (diff.mean(), np.percentile(diff, 95))
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, size):
+    """Long titles or legends widen a column of plots; the canvas must still fit its view (checked after each
+    preset, on the preset's own view, the dock shown)."""
+    from app.selftest_checks import clipped_canvases
+    w = window()
+    w.set_presentation(True, size=size)
+    for preset in w.presets:
+        w.apply_preset(preset)
+        view = w.current_view()
+        w.grab()
+        assert not clipped_canvases(view), (preset.name, clipped_canvases(view))
