@@ -214,6 +214,7 @@ class ViewBase(QtWidgets.QWidget):
         plotting.collapse(legend, True)
         plot.getViewBox().sigResized.connect(lambda *_, p=plot: self._fit_below(p))
         self._cells[plot] = cell
+        cell.colspan = colspan
         self._plots.append(plot)
         return plot
 
@@ -262,8 +263,10 @@ class ViewBase(QtWidgets.QWidget):
         return note
 
     def _fit_below(self, plot: pg.PlotItem) -> None:
-        """Wrap the plot's note and lay out its legend's entries in as many columns as the plot's width holds."""
-        width = max(60.0, plot.width() - 12)
+        """Wrap the plot's note and lay out its legend's entries in as many columns as the plot's share of the
+        canvas holds. The share, not the plot's current width: a legend laid out wide keeps its column wide
+        (its minimum width), which would keep the legend wide — and the canvas wider than the window."""
+        width = max(60.0, min(plot.width(), self._share_of_canvas(plot)) - 12)
         note = self._note_of.get(plot)
         if note is not None:
             note.set_wrap(width)
@@ -272,6 +275,13 @@ class ViewBase(QtWidgets.QWidget):
             widest = max(s.boundingRect().width() + lab.itemRect().width() + 20 for s, lab in legend.items)
             cols = int(max(1, min(len(legend.items), width // max(widest, 1.0))))
             legend.setColumnCount(cols)
+
+    def _share_of_canvas(self, plot: pg.PlotItem) -> float:
+        views = plot.scene().views() if plot.scene() is not None else []
+        if not views:
+            return plot.width()
+        columns = max(1, views[0].ci.layout.columnCount())
+        return views[0].viewport().width() * getattr(self._cells[plot], "colspan", 1) / columns
 
     def _style_legend(self, plot: pg.PlotItem) -> None:
         """The theme's text colour and the mode's size on every entry (pyqtgraph keeps a label's first colour)."""

@@ -248,4 +248,6 @@ def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, size):
         w.apply_preset(preset)
         view = w.current_view()
         w.grab()
+        QtWidgets.QApplication.processEvents()   # the canvas re-lays out its plots after the resize events
+        assert view.key == preset.settings.get("view", "outputs")
         assert not clipped_canvases(view), (preset.name, clipped_canvases(view))
