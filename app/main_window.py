@@ -71,8 +71,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.keys = PresentationKeys(self)
         fill_presets_menu(self.presets_menu, self.presets, self.apply_preset)
         self._sync_all()
+        # A real screen smaller than the default (a 1280×720 projector) gets a window that fits it; the
+        # offscreen platform's fake 800×600 screen does not shrink the window the self-test and tests draw.
         avail = self.screen().availableGeometry() if self.screen() is not None else None
-        self.resize(min(1500, avail.width()) if avail else 1500, min(950, avail.height()) if avail else 950)
+        if avail is None or QtGui.QGuiApplication.platformName() == "offscreen":
+            self.resize(1500, 950)
+        else:
+            self.resize(min(1500, avail.width()), min(950, avail.height()))
 
     # ---- what tests and the self-test read -------------------------------------------------------------------
     @property

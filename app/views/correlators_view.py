@@ -96,9 +96,11 @@ class CorrelatorsView(ViewBase):
         else:
             self.g4_theory.setData([], [])
             self.g4_note.setText(r.fw_reason if r.fw_reason.endswith("…") else "theory not available — " + r.fw_reason)
-        label = self.g4_plot.legend.getLabel(self.g4_theory)   # "exact finite N" or "1/N theory"
-        if label is not None and label.text != r.g4_label:
-            label.setText(r.g4_label)
+        if self.g4_theory.name() != r.g4_label:   # "exact finite N" or "1/N theory"; the legend follows the name
+            self.g4_theory.opts["name"] = r.g4_label
+            label = self.g4_plot.legend.getLabel(self.g4_theory)
+            if label is not None:
+                label.setText(r.g4_label)
             self.g4_plot.legend.updateSize()
         self._data = {"grid_x": g, "g2_x1_measured": g2_row, "g2_x1_err": g2_err, "g2_x1_nngp": r.k[0, 1:],
                       **({"fine_x": r.fine, "g2_x1_nngp_fine": r.k_fine} if r.k_fine is not None else {}),

@@ -188,7 +188,7 @@ def test_every_text_kind_has_contrast_at_least_4_5(window, theme):
 
 
 def test_legends_and_notes_never_cover_data_and_list_only_drawn_curves(window, qtbot):
-    w = window(depth=3)               # depth 3: no finite-N theory for G4c, no Edgeworth
+    w = window(depth=3, prior="laplace")   # depth 3, non-Gaussian prior: no G4c theory (1/N needs gaussian)
     w.resize(1500, 950)
     for key, view in w.views.items():
         w.show_view(key)
