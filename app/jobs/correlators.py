@@ -129,7 +129,9 @@ def _sweep(spec, x1, settings, last: CorrelatorsResult, sweep_ensemble: int | No
     """Run the engine's width sweep at x₁, yielding the last measurement plus the sweep."""
     # Each width runs to completion inside the engine: cap its ensemble so cancelling stays quick, unless the
     # view asks for a given size per width (a preset resolving |G6c| needs ~10⁶; small networks are cheap).
-    n = int(sweep_ensemble) if sweep_ensemble else min(settings.ensemble, SWEEP_MAX_ENSEMBLE)
+    # Depth 1 only: deeper networks cost width × depth times more, and a width cannot be cancelled midway.
+    big = sweep_ensemble and spec.depth == 1
+    n = int(sweep_ensemble) if big else min(settings.ensemble, SWEEP_MAX_ENSEMBLE)
     sub = settings.replace(ensemble=n)
     deep = _deep_sweep_g4(spec, x1) if spec.depth > 1 else (None, "")
     for res in width_sweep(spec, x1, list(SWEEP_WIDTHS), sub):

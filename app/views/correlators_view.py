@@ -88,9 +88,11 @@ class CorrelatorsView(ViewBase):
         self.g2_note.setText("\n".join(notes))
         # A point whose error the engine cannot vouch for (heavy tail) is hollow, without a bar: ⚠ in the note.
         bad = np.zeros(len(g), bool) if r.g4_unreliable is None else np.asarray(r.g4_unreliable, bool)
+        # (one brush for all when nothing is flagged: the legend's sample takes the item's first style)
+        brush = [pg.mkBrush(0, 0, 0, 0) if b else pg.mkBrush(t["data"]) for b in bad] if bad.any() else t["data"]
+        spen = [pg.mkPen(t["data"], width=2) for _ in bad] if bad.any() else None
         self.g4_meas.setData(g, r.g4, pen=None, symbol="o", symbolSize=self.symbol_size(),
-                             symbolBrush=[pg.mkBrush(0, 0, 0, 0) if b else pg.mkBrush(t["data"]) for b in bad],
-                             symbolPen=[pg.mkPen(t["data"], width=2) if b else None for b in bad])
+                             symbolBrush=brush, symbolPen=spen)
         self.g4_err.set(g, r.g4, np.where(bad, np.nan, r.g4_err), plotting.pen(t["data"], lw * 0.8))
         warn = "\n⚠ hollow: no honest error (heavy tail)" if bad.any() else ""
         if r.g4_theory is not None:
