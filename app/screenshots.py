@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 SHOTS = [("outputs", "3-priors"), ("correlators", "2-interactions"), ("training", "5-lazy"),
          ("kernels", "6-kernels"), ("field", "7-phi4"), ("depth", "8-depth"),
-         ("correlators", "2-interactions", {"depth": 3, "title": "1/N interactions at depth 3", "caption":
+         ("correlators", "2-interactions", {"depth": 3, "activation": "erf", "sigma_w": 2.0, "title": "1/N interactions at depth 3", "caption":
           "beyond depth 1 the finite-N curve is the leading order in 1/N (errors O(1/N²)); the width sweep draws "
           "the same 1/N line for |G4c|"}, "correlators-depth3")]
 MAX_BYTES = 300_000

@@ -19,7 +19,7 @@ from .progress import Progress
 
 GRID = 11
 SWEEP_WIDTHS = (2, 4, 8, 16, 32, 64, 128)
-SWEEP_MAX_ENSEMBLE = 50_000
+SWEEP_MAX_ENSEMBLE = 50_000   # per width, unless view_settings["correlators"]["sweep_ensemble"] asks for more
 FINE_GRID = 61
 # Deep 1/N theory through 2-D quadrature (tanh, gelu, …) costs ~20–70 ms per point pair at depth 3–6 on one
 # core: its smooth curve uses fewer points, and it is computed after the first measurement is on screen.
@@ -44,6 +44,12 @@ class WidthSweep:
     slope6_err: float
     ensemble: int
     reason: str
+    g4_sig: np.ndarray | None = None       # significant (|G| > 3σ, honest error): the widths the slope uses
+    g6_sig: np.ndarray | None = None
+    g4_upper: np.ndarray | None = None     # |Ĝ| + 2σ where not significant (drawn as an upper limit), else NaN
+    g6_upper: np.ndarray | None = None
+    g4_note: str = ""                      # why no slope ("" when fitted)
+    g6_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class CorrelatorsResult:
     k_fine: np.ndarray | None = None
     g4_theory_fine: np.ndarray | None = None
     g4_label: str = "exact finite N"   # theory.theory_label: "1/N theory" at depth ≥ 2
+    g4_unreliable: np.ndarray | None = None   # G4c points whose error is not honest (heavy tail): ⚠, no bar
+    warnings: tuple = ()                      # the engine's sentences why (Estimate.warnings)
 
 
 def run(state: AppState) -> Iterator[CorrelatorsResult]:
@@ -72,11 +80,14 @@ def run(state: AppState) -> Iterator[CorrelatorsResult]:
     grid = np.linspace(state.x_min, state.x_max, GRID)
     pts = np.append(state.x1, grid)[:, None]
     settings = live_settings(state.sample_settings(), spec, len(pts))
-    sweep_on = bool(state.view_settings.get("correlators", {}).get("width_sweep", True))
-    return _results(spec, grid, pts, settings, sweep_on)
+    vs = state.view_settings.get("correlators", {})
+    sweep_on = bool(vs.get("width_sweep", True))
+    sweep_ensemble = vs.get("sweep_ensemble")
+    return _results(spec, grid, pts, settings, sweep_on, sweep_ensemble)
 
 
-def _results(spec, grid, pts, settings, sweep_on: bool) -> Iterator[CorrelatorsResult]:
+def _results(spec, grid, pts, settings, sweep_on: bool, sweep_ensemble: int | None = None
+             ) -> Iterator[CorrelatorsResult]:
     k = kernels(spec, pts).nngp
     slow = spec.depth > 1 and not has_closed_form(spec.activation)
 
@@ -90,7 +101,9 @@ def _results(spec, grid, pts, settings, sweep_on: bool) -> Iterator[CorrelatorsR
     for est in measure(spec, pts, settings, min_yield_networks=0):
         last = CorrelatorsResult(**base, progress=Progress(done=est.n, requested=settings.ensemble),
                                  g2=est.g2, g2_err=est.g2_err, g4=est.g4c_pair[0, 1:],
-                                 g4_err=est.g4c_pair_err[0, 1:])
+                                 g4_err=est.g4c_pair_err[0, 1:],
+                                 g4_unreliable=est.unreliable.get("g4c_pair", np.zeros((len(pts),) * 2, bool))[0, 1:],
+                                 warnings=est.warnings)
         yield last
         if slow and base["fw_reason"] == COMPUTING:   # the first measurement is on screen: now the theory
             base.update(theory())
@@ -108,13 +121,18 @@ def _results(spec, grid, pts, settings, sweep_on: bool) -> Iterator[CorrelatorsR
     if not sweep_on:
         yield dataclasses.replace(last, sweep_reason="width sweep switched off")
         return
-    yield from _sweep(spec, pts[:1], settings, last)
+    yield from _sweep(spec, pts[:1], settings, last, sweep_ensemble)
 
 
-def _sweep(spec, x1, settings, last: CorrelatorsResult) -> Iterator[CorrelatorsResult]:
+def _sweep(spec, x1, settings, last: CorrelatorsResult, sweep_ensemble: int | None = None
+           ) -> Iterator[CorrelatorsResult]:
     """Run the engine's width sweep at x₁, yielding the last measurement plus the sweep."""
-    # Each width runs to completion inside the engine: cap its ensemble so cancelling stays quick.
-    sub = settings.replace(ensemble=min(settings.ensemble, SWEEP_MAX_ENSEMBLE))
+    # Each width runs to completion inside the engine: cap its ensemble so cancelling stays quick, unless the
+    # view asks for a given size per width (a preset resolving |G6c| needs ~10⁶; small networks are cheap).
+    # Depth 1 only: deeper networks cost width × depth times more, and a width cannot be cancelled midway.
+    big = sweep_ensemble and spec.depth == 1
+    n = int(sweep_ensemble) if big else min(settings.ensemble, SWEEP_MAX_ENSEMBLE)
+    sub = settings.replace(ensemble=n)
     deep = _deep_sweep_g4(spec, x1) if spec.depth > 1 else (None, "")
     for res in width_sweep(spec, x1, list(SWEEP_WIDTHS), sub):
         yield dataclasses.replace(last, sweep=_sweep_payload(res, sub.ensemble, deep))
@@ -147,4 +165,7 @@ def _sweep_payload(res, ensemble: int, deep: tuple = (None, "")) -> WidthSweep:
                       g6_theory=res.theory_g6c()[:, 0] if has_theory else None,
                       slope4=float(res.slope_g4c[0]), slope4_err=float(res.slope_g4c_err[0]),
                       slope6=float(res.slope_g6c[0]), slope6_err=float(res.slope_g6c_err[0]),
-                      ensemble=ensemble, reason=reason)
+                      ensemble=ensemble, reason=reason,
+                      g4_sig=res.significant("g4c")[:, 0], g6_sig=res.significant("g6c")[:, 0],
+                      g4_upper=res.upper_limit("g4c")[:, 0], g6_upper=res.upper_limit("g6c")[:, 0],
+                      g4_note=res.slope_note("g4c")[0], g6_note=res.slope_note("g6c")[0])

@@ -61,6 +61,8 @@ class CorrelatorsView(ViewBase):
         self.g2_note = self.add_note(self.g2_plot)
         self.sw_curves = {k: self.sw_plot.plot(name=k) for k in
                           ("|G4c| measured", "|G6c| measured", "|G4c| theory", "|G6c| theory")}
+        # Upper limits (▽) stay out of the legend: the note explains them.
+        self.sw_curves.update({k: self.sw_plot.plot() for k in ("|G4c| upper limit", "|G6c| upper limit")})
         self.sw_note = self.add_note(self.sw_plot, corner="bottom-left", width=0.7)
 
     def make_job(self, state: AppState):
@@ -84,18 +86,25 @@ class CorrelatorsView(ViewBase):
         notes = ([] if np.all(np.isfinite(r.k[0])) else [plotting.INFINITE_NNGP]) + \
             ([] if np.all(np.isfinite(r.g2)) else [plotting.OVERFLOW])
         self.g2_note.setText("\n".join(notes))
+        # A point whose error the engine cannot vouch for (heavy tail) is hollow, without a bar: ⚠ in the note.
+        bad = np.zeros(len(g), bool) if r.g4_unreliable is None else np.asarray(r.g4_unreliable, bool)
+        # (one brush for all when nothing is flagged: the legend's sample takes the item's first style)
+        brush = [pg.mkBrush(0, 0, 0, 0) if b else pg.mkBrush(t["data"]) for b in bad] if bad.any() else t["data"]
+        spen = [pg.mkPen(t["data"], width=2) for _ in bad] if bad.any() else None
         self.g4_meas.setData(g, r.g4, pen=None, symbol="o", symbolSize=self.symbol_size(),
-                             symbolBrush=t["data"], symbolPen=None)
-        self.g4_err.set(g, r.g4, r.g4_err, plotting.pen(t["data"], lw * 0.8))
+                             symbolBrush=brush, symbolPen=spen)
+        self.g4_err.set(g, r.g4, np.where(bad, np.nan, r.g4_err), plotting.pen(t["data"], lw * 0.8))
+        warn = "\n⚠ hollow: no honest error (heavy tail)" if bad.any() else ""
         if r.g4_theory is not None:
             if r.g4_theory_fine is not None:
                 self.g4_theory.setData(r.fine, r.g4_theory_fine, pen=plotting.pen(t["theory2"], lw))
             else:
                 self.g4_theory.setData(g, r.g4_theory, pen=plotting.pen(t["theory2"], lw))
-            self.g4_note.setText(f"N = {r.width}, networks {r.progress.done:,}")
+            self.g4_note.setText(f"N = {r.width}, networks {r.progress.done:,}" + warn)
         else:
             self.g4_theory.setData([], [])
-            self.g4_note.setText(r.fw_reason if r.fw_reason.endswith("…") else "theory not available — " + r.fw_reason)
+            self.g4_note.setText((r.fw_reason if r.fw_reason.endswith("…") else "theory not available — " + r.fw_reason)
+                                 + warn)
         if self.g4_theory.name() != r.g4_label:   # "exact finite N" or "1/N theory"; the legend follows the name
             self.g4_theory.opts["name"] = r.g4_label
             label = self.g4_plot.legend.getLabel(self.g4_theory)
@@ -104,7 +113,8 @@ class CorrelatorsView(ViewBase):
             self.g4_plot.legend.updateSize()
         self._data = {"grid_x": g, "g2_x1_measured": g2_row, "g2_x1_err": g2_err, "g2_x1_nngp": r.k[0, 1:],
                       **({"fine_x": r.fine, "g2_x1_nngp_fine": r.k_fine} if r.k_fine is not None else {}),
-                      "g2_matrix_measured": mat, "g4c_pair_measured": r.g4, "g4c_pair_err": r.g4_err}
+                      "g2_matrix_measured": mat, "g4c_pair_measured": r.g4, "g4c_pair_err": r.g4_err,
+                      "g4c_pair_unreliable": bad.astype(float)}
         if r.g4_theory is not None:
             self._data["g4c_pair_theory"] = r.g4_theory
         if r.g4_theory_fine is not None:
@@ -120,6 +130,8 @@ class CorrelatorsView(ViewBase):
             return
         w = np.asarray(sw.widths, dtype=float)
         styles = {"|G4c| measured": (sw.g4, t["data"], True), "|G6c| measured": (sw.g6, t["accent"], True),
+                  "|G4c| upper limit": (sw.g4_upper, t["data"], "limit"),
+                  "|G6c| upper limit": (sw.g6_upper, t["accent"], "limit"),
                   "|G4c| theory": (sw.g4_theory, t["theory"], False),
                   "|G6c| theory": (sw.g6_theory, t["theory2"], False)}
         for name, (vals, color, dots) in styles.items():
@@ -130,24 +142,28 @@ class CorrelatorsView(ViewBase):
             v = np.abs(plotting.finite(vals))
             v = np.where(v > 0, v, np.nan)
             m = np.isfinite(v)
-            if dots:
-                # hollow: |G| within 2 standard errors of zero (a noise floor, not a measurement of G)
-                err = np.abs(plotting.finite(sw.g4_err if "G4" in name else sw.g6_err))[m]
-                solid = v[m] > 2 * err
-                brushes = [pg.mkBrush(color) if sd else pg.mkBrush(0, 0, 0, 0) for sd in solid]
-                c.setData(w[m], v[m], pen=None, symbol="o", symbolSize=self.symbol_size(11), symbolBrush=brushes,
-                          symbolPen=pg.mkPen(color, width=2))
+            if dots == "limit":
+                # not significant (|G| < 3σ or no honest error): an upper limit |Ĝ| + 2σ, a hollow ▽
+                c.setData(w[m], v[m], pen=None, symbol="t", symbolSize=self.symbol_size(11),
+                          symbolBrush=pg.mkBrush(0, 0, 0, 0), symbolPen=pg.mkPen(color, width=2))
+            elif dots:
+                # significant points only (the ones the slope is fitted from), filled
+                sig = np.ones(len(w), bool) if (sw.g4_sig if "G4" in name else sw.g6_sig) is None else \
+                    np.asarray(sw.g4_sig if "G4" in name else sw.g6_sig, bool)
+                m = m & sig
+                c.setData(w[m], v[m], pen=None, symbol="o", symbolSize=self.symbol_size(11),
+                          symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen(color, width=2))
             else:
                 c.setData(w[m], v[m], pen=plotting.pen(color, lw, QtCore.Qt.PenStyle.DashLine))
             self._data["sweep_" + name.replace("|", "").replace(" ", "_")] = np.asarray(vals, dtype=float)
         self._data["sweep_widths"] = w
         self._data["sweep_G4c_err"] = np.asarray(sw.g4_err, dtype=float)
         self._data["sweep_G6c_err"] = np.asarray(sw.g6_err, dtype=float)
-        parts = [f"{lab} slope {s:+.2f} ± {e:.2f}" for lab, s, e in
-                 (("|G4c|", sw.slope4, sw.slope4_err), ("|G6c|", sw.slope6, sw.slope6_err))
-                 if np.isfinite(s)]
+        parts = [f"{lab} slope {s:+.2f} ± {e:.2f}" if np.isfinite(s) else note for lab, s, e, note in
+                 (("|G4c|", sw.slope4, sw.slope4_err, sw.g4_note), ("|G6c|", sw.slope6, sw.slope6_err, sw.g6_note))
+                 if np.isfinite(s) or note]
         txt = "\n".join(parts) + (f"\n(theory −1, −2; {sw.ensemble:,} networks per width; "
-                                   "hollow: within 2σ of 0)")
+                                   "▽: upper limit |Ĝ| + 2σ where |Ĝ| < 3σ)")
         self.sw_note.setText(txt + ("\ntheory: " + sw.reason if sw.reason else ""))
 
     def export_data(self) -> dict[str, np.ndarray]:

@@ -30,5 +30,7 @@ def run(argv: list[str]) -> int:
     est = run_to_completion(measure(spec, pts, settings))
     out = {"x": pts[:, 0] if pts.shape[1] == 1 else pts}
     out.update({k: getattr(est, k) for k in KEYS})
+    # Estimates whose error is not an honest standard error, each with the reason (sampling/honesty.py).
+    out["warnings"] = list(est.warnings)
     emit(out)
     return 0

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..spec import NetworkSpec, SampleSettings, as_points
 from .ensemble import iter_outputs
+from .honesty import ErrorReview
 from .statistics import EnsembleStats, Estimate
 
 T = TypeVar("T")
@@ -27,16 +28,19 @@ def measure(spec: NetworkSpec, x, settings: SampleSettings, *,
     """Yield running estimates as chunks of networks arrive; the last one covers the whole ensemble.
 
     `min_yield_networks` skips intermediate yields until that many new networks arrived (estimates
-    cost O(P²·groups)); the final estimate is always yielded.
+    cost O(P²·groups)); the final estimate is always yielded. Every estimate has passed `ErrorReview`:
+    errors that cannot be trusted are flagged in `unreliable` / `warnings` (and replaced by the exact error
+    at depth 1 where the jackknife is far off).
     """
     pts = as_points(x, spec.input_dim)
     stats = EnsembleStats(len(pts), hist_edges=hist_edges)
+    review = ErrorReview(spec, pts)
     last = 0
     for chunk in iter_outputs(spec, pts, settings):
         stats.update(chunk.start, chunk.values)
         if stats.n >= settings.ensemble or stats.n - last >= min_yield_networks:
             last = stats.n
-            yield stats.estimate()
+            yield review.review(stats.estimate())
 
 
 def run_to_completion(gen: Iterator[T]) -> T:

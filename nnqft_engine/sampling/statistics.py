@@ -6,13 +6,14 @@ Every estimate is a smooth function of the means of those sums; it is reported j
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 GROUPS = 32  # jackknife groups, shared with field/wstats.py
 _SLICE_ELEMENTS = 1 << 18  # float64 elements per slice of a chunk in EnsembleStats.update
+TAIL_TOP = 3  # the largest |f| kept per point for the tail diagnostic (share of the top few in Σ|f|^k)
 
 
 def jackknife(full: dict[str, np.ndarray], replicates: dict[str, np.ndarray]
@@ -47,10 +48,20 @@ class Estimate:
     g6c_diag: np.ndarray
     g6c_diag_err: np.ndarray
     histogram: "Histogram | None" = None
+    # Tail diagnostic per point: share of the TAIL_TOP largest |f|⁸ (|f|¹²) in Σ|f|⁸ (Σ|f|¹²) — near 1 when a
+    # few networks dominate the moments the G4c (G6c) error depends on (sampling/honesty.py).
+    tail8: np.ndarray | None = None
+    tail12: np.ndarray | None = None
+    # Estimates whose error is not an honest standard error (name → bool array shaped like the estimate),
+    # and one sentence per affected estimate saying why (sampling/honesty.py).
+    unreliable: dict = field(default_factory=dict)
+    warnings: tuple = ()
 
     def as_dict(self) -> dict:
         out = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-               for k, v in self.__dict__.items() if k != "histogram"}
+               for k, v in self.__dict__.items() if k not in ("histogram", "unreliable", "warnings")}
+        out["unreliable"] = {k: np.asarray(v).tolist() for k, v in self.unreliable.items()}
+        out["warnings"] = list(self.warnings)
         if self.histogram is not None:
             out["histogram"] = self.histogram.as_dict()
         return out
@@ -124,6 +135,8 @@ class EnsembleStats:
         self.hist_counts = None if hist_edges is None else np.zeros(
             (p, self.hist_edges.shape[-1] - 1), dtype=np.int64)
         self._work: list[torch.Tensor] | None = None
+        self.top = torch.zeros((TAIL_TOP, p), dtype=torch.float64)     # largest |f| per point so far
+        self.abs_sums = {8: np.zeros(p), 12: np.zeros(p)}                # Σ|f|⁸, Σ|f|¹² (tail diagnostic)
 
     @property
     def n(self) -> int:
@@ -187,6 +200,11 @@ class EnsembleStats:
         self.sums["p5"] += (g4 * g).sum(1).numpy()
         self.sums["p6"] += g4.mul_(g2).sum(1).numpy()
         a = padded[off:off + m]
+        a6 = buf_pw.view(GROUPS * periods, p)                           # now f⁶ of every row (padding: 0)
+        self.abs_sums[12] += (a6 * a6).sum(0).numpy()
+        self.abs_sums[8] += a6.mul_(buf_g2.view(GROUPS * periods, p)).sum(0).numpy()
+        k = min(TAIL_TOP, m)
+        self.top = torch.cat([self.top, a.abs().topk(k, dim=0).values]).topk(TAIL_TOP, dim=0).values
         if self.hist_counts is not None:
             edges = torch.as_tensor(self.hist_edges)                    # (P, bins+1), each row sorted
             bins = edges.shape[1] - 1
@@ -213,6 +231,10 @@ class EnsembleStats:
             est = full
             err = {k: np.full_like(v, np.inf) for k, v in full.items()}
         hist = None if self.hist_counts is None else Histogram(self.hist_edges.copy(), self.hist_counts.copy())
+        top = self.top.numpy()
+        tail = {k: np.where(self.abs_sums[k] > 0, (top**k).sum(0) / np.where(self.abs_sums[k] > 0,
+                                                                                  self.abs_sums[k], 1.0), 0.0)
+                for k in (8, 12)}
         return Estimate(
             n=int(tot_n[0]),
             mean=est["mean"], mean_err=err["mean"],
@@ -221,5 +243,5 @@ class EnsembleStats:
             g4c_pair=est["g4c_pair"], g4c_pair_err=err["g4c_pair"],
             kurtosis=est["kurtosis"], kurtosis_err=err["kurtosis"],
             g6c_diag=est["g6c_diag"], g6c_diag_err=err["g6c_diag"],
-            histogram=hist,
+            histogram=hist, tail8=tail[8], tail12=tail[12],
         )

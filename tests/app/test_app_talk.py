@@ -51,6 +51,8 @@ def small_presets(w):
         st = dict(p.settings)
         st["ensemble"] = min(st.get("ensemble", 2000), 2000)
         st["width"] = min(st.get("width", 16), 64)
+        st["view_settings"] = {k: {kk: vv for kk, vv in v.items() if kk != "sweep_ensemble"}
+                               for k, v in st.get("view_settings", {}).items()}   # the 10⁶-per-width sweep
         out.append(dataclasses.replace(p, settings=st))
     w.presets = out
     return out
