@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ..cancel import check_cancelled
 from ..devices import make_generator
 from .cosnet import draw_neurons
 from .evaluate import FieldEvaluator
@@ -85,6 +86,7 @@ def mcmc_chunks(spec: FieldSpec, evaluator: FieldEvaluator, ensemble: int, seed:
     diag.window = k
     with torch.no_grad():
         for step in range(-settings.burn_in, steps):
+            check_cancelled()
             idx = (torch.randint(0, n, (chains, 1), generator=gen, device=device) + offsets) % n
             nw, nb, nc = draw_neurons(spec, (chains, k), gen, device, dt)
             delta = evaluator.contributions(nw, nb, nc) - evaluator.contributions(w[rows, idx], b[rows, idx],

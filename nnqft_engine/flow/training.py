@@ -20,6 +20,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ..cancel import check_cancelled
 from ..devices import (
     make_generator,
     prepare_for_theory_comparison,
@@ -206,6 +207,7 @@ class EnsembleTrainer:
             raise SpecError(f"number of steps must be a whole number >= 0, got {n_steps!r}")
         eta = self._resolve_lr(lr)
         for _ in range(n_steps):
+            check_cancelled()   # between whole steps: a cancelled run stays consistent
             self.gd_step(eta)
         self._last_lr = eta
         return self.snapshot()

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..activations import get_activation
+from ..cancel import check_cancelled
 from ..dependence import readout_factors
 from ..devices import make_generator, resolve_device, torch_dtype
 from ..priors import sample_standardized
@@ -113,6 +114,7 @@ def _depth1_readout(spec: NetworkSpec, xs: torch.Tensor, first: torch.Tensor, a:
     qv = q.view(1, 1, p) if torch.is_tensor(q) else q
     flat = first.view(m * n, d1)
     for m0 in range(0, m, tile_m):
+        check_cancelled()
         m1 = min(m, m0 + tile_m)
         z = torch.mm(flat[m0 * n:m1 * n], xb).view(m1 - m0, n, p)
         torch.bmm(a[m0:m1, None, :], act.apply_(z, qv), out=out[m0:m1])
@@ -133,6 +135,7 @@ def iter_outputs(spec: NetworkSpec, x, settings: SampleSettings) -> Iterator[Out
         for first in range(0, n_blocks, per_chunk):
             parts = []
             for blk in range(first, min(n_blocks, first + per_chunk)):
+                check_cancelled()
                 m = min(bs, settings.ensemble - blk * bs)
                 parts.append(forward_block(spec, xt, qs, m, make_generator(settings.seed, device, blk)))
             yield OutputChunk(first * bs, torch.cat(parts) if len(parts) > 1 else parts[0])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import Activation, get_activation
+from ..cancel import check_cancelled
 from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
 from .quadrature import first_layer_rule, gaussian_pair_expectation
@@ -94,6 +95,7 @@ def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
     # would make NaN of it, so NaN is reported as the divergence it is.
     with np.errstate(over="ignore", invalid="ignore"):
         for layer in range(spec.depth):
+            check_cancelled()
             q = qs[layer]
             if layer == 0 and spec.prior != "gaussian":
                 e_phi, e_dphi = prior_first_layer(spec, pts, n_per_dim=n_per_dim)
