@@ -3,6 +3,7 @@ state object. Scheduling: scheduler.py; status bar: status_bar.py; sessions: ses
 menus.py; self-test timings: frame_timing.py; idle building after the first frame: startup.py."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -21,7 +22,7 @@ from .scheduler import Scheduler
 from .session import Preset, load_presets
 from .session_actions import SessionActions
 from .startup import IdleBuilder
-from .state import AppState, max_width_for_depth
+from .state import MAX_CAPTION, MAX_TITLE, AppState, max_width_for_depth
 from .status_bar import StatusBar
 from .themes import apply_qt_theme, load_theme
 from .views.base import ViewBase
@@ -58,9 +59,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.idle_builder = IdleBuilder(self, self.views.values(), freeze_heap)
         recent_menu, self.presets_menu = build_menus(self)
         self.sessions = SessionActions(self, settings or QtCore.QSettings("nnqft", "nnqft-explorer"), recent_menu)
-        self.presets = load_presets()
+        preset_errors: list[str] = []
+        self.presets = load_presets(preset_errors)   # a bad preset is skipped with a message, never fatal
         fill_presets_menu(self.presets_menu, self.presets, self.apply_preset)
         self._sync_all()
+        for message in preset_errors:
+            self.show_message(message, error=True)
         self.resize(1500, 950)
 
     # ---- what tests and the self-test read -------------------------------------------------------------------
@@ -190,18 +194,25 @@ class MainWindow(QtWidgets.QMainWindow):
         big = 26 if self.presentation else 18
         small = 18 if self.presentation else 13
         if s.title:
-            self.banner.setText(f"<span style='font-size:{big}px; font-weight:600'>{s.title}</span>"
-                                f"<span style='font-size:{small}px; color:{t['muted']}'> — {s.caption}</span>")
+            # Titles and captions come from files: shown as plain text (escaped), never as markup.
+            title, caption = html.escape(s.title[:MAX_TITLE]), html.escape(s.caption[:MAX_CAPTION])
+            self.banner.setText(f"<span style='font-size:{big}px; font-weight:600'>{title}</span>"
+                                f"<span style='font-size:{small}px; color:{t['muted']}'> — {caption}</span>")
         else:
             self.banner.setText(f"<span style='font-size:{small}px; color:{t['muted']}'>NN-QFT Explorer — an "
                                 "ensemble of random networks against its field theory. Presets: menu Presets. "
                                 "Shortcuts: F1.</span>")
 
-    def apply_preset(self, preset: Preset) -> None:
-        new = preset.state(self.state)
+    def apply_preset(self, preset: Preset) -> bool:
+        try:
+            new = preset.state(self.state)
+        except SpecError as exc:
+            self.show_message(f"preset {preset.name}: {exc}", error=True)
+            return False
         changed = {k for k in new.to_dict() if getattr(new, k) != getattr(self.state, k)}
         self._set_state(new, changed | {"title"})
         self.show_view(new.view)
+        return True
 
     def load_state(self, new: AppState) -> None:
         changed = {k for k in new.to_dict() if getattr(new, k) != getattr(self.state, k)}
