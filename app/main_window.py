@@ -93,6 +93,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.banner.setWordWrap(True)
         lay.addWidget(self.banner)
+        # A view whose settings cannot be computed (refused by costing, or its job failed) says so here; its
+        # plots keep the last valid settings. Plain text: reasons may quote file contents.
+        self.refusal = QtWidgets.QLabel()
+        self.refusal.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.refusal.setWordWrap(True)
+        self.refusal.setObjectName("refusal_note")
+        self.refusal.hide()
+        self._refusals: dict[str, str] = {}
+        lay.addWidget(self.refusal)
         self.tabs = QtWidgets.QTabWidget()
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -230,6 +239,28 @@ class MainWindow(QtWidgets.QMainWindow):
         t = load_theme(self.state.theme)
         self.status.show_message(text, t["theory2"] if error else t["text"], error)
 
+    def show_refusal(self, key: str, reason: str) -> None:
+        """Note on view `key` that its settings were not computed (reason), or clear it (reason '')."""
+        if reason:
+            title = self.views[key].title if key in self.views else key
+            self._refusals[key] = f"{title}: {reason}. The plots show the last valid settings."
+            self.show_message(f"{title}: {reason}", error=True)
+        else:
+            self._refusals.pop(key, None)
+        self._update_refusal()
+
+    def refusal_note(self, key: str) -> str:
+        return self._refusals.get(key, "")
+
+    def _update_refusal(self) -> None:
+        view = self.current_view()
+        text = self._refusals.get(view.key, "") if view is not None else ""
+        if text:
+            t = load_theme(self.state.theme)
+            self.refusal.setStyleSheet(f"color: {t['theory2']}; font-weight: 600; padding: 2px;")
+            self.refusal.setText("⚠ " + text)
+        self.refusal.setVisible(bool(text))
+
     def show_view(self, key: str) -> None:
         if key in self.views and self.current_view() is not self.views[key]:
             self.tabs.setCurrentWidget(self.views[key])
@@ -239,6 +270,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if view is None:
             return
         self.view_controls.setCurrentIndex(self._view_control_index[view.key])
+        self._update_refusal()
         self.controls.set_relevant(view.needs)
         if self.state.view != view.key:
             self.state.view = view.key
