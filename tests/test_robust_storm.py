@@ -111,37 +111,43 @@ def test_control_storm_across_all_views_then_idle(qtbot, tmp_path):
     w.result_painted.connect(lambda key, rid: None if w.compute.is_current(key, rid) else stale_paints.append(key))
     rng = random.Random(20261204)
     moves = _moves(w, rng)
-    warm = max(200, EVENTS // 10)
-    t_start = time.perf_counter()
-    rss_warm = peak = None
-    try:
-        for i in range(EVENTS):
-            rng.choice(moves)()
-            if i % 5 == 0:
-                qtbot.wait(2)
-            if i % 50 == 0:
-                peak = max(peak or 0.0, rss_mb())
-            if i == warm:
-                qtbot.wait(300)
-                gc.collect()
-                _release_memory()
-                rss_warm = rss_mb()
-        # settle on light settings and let the final request finish
+
+    def settle() -> float:
+        """Light settings, the final request finished, idle: the RSS then."""
         w.update_state(**AppState(ensemble=2000, width=16).to_dict() | {"view": "outputs"})
         w.show_view("outputs")
         rid = w.compute.latest["outputs"]
         qtbot.waitUntil(lambda: w.views["outputs"].last_request_id == rid and w.scheduler.running is None,
                         timeout=120_000)
-        qtbot.wait(1000)
+        qtbot.wait(500)
         gc.collect()
         _release_memory()
-        rss_end = rss_mb()
+        return rss_mb()
+
+    def storm(n: int) -> float:
+        peak = 0.0
+        for i in range(n):
+            rng.choice(moves)()
+            if i % 5 == 0:
+                qtbot.wait(2)
+            if i % 50 == 0:
+                peak = max(peak, rss_mb())
+        return peak
+
+    # warm-up: every view built and computed, caches filled, once through the moves
+    warm = max(300, EVENTS // 5)
+    t_start = time.perf_counter()
+    try:
+        storm(warm)
+        rss_warm = settle()
+        peak = storm(EVENTS)
+        rss_end = settle()
         storm_s = time.perf_counter() - t_start
     finally:
         sys.excepthook = old_hook
     thread = w.compute.thread
     w.close()
-    report = (f"storm: {EVENTS} events in {storm_s:.1f} s; RSS after warm-up {rss_warm:.0f} MB, peak sampled "
+    report = (f"storm: {warm} warm-up + {EVENTS} events in {storm_s:.1f} s; RSS after warm-up {rss_warm:.0f} MB, peak sampled "
               f"{peak:.0f} MB, end {rss_end:.0f} MB (growth {rss_end - rss_warm:+.0f} MB); job errors "
               f"{len(w.compute.job_errors)}; excepthook {len(excepthook_calls)}; stale paints {len(stale_paints)}; "
               f"refusals seen {sum('allowed' in e or 'would take' in e for e in w.errors)}")
