@@ -144,8 +144,9 @@ class AppState:
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise SpecError(f"learning rate must be a positive number, got {self.lr}")
         for name in ("x1", "x2", "x_min", "x_max"):
-            if not math.isfinite(getattr(self, name)):
-                raise SpecError(f"{name} must be finite")
+            value = getattr(self, name)
+            if not (math.isfinite(value) and abs(value) <= MAX_INPUT):
+                raise SpecError(f"{name} must be a number between {-MAX_INPUT:g} and {MAX_INPUT:g}, got {value:g}")
         if not self.x_min < self.x_max:
             raise SpecError("the input range needs x_min < x_max")
         if len(self.title) > MAX_TITLE:
@@ -161,6 +162,8 @@ class AppState:
             raise SpecError(f"{exc}: choose a continuous prior or another independence mode") from None
 
 
+# Inputs beyond this overflow σ_w²·x² in float32 sampling long before they mean anything.
+MAX_INPUT = 1e6
 MAX_TITLE = 200
 MAX_CAPTION = 2_000
 # Integers beyond this are not settings (and float() of a 5000-digit integer overflows).

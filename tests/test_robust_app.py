@@ -277,3 +277,28 @@ def test_injected_device_failures_fall_back_to_the_cpu_once(make_window, qtbot, 
     assert sum("falling back to the CPU" in e for e in w.errors) == 1
     assert w.device_label.startswith("CPU") and not tracebacks and not w.compute.job_errors
     assert not w.refusal_note("outputs")
+
+
+# ---- non-finite estimates -------------------------------------------------------------------------------------
+def test_overflowed_moments_give_no_kurtosis_rather_than_zero():
+    from nnqft_engine import EnsembleStats
+    for values in (torch.tensor([[1.0], [2.0], [float("inf")], [3.0]], dtype=torch.float64),
+                   torch.tensor([[1e200], [-1e300], [1e300], [-1e200]], dtype=torch.float64)):
+        stats = EnsembleStats(1)
+        stats.update(0, values)
+        est = stats.estimate()
+        assert np.isnan(est.kurtosis[0]) and not np.isfinite(est.kurtosis_err[0])
+    stats = EnsembleStats(1)                 # constant outputs keep kurtosis 0 (no spread, no tails)
+    stats.update(0, torch.zeros(8, 1, dtype=torch.float64))
+    assert stats.estimate().kurtosis[0] == 0.0
+
+
+def test_the_outputs_view_shows_a_dash_not_zero_for_non_finite_moments():
+    from app.views.outputs_view import _pm
+    assert "—" in _pm(float("nan"), float("nan"), "+.3g") and "0 ± 0" not in _pm(float("nan"), 0.0, "+.3g")
+
+
+def test_inputs_too_large_for_floating_point_are_refused_at_the_control():
+    with pytest.raises(SpecError, match="x1 must be a number between"):
+        AppState(x1=1e300).validate()
+    AppState(x1=1e6).validate()
