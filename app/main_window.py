@@ -179,6 +179,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.set_state(new)
         for view in self.views.values():
             view.state_changed(new, changed)
+            release = getattr(getattr(view, "job", None), "release_if_moved", None)
+            if release is not None and changed & view.needs:
+                release(new)   # a kept run of settings that moved on holds no memory
             if changed & view.needs:
                 self.scheduler.dirty.add(view.key)
         if "view" in changed:

@@ -219,7 +219,7 @@ VIEW_SETTING_TYPES: dict[str, dict[str, type]] = {
     "field": {"dim": int, "mass": float, "cutoff": float, "box": float, "lam": float, "alpha": float,
               "width": int, "sampler": str, "ensemble": int},
 }
-MAX_FIELD_ENSEMBLE = 1_000_000
+MAX_FIELD_ENSEMBLE = 2_000_000   # the field view's ensemble control goes this far
 
 
 def validate_view_settings(vs) -> None:

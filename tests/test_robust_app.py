@@ -302,3 +302,15 @@ def test_inputs_too_large_for_floating_point_are_refused_at_the_control():
     with pytest.raises(SpecError, match="x1 must be a number between"):
         AppState(x1=1e300).validate()
     AppState(x1=1e6).validate()
+
+
+# ---- memory ---------------------------------------------------------------------------------------------------
+def test_a_kept_training_run_is_released_when_its_settings_move_on(make_window, qtbot):
+    w = make_window(AppState(ensemble=2000, width=16, view="training", train_ensemble=16), threaded=False)
+    job = w.views["training"].job
+    assert job._run is not None and job._run.trainer is not None
+    w.update_state(lr=0.5)                        # the learning rate does not define the run: kept
+    assert job._run is not None
+    w.show_view("outputs")
+    w.update_state(width=40)                      # the ensemble changed while another view is shown: dropped
+    assert job._run is None
