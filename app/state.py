@@ -219,6 +219,9 @@ VIEW_SETTING_TYPES: dict[str, dict[str, type]] = {
     "field": {"dim": int, "mass": float, "cutoff": float, "box": float, "lam": float, "alpha": float,
               "width": int, "sampler": str, "ensemble": int},
 }
+# The field view's settings before any are changed.
+FIELD_DEFAULTS = {"dim": 1, "mass": 1.0, "cutoff": 4.0, "box": 4.0, "lam": 0.1, "alpha": 0.0, "width": 200,
+                  "sampler": "reweight", "ensemble": 24000}
 MAX_FIELD_ENSEMBLE = 2_000_000   # the field view's ensemble control goes this far
 
 
@@ -247,8 +250,7 @@ def _validate_field(settings: dict) -> None:
     from nnqft_engine.field import FieldSpec
     from nnqft_engine.field.spec import SAMPLERS
 
-    from .jobs.field import DEFAULTS
-    s = {**DEFAULTS, **settings}
+    s = {**FIELD_DEFAULTS, **settings}
     if s["sampler"] not in SAMPLERS:
         raise SpecError(f"unknown field sampler {_short(s['sampler'])}; choose one of: {', '.join(SAMPLERS)}")
     if not 1 <= s["ensemble"] <= MAX_FIELD_ENSEMBLE:
