@@ -137,6 +137,14 @@ def test_every_corrupt_session_is_refused_with_a_message_and_the_previous_state_
     assert window.views["outputs"].last_result.width == 20
 
 
+def test_messages_quoting_file_contents_are_not_rendered_as_markup(window, tmp_path):
+    path = tmp_path / "markup.json"
+    path.write_text(_session({"<img src='x.png'>": 1}))
+    assert not window.open_session(path)
+    shown = window.status.message.text()
+    assert "<img" not in shown and "&lt;img" in shown
+
+
 def test_a_session_file_is_refused_by_size_before_it_is_read(tmp_path, monkeypatch):
     path = tmp_path / "big.json"
     _write(path, "huge_caption", None)
@@ -175,7 +183,7 @@ def bad_presets_dir(tmp_path, monkeypatch):
     for name, content in BAD_PRESETS:
         _write(d / f"{name}.json", name, content)
     (d / "picture.png").write_bytes(PNG)
-    (d / "good.json").write_text(json.dumps({"title": "<i>Good</i>", "caption": "fine",
+    (d / "good.json").write_text(json.dumps({"title": "<i>Good</i>", "caption": "<img src='x.png'>fine",
                                              "settings": {"width": 5, "view": "outputs"}}))
     monkeypatch.setenv("NNQFT_PRESETS_DIR", str(d))
     return d
@@ -197,7 +205,9 @@ def test_bad_presets_are_skipped_with_a_message_and_the_app_starts(bad_presets_d
         assert [p.name for p in w.presets] == ["good"]
         assert sum("preset skipped" in e for e in w.errors) == len(BAD_PRESETS)
         assert w.apply_preset(w.presets[0]) and w.state.width == 5
-        assert "<i>" not in w.banner.text()
+        assert "<i>" not in w.banner.text() and "<img" not in w.banner.text()
+        tips = [a.toolTip() for a in w.presets_menu.actions()]
+        assert tips and all("<img" not in t for t in tips)
     finally:
         assert w.shutdown()
 
