@@ -27,8 +27,9 @@ CPU_RATE = 5e7
 FIRST_RESULT_BUDGET_S = 30.0
 # A whole field run (it cannot yield more often than its chunks) within this.
 TOTAL_BUDGET_S = 30 * 60.0
-# One training step (steps are the training's cancellation points).
-STEP_BUDGET_S = 3.0
+# One training step, as estimated (about 3× the measured time): a step is the training's cancellation point,
+# so a newer request waits for at most one.
+STEP_BUDGET_S = 0.5
 
 
 def memory_budget() -> float:
@@ -49,6 +50,7 @@ class Cost:
     first_s: float        # estimated seconds to the first result on one CPU core
     total_s: float        # estimated seconds for the whole request on one CPU core (inf: open-ended)
     advice: str           # what to lower, in words
+    step_s: float = 0.0   # estimated seconds of one uninterruptible step (training)
 
 
 def _bytes(state: AppState) -> int:
@@ -117,14 +119,15 @@ def training_cost(state: AppState) -> Cost:
     p = params_per_network(spec)
     n_train = len(dataset(state.dataset)[0])
     n_test = N_TEST if has_closed_form(spec.activation) else N_TEST_QUADRATURE
-    # parameters + their initial copy + one block's gradients, and the activations of train + test points
-    memory = 2.2 * m * p * b + 3.0 * m * (n_train + n_test) * spec.width * spec.depth * b + 64 * 2**20
+    # parameters + their initial copy + one block's gradients, and the activations of train + test points (the
+    # engine runs forward passes, steps and NTKs in chunks of ~2²³ elements per layer)
+    acts = min(3.0 * m * (n_train + n_test) * spec.width, 3.0 * (1 << 23)) * spec.depth * 8
+    memory = 2.2 * m * p * b + acts + 64 * 2**20
     # matrix products run ~10× the elementary rate; the first result is the untrained snapshot, and every
     # step is a cancellation point, so one step must be quick too
     step_s = 6.0 * m * p * n_train / (10 * CPU_RATE)
     first = _kernels_work(state, n_train + n_test) / CPU_RATE + 4 * m * p * (n_train + n_test) / (10 * CPU_RATE)
-    return Cost(memory, max(first, step_s * FIRST_RESULT_BUDGET_S / STEP_BUDGET_S), math.inf,
-                "lower the width N, the depth L or the training ensemble M")
+    return Cost(memory, first, math.inf, "lower the width N, the depth L or the training ensemble M", step_s)
 
 
 def field_cost(state: AppState) -> Cost:
@@ -182,6 +185,9 @@ def check(key: str, state: AppState) -> Cost | None:
         if cost.first_s > FIRST_RESULT_BUDGET_S:
             raise SpecError(f"the first result would take about {_fmt_s(cost.first_s)} on the CPU; "
                             f"{cost.advice}")
+        if cost.step_s > STEP_BUDGET_S:
+            raise SpecError(f"one training step would take about {cost.step_s:.1f} s on the CPU, too long to "
+                            f"stay responsive; {cost.advice}")
         if cost.total_s > TOTAL_BUDGET_S and math.isfinite(cost.total_s):
             raise SpecError(f"this run would take about {_fmt_s(cost.total_s)} on the CPU; {cost.advice}")
     return cost

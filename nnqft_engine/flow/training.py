@@ -244,9 +244,13 @@ class EnsembleTrainer:
     def _outputs(self, x: torch.Tensor) -> torch.Tensor:
         qs, m = normalisers(self.spec, x), self.settings.ensemble
         block = chunk_size(m, len(x), self.spec.width)
+        parts = []
         with torch.no_grad():
-            return torch.cat([forward(self.spec, [(w[lo:lo + block], b[lo:lo + block]) for w, b in self.params],
-                                      x, qs) for lo in range(0, m, block)])
+            for lo in range(0, m, block):
+                check_cancelled()   # read-only: a cancelled snapshot leaves the run as it was
+                parts.append(forward(self.spec, [(w[lo:lo + block], b[lo:lo + block]) for w, b in self.params],
+                                     x, qs))
+        return torch.cat(parts)
 
     def ntk_drift(self) -> float:
         """Relative ‖Θ̂_t − Θ̂₀‖_F/‖Θ̂₀‖_F on the training points, averaged over the networks."""
