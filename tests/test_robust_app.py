@@ -308,7 +308,9 @@ def test_inputs_too_large_for_floating_point_are_refused_at_the_control():
 
 # ---- memory ---------------------------------------------------------------------------------------------------
 def test_a_kept_training_run_is_released_when_its_settings_move_on(make_window, qtbot):
-    w = make_window(AppState(ensemble=2000, width=16, view="training", train_ensemble=16), threaded=False)
+    w = make_window(AppState(ensemble=2000, width=16, train_ensemble=16), threaded=False)
+    w.views["training"].playing = False           # inline runs must not train on and on
+    w.show_view("training")
     job = w.views["training"].job
     assert job._run is not None and job._run.trainer is not None
     w.update_state(lr=0.5)                        # the learning rate does not define the run: kept
