@@ -244,11 +244,15 @@ class ComputeController(QtCore.QObject):
             pass   # superseded or closing: the engine stopped at its next cancellation point
         except (SpecError, ValueError) as exc:
             post(("failed", req.key, req.id, str(exc), False))
+        except MemoryError:
+            post(("failed", req.key, req.id, "not enough memory for these settings; lower the width, the depth or "
+                  "the ensemble", False))
         except Exception as exc:  # noqa: BLE001 — any failure becomes a status-bar message, never a crash
             device = is_device_failure(exc)
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
             if not device:
                 self.job_errors.append(msg)
+                del self.job_errors[:-100]
                 traceback.print_exc()
             post(("failed", req.key, req.id, msg, device))
         finally:
