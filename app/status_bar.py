@@ -13,6 +13,9 @@ from .jobs.progress import Progress
 STATUS_INTERVAL_S = 0.25
 
 
+MAX_ERRORS = 1000
+
+
 class StatusBar:
     def __init__(self, bar: QtWidgets.QStatusBar):
         self.device = QtWidgets.QLabel()
@@ -29,6 +32,7 @@ class StatusBar:
     def show_message(self, text: str, color: str, error: bool = False) -> None:
         if error:
             self.errors.append(text)
+            del self.errors[:-MAX_ERRORS]   # the newest only: a long session stays flat
         # messages quote file names and contents: escaped, never interpreted as markup
         self.message.setText(f"<span style='color:{color}'>{html.escape(text)}</span>")
 
