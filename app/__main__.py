@@ -96,12 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         window.update_state(theme=args.theme)
     if args.preset:
         match = [p for p in window.presets if p.name == args.preset]
-        if match:
-            window.apply_preset(match[0])
-        else:
-            window.show_message(f"no preset named {args.preset!r}", error=True)
-    if args.session:
-        window.open_session(args.session)
+        if not (match and window.apply_preset(match[0])):
+            # A bad preset was skipped at load (its reason is in the status bar): say it and run on defaults.
+            reason = next((e for e in window.errors if f"{args.preset}.json" in e), "")
+            msg = reason or f"no preset named {args.preset!r}"
+            print(f"nnqft: {msg}; starting with the default settings", file=sys.stderr)
+            window.show_message(msg, error=True)
+    if args.session and not window.open_session(args.session):
+        print(f"nnqft: {window.sessions.last_error}; starting with the default settings", file=sys.stderr)
     if args.size:
         window.resize(*args.size)
     window.show()

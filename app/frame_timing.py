@@ -8,6 +8,9 @@ import time
 from typing import Iterator
 
 
+MAX_KEPT = 4096
+
+
 class FrameTiming:
     def __init__(self):
         self.request_started: dict[int, float] = {}
@@ -30,6 +33,11 @@ class FrameTiming:
 
     def submitted(self, request_id: int) -> None:
         self.request_started[request_id] = self._submit_time
+        # a long session makes tens of thousands of requests: keep the newest (flat memory)
+        for d in (self.request_started, self.painted_at):
+            if len(d) > MAX_KEPT:
+                for rid in list(d)[: len(d) - MAX_KEPT // 2]:
+                    del d[rid]
 
     def started(self, request_id: int) -> float:
         return self.request_started.get(request_id, self._submit_time)

@@ -67,10 +67,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.idle_builder = IdleBuilder(self, self.views.values(), freeze_heap)
         recent_menu, self.presets_menu = build_menus(self)
         self.sessions = SessionActions(self, settings or QtCore.QSettings("nnqft", "nnqft-explorer"), recent_menu)
-        self.presets = load_presets()
+        preset_errors: list[str] = []
+        self.presets = load_presets(preset_errors)   # a bad preset is skipped with a message, never fatal
         self.keys = PresentationKeys(self)
         fill_presets_menu(self.presets_menu, self.presets, self.apply_preset)
         self._sync_all()
+        for message in preset_errors:
+            self.show_message(message, error=True)
         # A real screen smaller than the default (a 1280×720 projector) gets a window that fits it; the
         # offscreen platform's fake 800×600 screen does not shrink the window the self-test and tests draw.
         avail = self.screen().availableGeometry() if self.screen() is not None else None
@@ -105,6 +108,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.banner.setWordWrap(True)
         lay.addWidget(self.banner)
+        # A view whose settings cannot be computed (refused by costing, or its job failed) says so here; its
+        # plots keep the last valid settings. Plain text: reasons may quote file contents.
+        self.refusal = QtWidgets.QLabel()
+        self.refusal.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.refusal.setWordWrap(True)
+        self.refusal.setObjectName("refusal_note")
+        self.refusal.hide()
+        self._refusals: dict[str, str] = {}
+        lay.addWidget(self.refusal)
         self.tabs = QtWidgets.QTabWidget()
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -186,6 +198,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._relevant_controls()
         for view in self.views.values():
             view.state_changed(new, changed)
+            release = getattr(getattr(view, "job", None), "release_if_moved", None)
+            if release is not None and changed & view.needs:
+                release(new)   # a kept run of settings that moved on holds no memory
             if changed & view.needs:
                 self.scheduler.dirty.add(view.key)
         if "view" in changed:
@@ -217,13 +232,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner_view = view.key if view is not None else self.state.view
         self.banner.setText(banner_html(self, view))
 
-    def apply_preset(self, preset: Preset) -> None:
-        new = migrate_state(preset.state(self.state))
+    def apply_preset(self, preset: Preset) -> bool:
+        try:
+            new = migrate_state(preset.state(self.state))
+        except SpecError as exc:
+            self.show_message(f"preset {preset.name}: {exc}", error=True)
+            return False
         if preset in self.presets:
             self.preset_index = self.presets.index(preset)
         changed = {k for k in new.to_dict() if getattr(new, k) != getattr(self.state, k)}
         self.title_view = new.view
         self._show_state(new, changed | {"title"})
+        return True
 
     def step_preset(self, step: int) -> None:
         """PageDown / PageUp (a presenter's clicker), → / ←: the next or previous preset in menu order."""
@@ -257,6 +277,28 @@ class MainWindow(QtWidgets.QMainWindow):
         t = load_theme(self.state.theme)
         self.status.show_message(text, t["theory2"] if error else t["text"], error)
 
+    def show_refusal(self, key: str, reason: str) -> None:
+        """Note on view `key` that its settings were not computed (reason), or clear it (reason '')."""
+        if reason:
+            title = self.views[key].title if key in self.views else key
+            self._refusals[key] = f"{title}: {reason}. The plots show the last valid settings."
+            self.show_message(f"{title}: {reason}", error=True)
+        else:
+            self._refusals.pop(key, None)
+        self._update_refusal()
+
+    def refusal_note(self, key: str) -> str:
+        return self._refusals.get(key, "")
+
+    def _update_refusal(self) -> None:
+        view = self.current_view()
+        text = self._refusals.get(view.key, "") if view is not None else ""
+        if text:
+            t = load_theme(self.state.theme)
+            self.refusal.setStyleSheet(f"color: {t['theory2']}; font-weight: 600; padding: 2px;")
+            self.refusal.setText("⚠ " + text)
+        self.refusal.setVisible(bool(text))
+
     def show_view(self, key: str) -> None:
         if key in self.views and self.current_view() is not self.views[key]:
             self.tabs.setCurrentWidget(self.views[key])
@@ -266,6 +308,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if view is None:
             return
         self._show_view_controls(view.key)
+        self._update_refusal()
         if self.state.view != view.key:
             self.state.view = view.key
         self._relevant_controls()

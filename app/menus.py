@@ -1,6 +1,8 @@
 """The menu bar and its keyboard shortcuts (listed under Help → Keyboard shortcuts, F1)."""
 from __future__ import annotations
 
+import html
+
 from typing import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -58,7 +60,7 @@ def fill_presets_menu(menu: QtWidgets.QMenu, presets, apply: Callable) -> None:
     menu.clear()
     for p in presets:
         act = menu.addAction(p.title)
-        act.setToolTip(p.caption)
+        act.setToolTip(html.escape(p.caption))   # file contents: never rich text
         act.triggered.connect(lambda *_, pr=p: apply(pr))
 
 

@@ -6,9 +6,12 @@ MIN_DOCK_PT) until they fit. `controls_fit` reports whether they do (tests, self
 """
 from __future__ import annotations
 
+import html
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import plotting
+from .state import MAX_CAPTION, MAX_TITLE
 from .themes import load_theme
 
 MIN_DOCK_PT = 8.0
@@ -126,7 +129,8 @@ def banner_html(window, view) -> str:
                 f"<span style='font-size:{small}px; color:{t['muted']}'> — {caption}</span>")
 
     if s.title and key == window.title_view:
-        return line(s.title, s.caption)
+        # Titles and captions come from files: shown as plain text (escaped), never as markup.
+        return line(html.escape(s.title[:MAX_TITLE]), html.escape(s.caption[:MAX_CAPTION]))
     if view is not None and view.caption:
         return line(view.title, view.caption)
     return (f"<span style='font-size:{small}px; color:{t['muted']}'>NN-QFT Explorer — an ensemble of random "

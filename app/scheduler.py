@@ -7,6 +7,7 @@ import time
 
 from nnqft_engine import SpecError
 
+from . import costing
 from .compute import ComputeController
 from .device_manager import DeviceManager
 from .frame_timing import FrameTiming
@@ -49,11 +50,12 @@ class Scheduler:
         if self.devices.message:
             w.show_message(self.devices.message, error=True)
             self.devices.message = ""
-        snapshot = AppState.from_dict({"device": device}, base=w.state)
         try:
+            snapshot = AppState.from_dict({"device": device}, base=w.state)
+            costing.check(view.key, snapshot)   # nothing runs that cannot within the budgets
             job = view.make_job(snapshot)
         except SpecError as exc:
-            w.show_message(str(exc), error=True)
+            self.refuse(view.key, str(exc))
             return -1
         self.status.computing(self.device_label)
         self.running = view.key
@@ -61,6 +63,15 @@ class Scheduler:
         rid = self.compute.submit(view.key, job)
         self.timing.submitted(rid)
         return rid
+
+    def refuse(self, key: str, reason: str) -> None:
+        """The view's settings cannot be computed: stop what runs for old settings, keep the state, and say
+        so in the view's note (its plots keep the last valid settings)."""
+        self.compute.cancel()
+        if self.running == key:
+            self.running = None
+        self.status.progress.setText("  not computed  ")
+        self.window.show_refusal(key, reason)
 
     def request_compute(self, key: str) -> None:
         self.dirty.add(key)
@@ -106,6 +117,7 @@ class Scheduler:
             self.window.show_message(f"{view.title}: could not draw the result ({type(exc).__name__}: {exc})",
                                      error=True)
             return
+        self.window.show_refusal(key, "")
         now = time.perf_counter()
         self.timing.drawn(key, rid, view.isVisible(), now)
         self.status.offer(rid, result.progress, self.timing.started(rid), now)
@@ -133,4 +145,4 @@ class Scheduler:
                 if key in w.views:
                     self.request_compute(key)
                 return
-        w.show_message(f"{w.views[key].title if key in w.views else key}: {message}", error=True)
+        w.show_refusal(key, message)

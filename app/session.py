@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,23 +44,86 @@ def save_session(path: str | Path, state: AppState, device_label: str) -> None:
     Path(path).write_text(text + "\n", encoding="utf-8")
 
 
-def load_session(path: str | Path) -> AppState:
-    """The saved state; SpecError with one readable sentence for unreadable, corrupt or foreign files."""
+# A session or preset file is a few KB; anything much bigger is not one (refused before it is read).
+MAX_FILE_BYTES = 1 << 20
+MAX_INT_DIGITS = 30
+MAX_DEPTH = 16
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number a setting can take")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"a {len(text)}-digit integer is not a setting")
+    return int(text)
+
+
+def _depth(obj, limit: int = MAX_DEPTH) -> int:
+    """Nesting depth of parsed JSON, stopping at limit + 1 (iterative: no recursion on hostile input)."""
+    stack, deepest = [(obj, 1)], 0
+    while stack:
+        o, d = stack.pop()
+        if isinstance(o, (dict, list)):
+            deepest = max(deepest, d)
+            if deepest > limit:
+                return deepest
+            stack.extend((v, d + 1) for v in (o.values() if isinstance(o, dict) else o))
+    return deepest
+
+
+def read_json_file(path: str | Path, what: str = "session file") -> object:
+    """Parsed JSON of a small settings file; SpecError with one sentence for anything else: too big (refused
+    without reading it), binary, not UTF-8, not JSON, numbers or nesting no setting has."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        size = p.stat().st_size
+        if not p.is_file():
+            raise SpecError(f"{p.name} is not a file")
+        if size > MAX_FILE_BYTES:
+            raise SpecError(f"{p.name} is {size / 2**20:.1f} MB; a {what} is a few KB (at most "
+                            f"{MAX_FILE_BYTES // 2**20} MB), so this is not one")
+        with p.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise SpecError(f"cannot read {p.name}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SpecError(f"{p.name} is not a valid session file (not JSON: {exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(f"{p.name} is larger than {MAX_FILE_BYTES // 2**20} MB; a {what} is a few KB")
+    if b"\0" in raw[:4096] or raw[:8] == b"\x89PNG\r\n\x1a\n":
+        raise SpecError(f"{p.name} is a binary file, not a {what}")
+    try:
+        text = raw.decode("utf-8-sig")
+        data = json.loads(text, parse_int=_parse_int, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise SpecError(f"{p.name} is not a valid {what} (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{p.name} is not a valid {what} (not JSON: {exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise SpecError(f"{p.name} is not a valid {what} (nested too deeply)") from None
+    except ValueError as exc:
+        raise SpecError(f"{p.name} is not a valid {what} ({exc})") from None
+    if _depth(data) > MAX_DEPTH:
+        raise SpecError(f"{p.name} is not a valid {what} (nested too deeply)")
+    return data
+
+
+def load_session(path: str | Path) -> AppState:
+    """The saved state; SpecError with one readable sentence for unreadable, corrupt or foreign files (no other
+    exception escapes)."""
+    p = Path(path)
+    data = read_json_file(p, "session file")
     if not isinstance(data, dict) or data.get("kind") != SESSION_KIND:
         raise SpecError(f"{p.name} is not an NN-QFT Explorer session file")
     if data.get("format") != SESSION_FORMAT:
-        raise SpecError(f"{p.name} has session format {data.get('format')!r}; this version reads {SESSION_FORMAT}")
+        raise SpecError(f"{p.name} has session format {str(data.get('format'))[:20]!r}; this version reads "
+                        f"{SESSION_FORMAT}")
     try:
         return AppState.from_dict(data.get("state"))
     except SpecError as exc:
         raise SpecError(f"{p.name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 — untrusted input: whatever slipped past validation is refused
+        raise SpecError(f"{p.name}: invalid settings ({type(exc).__name__})") from None
 
 
 @dataclass(frozen=True)
@@ -75,9 +139,50 @@ class Preset:
         return AppState.from_dict({**self.settings, "title": self.title, "caption": self.caption, **keep})
 
 
-def load_presets() -> list[Preset]:
+def presets_dir() -> Path:
+    """The bundled presets; NNQFT_PRESETS_DIR points elsewhere (tests, a lecturer's own set)."""
+    return Path(os.environ.get("NNQFT_PRESETS_DIR") or resource_path("presets"))
+
+
+def load_preset(path: str | Path) -> Preset:
+    """One preset file, validated (its state is built once); SpecError with one sentence if it is bad."""
+    p = Path(path)
+    data = read_json_file(p, "preset")
+    if not isinstance(data, dict):
+        raise SpecError(f"preset {p.name} is not a JSON object")
+    missing = [k for k in ("title", "caption", "settings") if k not in data]
+    if missing:
+        raise SpecError(f"preset {p.name} has no {', '.join(missing)}")
+    unknown = sorted(set(data) - {"title", "caption", "settings"})
+    if unknown:
+        raise SpecError(f"preset {p.name} has unknown key(s): {', '.join(map(str, unknown[:8]))}")
+    if not isinstance(data["title"], str) or not isinstance(data["caption"], str):
+        raise SpecError(f"preset {p.name}: title and caption must be text")
+    if not isinstance(data["settings"], dict):
+        raise SpecError(f"preset {p.name}: settings must be a JSON object")
+    preset = Preset(name=p.stem, title=data["title"], caption=data["caption"], settings=data["settings"])
+    try:
+        preset.state()
+    except SpecError as exc:
+        raise SpecError(f"preset {p.name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise SpecError(f"preset {p.name}: invalid settings ({type(exc).__name__})") from None
+    return preset
+
+
+def load_presets(errors: list[str] | None = None, directory: str | Path | None = None) -> list[Preset]:
+    """The valid presets; a bad one is skipped with a one-line reason appended to `errors` (never raises)."""
     out = []
-    for f in sorted(resource_path("presets").glob("*.json")):
-        data = json.loads(f.read_text(encoding="utf-8"))
-        out.append(Preset(name=f.stem, title=data["title"], caption=data["caption"], settings=data["settings"]))
+    try:
+        files = sorted(Path(directory or presets_dir()).glob("*.json"))
+    except OSError as exc:
+        if errors is not None:
+            errors.append(f"presets folder unreadable: {exc}")
+        return out
+    for f in files:
+        try:
+            out.append(load_preset(f))
+        except SpecError as exc:
+            if errors is not None:
+                errors.append(f"preset skipped: {exc}")
     return out

@@ -21,6 +21,7 @@ class SessionActions:
         self.window = window
         self.qsettings = settings
         self.recent_menu = recent_menu
+        self.last_error = ""
         self.refresh_recent()
 
     def save(self, path: str | Path) -> None:
@@ -34,18 +35,27 @@ class SessionActions:
         try:
             new = load_session(path)
         except SpecError as exc:
-            w.show_message(str(exc), error=True)
-            if w.isVisible() and not w.property("no_dialogs"):
-                QtWidgets.QMessageBox.warning(w, APP_NAME, str(exc))
+            self._refuse(str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 — a file must never take the app down
+            self._refuse(f"{Path(str(path)).name} could not be opened ({type(exc).__name__})")
             return False
         w.load_state(new)
         self._remember(str(path))
         w.show_message(f"session {Path(path).name} opened")
         return True
 
+    def _refuse(self, message: str) -> None:
+        """Say what is wrong; the previous state stays as it was."""
+        w = self.window
+        self.last_error = message
+        w.show_message(f"{message} — the previous settings are kept", error=True)
+        if w.isVisible() and not w.property("no_dialogs"):
+            QtWidgets.QMessageBox.warning(w, APP_NAME, f"{message}.\n\nThe previous settings are kept.")
+
     def recent_sessions(self) -> list[str]:
         value = self.qsettings.value(RECENT_KEY) or []
-        return [value] if isinstance(value, str) else list(value)
+        return [value] if isinstance(value, str) else [str(v) for v in value][:8]
 
     def _remember(self, path: str) -> None:
         recent = [p for p in (self.qsettings.value(RECENT_KEY) or []) if p != path]

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field, fields
 
 from nnqft_engine import NetworkSpec, SampleSettings, SpecError
+from nnqft_engine.dependence import check_mechanism
 from nnqft_engine.spec import (
     ACTIVATIONS,
     DEVICES,
@@ -107,26 +108,19 @@ class AppState:
 
     @classmethod
     def from_dict(cls, data: dict, base: "AppState | None" = None) -> "AppState":
-        """A validated state from a (possibly partial) dict; unknown keys or bad values raise SpecError."""
+        """A validated state from a (possibly partial) dict; unknown keys or bad values raise SpecError (one
+        sentence), never TypeError/ValueError/OverflowError: sessions and presets are untrusted input."""
         if not isinstance(data, dict):
             raise SpecError("settings must be a JSON object")
         known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
+        unknown = sorted(set(map(str, data)) - set(known))
         if unknown:
-            raise SpecError(f"unknown setting(s): {', '.join(unknown)}")
+            raise SpecError(f"unknown setting(s): {', '.join(_short(u) for u in unknown[:8])}")
         state = dataclasses.replace(base) if base is not None else cls()
         state.view_settings = dict(state.view_settings)
+        defaults = cls()
         for name, value in data.items():
-            default = getattr(cls(), name)
-            if isinstance(default, bool) or default is None:
-                pass
-            elif isinstance(default, int) and not isinstance(value, bool) and isinstance(value, (int, float)) \
-                    and float(value).is_integer():
-                value = int(value)
-            elif isinstance(default, float) and not isinstance(value, bool) and isinstance(value, (int, float)):
-                value = float(value)
-            if type(value) is not type(default):
-                raise SpecError(f"setting {name!r} must be {type(default).__name__}, got {value!r}")
+            value = _coerce(name, value, getattr(defaults, name))
             setattr(state, name, value)
         state.validate()
         return state
@@ -150,11 +144,118 @@ class AppState:
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise SpecError(f"learning rate must be a positive number, got {self.lr}")
         for name in ("x1", "x2", "x_min", "x_max"):
-            if not math.isfinite(getattr(self, name)):
-                raise SpecError(f"{name} must be finite")
+            value = getattr(self, name)
+            if not (math.isfinite(value) and abs(value) <= MAX_INPUT):
+                raise SpecError(f"{name} must be a number between {-MAX_INPUT:g} and {MAX_INPUT:g}, got {value:g}")
         if not self.x_min < self.x_max:
             raise SpecError("the input range needs x_min < x_max")
-        if not isinstance(self.view_settings, dict):
-            raise SpecError("view_settings must be a JSON object")
-        self.network_spec()
+        if len(self.title) > MAX_TITLE:
+            raise SpecError(f"the title is {len(self.title):,} characters long; at most {MAX_TITLE} are shown")
+        if len(self.caption) > MAX_CAPTION:
+            raise SpecError(f"the caption is {len(self.caption):,} characters long; keep it under {MAX_CAPTION:,}")
+        validate_view_settings(self.view_settings)
+        spec = self.network_spec()
         self.sample_settings()
+        try:   # combinations no job can compute are refused here, at the control
+            check_mechanism(spec)
+        except SpecError as exc:
+            raise SpecError(f"{exc}: choose a continuous prior or another independence mode") from None
+
+
+# Inputs beyond this overflow σ_w²·x² in float32 sampling long before they mean anything.
+MAX_INPUT = 1e6
+MAX_TITLE = 200
+MAX_CAPTION = 2_000
+# Integers beyond this are not settings (and float() of a 5000-digit integer overflows).
+_MAX_INT = 2**53
+
+
+def _short(value, limit: int = 40) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return "a number of {:,} bits".format(value.bit_length())
+    if isinstance(value, (dict, list)):
+        return f"a JSON {'object' if isinstance(value, dict) else 'list'}"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _coerce(name: str, value, default):
+    """`value` as the type of `default`, or SpecError naming the setting."""
+    def bad(kind: str):
+        return SpecError(f"setting {name!r} must be {kind}, got {_short(value)}")
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a whole number")
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            raise bad("a whole number")
+        if abs(value) > _MAX_INT:
+            raise bad(f"a whole number of at most {_MAX_INT:.0e}")
+        return int(value)
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        if isinstance(value, int) and abs(value) > _MAX_INT:
+            raise bad("a number of reasonable size")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise bad("text")
+        return value
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise bad("a JSON object")
+        return dict(value)
+    raise bad(type(default).__name__)
+
+
+# The settings each view keeps in view_settings[key] and their types; other views keep none.
+VIEW_SETTING_TYPES: dict[str, dict[str, type]] = {
+    "outputs": {}, "kernels": {}, "training": {},
+    "correlators": {"width_sweep": bool},
+    # "width" and "ensemble" only in sessions written before the Field view shared the dock's controls
+    # (app/migrate.py moves them onto state.width / state.ensemble).
+    "field": {"dim": int, "mass": float, "cutoff": float, "box": float, "lam": float, "alpha": float,
+              "width": int, "sampler": str, "ensemble": int},
+}
+# The field view's settings before any are changed. Width and ensemble size are the shared state's
+# (state.width, state.ensemble): one control per concept.
+FIELD_DEFAULTS = {"dim": 1, "mass": 1.0, "cutoff": 4.0, "box": 4.0, "lam": 0.1, "alpha": 0.0, "sampler": "reweight"}
+MAX_FIELD_ENSEMBLE = 2_000_000   # an old session's field ensemble may go this far
+
+
+def validate_view_settings(vs) -> None:
+    """Type-check each known view's settings and their ranges; unknown views or keys raise SpecError."""
+    if not isinstance(vs, dict):
+        raise SpecError("view_settings must be a JSON object")
+    unknown = sorted(set(map(str, vs)) - set(VIEW_SETTING_TYPES))
+    if unknown:
+        raise SpecError(f"unknown view(s) in view_settings: {', '.join(_short(u) for u in unknown[:8])}")
+    for key, settings in vs.items():
+        if not isinstance(settings, dict):
+            raise SpecError(f"view_settings[{key!r}] must be a JSON object, got {_short(settings)}")
+        types = VIEW_SETTING_TYPES[key]
+        extra = sorted(set(map(str, settings)) - set(types))
+        if extra:
+            raise SpecError(f"unknown {key} view setting(s): {', '.join(_short(u) for u in extra[:8])}")
+        for name, value in settings.items():
+            default = {bool: False, int: 0, float: 0.0, str: ""}[types[name]]
+            settings[name] = _coerce(f"{key}.{name}", value, default)
+    if "field" in vs:
+        _validate_field(vs["field"])
+
+
+def _validate_field(settings: dict) -> None:
+    from nnqft_engine.field import FieldSpec
+    from nnqft_engine.field.spec import SAMPLERS
+
+    s = {**FIELD_DEFAULTS, **settings}
+    if s["sampler"] not in SAMPLERS:
+        raise SpecError(f"unknown field sampler {_short(s['sampler'])}; choose one of: {', '.join(SAMPLERS)}")
+    if not 1 <= s.get("ensemble", 1) <= MAX_FIELD_ENSEMBLE:
+        raise SpecError(f"field ensemble must be between 1 and {MAX_FIELD_ENSEMBLE:,}, got {s['ensemble']}")
+    FieldSpec(dim=s["dim"], mass=s["mass"], cutoff=s["cutoff"], box=s["box"], lam=s["lam"], alpha=s["alpha"],
+              width=s.get("width", 1))

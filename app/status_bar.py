@@ -2,6 +2,8 @@
 the device computing. Progress is redrawn a few times a second at most: each change repaints the bar."""
 from __future__ import annotations
 
+import html
+
 import time
 
 from PySide6 import QtWidgets
@@ -9,6 +11,9 @@ from PySide6 import QtWidgets
 from .jobs.progress import Progress
 
 STATUS_INTERVAL_S = 0.25
+
+
+MAX_ERRORS = 1000
 
 
 class StatusBar:
@@ -27,7 +32,9 @@ class StatusBar:
     def show_message(self, text: str, color: str, error: bool = False) -> None:
         if error:
             self.errors.append(text)
-        self.message.setText(f"<span style='color:{color}'>{text}</span>")
+            del self.errors[:-MAX_ERRORS]   # the newest only: a long session stays flat
+        # messages quote file names and contents: escaped, never interpreted as markup
+        self.message.setText(f"<span style='color:{color}'>{html.escape(text)}</span>")
 
     def computing(self, device_label: str) -> None:
         """A request was submitted on this device."""

@@ -9,15 +9,15 @@ import numpy as np
 
 from nnqft_engine.field import FieldSpec, McmcSettings, measure_field, sample_configurations
 
-from ..state import AppState
+from ..state import FIELD_DEFAULTS, AppState
 from .progress import Progress
 
 N_POINTS = 9
 N_CURVES = 4
 IMAGE_SIZE = 64
-# The view's settings (state.view_settings["field"]) before any are changed.
+# The view's settings (state.view_settings["field"]) before any are changed (defined with their types in state).
 # Width and ensemble size are the shared state's (state.width, state.ensemble): one control per concept.
-DEFAULTS = {"dim": 1, "mass": 1.0, "cutoff": 4.0, "box": 4.0, "lam": 0.1, "alpha": 0.0, "sampler": "reweight"}
+DEFAULTS = FIELD_DEFAULTS
 MAX_FIELD_WIDTH = 5000   # neurons of the cos-net this view samples live
 
 

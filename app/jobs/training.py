@@ -70,12 +70,29 @@ class TrainingJob:
     def restart(self) -> None:
         self._run = None
 
+    @staticmethod
+    def _key(state: AppState) -> tuple:
+        spec = state.network_spec(width=min(state.effective_width, MAX_TRAIN_WIDTH))
+        return (spec, state.dataset, state.train_mode, state.train_ensemble, state.seed, state.device,
+                state.dtype, state.x_min, state.x_max)
+
+    def release_if_moved(self, state: AppState) -> bool:
+        """Drop the kept run (its ensemble's parameters) once the settings no longer describe it: settings that
+        moved on never come back to a run, so it must not hold memory meanwhile. True if one was dropped."""
+        if self._run is None:
+            return False
+        old, new = self._run.key, self._key(state)
+        # the run's device is the resolved one ('auto' → 'cpu'): compare everything else
+        if old[:5] + old[6:] != new[:5] + new[6:]:
+            self._run = None
+            return True
+        return False
+
     def run(self, state: AppState, live: dict, playing: bool, single: bool) -> Iterator[TrainingResult]:
         """Continue (or start) the run: one frame of `live["steps"]` steps at `live["lr"]` per result while
         `playing`, one frame if `single`, else just the current snapshot."""
         spec = state.network_spec(width=min(state.effective_width, MAX_TRAIN_WIDTH))
-        key = (spec, state.dataset, state.train_mode, state.train_ensemble, state.seed, state.device,
-               state.dtype, state.x_min, state.x_max)
+        key = self._key(state)
         if self._run is None or self._run.key != key:
             self._run = _Run(key)
         n_test = N_TEST if has_closed_form(spec.activation) else N_TEST_QUADRATURE

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from ..cancel import check_cancelled
 from .cosnet import field_at
 
 
@@ -23,6 +24,7 @@ class FieldEvaluator:
         tile = max(1, int(self.memory_mb * 2**20 // (per_neuron * batch)))
         out = None
         for s in range(0, w.shape[-1], tile):
+            check_cancelled()
             part = field_at(w[..., s:s + tile], b[..., s:s + tile, :], c[..., s:s + tile], self.all_pts)
             out = part if out is None else out + part
         return out

@@ -31,6 +31,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ..cancel import check_cancelled
 from ..devices import make_generator
 from .cosnet import draw_neurons
 from .evaluate import FieldEvaluator
@@ -157,6 +158,7 @@ def mcmc_chunks(spec: FieldSpec, evaluator: FieldEvaluator, ensemble: int, seed:
     zero, minus_inf = np.zeros(chains), np.full(chains, -np.inf)
     with torch.no_grad():
         for step in range(-settings.burn_in, steps):
+            check_cancelled()
             idx = (torch.randint(0, n, (chains, 1), generator=gen, device=device)
                    + torch.arange(k, device=device)) % n
             nw, nb, nc = draw_neurons(spec, (chains, k), gen, device, dt)

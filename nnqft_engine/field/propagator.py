@@ -11,6 +11,8 @@ import math
 import numpy as np
 from scipy import special
 
+from ..cancel import check_cancelled
+
 _GL_NODES = 16
 _MASS_PANELS = 48
 
@@ -45,6 +47,7 @@ def radial_transform(dim: int, mass: float, cutoff: float, power: float, v) -> n
     out = np.empty_like(flat)
     step = max(1, 2_000_000 // max(1, p.size))
     for i in range(0, flat.size, step):
+        check_cancelled()
         out[i:i + step] = _angular(dim, np.outer(flat[i:i + step], p)) @ radial
     return out.reshape(r.shape)
 

@@ -11,6 +11,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ..cancel import check_cancelled
 from ..devices import make_generator, torch_dtype
 from .cosnet import draw_neurons
 from .evaluate import FieldEvaluator
@@ -23,6 +24,7 @@ def reweight_chunks(spec: FieldSpec, evaluator: FieldEvaluator, ensemble: int, s
                     device: torch.device, dtype: str) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     tdt = torch_dtype(dtype)
     for start in range(0, ensemble, BLOCK):
+        check_cancelled()
         m = min(BLOCK, ensemble - start)
         gen = make_generator(seed, device, 11, start // BLOCK)
         with torch.inference_mode():

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from ..activations import get_activation
+from ..cancel import check_cancelled
 from ..sampling.network import Params, multipliers, normalisers
 from ..spec import NetworkSpec
 
@@ -101,6 +102,7 @@ def ntk(spec: NetworkSpec, params: Params, xa: torch.Tensor, xb: torch.Tensor | 
     qb = qa if xb is None else normalisers(spec, xb)
     out = []
     for lo in range(0, m, step):
+        check_cancelled()
         part = [(w[lo:lo + step], b[lo:lo + step]) for w, b in params]
         fa = _layer_features(spec, part, xa, qa, trainable)
         fb = fa if xb is None else _layer_features(spec, part, xb, qb, trainable)

@@ -20,6 +20,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ..cancel import check_cancelled
 from ..devices import (
     make_generator,
     prepare_for_theory_comparison,
@@ -209,6 +210,7 @@ class EnsembleTrainer:
             raise SpecError(f"number of steps must be a whole number >= 0, got {n_steps!r}")
         eta = self._resolve_lr(lr)
         for _ in range(n_steps):
+            check_cancelled()   # between whole steps: a cancelled run stays consistent
             self.gd_step(eta)
         self._last_lr = eta
         return self.snapshot()
@@ -246,9 +248,13 @@ class EnsembleTrainer:
     def _outputs(self, x: torch.Tensor) -> torch.Tensor:
         qs, m = normalisers(self.spec, x), self.settings.ensemble
         block = chunk_size(m, len(x), self.spec.width)
+        parts = []
         with torch.no_grad():
-            return torch.cat([forward(self.spec, [(w[lo:lo + block], b[lo:lo + block]) for w, b in self.params],
-                                      x, qs) for lo in range(0, m, block)])
+            for lo in range(0, m, block):
+                check_cancelled()   # read-only: a cancelled snapshot leaves the run as it was
+                parts.append(forward(self.spec, [(w[lo:lo + block], b[lo:lo + block]) for w, b in self.params],
+                                     x, qs))
+        return torch.cat(parts)
 
     def ntk_drift(self) -> float:
         """Relative ‖Θ̂_t − Θ̂₀‖_F/‖Θ̂₀‖_F on the training points, averaged over the networks."""

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..activations import get_activation
+from ..cancel import check_cancelled
 from ..dependence import readout_factors
 from ..devices import make_generator, resolve_device, torch_dtype
 from ..priors import sample_standardized
@@ -186,6 +187,7 @@ def iter_outputs(spec: NetworkSpec, x, settings: SampleSettings) -> Iterator[Out
         for blk in range(n_blocks):
             m = min(bs, settings.ensemble - blk * bs)
             for tile in block_tiles(spec, xt, qs, m, make_generator(settings.seed, device, blk)):
+                check_cancelled()
                 parts.append(tile)
                 have += tile.shape[0]
                 if have >= target:

@@ -118,7 +118,9 @@ def _estimates_from_sums(n: np.ndarray, s: dict[str, np.ndarray]) -> dict[str, n
     k4 = mu4 - 3 * mu2**2
     k6 = mu6 - 15 * mu4 * mu2 - 10 * mu3**2 + 30 * mu2**3
     with np.errstate(divide="ignore", invalid="ignore"):
-        kurt = np.where(mu2 > 0, k4 / mu2**2, 0.0)
+        # mu2 = 0: constant outputs (kurtosis 0 by convention); NaN/∞ moments (overflow): no estimate, NaN —
+        # never 0, which would read as a measured Gaussian
+        kurt = np.where(mu2 > 0, k4 / mu2**2, np.where(mu2 == 0, 0.0, np.nan))
     return {"mean": m, "g2": cov, "g4c_diag": k4, "g4c_pair": g4c_pair, "kurtosis": kurt, "g6c_diag": k6}
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import Activation, get_activation
+from ..cancel import check_cancelled
 from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
 from .first_layer import split_rule
@@ -106,6 +107,7 @@ def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
     # would make NaN of it, so NaN is reported as the divergence it is.
     with np.errstate(over="ignore", invalid="ignore"):
         for layer in range(spec.depth):
+            check_cancelled()
             q = qs[layer]
             # The first layer integrates over (w, b) under the true prior with the rule the exact correlators
             # use (`first_layer.split_rule`), so `kernel` and `theory` agree; Gaussian closed forms stay exact.

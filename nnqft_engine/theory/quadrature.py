@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..cancel import check_cancelled
 from ..gauss_rules import hermite_e_rule
 from ..priors import quadrature_rule
 from ..spec import NetworkSpec
@@ -62,6 +63,7 @@ def gaussian_pair_expectation(f, g, k11, k22, k12, n: int | None = None, q1=0.0,
     z, w = _hermite(n)
     step = max(1, _MAX_PAIR_BLOCK // (n * n))
     for lo in range(0, k11.size, step):
+        check_cancelled()
         s = slice(lo, lo + step)
         a, b, c = k11[s], k22[s], k12[s]
         sa = np.sqrt(np.maximum(a, 0.0))
