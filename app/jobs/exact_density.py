@@ -114,8 +114,8 @@ def exact_density(spec: NetworkSpec, x1: float, edges: np.ndarray) -> ExactDensi
     if applies:   # otherwise output_density raises its own sentence at once
         cost = inversion_cost(spec, x1)
         if cost > MAX_ENTRIES:
-            raise SpecError(f"the exact density here needs a Fourier inversion of ~{cost:.0e} terms, too "
-                            "costly to compute interactively (the characteristic function of f decays slowly)")
+            raise SpecError(f"too costly here (a Fourier inversion of ~{cost:.0e} terms: the characteristic "
+                            "function of f decays slowly)")
     sb = spec.sigma_b
     relu = act.name == "relu"
     spike = sb if (relu and 0.5**spec.width > 1e-6 and sb > 0) else 0.0

@@ -67,6 +67,7 @@ class OutputsView(ViewBase):
         self._static_funcs = None
         self._scatter_rows = -1
         self._reasons: list[str] = []
+        self._tips: list[str] = []
 
     def build(self) -> Iterator[None]:
         lay = self.layout_
@@ -85,7 +86,7 @@ class OutputsView(ViewBase):
         self.hist_curve = self.hist.plot(name="ensemble")
         self.gauss_curve = self.hist.plot(name="NNGP (N = ∞)")
         self.exact_curve = self.hist.plot(name="exact density")
-        self.exact_bins = self.hist.plot(name="exact, bin-averaged")
+        self.exact_bins = self.hist.plot()   # dotted: the exact density per bin (the note says so)
         self.edge_curve = self.hist.plot(name="Edgeworth series (truncated)")
         self.atom_line = pg.InfiniteLine(pos=0.0, angle=90, movable=False, label="atom",
                                          labelOpts={"position": 0.85})
@@ -173,6 +174,7 @@ class OutputsView(ViewBase):
         half = robust_half_range(r.funcs, r.funcs_sd, 2.5)
         self.steady_axis("funcs_y", self.funcs, "y", -half, half)
         reasons = self._reasons = []
+        self._tips: list[str] = []
         if r.gauss is None:
             self.gauss_curve.setData([], [])
             reasons.append("NNGP: infinite variance")
@@ -183,14 +185,16 @@ class OutputsView(ViewBase):
         if edge is not None and np.nanmin(edge) < -0.02 * np.nanmax(edge):
             # A truncated cumulant series turns negative when the cumulants are not small: say so.
             self.edge_curve.setData([], [])
-            reasons.append("Edgeworth series hidden: the truncated series turns negative here (κ₄/σ⁴ ≳ 1)")
+            reasons.append("Edgeworth series: negative, hidden")
+            self._tips.append("Edgeworth series (truncated): the cumulant series goes negative where κ₄/σ⁴ ≳ 1 "
+                              "(small N); it is an asymptotic expansion, not the finite-N density.")
         elif edge is not None:
             self.edge_curve.setData(r.z, plotting.finite(edge),
                                     pen=plotting.pen(t["accent"], lw, QtCore.Qt.PenStyle.DashLine))
         else:
             self.edge_curve.setData([], [])
             reasons.append("Edgeworth series: not available" + (" at depth > 1" if r.depth > 1 else ""))
-            self.hist_note.setToolTip(_wrap(r.edge_reason or r.fw_reason))
+            self._tips.append(f"Edgeworth series: {r.edge_reason or r.fw_reason}")
         for i, ns in enumerate((1.0, 2.0)):
             ex, ey = plotting.ellipse(r.k, ns)
             self.ellipses[i].setData(ex, ey, pen=plotting.pen(t["theory"], lw))
@@ -206,7 +210,7 @@ class OutputsView(ViewBase):
         estimates: a spike narrower than a bin shows lower there), a point mass as a marked line; or why not."""
         t, lw = self.theme, self.line_width()
         e = r.exact
-        notes = []
+        notes, tips = [], []
         if e is None:
             self.exact_curve.setData([], [])
             self.exact_bins.setData([], [])
@@ -216,23 +220,25 @@ class OutputsView(ViewBase):
             elif r.depth == 1:
                 notes.append("Exact density: computing…")
         else:
-            self.exact_curve.opts["name"] = f"exact density (N = {r.width:,})"
+            self.exact_curve.opts["name"] = f"exact (N = {r.width:,})"   # short: two legend columns at 720p
             self.exact_curve.setData(e.f, e.p, pen=plotting.pen(t["theory2"], lw))
             self.exact_bins.setData(*plotting.stepped(r.edges, e.bin_mean),
                                     pen=plotting.pen(t["theory2"], 0.6 * lw, QtCore.Qt.PenStyle.DotLine))
             if e.atom_weight > 1e-4 and e.atom_in_p:
-                notes.append(f"Exact density: the spike at 0 is all N = {r.width} neurons off (f = the bias, weight "
-                             f"{e.atom_weight:.3g}, width σ_b = {e.spike_width:g}); the dotted steps average the "
-                             "density over the histogram's bins, as the histogram does.")
+                notes.append(f"Spike at 0: all {r.width} neurons off, weight {e.atom_weight:.3g}. Dotted: per bin.")
+                tips.append(f"Exact density: the spike at f = 0 is the event that all N = {r.width} relu neurons "
+                            f"are off (probability ½^N = {e.atom_weight:.3g}), when f is the bias alone: a "
+                            f"Gaussian of width σ_b = {e.spike_width:g}. The solid curve resolves it on a fine "
+                            "grid; the dotted steps average the density over the histogram's "
+                            "bins, which is what the histogram estimates.")
             if e.atom_weight > 0 and not e.atom_in_p:
                 self.atom_line.setPen(plotting.pen(t["theory2"], 2 * lw))
                 self.atom_line.label.setFormat(f"atom at 0: weight {e.atom_weight:.3g}")
                 self.atom_line.label.setColor(t["theory2"])
-                notes.append(f"Exact density: plus a point mass {e.atom_weight:.3g} at f = 0 (all neurons off, "
-                             "σ_b = 0), not in the curve or the histogram's density scale.")
+                notes.append(f"Plus a point mass {e.atom_weight:.3g} at 0 (all neurons off, σ_b = 0).")
             self.atom_line.setVisible(e.atom_weight > 0 and not e.atom_in_p)
-        self.hist_note.setText("; ".join(self._reasons) + ("\n" if notes and self._reasons else "")
-                               + " ".join(notes))
+        self.hist_note.setText(" ".join(notes + [r_ + "." for r_ in self._reasons]))
+        self.hist_note.setToolTip("\n\n".join(_wrap(tip, 60) for tip in self._tips + tips))
 
     def _style_markers(self) -> None:
         t = self.theme

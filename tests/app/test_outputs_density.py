@@ -57,15 +57,15 @@ def test_clt_preset_carries_and_draws_the_exact_density_with_its_spike(clt_windo
     # Drawn: the curve holds the density, with its spike; the legend names it with N; the y-range shows the peak.
     x, y = v.exact_curve.getData()
     assert np.array_equal(x, e.f) and np.array_equal(y, e.p)
-    assert v.exact_curve.name() == "exact density (N = 2)"
-    assert "exact density (N = 2)" in [label.text for _, label in v.hist.legend.items]
+    assert v.exact_curve.name() == "exact (N = 2)"
+    assert "exact (N = 2)" in [label.text for _, label in v.hist.legend.items]
     assert "Edgeworth series (truncated)" == v.edge_curve.name()
     assert v.hist.getViewBox().viewRange()[1][1] >= e.p.max()
-    assert "spike at 0" in v.hist_note.toPlainText()
+    assert "Spike at 0" in v.hist_note.toPlainText() and "histogram" in v.hist_note.toolTip()
     assert "exact_density" in v.export_data()
     # The truncated Edgeworth series goes negative here: hidden, with its reason.
     assert np.nanmin(r.edgeworth) < 0 and not len(v.edge_curve.getData()[0] or [])
-    assert "Edgeworth series hidden" in v.hist_note.toPlainText()
+    assert "Edgeworth series: negative, hidden" in v.hist_note.toPlainText()
 
 
 @pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), (dict(prior="rademacher"), "no density")])
@@ -77,7 +77,7 @@ def test_where_there_is_no_exact_density_the_view_says_why(clt_window, change, w
     assert r.exact is None and why in r.exact_reason
     x, _ = v.exact_curve.getData()
     assert x is None or not len(x)
-    assert "exact density (N = 2)" not in [label.text for _, label in v.hist.legend.items]
+    assert "exact (N = 2)" not in [label.text for _, label in v.hist.legend.items]
     note = v.hist_note.toPlainText()
     assert "Exact density: not available" in note and why in note
 
