@@ -99,11 +99,20 @@ def bin_means(f: np.ndarray, p: np.ndarray, edges: np.ndarray) -> np.ndarray:
 _CACHE: OrderedDict = OrderedDict()
 
 
+def _key(spec: NetworkSpec, x1: float, edges: np.ndarray) -> tuple:
+    return spec, float(x1), np.asarray(edges, dtype=np.float64).tobytes()
+
+
+def needs_work(spec: NetworkSpec, x1: float, edges: np.ndarray) -> bool:
+    """Whether exact_density would compute an inversion (depth 1, not cached), not answer at once."""
+    return spec.depth == 1 and spec.iid and spec.prior != "rademacher" and _key(spec, x1, edges) not in _CACHE
+
+
 def exact_density(spec: NetworkSpec, x1: float, edges: np.ndarray) -> ExactDensity:
     """The exact density on the histogram's bins `edges`; SpecError (one sentence) where there is none or it is
     too costly for an interactive view. Cached: dragging a slider back and forth does not recompute it."""
     import time
-    key = (spec, float(x1), np.asarray(edges, dtype=np.float64).tobytes())
+    key = _key(spec, x1, edges)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]

@@ -4,6 +4,7 @@ the variance and excess kurtosis ± error beside theory, sampled functions, and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import time
 from typing import Iterator
 
 import numpy as np
@@ -15,12 +16,13 @@ from nnqft_engine.theory.kernels import kernels
 
 from ..state import AppState
 from ..theory import edgeworth, finite_width_theory, live_settings
-from .exact_density import ExactDensity, exact_density
+from .exact_density import ExactDensity, exact_density, needs_work
 from .progress import Progress
 
 SCATTER_MAX = 1500
 N_FUNCTIONS = 8
 GRID = 160
+DEBOUNCE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,12 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
 
     for chunk in iter_outputs(spec, pts, settings):
         if stats is not None and "exact_reason" not in theory:
-            # After the first networks are on screen: the exact density (up to ~1 s for relu at N ≲ 10).
+            # After the first networks are on screen: the exact density (up to ~1 s for relu at N ≲ 10). A
+            # short pause and a repeated result first: a cancellation point, so the jobs of a slider storm,
+            # superseded within DEBOUNCE_S, never start an inversion they cannot interrupt.
+            if needs_work(spec, float(pts[0, 0]), edges[0]):
+                time.sleep(DEBOUNCE_S)
+                yield result()
             theory.update(_exact(spec, float(pts[0, 0]), edges[0]))
         n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())
         if stats is None:   # bins from theory, or from the first networks where theory diverges
