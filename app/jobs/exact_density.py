@@ -18,9 +18,8 @@ from nnqft_engine.theory import density as _density
 # (relu, N = 2, σ_b = 0.1) needs 3.7e7 (≈ 0.8 s here); the laplace prior's slowly decaying characteristic
 # function would need ~1.6e9 (13 GB) at N = 3.
 MAX_ENTRIES = 5e7
-BULK_PER_SD = 80      # grid points per NNGP standard deviation over the histogram's range
-SPIKE_POINTS = 161
-TAIL_PER_SD = 20      # … and beyond it
+BULK_PER_SD = 40      # grid points per NNGP standard deviation over the histogram's range
+TAIL_PER_SD = 10      # … and beyond it
 
 
 @dataclass(frozen=True)
@@ -77,21 +76,29 @@ def inversion_cost(spec: NetworkSpec, x1: float) -> float:
 
 
 def density_grid(edges: np.ndarray, spike_width: float, reach: float) -> np.ndarray:
-    """The histogram's edges and a uniform grid over its range, ±8 spike widths around 0 at 1/10 of a width,
-    and coarser tails out to ±reach (so the density can be checked to integrate to 1)."""
+    """Piecewise uniform: BULK_PER_SD points per standard deviation over the histogram's range, 1/10 of a spike
+    width over ±8 spike widths around 0, TAIL_PER_SD beyond the range out to ±reach (so the density can be
+    checked to integrate to 1). Pieces share their end points; no near-duplicate points (a clean grid for
+    higher-order quadrature)."""
     lo, hi = float(edges[0]), float(edges[-1])
     sd = max(-lo, hi) / 4.5
-    parts = [edges, np.linspace(lo, hi, int(BULK_PER_SD * (hi - lo) / sd) + 1)]
-    if spike_width > 0:
-        parts.append(np.linspace(-8 * spike_width, 8 * spike_width, SPIKE_POINTS))
+    knots = [lo, hi]
+    if spike_width > 0 and 8 * spike_width < 0.5 * min(-lo, hi):
+        knots[1:1] = [-8 * spike_width, 8 * spike_width]
     if reach > max(-lo, hi):
-        m = int(TAIL_PER_SD * (reach - hi) / sd) + 2
-        parts += [np.linspace(-reach, lo, m), np.linspace(hi, reach, m)]
-    return np.unique(np.concatenate(parts))
+        knots = [-reach] + knots + [reach]
+    pieces = []
+    for a, b in zip(knots[:-1], knots[1:]):
+        if a >= lo and b <= hi:
+            per_sd = 10 * sd / spike_width if (a, b) == (-8 * spike_width, 8 * spike_width) else BULK_PER_SD
+        else:
+            per_sd = TAIL_PER_SD
+        pieces.append(np.linspace(a, b, max(2, int(math.ceil(per_sd * (b - a) / sd))) + 1)[:-1])
+    return np.append(np.concatenate(pieces), knots[-1])
 
 
 def bin_means(f: np.ndarray, p: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The density averaged over each bin: its trapezoid integral over the bin (edges lie on the grid) / width."""
+    """The density averaged over each bin: its trapezoid integral over the bin / the bin's width."""
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(f))])
     return np.diff(np.interp(edges, f, cdf)) / np.diff(edges)
 
