@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import torch  # noqa: E402,F401 — torch before Qt
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
-SHOTS = [("outputs", "3-priors"), ("correlators", "2-interactions"), ("training", "5-lazy"),
+SHOTS = [("outputs", "3-priors"), ("outputs", "1-clt", {}, "outputs-clt"), ("correlators", "2-interactions"), ("training", "5-lazy"),
          ("kernels", "6-kernels"), ("field", "7-phi4"), ("depth", "8-depth"),
          ("correlators", "2-interactions", {"depth": 3, "activation": "erf", "sigma_w": 2.0, "title": "1/N interactions at depth 3", "caption":
           "beyond depth 1 the finite-N curve is the leading order in 1/N (errors O(1/N²)); the width sweep draws "

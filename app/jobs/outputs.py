@@ -1,23 +1,28 @@
-"""Outputs: the distribution of f(x₁) over the ensemble with its NNGP and finite-N (Edgeworth) densities,
+"""Outputs: the distribution of f(x₁) over the ensemble with its NNGP density, the exact finite-N density
+(depth 1, computed after the first networks so the histogram appears first) and the truncated Edgeworth series,
 the variance and excess kurtosis ± error beside theory, sampled functions, and the joint (f(x₁), f(x₂))."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+import time
 from typing import Iterator
 
 import numpy as np
 import torch
 
 from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_outputs
+from nnqft_engine.spec import SpecError
 from nnqft_engine.theory.kernels import kernels
 
 from ..state import AppState
 from ..theory import edgeworth, finite_width_theory, live_settings
+from .exact_density import ExactDensity, exact_density, needs_work
 from .progress import Progress
 
 SCATTER_MAX = 1500
 N_FUNCTIONS = 8
 GRID = 160
+DEBOUNCE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class OutputsResult:
     cumulants_fw: tuple | None = None
     edgeworth: np.ndarray | None = None
     edge_reason: str | None = None
+    exact: ExactDensity | None = None    # the exact finite-N density (depth 1), from the second result on
+    exact_reason: str | None = None      # why there is none (one sentence); None while it is being computed
 
 
 def _theory(spec, pts: np.ndarray, grid: np.ndarray) -> dict:
@@ -105,6 +112,14 @@ def _densities(theory: dict, z: np.ndarray) -> dict:
     return out
 
 
+def _exact(spec, x1: float, edges: np.ndarray) -> dict:
+    """The exact density on the histogram's range, or the sentence saying why there is none."""
+    try:
+        return {"exact": exact_density(spec, x1, edges), "exact_reason": ""}
+    except SpecError as exc:
+        return {"exact": None, "exact_reason": str(exc)}
+
+
 def run(state: AppState) -> Iterator[OutputsResult]:
     spec = state.network_spec()
     pts = np.array([[state.x1], [state.x2]])
@@ -120,7 +135,25 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
     stats, edges, z = None, None, None
     kept: list[np.ndarray] = []
     n_kept = n_bad = 0
+
+    def result() -> OutputsResult:
+        est = stats.estimate()
+        return OutputsResult(
+            progress=Progress(done=est.n, requested=settings.ensemble), z=z, edges=edges[0],
+            density=est.histogram.density()[0], var=est.g2[0, 0], var_err=est.g2_err[0, 0],
+            kurt=est.kurtosis[0], kurt_err=est.kurtosis_err[0], scatter=np.concatenate(kept),
+            grid=grid[:, 0], funcs=funcs, x1=pts[0, 0], x2=pts[1, 0], width=spec.width, depth=spec.depth,
+            nonfinite=n_bad, dtype=settings.dtype, **theory)
+
     for chunk in iter_outputs(spec, pts, settings):
+        if stats is not None and "exact_reason" not in theory:
+            # After the first networks are on screen: the exact density (up to ~1 s for relu at N ≲ 10). A
+            # short pause and a repeated result first: a cancellation point, so the jobs of a slider storm,
+            # superseded within DEBOUNCE_S, never start an inversion they cannot interrupt.
+            if needs_work(spec, float(pts[0, 0]), edges[0]):
+                time.sleep(DEBOUNCE_S)
+                yield result()
+            theory.update(_exact(spec, float(pts[0, 0]), edges[0]))
         n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())
         if stats is None:   # bins from theory, or from the first networks where theory diverges
             edges = _histogram_edges(theory["k"], chunk.values.double().cpu().numpy())
@@ -132,10 +165,7 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
             part = chunk.values[: SCATTER_MAX - n_kept].double().cpu().numpy()
             kept.append(part)
             n_kept += len(part)
-        est = stats.estimate()
-        yield OutputsResult(
-            progress=Progress(done=est.n, requested=settings.ensemble), z=z, edges=edges[0],
-            density=est.histogram.density()[0], var=est.g2[0, 0], var_err=est.g2_err[0, 0],
-            kurt=est.kurtosis[0], kurt_err=est.kurtosis_err[0], scatter=np.concatenate(kept),
-            grid=grid[:, 0], funcs=funcs, x1=pts[0, 0], x2=pts[1, 0], width=spec.width, depth=spec.depth,
-            nonfinite=n_bad, dtype=settings.dtype, **theory)
+        yield result()
+    if stats is not None and "exact_reason" not in theory:   # one chunk only: the density comes last
+        theory.update(_exact(spec, float(pts[0, 0]), edges[0]))
+        yield result()

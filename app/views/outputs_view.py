@@ -1,5 +1,6 @@
-"""Outputs: the distribution of f(x) over the ensemble against the NNGP Gaussian and the finite-N Edgeworth
-density; variance and excess kurtosis ± error beside theory; sampled functions; the joint (f(x₁), f(x₂))."""
+"""Outputs: the distribution of f(x) over the ensemble against the NNGP Gaussian, the exact finite-N density
+(depth 1: with relu's all-neurons-off spike, and averaged over the histogram's bins) and the truncated Edgeworth
+series; variance and excess kurtosis ± error beside theory; sampled functions; the joint (f(x₁), f(x₂))."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -65,6 +66,8 @@ class OutputsView(ViewBase):
         self._static_key: tuple = ()
         self._static_funcs = None
         self._scatter_rows = -1
+        self._reasons: list[str] = []
+        self._tips: list[str] = []
 
     def build(self) -> Iterator[None]:
         lay = self.layout_
@@ -82,7 +85,14 @@ class OutputsView(ViewBase):
         self.hist_note = self.add_note(self.hist)
         self.hist_curve = self.hist.plot(name="ensemble")
         self.gauss_curve = self.hist.plot(name="NNGP (N = ∞)")
-        self.edge_curve = self.hist.plot(name="Edgeworth (finite N)")
+        self.exact_curve = self.hist.plot(name="exact density")
+        self.exact_bins = self.hist.plot()   # dotted: the exact density per bin (the note says so)
+        self.edge_curve = self.hist.plot(name="Edgeworth series (truncated)")
+        self.atom_line = pg.InfiniteLine(pos=0.0, angle=90, movable=False, label="atom",
+                                         labelOpts={"position": 0.85})
+        self.atom_line.setVisible(False)
+        self.hist.addItem(self.atom_line)
+        self._exact_shown = ()
         self.scatter = plotting.PointCloud(size_px=4)
         self.joint.addItem(self.scatter)
         self.ellipses = [self.joint.plot(name="NNGP 1σ, 2σ" if i == 0 else None) for i in range(2)]
@@ -123,7 +133,14 @@ class OutputsView(ViewBase):
         t, lw = self.theme, self.line_width()
         self.hist_curve.setData(*plotting.stepped(r.edges, r.density),
                                 pen=plotting.pen(t["data"], lw), fillLevel=0, brush=t.qcolor("data_fill"))
-        top = np.nanmax([np.nanmax(r.density), np.nanmax(r.gauss) if r.gauss is not None else 0.0])
+        if (static_key, id(r.exact), r.exact_reason) != self._exact_shown:
+            self._exact_shown = (static_key, id(r.exact), r.exact_reason)
+            self._show_exact(r)
+        peaks = [np.nanmax(r.density), np.nanmax(r.gauss) if r.gauss is not None else 0.0]
+        if r.exact is not None:   # the spike's full height stays on screen
+            inside = (r.exact.f >= r.edges[0]) & (r.exact.f <= r.edges[-1])
+            peaks.append(float(np.max(r.exact.p[inside])))
+        top = np.nanmax(peaks)
         self.steady_axis("hist_y", self.hist, "y", 0.0, 1.08 * top, margin=0.0, min_fill=0.8)
         sc = r.scatter
         if len(sc) != self._scatter_rows:
@@ -144,6 +161,9 @@ class OutputsView(ViewBase):
             self._data["gauss_density"] = r.gauss
         if self.edge_curve.xData is not None and len(self.edge_curve.xData):
             self._data["edgeworth_density"] = r.edgeworth
+        if r.exact is not None:
+            self._data.update(exact_f=r.exact.f, exact_density=r.exact.p, exact_bin_mean=r.exact.bin_mean,
+                              exact_atom_weight=np.array([r.exact.atom_weight]))
 
     def _show_static(self, r: OutputsResult) -> None:
         """What one request draws once: theory curves, ellipses, sampled functions, the x markers."""
@@ -153,7 +173,8 @@ class OutputsView(ViewBase):
         self.steady_axis("funcs_x", self.funcs, "x", float(r.grid[0]), float(r.grid[-1]), margin=0.0)
         half = robust_half_range(r.funcs, r.funcs_sd, 2.5)
         self.steady_axis("funcs_y", self.funcs, "y", -half, half)
-        reasons = []
+        reasons = self._reasons = []
+        self._tips: list[str] = []
         if r.gauss is None:
             self.gauss_curve.setData([], [])
             reasons.append("NNGP: infinite variance")
@@ -164,15 +185,16 @@ class OutputsView(ViewBase):
         if edge is not None and np.nanmin(edge) < -0.02 * np.nanmax(edge):
             # A truncated cumulant series turns negative when the cumulants are not small: say so.
             self.edge_curve.setData([], [])
-            reasons.append("Edgeworth: invalid here (κ₄ ≫ 1)")
+            reasons.append("Edgeworth series: negative, hidden")
+            self._tips.append("Edgeworth series (truncated): the cumulant series goes negative where κ₄/σ⁴ ≳ 1 "
+                              "(small N); it is an asymptotic expansion, not the finite-N density.")
         elif edge is not None:
             self.edge_curve.setData(r.z, plotting.finite(edge),
-                                    pen=plotting.pen(t["theory2"], lw, QtCore.Qt.PenStyle.DashLine))
+                                    pen=plotting.pen(t["accent"], lw, QtCore.Qt.PenStyle.DashLine))
         else:
             self.edge_curve.setData([], [])
-            reasons.append("Edgeworth (finite N): not available" + (" at depth > 1" if r.depth > 1 else ""))
-            self.hist_note.setToolTip(_wrap(r.edge_reason or r.fw_reason))
-        self.hist_note.setText("; ".join(reasons))
+            reasons.append("Edgeworth series: not available" + (" at depth > 1" if r.depth > 1 else ""))
+            self._tips.append(f"Edgeworth series: {r.edge_reason or r.fw_reason}")
         for i, ns in enumerate((1.0, 2.0)):
             ex, ey = plotting.ellipse(r.k, ns)
             self.ellipses[i].setData(ex, ey, pen=plotting.pen(t["theory"], lw))
@@ -181,6 +203,42 @@ class OutputsView(ViewBase):
         for i, c in enumerate(self.func_curves):
             c.setData(r.grid, r.funcs[:, i], pen=plotting.pen(t.series(i), lw * 0.8))
         self._style_markers()
+
+    def _show_exact(self, r: OutputsResult) -> None:
+        """The exact finite-N density (drawn on its own fine grid, so relu's spike at 0 — all N neurons off, weight
+        p_off^N, width σ_b — is resolved), the same averaged over the histogram's bins (what the histogram
+        estimates: a spike narrower than a bin shows lower there), a point mass as a marked line; or why not."""
+        t, lw = self.theme, self.line_width()
+        e = r.exact
+        notes, tips = [], []
+        if e is None:
+            self.exact_curve.setData([], [])
+            self.exact_bins.setData([], [])
+            self.atom_line.setVisible(False)
+            if r.exact_reason:
+                notes.append(f"Exact density: not available — {r.exact_reason}.")
+            elif r.depth == 1:
+                notes.append("Exact density: computing…")
+        else:
+            self.exact_curve.opts["name"] = f"exact (N = {r.width:,})"   # short: two legend columns at 720p
+            self.exact_curve.setData(e.f, e.p, pen=plotting.pen(t["theory2"], lw))
+            self.exact_bins.setData(*plotting.stepped(r.edges, e.bin_mean),
+                                    pen=plotting.pen(t["theory2"], 0.6 * lw, QtCore.Qt.PenStyle.DotLine))
+            if e.atom_weight > 1e-4 and e.atom_in_p:
+                notes.append(f"Spike at 0: all {r.width} neurons off, weight {e.atom_weight:.3g}. Dotted: per bin.")
+                tips.append(f"Exact density: the spike at f = 0 is the event that all N = {r.width} relu neurons "
+                            f"are off (probability ½^N = {e.atom_weight:.3g}), when f is the bias alone: a "
+                            f"Gaussian of width σ_b = {e.spike_width:g}. The solid curve resolves it on a fine "
+                            "grid; the dotted steps average the density over the histogram's "
+                            "bins, which is what the histogram estimates.")
+            if e.atom_weight > 0 and not e.atom_in_p:
+                self.atom_line.setPen(plotting.pen(t["theory2"], 2 * lw))
+                self.atom_line.label.setFormat(f"atom at 0: weight {e.atom_weight:.3g}")
+                self.atom_line.label.setColor(t["theory2"])
+                notes.append(f"Plus a point mass {e.atom_weight:.3g} at 0 (all neurons off, σ_b = 0).")
+            self.atom_line.setVisible(e.atom_weight > 0 and not e.atom_in_p)
+        self.hist_note.setText(" ".join(notes + [r_ + "." for r_ in self._reasons]))
+        self.hist_note.setToolTip("\n\n".join(_wrap(tip, 60) for tip in self._tips + tips))
 
     def _style_markers(self) -> None:
         t = self.theme

@@ -1,0 +1,95 @@
+"""The Outputs view's exact finite-N density (docs/physics.md §4.3): on the "CLT at work" preset (relu, N = 2) it
+is carried, normalised, non-negative, spiked at 0 (both neurons off) far above the NNGP Gaussian, and drawn;
+where it does not exist (depth 2, rademacher) the plot says why instead."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch  # noqa: F401 — torch before Qt, as in the app
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore  # noqa: E402
+from scipy.integrate import simpson  # noqa: E402
+
+from app.main_window import MainWindow  # noqa: E402
+from app.session import load_presets  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("no_thread_left_running")
+
+
+@pytest.fixture
+def clt_window(qtbot, tmp_path):
+    """A synchronous window on the CLT preset with a small ensemble (the density does not depend on it)."""
+    preset = next(p for p in load_presets() if p.name == "1-clt")
+    state = dataclasses.replace(preset.state(), ensemble=2000)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    w = MainWindow(state, threaded=False, settings=settings)
+    w.setProperty("no_dialogs", True)
+    w.views["training"].playing = False
+    qtbot.addWidget(w)
+    yield w
+    assert w.shutdown()
+
+
+def test_clt_preset_carries_and_draws_the_exact_density_with_its_spike(clt_window):
+    w = clt_window
+    v = w.views["outputs"]
+    r = v.last_result
+    assert (r.width, r.depth, w.state.activation) == (2, 1, "relu")
+    e = r.exact
+    assert e is not None and r.exact_reason == ""
+    # Normalised: σ_b > 0, so the atom p_off^N = 1/4 is the bias-density spike inside p (nothing outside it).
+    assert e.atom_weight == pytest.approx(0.25) and e.atom_in_p
+    assert simpson(e.p, x=e.f) == pytest.approx(1.0 - (0.0 if e.atom_in_p else e.atom_weight), abs=1e-6)
+    assert np.all(e.p >= 0)
+    # The spike: near 0 the density towers over the NNGP Gaussian's peak (1/√(2πK)).
+    gauss_peak = 1.0 / np.sqrt(2 * np.pi * r.k[0, 0])
+    near0 = np.abs(e.f) < 0.05
+    assert e.p[near0].max() > 4.0 * gauss_peak
+    # Bin-averaged, as the histogram sees it: the same probability per bin as the density.
+    assert np.sum(e.bin_mean * np.diff(r.edges)) == pytest.approx(simpson(e.p[(e.f >= r.edges[0])
+                                                                              & (e.f <= r.edges[-1])],
+                                                                         x=e.f[(e.f >= r.edges[0])
+                                                                               & (e.f <= r.edges[-1])]),
+                                                                 abs=1e-4)
+    # Drawn: the curve holds the density, with its spike; the legend names it with N; the y-range shows the peak.
+    x, y = v.exact_curve.getData()
+    assert np.array_equal(x, e.f) and np.array_equal(y, e.p)
+    assert v.exact_curve.name() == "exact (N = 2)"
+    assert "exact (N = 2)" in [label.text for _, label in v.hist.legend.items]
+    assert "Edgeworth series (truncated)" == v.edge_curve.name()
+    assert v.hist.getViewBox().viewRange()[1][1] >= e.p.max()
+    assert "Spike at 0" in v.hist_note.toPlainText() and "histogram" in v.hist_note.toolTip()
+    assert "exact_density" in v.export_data()
+    # The truncated Edgeworth series goes negative here: hidden, with its reason.
+    assert np.nanmin(r.edgeworth) < 0 and not len(v.edge_curve.getData()[0] or [])
+    assert "Edgeworth series: negative, hidden" in v.hist_note.toPlainText()
+
+
+@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), (dict(prior="rademacher"), "no density")])
+def test_where_there_is_no_exact_density_the_view_says_why(clt_window, change, why):
+    w = clt_window
+    w.update_state(**change)
+    v = w.views["outputs"]
+    r = v.last_result
+    assert r.exact is None and why in r.exact_reason
+    x, _ = v.exact_curve.getData()
+    assert x is None or not len(x)
+    assert "exact (N = 2)" not in [label.text for _, label in v.hist.legend.items]
+    note = v.hist_note.toPlainText()
+    assert "Exact density: not available" in note and why in note
+
+
+def test_exact_density_is_the_gaussian_at_large_width_and_fast():
+    from nnqft_engine import NetworkSpec, histogram_edges
+    from app.jobs.exact_density import exact_density
+
+    spec = NetworkSpec(activation="relu", width=100_000, sigma_w=1.5, sigma_b=0.1)
+    k = 0.01 + 2.25 * (2.25 + 0.01) / 2
+    edges = histogram_edges(np.array([np.sqrt(k)]), bins=72, width_sd=4.5)[0]
+    e = exact_density(spec, 1.0, edges)
+    gauss = np.exp(-0.5 * e.f**2 / k) / np.sqrt(2 * np.pi * k)
+    assert np.abs(e.p - gauss).max() < 1e-3 * gauss.max()
+    assert e.seconds < 2.0
