@@ -25,11 +25,17 @@ import numpy as np
 from scipy import special
 
 from ..activations import get_activation
+from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
 from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
 
 _T_TOL = 1e-13
 _MAX_GRID = 40001
+# Fourier points × pre-activation points of one inversion: beyond this (a heavy-tailed prior at small N, a tiny
+# σ_b) it would take minutes; refused with a sentence before anything large is built. Evaluated in blocks (bounded
+# memory), each a cancellation point.
+MAX_TERMS = 2e8
+_CHUNK = 1 << 21   # entries of one block of the (t × z) and (f × t) products
 _L = 12
 
 
@@ -115,6 +121,11 @@ def _z_rule(spec: NetworkSpec, x1: float, h0: float, hmax: float, positive_only:
     return z, w * preactivation_density(spec, x1, z)
 
 
+def _checked(fn, block):
+    check_cancelled()
+    return fn(block)
+
+
 def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
     """Exact density of f(x₁) for a depth-1, i.i.d. ensemble at width spec.width (docs/physics.md §4.3)."""
     if spec.depth != 1:
@@ -168,7 +179,12 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
         raise SpecError("the output density here needs too fine a Fourier grid (σ_b too small for the spread "
                         "of f): increase σ_b or sample")
     t, wt = composite_rule(np.append(np.arange(0.0, t_end, step), t_end), _L)
-    phi = phi_rem(t)
+    if len(t) * len(amp) > MAX_TERMS:
+        raise SpecError(f"the exact density here needs a Fourier inversion of {len(t) * len(amp):.0e} terms (the "
+                        "characteristic function of f decays slowly: a heavy-tailed prior at small N, or a small "
+                        "σ_b): too costly; sample instead, or raise N or σ_b")
+    rows = max(1, _CHUNK // len(amp))
+    phi = np.concatenate([_checked(phi_rem, t[i:i + rows]) for i in range(0, len(t), rows)])
     spike_width = sb if sb > 0 else sd
     if grid is None:
         df = min(sd / 60.0, spike_width / 10.0)
@@ -176,7 +192,9 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
         f = np.linspace(-span, span, m)
     else:
         f = np.asarray(grid, dtype=np.float64)
-    p = (np.cos(np.outer(f, t)) @ (wt * phi)) / math.pi
+    weights, rows = wt * phi, max(1, _CHUNK // len(t))
+    p = np.concatenate([_checked(lambda fi: np.cos(np.outer(fi, t)) @ weights, f[i:i + rows])
+                        for i in range(0, len(f), rows)]) / math.pi
     atom = p_off**n
     if atom > 0 and sb > 0:
         p = p + atom * standardized_pdf(spec.prior, f / sb, spec.prior_dof) / sb

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nnqft_engine import NetworkSpec, SampleSettings, sample_outputs
+from nnqft_engine import NetworkSpec, SampleSettings, SpecError, sample_outputs
 from nnqft_engine.cli.main import main
 from nnqft_engine.theory.density import output_density
 
@@ -70,3 +70,14 @@ def test_cli_theory_density_key(capsys):
     out = json.loads(capsys.readouterr().out)
     f, p = np.array(out["density"]["f"]), np.array(out["density"]["p"])
     assert f.shape == p.shape and np.trapezoid(p, f) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_an_inversion_too_large_is_refused_before_it_is_built():
+    """The Laplace prior's characteristic function decays slowly: at N = 3 the inversion would need ~1e9 terms
+    (13 GB in one piece). The engine refuses it with a sentence (the app shows it) instead of building it."""
+    import nnqft_engine.theory.density as density
+    spec = NetworkSpec(activation="relu", width=3, sigma_w=1.5, sigma_b=0.1, prior="laplace")
+    with pytest.raises(SpecError) as err:
+        output_density(spec, 0.5)
+    assert "terms" in str(err.value) or "decays too slowly" in str(err.value)
+    assert density.MAX_TERMS <= 2e8
