@@ -133,13 +133,13 @@ def training_cost(state: AppState) -> Cost:
 def field_cost(state: AppState) -> Cost:
     from nnqft_engine.field import FieldSpec
 
-    from .jobs.field import DEFAULTS, IMAGE_SIZE, N_CURVES, N_POINTS
+    from .jobs.field import DEFAULTS, IMAGE_SIZE, N_CURVES, N_POINTS, field_width
     s = {**DEFAULTS, **state.view_settings.get("field", {})}
     spec = FieldSpec(dim=int(s["dim"]), mass=s["mass"], cutoff=s["cutoff"], box=s["box"], lam=s["lam"],
-                     alpha=s["alpha"], width=int(s["width"]))
+                     alpha=s["alpha"], width=field_width(state))   # width and ensemble: the shared controls
     g = spec.nodes_per_axis ** spec.dim + N_POINTS
     n = spec.width
-    ensemble = int(s["ensemble"])
+    ensemble = state.ensemble
     cfg_points, cfg_count = (300, N_CURVES) if spec.dim == 1 else (IMAGE_SIZE**2, 1)
     cfg_work = cfg_points * n * cfg_count
     cfg_memory = 3 * cfg_points * n * 8

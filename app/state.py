@@ -215,7 +215,7 @@ def _coerce(name: str, value, default):
 # The settings each view keeps in view_settings[key] and their types; other views keep none.
 VIEW_SETTING_TYPES: dict[str, dict[str, type]] = {
     "outputs": {}, "kernels": {}, "training": {},
-    "correlators": {"width_sweep": bool},
+    "correlators": {"width_sweep": bool, "sweep_ensemble": int},
     # "width" and "ensemble" only in sessions written before the Field view shared the dock's controls
     # (app/migrate.py moves them onto state.width / state.ensemble).
     "field": {"dim": int, "mass": float, "cutoff": float, "box": float, "lam": float, "alpha": float,

@@ -156,9 +156,11 @@ def test_a_session_file_is_refused_by_size_before_it_is_read(tmp_path, monkeypat
 def test_a_good_session_still_opens_and_a_markup_title_is_shown_as_plain_text(window, tmp_path):
     path = tmp_path / "good.json"
     path.write_text(_session({"width": 12, "title": "<img src='x.png'><b>bold</b>", "caption": "a < b & c",
-                              "view_settings": {"field": {"dim": 2, "ensemble": 500.0}}}))
+                              "view": "field", "view_settings": {"field": {"dim": 2, "ensemble": 500.0}}}))
     assert window.open_session(path)
-    assert window.state.width == 12 and window.state.view_settings["field"]["ensemble"] == 500
+    # an old session's field ensemble (a float, coerced) becomes the shared ensemble control (app/migrate.py)
+    assert window.state.width == 12 and window.state.ensemble == 500
+    assert window.state.view_settings["field"] == {"dim": 2}
     text = window.banner.text()
     assert "<img" not in text and "&lt;img" in text and "<b>" not in text and "a &lt; b &amp; c" in text
 
