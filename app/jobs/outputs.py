@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_outputs
+from nnqft_engine.sampling.honesty import ErrorReview
 from nnqft_engine.spec import SpecError
 from nnqft_engine.theory.kernels import kernels
 
@@ -35,6 +36,9 @@ class OutputsResult:
     var_err: float
     kurt: float
     kurt_err: float
+    var_unreliable: bool          # no honest ± from this sample (heavy tails; sampling/honesty.py): shown as ⚠
+    kurt_unreliable: bool
+    warnings: tuple               # one sentence per affected estimate
     scatter: np.ndarray           # (≤ SCATTER_MAX, 2): (f(x₁), f(x₂)) of the first networks
     grid: np.ndarray
     funcs: np.ndarray             # (GRID, N_FUNCTIONS) sampled networks
@@ -83,6 +87,11 @@ def robust_sd(values: np.ndarray) -> float:
         return 1.0
     mad = 1.4826 * float(np.median(np.abs(f - np.median(f))))
     return mad if mad > 0 else 1.0
+
+
+def _flag(est, key: str, index: tuple) -> bool:
+    flags = est.unreliable.get(key)
+    return bool(np.asarray(flags)[index]) if flags is not None else False
 
 
 def _histogram_edges(k: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -136,12 +145,16 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
     kept: list[np.ndarray] = []
     n_kept = n_bad = 0
 
+    review = ErrorReview(spec, pts)
+
     def result() -> OutputsResult:
-        est = stats.estimate()
+        est = review.review(stats.estimate())   # flags errors the sample cannot support (heavy tails)
         return OutputsResult(
             progress=Progress(done=est.n, requested=settings.ensemble), z=z, edges=edges[0],
             density=est.histogram.density()[0], var=est.g2[0, 0], var_err=est.g2_err[0, 0],
-            kurt=est.kurtosis[0], kurt_err=est.kurtosis_err[0], scatter=np.concatenate(kept),
+            kurt=est.kurtosis[0], kurt_err=est.kurtosis_err[0],
+            var_unreliable=_flag(est, "g2", (0, 0)), kurt_unreliable=_flag(est, "kurtosis", (0,)),
+            warnings=tuple(est.warnings), scatter=np.concatenate(kept),
             grid=grid[:, 0], funcs=funcs, x1=pts[0, 0], x2=pts[1, 0], width=spec.width, depth=spec.depth,
             nonfinite=n_bad, dtype=settings.dtype, **theory)
 

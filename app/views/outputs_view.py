@@ -3,6 +3,8 @@
 series; variance and excess kurtosis ± error beside theory; sampled functions; the joint (f(x₁), f(x₂))."""
 from __future__ import annotations
 
+import html
+
 from typing import Iterator
 
 import numpy as np
@@ -34,9 +36,14 @@ def _num(v: float, fmt: str) -> str:
     return format(v, fmt) if np.isfinite(v) else ("∞" if v > 0 else "—")
 
 
-def _pm(v: float, err: float, fmt: str, valid: bool = True) -> str:
-    """A measured value ± its error, or a dash where the ensemble gives no finite number."""
-    return f"<b>{v:{fmt}} ± {err:.2g}</b>" if valid and np.isfinite([v, err]).all() else "<b>—</b>"
+def _pm(v: float, err: float, fmt: str, valid: bool = True, honest: bool = True) -> str:
+    """A measured value ± its error; ⚠ instead of ± where the sample gives no honest error (heavy tails), a dash
+    where the ensemble gives no finite number."""
+    if not (valid and np.isfinite(v)):
+        return "<b>—</b>"
+    if not honest or not np.isfinite(err):
+        return f"<b>{v:{fmt}} ⚠</b>"
+    return f"<b>{v:{fmt}} ± {err:.2g}</b>"
 
 
 def divergence_note(r: OutputsResult) -> str:
@@ -264,11 +271,13 @@ class OutputsView(ViewBase):
             td(f"<b>x₁ = {r.x1:.3g}</b>, N = {r.width:,}")
             + td(f"measured: {r.progress.done:,} / {r.progress.requested:,}")
             + td("N = ∞ (NNGP)", th) + td("exact at this N" if r.depth == 1 else "1/N theory at this N", th2),
-            td("variance") + td(_pm(r.var, r.var_err, ".4g", ok), d) + td(_num(r.k[0, 0], ".4g"), th)
+            td("variance") + td(_pm(r.var, r.var_err, ".4g", ok, not r.var_unreliable), d) + td(_num(r.k[0, 0], ".4g"), th)
             + td(fw_var, th2),
-            td("excess kurtosis") + td(_pm(r.kurt, r.kurt_err, "+.3g", ok), d)
+            td("excess kurtosis") + td(_pm(r.kurt, r.kurt_err, "+.3g", ok, not r.kurt_unreliable), d)
             + td("0" if np.isfinite(r.k[0, 0]) else "—", th) + td(fw_k, th2) + td(why),
         ]
+        if r.warnings and ok:
+            note = (note + " " if note else "") + "⚠ " + " ".join(html.escape(w) for w in r.warnings[:2])
         note_html = f"<div style='color:{th2}'>{note}</div>" if note else ""
         self.numbers.setText(f"<div style='font-size:{size}px'><table>"
                              + "".join(f"<tr>{row}</tr>" for row in rows) + f"</table>{note_html}</div>")

@@ -336,3 +336,16 @@ def test_help_lists_the_preset_names(capsys):
     out = " ".join(capsys.readouterr().out.split())
     names = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "resources" / "presets").glob("*.json"))
     assert names and all(n in out for n in names)
+
+
+def test_outputs_show_a_warning_not_a_confident_error_for_heavy_tails(make_window):
+    """gauss-net at N = 2: the kurtosis estimator's error needs E[f⁸], which the sample does not resolve
+    (sampling/honesty.py): the Outputs view shows ⚠ and the warning, not ± err; erf at N = 4 shows ±."""
+    w = make_window()
+    w.update_state(activation="gauss-net", width=2, ensemble=4000)
+    r = w.views["outputs"].last_result
+    assert r.kurt_unreliable and r.warnings
+    assert "⚠" in w.views["outputs"].numbers.text()
+    w.update_state(activation="erf", width=4)
+    r = w.views["outputs"].last_result
+    assert not r.kurt_unreliable and "± " in w.views["outputs"].numbers.text()
