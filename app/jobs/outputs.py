@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_outputs
+from nnqft_engine.cancel import check_cancelled
 from nnqft_engine.sampling.honesty import ErrorReview
 from nnqft_engine.spec import SpecError
 from nnqft_engine.theory.kernels import kernels
@@ -23,7 +24,7 @@ from .progress import Progress
 SCATTER_MAX = 1500
 N_FUNCTIONS = 8
 GRID = 160
-DEBOUNCE_S = 0.1
+DEBOUNCE_S = 0.3   # the exact density waits for the slider to rest this long (a storm never starts one)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,14 @@ def robust_sd(values: np.ndarray) -> float:
         return 1.0
     mad = 1.4826 * float(np.median(np.abs(f - np.median(f))))
     return mad if mad > 0 else 1.0
+
+
+def _cancellable_pause(seconds: float) -> None:
+    """Wait, but let a newer request in at once: a plain sleep here held every slider move up by `seconds`."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        check_cancelled()
+        time.sleep(0.005)
 
 
 def _flag(est, key: str, index: tuple) -> bool:
@@ -164,7 +173,7 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
             # short pause and a repeated result first: a cancellation point, so the jobs of a slider storm,
             # superseded within DEBOUNCE_S, never start an inversion they cannot interrupt.
             if needs_work(spec, float(pts[0, 0]), edges[0]):
-                time.sleep(DEBOUNCE_S)
+                _cancellable_pause(DEBOUNCE_S)
                 yield result()
             theory.update(_exact(spec, float(pts[0, 0]), edges[0]))
         n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())

@@ -35,7 +35,7 @@ _MAX_GRID = 40001
 # σ_b) it would take minutes; refused with a sentence before anything large is built. Evaluated in blocks (bounded
 # memory), each a cancellation point.
 MAX_TERMS = 2e8
-_CHUNK = 1 << 21   # entries of one block of the (t × z) and (f × t) products
+_CHUNK = 1 << 18   # entries of one block of the (t × z) and (f × t) products (a few ms: a cancellation point)
 _L = 12
 
 

@@ -14,6 +14,7 @@ with ν ≤ 2K, gauss-net with a heavy-tailed prior) the variance is reported as
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -33,7 +34,15 @@ def available(spec: NetworkSpec) -> bool:
 
 
 def _neuron_powers(spec: NetworkSpec, pts: np.ndarray, kmax: int) -> np.ndarray:
-    """E[h(x_p)^k] for k = 0…kmax (even k only are used), shape (kmax+1, P); NaN where no rule reaches k."""
+    """E[h(x_p)^k] for k = 0…kmax (even k only are used), shape (kmax+1, P); NaN where no rule reaches k.
+    A neuron's moments do not depend on the width: cached per spec at width 1, so moving the width slider
+    does not repeat the quadrature."""
+    return _neuron_powers_cached(spec.replace(width=1), tuple(map(tuple, np.asarray(pts))), kmax).copy()
+
+
+@lru_cache(maxsize=32)
+def _neuron_powers_cached(spec: NetworkSpec, pts: tuple, kmax: int) -> np.ndarray:
+    pts = np.array(pts, dtype=np.float64)
     nm = NeuronMoments(spec, pts)
     out = np.full((kmax + 1, len(pts)), np.nan)
     out[0] = 1.0
