@@ -163,7 +163,8 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
             density=est.histogram.density()[0], var=est.g2[0, 0], var_err=est.g2_err[0, 0],
             kurt=est.kurtosis[0], kurt_err=est.kurtosis_err[0],
             var_unreliable=_flag(est, "g2", (0, 0)), kurt_unreliable=_flag(est, "kurtosis", (0,)),
-            warnings=tuple(est.warnings), scatter=np.concatenate(kept),
+            warnings=tuple(w for w in est.warnings if not w.startswith("G6c")),   # G6c is not shown here
+            scatter=np.concatenate(kept),
             grid=grid[:, 0], funcs=funcs, x1=pts[0, 0], x2=pts[1, 0], width=spec.width, depth=spec.depth,
             nonfinite=n_bad, dtype=settings.dtype, **theory)
 
