@@ -145,6 +145,7 @@ def test_gpu_failing_during_computation_falls_back_to_cpu(make_window):
     assert w.views["outputs"].last_result.progress.done == SMALL["ensemble"]
 
 
+@pytest.mark.slow
 def test_export_writes_png_csv_npz_with_all_plotted_data(make_window, tmp_path):
     w = make_window()
     files = export_view(w.views["outputs"], tmp_path / "outputs.png")
@@ -257,6 +258,7 @@ def test_the_guard_is_fenced_to_where_the_bug_shows():
     assert leaks == (_emit_many(guard=False).returncode != 0)
 
 
+@pytest.mark.slow
 def test_an_ensemble_without_finite_variance_is_explained_not_shown_as_nan(make_window):
     """Deep gauss-net under a Student-t prior: E[φ²] = ∞ (NNGP infinite) and finite networks overflow."""
     w = make_window()
@@ -278,6 +280,7 @@ def test_an_ensemble_without_finite_variance_is_explained_not_shown_as_nan(make_
     assert np.isfinite(w.views["outputs"].last_result.var)
 
 
+@pytest.mark.slow
 def test_the_dock_shows_only_the_controls_of_the_view_on_screen(make_window):
     w = make_window()
     c = w.controls

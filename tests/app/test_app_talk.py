@@ -62,6 +62,7 @@ def markers(w):
     return [line.value() for line in w.views["outputs"].x_lines]
 
 
+@pytest.mark.slow
 def test_markers_follow_the_state_at_launch_preset_session_and_view_switch(window, tmp_path):
     w = window(x1=1.25, x2=-0.75)
     assert markers(w) == [1.25, -0.75]                       # launch: not at x = 0
@@ -97,6 +98,7 @@ def test_a_presets_banner_belongs_to_its_view(window):
     assert lazy.title in w.banner.text()
 
 
+@pytest.mark.slow
 def test_presets_step_with_page_keys_and_arrows(window, qtbot):
     w = window()
     presets = small_presets(w)
@@ -116,6 +118,7 @@ def test_presets_step_with_page_keys_and_arrows(window, qtbot):
     assert w.preset_index == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 @pytest.mark.parametrize("theme", ["dark", "light"])
 def test_presentation_mode_fits_every_control_and_restores_the_layout(window, size, theme):
@@ -175,6 +178,7 @@ def test_the_learning_rate_control_says_when_the_rate_was_clipped(window):
     assert view.drift.getViewBox().viewRange()[1][0] == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("theme", ["dark", "light"])
 def test_every_text_kind_has_contrast_at_least_4_5(window, theme):
     w = window(theme=theme)
@@ -189,6 +193,7 @@ def test_every_text_kind_has_contrast_at_least_4_5(window, theme):
     assert rep["ok"] and rep["lowest"] >= 4.5, rep
 
 
+@pytest.mark.slow
 def test_legends_and_notes_never_cover_data_and_list_only_drawn_curves(window, qtbot):
     w = window(depth=3, prior="laplace")   # depth 3, non-Gaussian prior: no G4c theory (1/N needs gaussian)
     w.resize(1500, 950)
@@ -239,6 +244,7 @@ def test_svg_export_has_the_widget_size_and_renders_like_the_png(window, tmp_pat
     assert diff.mean() < 12 and np.percentile(diff, 95) < 60, (diff.mean(), np.percentile(diff, 95))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, size):
     """Long titles or legends widen a column of plots; the canvas must still fit its view (checked after each

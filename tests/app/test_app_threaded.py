@@ -63,6 +63,7 @@ def test_newer_request_cancels_older_job_at_its_next_yield_and_its_results_are_d
     assert c.shutdown()
 
 
+@pytest.mark.slow
 def test_thousand_random_control_changes_end_on_plots_of_the_final_settings(window, qtbot):
     rng = random.Random(1234)
     ctl = window.controls
@@ -130,6 +131,7 @@ def test_self_test_of_the_real_entry_point_without_stdout(tmp_path):
     assert t["slider_latency_ms"]["n"] >= 20 and t["first_frame_s"] > t["startup_s"] > 0
 
 
+@pytest.mark.slow
 def test_hidden_views_are_built_after_the_first_frame_and_switch_without_rebuilding(window, qtbot):
     """Start-up builds only the visible view; the others follow a plot at a time once the first frame is on
     screen, so a later tab switch finds them ready (and a half-built view completes on demand)."""

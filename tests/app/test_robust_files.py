@@ -235,6 +235,7 @@ def _launch(args, env_extra, expect: str, timeout_s: float = 120.0) -> str:
         proc.wait(30)
 
 
+@pytest.mark.slow
 def test_command_line_with_a_bad_session_or_bad_preset_runs_on_defaults(bad_presets_dir, tmp_path):
     bad = tmp_path / "that.json"
     bad.write_text(_vs({"field": 5}))

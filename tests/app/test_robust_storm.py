@@ -97,6 +97,7 @@ def _moves(w, rng):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("no_thread_left_running")
 def test_control_storm_across_all_views_then_idle(qtbot, tmp_path):
     excepthook_calls = []

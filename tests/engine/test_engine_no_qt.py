@@ -2,7 +2,10 @@
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_engine_imports_no_qt():
     code = ("import sys, nnqft_engine, nnqft_engine.cli.main; "
             "import nnqft_engine.theory.kernels, nnqft_engine.sampling.measure; "

@@ -21,6 +21,7 @@ def _run(capsys, argv):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_kernel_subprocess_prints_documented_json():
     proc = subprocess.run([sys.executable, "-m", "nnqft_engine", "kernel", "--activation", "relu", "--depth", "2",
                            "--sigma-w", "1.5", "--sigma-b", "0.1", "--parameterization", "standard",
@@ -34,6 +35,7 @@ def test_kernel_subprocess_prints_documented_json():
     np.testing.assert_allclose(out["ntk"], ref.ntk, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_sample_subprocess_keys_shapes_and_determinism():
     argv = [sys.executable, "-m", "nnqft_engine", "sample", "--activation", "tanh", "--width", "32",
             "--ensemble", "500", "--seed", "3", "--device", "cpu", "--x", "0,1;1,0;0.5,0.5"]
@@ -98,6 +100,7 @@ def test_bad_input_exits_2_with_one_line(capsys, argv):
 
 @pytest.mark.parametrize("argv", [["kernel", "--x", "1", "--width", "-5"], ["sample", "--x", "1", "--device", "gpu"],
                                   ["sample", "--x", "1;2,3"]])
+@pytest.mark.slow
 def test_bad_input_in_a_real_process(argv):
     proc = subprocess.run([sys.executable, "-m", "nnqft_engine", *argv], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""

@@ -124,6 +124,7 @@ def _limit():
     resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES + (1 << 30), LIMIT_BYTES + (1 << 30)))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and wait4 as on Linux")
 def test_heavy_inputs_in_bounded_subprocesses():
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -141,6 +142,7 @@ def test_heavy_inputs_in_bounded_subprocesses():
         _check_outcome(proc.returncode, out, err, argv)
 
 
+@pytest.mark.slow
 def test_peak_memory_of_a_refused_giant_stays_small():
     argv = [sys.executable, "-m", "nnqft_engine", "sample", "--width", "1000000", "--depth", "3", "--ensemble", "1", X]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit)  # noqa: PLW1509

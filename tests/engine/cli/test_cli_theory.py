@@ -62,6 +62,7 @@ def test_sample_accepts_the_same_flags_and_reports_g6c(capsys):
     assert rc == 0 and "g6c_diag" in data and "g6c_diag_err" in data
 
 
+@pytest.mark.slow
 def test_module_entry_point_runs():
     proc = subprocess.run([sys.executable, "-m", "nnqft_engine", "theory", "--x=0.5", "--width", "3"],
                           capture_output=True, text=True, timeout=120)

@@ -66,6 +66,7 @@ def test_field_cli_bad_values_exit_2_with_one_line(args, word, capsys):
     assert len(lines) == 1 and word in lines[0] and "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_field_cli_bad_value_in_a_fresh_interpreter_exits_2():
     res = _cli("--box", "-3", "--x", "0")
     assert res.returncode == 2 and res.stdout == ""

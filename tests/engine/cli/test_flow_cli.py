@@ -58,6 +58,7 @@ def test_bad_values_exit_2_with_one_line(capsys, argv, fragment):
     assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1 and fragment in err
 
 
+@pytest.mark.slow
 def test_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "nnqft_engine", "flow", "--times", "1", "--test-x", "0"],
                           capture_output=True, text=True, timeout=120)

@@ -51,6 +51,7 @@ def test_window_adaptation_keeps_independence_proposals_and_targets_the_band():
     assert adapt_window(1, 500, 0.01) == 1
 
 
+@pytest.mark.slow
 def test_tau_int_is_measured_on_the_reported_observables():
     """λ = 0, window k = N/10: each step replaces 10 % of the neurons, so corr(φ_t, φ_{t+1}) = 0.9 and for the
     (near-Gaussian) field corr(φ_t², φ_{t+1}²) = 0.81: τ_int(φ²) = 1.81/0.38 = 4.76."""

@@ -56,6 +56,7 @@ def _ode_reference(spec, mode, diag_reg, t_end):
     (NetworkSpec(activation="tanh", depth=2, sigma_w=1.2, sigma_b=0.5), "nngp", 0.0),
     (NetworkSpec(activation="relu", depth=1, parameterization="standard", width=64), "nngp", 0.02),
 ])
+@pytest.mark.slow
 def test_closed_form_matches_integrated_ode(spec, mode, diag_reg):
     n, prior, b = _blocks(spec, mode, diag_reg)
     lam_min = np.linalg.eigvalsh(b[:n])[0]

@@ -33,6 +33,7 @@ SPECS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("trainable", ["all", "readout"])
 def test_layerwise_ntk_and_gradients_match_torch_func(spec, trainable):

@@ -67,6 +67,7 @@ def _replicates(spec, settings, seeds):
             for k in ("mean", "g2", "g4c_diag", "kurtosis")}
 
 
+@pytest.mark.slow
 def test_standard_errors_match_scatter_over_seeds():
     """Var over K seeds / mean(reported SE²) ≈ 1. For G2 the truth is known (depth 1), so the residuals give
     K degrees of freedom; for the others the seed mean is used (K−1). The ratio's own sd is

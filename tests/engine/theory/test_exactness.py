@@ -34,6 +34,7 @@ def test_relu_kernels_off_diagonal(prior, sw, sb):
     assert k.ntk[0, 1] == pytest.approx(ntk, rel=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sw", [3.0, 1.5])
 def test_tanh_kernel_and_g4c(sw):
     sb, n = 0.5, 3
@@ -52,6 +53,7 @@ def test_tanh_kernel_and_g4c(sw):
     assert th.g4c_pair[0, 1] == pytest.approx(ref, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_erf_g4c_pair_at_sigma_w_2():
     sw, sb, n, x1, x2 = 2.0, 0.3, 4, 1.0, -0.5
     g = _fn(get_activation("erf"))
