@@ -90,7 +90,7 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False, p
 
         # Slider → first painted frame of that request, at default settings on the Outputs view.
         window.show_view("outputs")
-        window.load_state(AppState())
+        window.load_state(AppState(theme=window.state.theme))   # default settings, the chosen theme
         _wait(app, lambda: window.compute.latest.get("outputs") in finished, VIEW_TIMEOUT_S)
         widths = [w for w in (24, 32, 40, 48) if slider_to_width(width_to_slider(w)) == w]
         positions = [width_to_slider(w) for w in widths]

@@ -277,7 +277,7 @@ class OutputsView(ViewBase):
             + td("0" if np.isfinite(r.k[0, 0]) else "—", th) + td(fw_k, th2) + td(why),
         ]
         if r.warnings and ok:
-            note = (note + " " if note else "") + "⚠ " + " ".join(html.escape(w) for w in r.warnings[:2])
+            note = (note + " " if note else "") + "⚠ " + "; ".join(html.escape(w) for w in r.warnings[:2])
         note_html = f"<div style='color:{th2}'>{note}</div>" if note else ""
         self.numbers.setText(f"<div style='font-size:{size}px'><table>"
                              + "".join(f"<tr>{row}</tr>" for row in rows) + f"</table>{note_html}</div>")
