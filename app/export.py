@@ -68,7 +68,12 @@ def write_svg(view: ViewBase, path: Path) -> Path | None:
             item.opts["useCache"] = True
     if not (path.exists() and path.stat().st_size > 0):
         return None
-    path.write_text(bake_transforms(path.read_text(encoding="utf-8")), encoding="utf-8")
+    text = bake_transforms(path.read_text(encoding="utf-8"))
+    # Qt states the size in millimetres rounded to 3 decimals, which renderers round to a pixel more or less
+    # than the PNG: state it in pixels, exactly the viewBox.
+    text = re.sub(r'(<svg\b[^>]*?)\swidth="[^"]*"\s+height="[^"]*"', rf'\1 width="{size.width()}px" '
+                  rf'height="{size.height()}px"', text, count=1)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
