@@ -9,12 +9,11 @@ import pytest
 import torch  # noqa: F401 — torch before Qt, as in the app
 
 pytest.importorskip("pytestqt")
-from PySide6 import QtCore  # noqa: E402
 
 from app.controls import slider_to_width, width_to_slider  # noqa: E402
 from app.device_manager import DeviceManager  # noqa: E402
 from app.export import export_view  # noqa: E402
-from app.main_window import SHORTCUTS, MainWindow  # noqa: E402
+from app.main_window import SHORTCUTS  # noqa: E402
 from app.session import load_presets, load_session  # noqa: E402
 from app.state import AppState  # noqa: E402
 from nnqft_engine import DeviceUnavailable, SpecError  # noqa: E402
@@ -26,21 +25,9 @@ pytestmark = pytest.mark.usefixtures("no_thread_left_running")
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path):
-    windows = []
-
-    def make(state=None, devices=None, threaded=False):
-        settings = QtCore.QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QtCore.QSettings.Format.IniFormat)
-        w = MainWindow(state or AppState(**SMALL), threaded=threaded, devices=devices, settings=settings)
-        w.setProperty("no_dialogs", True)
-        w.views["training"].playing = False     # synchronous runs must not loop forever
-        qtbot.addWidget(w)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        assert w.shutdown()
+def make_window(open_window):
+    return lambda state=None, devices=None, threaded=False: open_window(state or AppState(**SMALL),
+                                                                        devices=devices, threaded=threaded)
 
 
 def test_outputs_view_follows_width_slider_and_matches_theory_shapes(make_window):

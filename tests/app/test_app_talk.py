@@ -16,7 +16,6 @@ from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from app import selftest_checks as checks  # noqa: E402
 from app.export import export_view  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
 from app.presentation import controls_fit  # noqa: E402
 from app.state import AppState  # noqa: E402
 
@@ -25,22 +24,8 @@ pytestmark = pytest.mark.usefixtures("no_thread_left_running")
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    windows = []
-
-    def make(**kw):
-        settings = QtCore.QSettings(str(tmp_path / f"s{len(windows)}.ini"), QtCore.QSettings.Format.IniFormat)
-        w = MainWindow(AppState(**{**SMALL, **kw}), threaded=False, settings=settings)
-        w.setProperty("no_dialogs", True)
-        w.views["training"].playing = False
-        qtbot.addWidget(w)
-        w.show()
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        assert w.shutdown()
+def window(open_window):
+    return lambda **kw: open_window(AppState(**{**SMALL, **kw}), show=True)
 
 
 def small_presets(w):

@@ -25,13 +25,8 @@ pytestmark = pytest.mark.usefixtures("no_thread_left_running")
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
-    w = MainWindow(AppState(ensemble=2000, width=16), settings=settings)
-    w.setProperty("no_dialogs", True)
-    qtbot.addWidget(w)
-    yield w
-    w.shutdown()
+def window(open_window):
+    return open_window(AppState(ensemble=2000, width=16), threaded=True, pause_training=False, check_shutdown=False)
 
 
 def test_newer_request_cancels_older_job_at_its_next_yield_and_its_results_are_dropped(qtbot):

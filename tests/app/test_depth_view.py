@@ -9,11 +9,9 @@ import pytest
 import torch  # noqa: F401 — torch before Qt, as in the app
 
 pytest.importorskip("pytestqt")
-from PySide6 import QtCore  # noqa: E402
 
 from app import jobs  # noqa: E402
 from app.jobs import depth as depth_job  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
 from app.session import load_presets  # noqa: E402
 from app.state import AppState  # noqa: E402
 from nnqft_engine import NetworkSpec  # noqa: E402
@@ -25,20 +23,8 @@ CRITICAL_RELU = dict(activation="relu", sigma_w=math.sqrt(2.0), sigma_b=0.0)
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path):
-    windows = []
-
-    def make(state):
-        settings = QtCore.QSettings(str(tmp_path / f"s{len(windows)}.ini"), QtCore.QSettings.Format.IniFormat)
-        w = MainWindow(state, threaded=False, settings=settings)
-        w.views["training"].playing = False
-        qtbot.addWidget(w)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        assert w.shutdown()
+def make_window(open_window):
+    return open_window
 
 
 def test_depth_view_builds_and_shows_a_result(make_window):

@@ -7,9 +7,7 @@ import pytest
 import torch  # noqa: F401 — torch before Qt, as in the app
 
 pytest.importorskip("pytestqt")
-from PySide6 import QtCore  # noqa: E402
 
-from app.main_window import MainWindow  # noqa: E402
 from app.session import load_presets  # noqa: E402
 from app.state import AppState  # noqa: E402
 from nnqft_engine.field import FieldSpec, propagator, tree_g4c_pair  # noqa: E402
@@ -18,15 +16,8 @@ SMALL = {"dim": 1, "mass": 1.0, "cutoff": 3.0, "box": 3.0, "lam": 0.5, "alpha": 
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
-    w = MainWindow(AppState(ensemble=512, width=20, view_settings={"field": dict(SMALL)}), threaded=False,
-                   settings=settings)
-    w.setProperty("no_dialogs", True)
-    w.views["training"].playing = False
-    qtbot.addWidget(w)
-    yield w
-    assert w.shutdown()
+def window(open_window):
+    return open_window(AppState(ensemble=512, width=20, view_settings={"field": dict(SMALL)}))
 
 
 def test_field_view_draws_engine_numbers_and_follows_its_sliders(window, tmp_path):

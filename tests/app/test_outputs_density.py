@@ -10,27 +10,19 @@ import pytest
 import torch  # noqa: F401 — torch before Qt, as in the app
 
 pytest.importorskip("pytestqt")
-from PySide6 import QtCore  # noqa: E402
 from scipy.integrate import simpson  # noqa: E402
 
-from app.main_window import MainWindow  # noqa: E402
 from app.session import load_presets  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("no_thread_left_running")
 
 
 @pytest.fixture
-def clt_window(qtbot, tmp_path):
+def clt_window(open_window):
     """A synchronous window on the CLT preset with a small ensemble (the density does not depend on it)."""
     preset = next(p for p in load_presets() if p.name == "1-clt")
     state = dataclasses.replace(preset.state(), ensemble=2000)
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    w = MainWindow(state, threaded=False, settings=settings)
-    w.setProperty("no_dialogs", True)
-    w.views["training"].playing = False
-    qtbot.addWidget(w)
-    yield w
-    assert w.shutdown()
+    return open_window(state)
 
 
 def test_clt_preset_carries_and_draws_the_exact_density_with_its_spike(clt_window):

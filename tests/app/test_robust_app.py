@@ -16,7 +16,6 @@ from PySide6 import QtCore  # noqa: E402
 from app import costing  # noqa: E402
 from app.compute import is_device_failure  # noqa: E402
 from app.device_manager import DeviceManager  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
 from app.state import AppState  # noqa: E402
 from nnqft_engine import SpecError  # noqa: E402
 from nnqft_engine.cancel import Cancelled, cancel_scope, check_cancelled  # noqa: E402
@@ -53,21 +52,10 @@ def factor():
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path):
-    windows = []
-
-    def make(state=None, devices=None, threaded=True):
-        settings = QtCore.QSettings(str(tmp_path / f"s{len(windows)}.ini"), QtCore.QSettings.Format.IniFormat)
-        w = MainWindow(state or AppState(ensemble=2000, width=16), threaded=threaded, devices=devices,
-                       settings=settings)
-        w.setProperty("no_dialogs", True)
-        qtbot.addWidget(w)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.shutdown()
+def make_window(open_window):
+    return lambda state=None, devices=None, threaded=True: open_window(
+        state or AppState(ensemble=2000, width=16), devices=devices, threaded=threaded, pause_training=False,
+        check_shutdown=False)
 
 
 # ---- cancellation in the engine ---------------------------------------------------------------------------

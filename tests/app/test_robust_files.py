@@ -105,14 +105,8 @@ def _write(path, name, content):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
-    w = MainWindow(AppState(**SMALL), threaded=False, settings=settings)
-    w.setProperty("no_dialogs", True)
-    w.views["training"].playing = False
-    qtbot.addWidget(w)
-    yield w
-    assert w.shutdown()
+def window(open_window):
+    return open_window(AppState(**SMALL))
 
 
 def test_every_corrupt_session_is_refused_with_a_message_and_the_previous_state_is_kept(window, tmp_path):
