@@ -69,18 +69,26 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Histogram:
-    """Counts of f(x_p) in fixed bins: counts[p, k] for bins edges[p, k] … edges[p, k+1]."""
+    """Counts of f(x_p) in fixed bins: counts[p, k] for bins edges[p, k] … edges[p, k+1].
+
+    `total` is the number of networks drawn, including those whose f fell outside the bins, so that
+    `density()` estimates the true density (comparable with a theory pdf) and not that of the in-range part.
+    """
 
     edges: np.ndarray
     counts: np.ndarray
+    total: int | None = None
 
     def density(self) -> np.ndarray:
         width = np.diff(self.edges, axis=1)
-        total = np.maximum(self.counts.sum(axis=1, keepdims=True), 1)
-        return self.counts / (total * width)
+        total = self.counts.sum(axis=1, keepdims=True) if self.total is None else self.total
+        return self.counts / (np.maximum(total, 1) * width)
 
     def as_dict(self) -> dict:
-        return {"edges": self.edges.tolist(), "counts": self.counts.tolist()}
+        out = {"edges": self.edges.tolist(), "counts": self.counts.tolist()}
+        if self.total is not None:
+            out["total"] = int(self.total)
+        return out
 
 
 def _central_from_raw(r: list[np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -232,7 +240,8 @@ class EnsembleStats:
         else:
             est = full
             err = {k: np.full_like(v, np.inf) for k, v in full.items()}
-        hist = None if self.hist_counts is None else Histogram(self.hist_edges.copy(), self.hist_counts.copy())
+        hist = None if self.hist_counts is None else Histogram(self.hist_edges.copy(), self.hist_counts.copy(),
+                                                             int(cnt.sum()))
         top = self.top.numpy()
         tail = {k: np.where(self.abs_sums[k] > 0, (top**k).sum(0) / np.where(self.abs_sums[k] > 0,
                                                                                   self.abs_sums[k], 1.0), 0.0)
