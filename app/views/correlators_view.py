@@ -63,6 +63,10 @@ class CorrelatorsView(ViewBase):
                           ("|G4c| measured", "|G6c| measured", "|G4c| theory", "|G6c| theory")}
         # Upper limits (▽) stay out of the legend: the note explains them.
         self.sw_curves.update({k: self.sw_plot.plot() for k in ("|G4c| upper limit", "|G6c| upper limit")})
+        # ±1σ of the significant points; an ErrorBarItem ignores log mode, so it is given log10 coordinates.
+        self.sw_errs = {k: plotting.ErrorBars() for k in ("|G4c| measured", "|G6c| measured")}
+        for bars in self.sw_errs.values():
+            self.sw_plot.addItem(bars)
         self.sw_note = self.add_note(self.sw_plot, corner="bottom-left", width=0.7)
 
     def make_job(self, state: AppState):
@@ -126,6 +130,8 @@ class CorrelatorsView(ViewBase):
         if sw is None:
             for c in self.sw_curves.values():
                 c.setData([], [])
+            for bars in self.sw_errs.values():
+                bars.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
             self.sw_note.setText(r.sweep_reason or "width sweep runs after the measurement…")
             return
         w = np.asarray(sw.widths, dtype=float)
@@ -138,6 +144,8 @@ class CorrelatorsView(ViewBase):
             c = self.sw_curves[name]
             if vals is None:
                 c.setData([], [])
+                if name in self.sw_errs:
+                    self.sw_errs[name].setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
                 continue
             v = np.abs(plotting.finite(vals))
             v = np.where(v > 0, v, np.nan)
@@ -153,6 +161,8 @@ class CorrelatorsView(ViewBase):
                 m = m & sig
                 c.setData(w[m], v[m], pen=None, symbol="o", symbolSize=self.symbol_size(11),
                           symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen(color, width=2))
+                self._sweep_error_bars(name, w[m], v[m], np.asarray(sw.g4_err if "G4" in name else sw.g6_err,
+                                                                    dtype=float)[m], color, lw)
             else:
                 c.setData(w[m], v[m], pen=plotting.pen(color, lw, QtCore.Qt.PenStyle.DashLine))
             self._data["sweep_" + name.replace("|", "").replace(" ", "_")] = np.asarray(vals, dtype=float)
@@ -165,6 +175,13 @@ class CorrelatorsView(ViewBase):
         txt = "\n".join(parts) + (f"\n(theory −1, −2; {sw.ensemble:,} networks per width; "
                                    "▽: upper limit |Ĝ| + 2σ where |Ĝ| < 3σ)")
         self.sw_note.setText(txt + ("\ntheory: " + sw.reason if sw.reason else ""))
+
+    def _sweep_error_bars(self, name: str, w: np.ndarray, v: np.ndarray, err: np.ndarray, color, lw: float) -> None:
+        """±1σ bars in the log-log sweep; significant points have |Ĝ| ≥ 3σ, so |Ĝ| − σ > 0."""
+        err = np.where(np.isfinite(err), err, 0.0)
+        low = np.maximum(v - err, v * 1e-3)
+        self.sw_errs[name].setData(x=np.log10(w), y=np.log10(v), top=np.log10(v + err) - np.log10(v),
+                                   bottom=np.log10(v) - np.log10(low), beam=0.0, pen=plotting.pen(color, lw))
 
     def export_data(self) -> dict[str, np.ndarray]:
         return dict(self._data)

@@ -244,3 +244,27 @@ def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, size):
         QtWidgets.QApplication.processEvents()   # the canvas re-lays out its plots after the resize events
         assert view.key == preset.settings.get("view", "outputs")
         assert not clipped_canvases(view), (preset.name, clipped_canvases(view))
+
+
+def test_width_sweep_draws_one_sigma_bars_of_significant_points_in_log_coordinates(window):
+    """The sweep's log-log plot shows ±1σ of each significant |G_c| (an ErrorBarItem ignores log mode, so its
+    coordinates must be log10 ones), and none for upper limits."""
+    from types import SimpleNamespace
+    w = window()
+    w.show_view("correlators")
+    view = w.views["correlators"]
+    widths = [2, 4, 8, 16]
+    g4, g4_err = np.array([-0.5, -0.2, -0.11, -0.02]), np.array([0.05, 0.04, 0.03, 0.02])
+    sig = np.abs(g4) >= 3 * g4_err
+    sw = SimpleNamespace(widths=widths, g4=g4, g4_err=g4_err, g4_sig=sig, g4_upper=np.where(sig, np.nan, 0.04),
+                         g6=None, g6_err=np.full(4, np.nan), g6_sig=None, g6_upper=None, g4_theory=g4,
+                         g6_theory=None, slope4=-1.0, slope4_err=0.1, g4_note="", slope6=np.nan, slope6_err=np.nan,
+                         g6_note="no significant |G6c|", ensemble=1000, reason="")
+    view._show_sweep(SimpleNamespace(sweep=sw, sweep_reason=None), 2.0)
+    bars = view.sw_errs["|G4c| measured"].opts
+    v = np.abs(g4[sig])
+    np.testing.assert_allclose(bars["x"], np.log10(np.array(widths)[sig]))
+    np.testing.assert_allclose(bars["y"], np.log10(v))
+    np.testing.assert_allclose(bars["top"], np.log10(v + g4_err[sig]) - np.log10(v))
+    np.testing.assert_allclose(bars["bottom"], np.log10(v) - np.log10(v - g4_err[sig]))
+    assert len(view.sw_errs["|G6c| measured"].opts["x"]) == 0
