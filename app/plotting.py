@@ -90,7 +90,15 @@ class ErrorBars(pg.ErrorBarItem):
 
     def set(self, x, y, err, pen) -> None:
         x, y, err = (np.nan_to_num(finite(a), nan=0.0) for a in (x, y, err))
-        self.setData(x=x, y=y, height=2 * err, beam=0.0, pen=pen)
+        self.setData(x=x, y=y, height=2 * err, top=None, bottom=None, beam=0.0, pen=pen)
+
+    def set_asymmetric(self, x, y, top, bottom, pen) -> None:
+        """Bars reaching `top` above and `bottom` below each point. `height` is cleared: pyqtgraph keeps every
+        option it was ever given, and a stale `height` of another length breaks the paint (a crash in Qt)."""
+        self.setData(x=x, y=y, top=top, bottom=bottom, height=None, beam=0.0, pen=pen)
+
+    def clear(self) -> None:
+        self.setData(x=None, y=None, height=None, top=None, bottom=None)
 
 
 def steady_range(current: tuple[float, float] | None, lo: float, hi: float, margin: float = 0.05,

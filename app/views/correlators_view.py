@@ -131,7 +131,7 @@ class CorrelatorsView(ViewBase):
             for c in self.sw_curves.values():
                 c.setData([], [])
             for bars in self.sw_errs.values():
-                bars.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
+                bars.clear()
             self.sw_note.setText(r.sweep_reason or "width sweep runs after the measurement…")
             return
         w = np.asarray(sw.widths, dtype=float)
@@ -145,7 +145,7 @@ class CorrelatorsView(ViewBase):
             if vals is None:
                 c.setData([], [])
                 if name in self.sw_errs:
-                    self.sw_errs[name].setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
+                    self.sw_errs[name].clear()
                 continue
             v = np.abs(plotting.finite(vals))
             v = np.where(v > 0, v, np.nan)
@@ -180,8 +180,8 @@ class CorrelatorsView(ViewBase):
         """±1σ bars in the log-log sweep; significant points have |Ĝ| ≥ 3σ, so |Ĝ| − σ > 0."""
         err = np.where(np.isfinite(err), err, 0.0)
         low = np.maximum(v - err, v * 1e-3)
-        self.sw_errs[name].setData(x=np.log10(w), y=np.log10(v), top=np.log10(v + err) - np.log10(v),
-                                   bottom=np.log10(v) - np.log10(low), beam=0.0, pen=plotting.pen(color, lw))
+        self.sw_errs[name].set_asymmetric(np.log10(w), np.log10(v), np.log10(v + err) - np.log10(v),
+                                          np.log10(v) - np.log10(low), plotting.pen(color, lw))
 
     def export_data(self) -> dict[str, np.ndarray]:
         return dict(self._data)
