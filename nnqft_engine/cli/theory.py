@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from ..cost import check, theory_cost
+from ..spec import SpecError
 from ..theory.deep import deep_correlators
 from ..theory.density import output_density
 from ..theory.finite_width import exact_correlators
+from ..theory.joint_density import joint_density
 from .common import ArgumentParser, add_memory_flag, add_network_flags, emit, memory_limit, network_spec, parse_points
 
 
@@ -15,6 +17,9 @@ def run(argv: list[str]) -> int:
                                    "leading order in 1/N at depth 2–6 (gaussian prior, independent parameters).")
     add_network_flags(p)
     p.add_argument("--density", action="store_true", help="add the exact density of f at the first point")
+    p.add_argument("--joint-density", action="store_true",
+                   help="add the exact joint density of (f(x1), f(x2)) at the first two points (relu, depth 1, "
+                        "gaussian prior), smoothed by a Gaussian of 1.6 grid steps (its widths in 'smooth')")
     add_memory_flag(p)
     args = p.parse_args(argv)
     pts = parse_points(args.x)
@@ -30,5 +35,12 @@ def run(argv: list[str]) -> int:
     if args.density:
         dens = output_density(spec, pts[0])
         out["density"] = {"f": dens.f, "p": dens.p, "atom_weight": dens.atom_weight}
+    if args.joint_density:
+        if len(pts) < 2 or pts.shape[1] != 1:
+            raise SpecError("--joint-density needs two 1-D points in --x")
+        jd = joint_density(spec, pts[0, 0], pts[1, 0])
+        out["joint_density"] = {"f1": jd.f1, "f2": jd.f2, "p": jd.p, "smooth": list(jd.smooth),
+                                "levels": jd.levels, "hpd_masses": [0.393, 0.865, 0.989],
+                                "diagonal_mass": jd.diagonal_mass}
     emit(out)
     return 0

@@ -1,0 +1,166 @@
+"""Exact finite-N joint density of (f(x₁), f(x₂)) at depth 1, gaussian prior, by one 2-D Fourier inversion
+(docs/physics.md §4.3.1).
+
+f(x_k) = c + Σᵢ aᵢ φ(zᵢ(x_k)) with N i.i.d. neurons, so the joint characteristic function factorizes exactly:
+
+    Φ(t₁, t₂) = E[e^{i(t₁f₁ + t₂f₂)}] = e^{−σ_b²(t₁+t₂)²/2} · C(t)^N,   C(t) = E_z[e^{−s²(t₁φ(z₁) + t₂φ(z₂))²/2}]
+
+with s = σ_w/√N (the readout weight integrated out) and (z₁, z₂) ~ N(0, Σ¹) the pre-activations at x₁, x₂.
+
+What is drawn is the density of (f₁ + ε₁, f₂ + ε₂), εₖ ~ N(0, hₖ²) independent, hₖ = SMOOTH_STEPS grid steps:
+its characteristic function is Φ·e^{−(h₁²t₁² + h₂²t₂²)/2}, which has fallen to e^{−(1.6π)²/2} ≈ 3e-6 at the
+grid's Nyquist frequency, so one FFT on the grid inverts it. The smoothing is needed, not cosmetic: for relu
+the law of f has no 2-D density (with probability P₀₀^N every neuron is off at both points and f = (c, c), a
+mass on the diagonal; with all neurons off at one point, a ridge of width σ_b along an axis), and at small N
+the continuous part has integrable singularities (C decays only like 1/|t|). A sample plus the same Gaussian
+noise has exactly this density, which is how the tests compare it with sampled networks.
+
+C(t) for relu is in closed form (a Gaussian times e^{−(q·z)²/2} is a Gaussian; the quadrant probabilities of
+a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT (~0.1–0.5 s). Other activations
+are refused: C(t) is then a 2-D integral whose integrand is a ridge of width 1/(s|t|), and at small N (where
+Φ decays slowly) a quadrature fine enough costs ~1e9 terms per density.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..cancel import check_cancelled
+from ..spec import NetworkSpec, SpecError
+from .kernels import kernels
+
+SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
+HPD_MASSES = (1 - math.exp(-0.5), 1 - math.exp(-2.0), 1 - math.exp(-4.5))   # 39 %, 86 %, 99 %: 1σ, 2σ, 3σ in 2-D
+
+
+@dataclass(frozen=True)
+class JointDensity:
+    """p[i, j] = the density of (f(x₁) + ε₁, f(x₂) + ε₂) at (f1[i], f2[j]), εₖ ~ N(0, smooth[k]²) (float64).
+    `levels`: density values whose upper level sets hold HPD_MASSES of the whole law (not only the window);
+    `cov`: the exact covariance of (f₁, f₂) (without the smoothing); `diagonal_mass`: P₀₀^N, the weight of
+    (c, c) on the diagonal (relu: all neurons off at both points); `clipped_mass`: negative ringing set to 0."""
+
+    x: tuple[float, float]
+    width: int
+    f1: np.ndarray
+    f2: np.ndarray
+    p: np.ndarray
+    smooth: tuple[float, float]
+    levels: np.ndarray
+    cov: np.ndarray
+    diagonal_mass: float
+    clipped_mass: float
+
+
+def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
+    if spec.depth != 1:
+        raise SpecError(f"the exact joint density exists only for depth 1 (got depth {spec.depth})")
+    if not spec.iid:
+        raise SpecError("the exact joint density needs i.i.d. parameters (independence 'none')")
+    if spec.input_dim != 1:
+        raise SpecError("the exact joint density is implemented for 1-D inputs only")
+    if spec.prior != "gaussian":
+        raise SpecError(f"the exact joint density is implemented for the gaussian prior only (got {spec.prior})")
+    if spec.activation != "relu":
+        raise SpecError("the exact joint density is implemented for relu only (its neurons' characteristic "
+                        "function has a closed form; for other activations the 2-D inversion needs ~1e9 "
+                        "quadrature terms at small N)")
+    if spec.sigma_b <= 0 or spec.sigma_w <= 0:
+        raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
+                        "degenerate)")
+    if abs(x1 - x2) < 1e-9 * max(1.0, abs(x1)):
+        raise SpecError("x₁ = x₂: f(x₁) = f(x₂), the joint law sits on the diagonal and has no density")
+
+
+def preactivation_cov(spec: NetworkSpec, x1: float, x2: float) -> np.ndarray:
+    """Σ¹ of (z(x₁), z(x₂)) (docs/physics.md §1, d = 1)."""
+    sw2, sb2 = spec.sigma_w**2, spec.sigma_b**2
+    return np.array([[sw2 * x1 * x1 + sb2, sw2 * x1 * x2 + sb2], [sw2 * x1 * x2 + sb2, sw2 * x2 * x2 + sb2]])
+
+
+def relu_neuron_cf(sigma: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
+    """E[e^{−(q₁z₁⁺ + q₂z₂⁺)²/2}], z ~ N(0, Σ), in closed form, summed over the four sign quadrants of z.
+
+    On a quadrant the exponent is −(q·z)²/2 with q's entries zeroed where z is negative (relu = 0 there), and
+    N(z; Σ)e^{−(q·z)²/2} = N(z; Σ′)/√(det Σ · det P) with P = Σ⁻¹ + qqᵀ, Σ′ = P⁻¹; a quadrant of N(0, Σ′) has
+    probability ¼ ± arcsin(ρ′)/2π, ρ′ = −P₁₂/√(P₁₁P₂₂) (+ for the same signs)."""
+    a, b, c = sigma[0, 0], sigma[0, 1], sigma[1, 1]
+    det = a * c - b * b
+
+    def part(p1, p2, same_sign):
+        i11, i22, i12 = c / det + p1 * p1, a / det + p2 * p2, -b / det + p1 * p2
+        rho = np.clip(-i12 / np.sqrt(i11 * i22), -1.0, 1.0)
+        orth = 0.25 + (1 if same_sign else -1) * np.arcsin(rho) / (2 * math.pi)
+        return orth / np.sqrt(det * (i11 * i22 - i12 * i12))
+
+    zero = np.zeros_like(q1)
+    return part(zero, zero, True) + part(q1, zero, False) + part(zero, q2, False) + part(q1, q2, True)
+
+
+def _fast_size(n: int) -> int:
+    """The smallest even 2^a·3^b ≥ n (an FFT size that is fast)."""
+    best = 1 << max(1, (n - 1).bit_length())
+    p3 = 1
+    while p3 < best:
+        m = p3 * (1 << max(1, int(math.ceil(math.log2(max(1.0, n / p3))))))
+        best = min(best, m) if m >= n and m % 2 == 0 else best
+        p3 *= 3
+    return best
+
+
+def hpd_levels(p: np.ndarray, cell: float, masses=HPD_MASSES) -> np.ndarray:
+    """Density values ℓ such that {p ≥ ℓ} holds each of `masses` (grid cells of area `cell`)."""
+    v = np.sort(p.ravel())[::-1]
+    cum = np.cumsum(v) * cell
+    return np.array([v[min(int(np.searchsorted(cum, m * cum[-1])), len(v) - 1)] for m in masses])
+
+
+def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, points: int = 97,
+                  box=None) -> JointDensity:
+    """The exact (smoothed, see the module docstring) joint density of (f(x₁), f(x₂)) on a `points`×`points`
+    grid over ±half_range (default ±3.5 standard deviations per axis). With box = (b₁, b₂) grid steps, p is
+    instead its average over the b₁×b₂-step rectangle centred on each grid point (a histogram's expectation:
+    the characteristic function times the box's, sinc(tₖbₖΔₖ/2), inverted the same way)."""
+    x1, x2 = float(x1), float(x2)
+    _check(spec, x1, x2)
+    n, sw, sb = spec.width, spec.sigma_w, spec.sigma_b
+    sigma = preactivation_cov(spec, x1, x2)
+    s = sw / math.sqrt(n)
+    cov = np.asarray(kernels(spec, np.array([[x1], [x2]])).nngp, dtype=np.float64)   # = G2 at every N (§4.1)
+    sd = np.sqrt(np.diag(cov))
+    half = np.asarray(3.5 * sd if half_range is None else half_range, dtype=np.float64) * np.ones(2)
+    points = int(points) | 1                                       # odd: f = 0 is a grid point
+    step = 2 * half / (points - 1)
+    # The period must hold the whole law (aliasing folds the tails back in); a product of Gaussians has
+    # exponential tails at small N (the 1-D density's window, theory/density.py).
+    reach = (8.0 + 24.0 / math.sqrt(n)) * sd
+    size = [_fast_size(2 * int(math.ceil(max(half[k], reach[k]) / step[k])) + 2) for k in range(2)]
+    t = [(np.arange(size[k]) - size[k] // 2) * (2 * math.pi / (size[k] * step[k])) for k in range(2)]
+    smooth = SMOOTH_STEPS * step
+
+    def damping(t1, t2):   # the bias' and the smoothing's factors of Φ·G
+        return np.exp(-0.5 * (sb * (t1 + t2)) ** 2 - 0.5 * ((smooth[0] * t1) ** 2 + (smooth[1] * t2) ** 2))
+
+    t1, t2 = np.meshgrid(t[0], t[1], indexing="ij")
+    phi = damping(t1, t2) * relu_neuron_cf(sigma, s * t1, s * t2) ** n
+    if box is not None:
+        phi = phi * np.sinc(t1 * box[0] * step[0] / (2 * math.pi)) * np.sinc(t2 * box[1] * step[1] / (2 * math.pi))
+    check_cancelled()
+    # p(f) = (2π)⁻² Σ Φ(t) e^{−it·f} δt₁δt₂ on the centred grids f = (j − M/2)·step (trapezoid = exact up to
+    # aliasing for this smooth, decaying Φ).
+    dt = (t[0][1] - t[0][0]) * (t[1][1] - t[1][0])
+    p = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(phi))).real * dt / (4 * math.pi**2)
+    neg = p < 0
+    cell = step[0] * step[1]
+    clipped = float(-p[neg].sum() * cell)
+    p[neg] = 0.0
+    levels = hpd_levels(p, cell)
+    m = (points - 1) // 2
+    keep = [slice(size[k] // 2 - m, size[k] // 2 + m + 1) for k in range(2)]
+    f1, f2 = (np.arange(-m, m + 1) * step[k] for k in range(2))
+    p00 = 0.25 + math.asin(sigma[0, 1] / math.sqrt(sigma[0, 0] * sigma[1, 1])) / (2 * math.pi)
+    return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p[keep[0], keep[1]].copy(),
+                        smooth=(float(smooth[0]), float(smooth[1])), levels=levels, cov=cov,
+                        diagonal_mass=p00**n, clipped_mass=clipped)
