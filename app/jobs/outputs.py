@@ -19,6 +19,7 @@ from nnqft_engine.theory.kernels import kernels
 from ..state import AppState
 from ..theory import edgeworth, finite_width_theory, live_settings
 from .exact_density import ExactDensity, exact_density, needs_work
+from .joint_density import JointDensity, exact_joint, needs_work as joint_needs_work
 from .progress import Progress
 
 SCATTER_MAX = 1500
@@ -61,6 +62,8 @@ class OutputsResult:
     edge_reason: str | None = None
     exact: ExactDensity | None = None    # the exact finite-N density (depth 1), from the second result on
     exact_reason: str | None = None      # why there is none (one sentence); None while it is being computed
+    joint: JointDensity | None = None    # the exact joint density of (f(x₁), f(x₂)), after the 1-D one
+    joint_reason: str | None = None      # why there is none; None while it is being computed
 
 
 def _theory(spec, pts: np.ndarray, grid: np.ndarray) -> dict:
@@ -138,6 +141,14 @@ def _exact(spec, x1: float, edges: np.ndarray) -> dict:
         return {"exact": None, "exact_reason": str(exc)}
 
 
+def _joint(spec, pts: np.ndarray) -> dict:
+    """The exact joint density of (f(x₁), f(x₂)), or the sentence saying why there is none."""
+    try:
+        return {"joint": exact_joint(spec, float(pts[0, 0]), float(pts[1, 0])), "joint_reason": ""}
+    except SpecError as exc:
+        return {"joint": None, "joint_reason": str(exc)}
+
+
 def run(state: AppState) -> Iterator[OutputsResult]:
     spec = state.network_spec()
     pts = np.array([[state.x1], [state.x2]])
@@ -177,6 +188,11 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
                 _cancellable_pause(DEBOUNCE_S)
                 yield result()
             theory.update(_exact(spec, float(pts[0, 0]), edges[0]))
+        elif stats is not None and "joint_reason" not in theory:
+            # One chunk later (the 1-D density is on screen by then): the joint density (~0.5 s for relu, N = 2).
+            if joint_needs_work(spec, float(pts[0, 0]), float(pts[1, 0])):
+                yield result()   # a cancellation point before an inversion that cannot be interrupted
+            theory.update(_joint(spec, pts))
         n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())
         if stats is None:   # bins from theory, or from the first networks where theory diverges
             edges = _histogram_edges(theory["k"], chunk.values.double().cpu().numpy())
@@ -191,4 +207,7 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
         yield result()
     if stats is not None and "exact_reason" not in theory:   # one chunk only: the density comes last
         theory.update(_exact(spec, float(pts[0, 0]), edges[0]))
+        yield result()
+    if stats is not None and "joint_reason" not in theory:   # … and the joint density after it
+        theory.update(_joint(spec, pts))
         yield result()

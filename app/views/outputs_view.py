@@ -103,6 +103,10 @@ class OutputsView(ViewBase):
         self.scatter = plotting.PointCloud(size_px=4)
         self.joint.addItem(self.scatter)
         self.ellipses = [self.joint.plot(name="NNGP 1σ, 2σ" if i == 0 else None) for i in range(2)]
+        # The exact joint density's contours holding 39/86/99 % (1σ, 2σ, 3σ of a 2-D Gaussian).
+        self.joint_lines = [self.joint.plot(name="exact joint density" if i == 0 else None) for i in range(3)]
+        self.joint_note = self.add_note(self.joint)
+        self._joint_shown = ()
         for i, name in enumerate(("x1", "x2")):
             line = pg.InfiniteLine(angle=90, movable=True, label=f"x{'₁₂'[i]}",
                                    labelOpts={"position": 0.93})
@@ -143,6 +147,9 @@ class OutputsView(ViewBase):
         if (static_key, id(r.exact), r.exact_reason) != self._exact_shown:
             self._exact_shown = (static_key, id(r.exact), r.exact_reason)
             self._show_exact(r)
+        if (static_key, id(r.joint), r.joint_reason) != self._joint_shown:
+            self._joint_shown = (static_key, id(r.joint), r.joint_reason)
+            self._show_joint(r)
         peaks = [np.nanmax(r.density), np.nanmax(r.gauss) if r.gauss is not None else 0.0]
         if r.exact is not None:   # the spike's full height stays on screen
             inside = (r.exact.f >= r.edges[0]) & (r.exact.f <= r.edges[-1])
@@ -168,6 +175,9 @@ class OutputsView(ViewBase):
             self._data["gauss_density"] = r.gauss
         if self.edge_curve.xData is not None and len(self.edge_curve.xData):
             self._data["edgeworth_density"] = r.edgeworth
+        if r.joint is not None:
+            self._data.update(joint_f1=r.joint.f1, joint_f2=r.joint.f2, joint_density=r.joint.p,
+                              joint_levels=r.joint.levels, joint_smoothing=np.array(r.joint.smooth))
         if r.exact is not None:
             self._data.update(exact_f=r.exact.f, exact_density=r.exact.p, exact_bin_mean=r.exact.bin_mean,
                               exact_atom_weight=np.array([r.exact.atom_weight]))
@@ -246,6 +256,40 @@ class OutputsView(ViewBase):
             self.atom_line.setVisible(e.atom_weight > 0 and not e.atom_in_p)
         self.hist_note.setText(" ".join(notes + [r_ + "." for r_ in self._reasons]))
         self.hist_note.setToolTip("\n\n".join(_wrap(tip, 60) for tip in self._tips + tips))
+
+    def _show_joint(self, r: OutputsResult) -> None:
+        """Contours of the exact joint density of (f(x₁), f(x₂)) holding 39/86/99 % (its law smoothed by a
+        Gaussian of 1.6 grid steps, said in the note: relu's both-off mass on the diagonal has no density
+        otherwise), the NNGP ellipses dashed beside them; or why there are none."""
+        t, lw = self.theme, self.line_width()
+        j = r.joint
+        dash = QtCore.Qt.PenStyle.DashLine if j is not None else QtCore.Qt.PenStyle.SolidLine
+        for item in self.ellipses:
+            item.setPen(plotting.pen(t["theory"], lw, dash))
+        if j is None:
+            for item in self.joint_lines:
+                item.setData([], [])
+            if r.joint_reason:
+                self.joint_note.setText(f"Exact joint density: not available — {r.joint_reason}.")
+            else:
+                self.joint_note.setText("Exact joint density: computing…" if r.depth == 1 else "")
+            self.joint_note.setToolTip("")
+            return
+        self.joint_lines[0].opts["name"] = f"exact joint density, N = {r.width:,} (39/86/99 %)"
+        for item, level in zip(self.joint_lines, j.levels):
+            cx, cy = plotting.contour(j.f1, j.f2, j.p, float(level))
+            item.setData(cx, cy, pen=plotting.pen(t["theory2"], lw), connect="finite")
+        text = (f"Exact contours: the law of (f(x₁), f(x₂)) smoothed by a Gaussian of 1.6 grid steps "
+                f"(σ = {j.smooth[0]:.2g}, {j.smooth[1]:.2g}).")
+        if j.diagonal_mass > 1e-3:
+            text += f" Ridge on the diagonal: all {r.width} neurons off at x₁ and x₂ (weight {j.diagonal_mass:.3g})."
+        self.joint_note.setText(text)
+        self.joint_note.setToolTip(_wrap(
+            "The exact finite-N joint density at depth 1 by one 2-D Fourier inversion of the characteristic "
+            "function (docs/physics.md §4.3.1). Its level lines hold 39 %, 86 % and 99 % of the probability "
+            "(what the 1σ, 2σ, 3σ ellipses hold for a Gaussian). It is drawn for the law of f plus independent "
+            "Gaussian noise of 1.6 grid steps: relu puts mass on lines (f = (c, c) when every neuron is off at "
+            "both points), which have no 2-D density. The dashed ellipses are the N = ∞ (NNGP) Gaussian's.", 60))
 
     def _style_markers(self) -> None:
         t = self.theme

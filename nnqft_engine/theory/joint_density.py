@@ -32,6 +32,7 @@ from ..spec import NetworkSpec, SpecError
 from .kernels import kernels
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
+_ROWS = 64                # rows of the Fourier grid per block (~30 ms)
 HPD_MASSES = (1 - math.exp(-0.5), 1 - math.exp(-2.0), 1 - math.exp(-4.5))   # 39 %, 86 %, 99 %: 1σ, 2σ, 3σ in 2-D
 
 
@@ -117,10 +118,10 @@ def hpd_levels(p: np.ndarray, cell: float, masses=HPD_MASSES) -> np.ndarray:
     return np.array([v[min(int(np.searchsorted(cum, m * cum[-1])), len(v) - 1)] for m in masses])
 
 
-def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, points: int = 97,
-                  box=None) -> JointDensity:
+def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, span_sd: float = 3.5,
+                  points: int = 97, box=None) -> JointDensity:
     """The exact (smoothed, see the module docstring) joint density of (f(x₁), f(x₂)) on a `points`×`points`
-    grid over ±half_range (default ±3.5 standard deviations per axis). With box = (b₁, b₂) grid steps, p is
+    grid over ±half_range (default ±span_sd standard deviations per axis). With box = (b₁, b₂) grid steps, p is
     instead its average over the b₁×b₂-step rectangle centred on each grid point (a histogram's expectation:
     the characteristic function times the box's, sinc(tₖbₖΔₖ/2), inverted the same way)."""
     x1, x2 = float(x1), float(x2)
@@ -130,7 +131,7 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, p
     s = sw / math.sqrt(n)
     cov = np.asarray(kernels(spec, np.array([[x1], [x2]])).nngp, dtype=np.float64)   # = G2 at every N (§4.1)
     sd = np.sqrt(np.diag(cov))
-    half = np.asarray(3.5 * sd if half_range is None else half_range, dtype=np.float64) * np.ones(2)
+    half = np.asarray(span_sd * sd if half_range is None else half_range, dtype=np.float64) * np.ones(2)
     points = int(points) | 1                                       # odd: f = 0 is a grid point
     step = 2 * half / (points - 1)
     # The period must hold the whole law (aliasing folds the tails back in); a product of Gaussians has
@@ -143,10 +144,14 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, p
     def damping(t1, t2):   # the bias' and the smoothing's factors of Φ·G
         return np.exp(-0.5 * (sb * (t1 + t2)) ** 2 - 0.5 * ((smooth[0] * t1) ** 2 + (smooth[1] * t2) ** 2))
 
-    t1, t2 = np.meshgrid(t[0], t[1], indexing="ij")
-    phi = damping(t1, t2) * relu_neuron_cf(sigma, s * t1, s * t2) ** n
-    if box is not None:
-        phi = phi * np.sinc(t1 * box[0] * step[0] / (2 * math.pi)) * np.sinc(t2 * box[1] * step[1] / (2 * math.pi))
+    phi = np.empty((size[0], size[1]))
+    for i in range(0, size[0], _ROWS):   # in blocks of rows, each a cancellation point
+        check_cancelled()
+        t1, t2 = np.meshgrid(t[0][i:i + _ROWS], t[1], indexing="ij")
+        block = damping(t1, t2) * relu_neuron_cf(sigma, s * t1, s * t2) ** n
+        if box is not None:   # the box's characteristic function
+            block *= np.sinc(t1 * box[0] * step[0] / (2 * math.pi)) * np.sinc(t2 * box[1] * step[1] / (2 * math.pi))
+        phi[i:i + _ROWS] = block
     check_cancelled()
     # p(f) = (2π)⁻² Σ Φ(t) e^{−it·f} δt₁δt₂ on the centred grids f = (j − M/2)·step (trapezoid = exact up to
     # aliasing for this smooth, decaying Φ).

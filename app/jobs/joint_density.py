@@ -1,0 +1,36 @@
+"""The exact finite-N joint density of (f(x₁), f(x₂)) at depth 1 (nnqft_engine.theory.joint_density,
+docs/physics.md §4.3.1) for the Outputs view's joint scatter: on ±6.5 NNGP standard deviations (the scatter's
+axes span 3 to 6), cached per (spec, x₁, x₂) so a request repeated while dragging does not recompute it."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from nnqft_engine.spec import NetworkSpec
+from nnqft_engine.theory.joint_density import JointDensity, joint_density
+
+POINTS = 161         # grid points per axis: the smoothing is 1.6 steps = 0.13 standard deviations
+SPAN_SD = 6.5
+_CACHE: OrderedDict = OrderedDict()
+
+
+def _key(spec: NetworkSpec, x1: float, x2: float) -> tuple:
+    return spec, float(x1), float(x2)
+
+
+def needs_work(spec: NetworkSpec, x1: float, x2: float) -> bool:
+    """Whether exact_joint would compute an inversion (relu at depth 1, not cached) rather than answer at once."""
+    return (spec.depth == 1 and spec.activation == "relu" and spec.iid and spec.prior == "gaussian"
+            and _key(spec, x1, x2) not in _CACHE)
+
+
+def exact_joint(spec: NetworkSpec, x1: float, x2: float) -> JointDensity:
+    """The joint density, or SpecError (one sentence) where there is none here."""
+    key = _key(spec, x1, x2)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    result = joint_density(spec, x1, x2, span_sd=SPAN_SD, points=POINTS)
+    _CACHE[key] = result
+    while len(_CACHE) > 16:
+        _CACHE.popitem(last=False)
+    return result
