@@ -1,0 +1,75 @@
+"""The Outputs view's exact joint density of (f(x₁), f(x₂)) (docs/physics.md §4.3.1): on "CLT at work" (relu, N = 2)
+its 39/86/99 % contours are drawn beside dashed NNGP ellipses, with the smoothing stated; it comes after the first
+results (the first frame is not delayed); where it does not exist the joint plot says why."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch  # noqa: F401 — torch before Qt, as in the app
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore  # noqa: E402
+
+from app import jobs  # noqa: E402
+from app.session import load_presets  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("no_thread_left_running")
+
+
+def _clt_state(**changes):
+    preset = next(p for p in load_presets() if p.name == "1-clt")
+    return dataclasses.replace(preset.state(), **{"ensemble": 2000, **changes})
+
+
+@pytest.mark.slow
+def test_clt_preset_draws_the_exact_joint_contours(open_window):
+    w = open_window(_clt_state())
+    v = w.views["outputs"]
+    r = v.last_result
+    j = r.joint
+    assert j is not None and r.joint_reason == ""
+    assert j.x == (1.0, -0.5) and j.width == 2
+    # Three closed level lines inside the density's window, each through points where p equals its level.
+    for item, level in zip(v.joint_lines, j.levels):
+        x, y = item.getData()
+        ok = np.isfinite(x)
+        assert ok.sum() > 50
+        i = np.clip(np.round((x[ok] - j.f1[0]) / (j.f1[1] - j.f1[0])).astype(int), 0, len(j.f1) - 1)
+        k = np.clip(np.round((y[ok] - j.f2[0]) / (j.f2[1] - j.f2[0])).astype(int), 0, len(j.f2) - 1)
+        near = j.p[i, k]
+        assert np.median(np.abs(near - level)) < 0.5 * level
+    assert v.joint_lines[0].name() == "exact joint density, N = 2 (39/86/99 %)"
+    assert v.joint_lines[0].name() in [label.text for _, label in v.joint.legend.items]
+    assert all(e.opts["pen"].style() == QtCore.Qt.PenStyle.DashLine for e in v.ellipses)
+    assert "1.6 grid steps" in v.joint_note.toPlainText()
+    assert "joint_density" in v.export_data()
+
+
+@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), pytest.param(dict(activation="erf"), "relu only", marks=pytest.mark.slow),
+                                         (dict(x2=1.0), "x₁ = x₂")])
+def test_where_there_is_no_joint_density_the_view_says_why(open_window, change, why):
+    w = open_window(_clt_state(**change))
+    v = w.views["outputs"]
+    r = v.last_result
+    assert r.joint is None and why in r.joint_reason
+    assert all(not len(item.getData()[0] if item.getData()[0] is not None else []) for item in v.joint_lines)
+    assert "Exact joint density: not available" in v.joint_note.toPlainText()
+    assert all(e.opts["pen"].style() == QtCore.Qt.PenStyle.SolidLine for e in v.ellipses)
+
+
+def test_the_first_results_come_before_the_joint_density():
+    """The histogram's first frame is not delayed: the 1-D density comes from the second result on and the joint
+    one after it, each once (cached for a repeated request)."""
+    from app.jobs import joint_density as jj
+    jj._CACHE.clear()
+    state = _clt_state(ensemble=20_000, x2=-0.25)
+    results = list(jobs.outputs.run(state))
+    assert results[0].exact is None and results[0].joint is None and results[0].joint_reason is None
+    first_joint = next(i for i, r in enumerate(results) if r.joint is not None)
+    first_exact = next(i for i, r in enumerate(results) if r.exact is not None)
+    assert first_joint > first_exact > 0
+    assert results[-1].joint is results[first_joint].joint
+    spec = state.network_spec()
+    assert not jj.needs_work(spec, 1.0, -0.25)
