@@ -1,5 +1,5 @@
 """The exact finite-N joint density of (f(x₁), f(x₂)) at depth 1 (nnqft_engine.theory.joint_density,
-docs/physics.md §4.3.1) for the Outputs view's joint scatter: on ±6.5 NNGP standard deviations (the scatter's
+docs/physics.md §4.6) for the Outputs view's joint scatter: on ±6.5 NNGP standard deviations (the scatter's
 axes span 3 to 6), cached per (spec, x₁, x₂) so a request repeated while dragging does not recompute it."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Exact finite-N joint density of (f(x₁), f(x₂)) at depth 1, gaussian prior, by one 2-D Fourier inversion
-(docs/physics.md §4.3.1).
+(docs/physics.md §4.6).
 
 f(x_k) = c + Σᵢ aᵢ φ(zᵢ(x_k)) with N i.i.d. neurons, so the joint characteristic function factorizes exactly:
 
@@ -18,7 +18,7 @@ noise has exactly this density, which is how the tests compare it with sampled n
 C(t) for relu is in closed form (a Gaussian times e^{−(q·z)²/2} is a Gaussian; the quadrant probabilities of
 a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT (~0.1–0.5 s). Other activations
 are refused: C(t) is then a 2-D integral whose integrand is a ridge of width 1/(s|t|), and at small N (where
-Φ decays slowly) a quadrature fine enough costs ~1e9 terms per density.
+Φ decays slowly) a quadrature fine enough costs 1e8–1e10 terms per density (measured for erf, N = 32 … 2).
 """
 from __future__ import annotations
 
@@ -66,8 +66,8 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
         raise SpecError(f"the exact joint density is implemented for the gaussian prior only (got {spec.prior})")
     if spec.activation != "relu":
         raise SpecError("the exact joint density is implemented for relu only (its neurons' characteristic "
-                        "function has a closed form; for other activations the 2-D inversion needs ~1e9 "
-                        "quadrature terms at small N)")
+                        "function has a closed form; for other activations it is a 2-D quadrature of a sharp ridge "
+                        "costing ~1e8 terms at N = 32 and more at smaller N)")
     if spec.sigma_b <= 0 or spec.sigma_w <= 0:
         raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
                         "degenerate)")

@@ -1,4 +1,4 @@
-"""The Outputs view's exact joint density of (f(x₁), f(x₂)) (docs/physics.md §4.3.1): on "CLT at work" (relu, N = 2)
+"""The Outputs view's exact joint density of (f(x₁), f(x₂)) (docs/physics.md §4.6): on "CLT at work" (relu, N = 2)
 its 39/86/99 % contours are drawn beside dashed NNGP ellipses, with the smoothing stated; it comes after the first
 results (the first frame is not delayed); where it does not exist the joint plot says why."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exact depth-1 joint density of (f(x₁), f(x₂)) (docs/physics.md §4.3.1): the closed-form neuron characteristic
+"""Exact depth-1 joint density of (f(x₁), f(x₂)) (docs/physics.md §4.6): the closed-form neuron characteristic
 function against independent 2-D integration, its moments and marginal against closed forms and the 1-D exact
 density, and a χ² against 10⁶ sampled networks (plus the same smoothing noise)."""
 import json
@@ -76,6 +76,19 @@ def test_hpd_levels_hold_their_mass():
     sig = preactivation_cov(SPEC, 1.0, 0.3)
     p00 = 0.25 + math.asin(sig[0, 1] / math.sqrt(sig[0, 0] * sig[1, 1])) / (2 * math.pi)
     assert d.diagonal_mass == pytest.approx(p00**2, rel=1e-14)
+
+
+def test_large_width_joint_density_is_the_smoothed_nngp_gaussian():
+    spec = NetworkSpec(activation="relu", width=100_000, sigma_w=1.5, sigma_b=0.3)
+    d = joint_density(spec, 0.8, -0.4)
+    c = d.cov + np.diag(np.square(d.smooth))
+    f1, f2 = np.meshgrid(d.f1, d.f2, indexing="ij")
+    ci = np.linalg.inv(c)
+    gauss = np.exp(-0.5 * (ci[0, 0] * f1**2 + 2 * ci[0, 1] * f1 * f2 + ci[1, 1] * f2**2)) / (
+        2 * math.pi * math.sqrt(np.linalg.det(c)))
+    # The 1/N correction: relative size ~ excess kurtosis ~ 15/N ≈ 1.5e-4 of the peak.
+    assert np.abs(d.p - gauss).max() < 1e-3 * gauss.max()
+    assert d.diagonal_mass < 1e-300 or d.diagonal_mass == 0.0
 
 
 @pytest.mark.slow
