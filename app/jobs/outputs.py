@@ -164,6 +164,7 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
     stats, edges, z = None, None, None
     kept: list[np.ndarray] = []
     n_kept = n_bad = 0
+    paused = False   # whether this job has waited DEBOUNCE_S already
 
     review = ErrorReview(spec, pts)
 
@@ -186,12 +187,17 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
             # superseded within DEBOUNCE_S, never start an inversion they cannot interrupt.
             if needs_work(spec, float(pts[0, 0]), edges[0]):
                 _cancellable_pause(DEBOUNCE_S)
+                paused = True
                 yield result()
             theory.update(_exact(spec, float(pts[0, 0]), edges[0]))
         elif stats is not None and "joint_reason" not in theory:
-            # One chunk later (the 1-D density is on screen by then): the joint density (~0.5 s for relu, N = 2).
+            # One chunk later (the 1-D density is on screen by then): the joint density (0.2–0.5 s for relu), after
+            # the same debounce unless this job has waited already (dragging x₂ leaves the 1-D density cached).
             if joint_needs_work(spec, float(pts[0, 0]), float(pts[1, 0])):
-                yield result()   # a cancellation point before an inversion that cannot be interrupted
+                if not paused:
+                    _cancellable_pause(DEBOUNCE_S)
+                    paused = True
+                yield result()
             theory.update(_joint(spec, pts))
         n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())
         if stats is None:   # bins from theory, or from the first networks where theory diverges
