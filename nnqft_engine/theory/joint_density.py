@@ -94,7 +94,7 @@ def relu_neuron_cf(sigma: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> np.ndar
         i11, i22, i12 = c / det + p1 * p1, a / det + p2 * p2, -b / det + p1 * p2
         rho = np.clip(-i12 / np.sqrt(i11 * i22), -1.0, 1.0)
         orth = 0.25 + (1 if same_sign else -1) * np.arcsin(rho) / (2 * math.pi)
-        return orth / np.sqrt(det * (i11 * i22 - i12 * i12))
+        return orth / np.sqrt(1.0 + a * p1 * p1 + 2 * b * p1 * p2 + c * p2 * p2)   # det Σ·det P = 1 + qᵀΣq
 
     zero = np.zeros_like(q1)
     return part(zero, zero, True) + part(q1, zero, False) + part(zero, q2, False) + part(q1, q2, True)
