@@ -1,6 +1,5 @@
-"""Side by side with JAX (issue 15): the sampler's Monte-Carlo NNGP against neural-tangents' own
-`monte_carlo_kernel_fn` and a careful `jit(vmap)` JAX ensemble, on the same work (docs/physics.md §1–2,
-"Benchmarks against JAX").
+"""Side by side with JAX (issue 15): the sampler's Monte-Carlo NNGP (docs/physics.md §1–2, §3.1) against
+neural-tangents' own `monte_carlo_kernel_fn` and a careful `jit(vmap)` JAX ensemble, on the same work.
 
 JAX lives in another Python (it is no dependency of this project): bench/reference_jax.py runs there as a
 worker, started with a timeout, and times one run per command, so the two sides alternate run by run and a
@@ -225,8 +224,7 @@ def side_by_side(work: SideBySide, python: str | None = None, *, script: Path = 
 
 def _report(work: SideBySide, info: dict, threads: int, best: dict, estimates: dict) -> dict:
     theory = kernels(work.spec, work.x).nngp
-    # Standard error of a mean of f(x)f(x') over M networks, from the Gaussian (infinite-width) fourth moment
-    # E[f²f'²] − K² = K(x,x)K(x',x') + K(x,x')²: a yardstick for agreement, not a test statistic.
+    # Standard error of K̂ from the Gaussian fourth moment (docs/physics.md §3.1): a yardstick, not a test.
     diag = np.diag(theory)
     se = np.sqrt((np.outer(diag, diag) + theory ** 2) / work.networks)
     out = {"work": asdict(work), "threads": threads, "jax": info.get("jax"),

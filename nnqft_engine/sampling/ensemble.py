@@ -110,7 +110,7 @@ def block_tiles(spec: NetworkSpec, xt: torch.Tensor, qs: list[torch.Tensor], m: 
     head = draw(m, n + 1)                                  # readout ω in [:, :n], bias β in [:, n]
     sw_in, sw_n, sb = spec.sigma_w / math.sqrt(d), spec.sigma_w / math.sqrt(n), spec.sigma_b
     a = head[:, :n]
-    factor = readout_factors(spec, first[..., :d] * sw_in, gen)
+    factor = 1.0 if spec.iid else readout_factors(spec, first[..., :d] * sw_in, gen)  # no pass when i.i.d.
     if not isinstance(factor, float):
         a = a * factor
     xs = xt * sw_in
@@ -135,21 +135,36 @@ def block_tiles(spec: NetworkSpec, xt: torch.Tensor, qs: list[torch.Tensor], m: 
 def _depth1_tiles(act, xs: torch.Tensor, sb: float, sw_n: float, first: torch.Tensor, a: torch.Tensor,
                   c: torch.Tensor, q, tm: int) -> Iterator[torch.Tensor]:
     """Depth-1 outputs of a block, tile by tile, as views of one (m, P) block output. At width 1024 and
-    64 points a tile is 2 networks and ~30 µs of φ, so per-tile torch calls are kept to three (product, φ,
-    readout) on one reused pre-activation buffer; the readout scale and the output bias are applied once per
-    block, beforehand (σ_w/√N folded into the readout weights, σ_b into the bias)."""
+    64 points a tile is 2 networks and ~30 µs of φ, so per-tile work is three torch calls (product into one
+    reused pre-activation buffer, φ in place, readout accumulated) on tile views made once per block; the
+    readout scale and the output bias are applied once per block, beforehand (σ_w/√N folded into the readout
+    weights, σ_b β as the readout's starting value)."""
     m, n, d1 = first.shape
     p = xs.shape[0]
     xb = torch.cat([xs, xs.new_full((p, 1), sb)], dim=1).T.contiguous()  # (d+1, P)
     qv = q.view(1, 1, p) if torch.is_tensor(q) else q
     a = a * sw_n
-    out = c[:, None].mul(sb).expand(m, p).contiguous()       # σ_b β, the readout adds Σ_i a_i φ_i onto it
+    out = c[:, None].mul(sb).expand(m, p).contiguous()
+    outs = out.split(tm)
     buf = xs.new_empty(min(m, tm) * n * p)
-    for m0 in range(0, m, tm):
-        m1 = min(m, m0 + tm)
-        z = torch.mm(first[m0:m1].reshape(-1, d1), xb, out=buf[:(m1 - m0) * n * p].view(-1, p))
-        _readout_add(a[m0:m1], act.apply_(z.view(m1 - m0, n, p), qv), out[m0:m1])
-        yield out[m0:m1]
+    full = m // tm
+    wide = n >= 32   # _readout_add's batched-product case, inlined on 3-d tile views
+    fs = first[:full * tm].view(full, tm * n, d1)
+    as_ = a[:full * tm].view(full, tm, 1, n) if wide else a[:full * tm].view(full, tm, n)
+    os_ = out[:full * tm].view(full, tm, 1, p) if wide else out[:full * tm].view(full, tm, p)
+    zb, z3 = buf.view(-1, p), buf.view(-1, n, p)
+    for k in range(full):
+        torch.mm(fs[k], xb, out=zb)
+        if wide:
+            os_[k].baddbmm_(as_[k], act.apply_(z3, qv))
+        else:
+            _readout_add(as_[k], act.apply_(z3, qv), os_[k])
+        yield outs[k]
+    if full * tm < m:   # the block's last, shorter tile
+        r = m - full * tm
+        z = torch.mm(first[full * tm:].reshape(-1, d1), xb, out=buf[:r * n * p].view(-1, p))
+        _readout_add(a[full * tm:], act.apply_(z.view(r, n, p), qv), out[full * tm:])
+        yield outs[-1]
 
 
 def _depth1_readout(spec: NetworkSpec, xs: torch.Tensor, first: torch.Tensor, a: torch.Tensor,
