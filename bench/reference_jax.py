@@ -9,10 +9,10 @@ float32) at P points in [-2, 2] (docs/physics.md §1–2), done two ways:
 - "vmap": a careful JAX user's `jit(lax.map(vmap(init + apply)))` over batches of networks, the f fᵀ
   reduction inside the jitted function, so XLA fuses what it can.
 
-XLA is pinned to one thread (like torch on the other side) before jax is imported. Protocol, one JSON object
-per line on stdout: first {"ready": …} (or {"error": …} and exit status 3 when jax is missing), then one
-answer per command read from stdin: "nt" / "vmap" time one run ({"name", "wall_s", "cpu_s"}), "kernels"
-returns both estimates, "quit" ends. Timings are per command so the caller can interleave them with its own.
+XLA is pinned to one thread (like torch on the other side) before jax is imported, and the process to the
+caller's core when it names one ("core"). Protocol, one JSON object per line on stdout: first {"ready": …}
+(or {"error": …} and exit status 3 when jax is missing), then one answer per command read from stdin:
+"nt" / "vmap" time one run ({"name", "wall_s", "cpu_s"}), "kernels" returns both estimates, "quit" ends. Timings are per command so the caller can interleave them with its own.
 """
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def main(argv: list[str]) -> int:
     sigma_w, sigma_b = float(cfg.get("sigma_w", 1.0)), float(cfg.get("sigma_b", 0.1))
     batch = int(cfg.get("batch", 64))
     activation, seed = cfg.get("activation", "erf"), int(cfg.get("seed", 0))
+    if cfg.get("core") is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(cfg["core"])})   # before jax starts its threads, which inherit it
     _one_thread()
     try:
         import jax

@@ -3,7 +3,7 @@ neural-tangents' own `monte_carlo_kernel_fn` and a careful `jit(vmap)` JAX ensem
 
 JAX lives in another Python (it is no dependency of this project): bench/reference_jax.py runs there as a
 worker, started with a timeout, and times one run per command, so the two sides alternate run by run and a
-load spike hits both alike. Both sides use one thread. Besides best-of wall times, each side's process CPU
+load spike hits both alike. Both sides use one thread, on the same pinned core. Besides best-of wall times, each side's process CPU
 time is reported: on a shared machine it is the figure least disturbed by other work.
 
 The ceiling is what torch alone needs for the same random numbers and φ evaluations (one randn of every
@@ -20,8 +20,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -89,12 +91,12 @@ def resolve_python(explicit: str | None = None) -> str:
 class Worker:
     """bench/reference_jax.py in a subprocess: one JSON line per command, each read within the timeout."""
 
-    def __init__(self, python: str, work: SideBySide, script: Path = SCRIPT) -> None:
+    def __init__(self, python: str, work: SideBySide, script: Path = SCRIPT, core: int | None = None) -> None:
         if not script.is_file():
             raise ReferenceUnavailable(f"the JAX reference script {script} is missing (it ships with a source "
                                        "checkout, not with an installed package)")
         self.timeout_s = work.timeout_s
-        cfg = {k: v for k, v in asdict(work).items() if k not in ("repeats", "timeout_s")}
+        cfg = {k: v for k, v in asdict(work).items() if k not in ("repeats", "timeout_s")} | {"core": core}
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self._proc = subprocess.Popen([python, str(script), json.dumps(cfg)], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._stderr, text=True, bufsize=1)
@@ -197,13 +199,31 @@ def _z_max(k: np.ndarray, theory: np.ndarray, se: np.ndarray) -> float:
     return float(np.max(np.abs(k - theory)[iu] / se[iu]))
 
 
+@contextmanager
+def _pinned(core: int | None) -> Iterator[None]:
+    """This thread on one core for the measurement, then back to its former cores."""
+    if core is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def side_by_side(work: SideBySide, python: str | None = None, *, script: Path = SCRIPT) -> dict:
-    """Time the sampler, its ceiling and the JAX references alternately; best of `work.repeats` each."""
-    worker = Worker(resolve_python(python), work, script)
+    """Time the sampler, its ceiling and the JAX references alternately; best of `work.repeats` each.
+
+    Both processes are pinned to the same single core where the OS allows it: "one thread" then also holds
+    for JAX's dispatch thread, which otherwise overlaps neural-tangents' per-network calls on a second core."""
+    core = min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    worker = Worker(resolve_python(python), work, script, core)
     names = [n for n in ("vmap", "nt") if n in worker.info.get("first_run_s", {})]
     best = {n: [math.inf, math.inf] for n in ["torch", "ceiling", *names]}
     try:
-        with torch_threads(1) as threads:
+        with torch_threads(1) as threads, _pinned(core):
             torch_nngp(work)   # warm-up
             for _ in range(work.repeats):
                 for name in best:
@@ -219,7 +239,7 @@ def side_by_side(work: SideBySide, python: str | None = None, *, script: Path = 
             estimates["torch"] = torch_nngp(work)
     finally:
         worker.close()
-    return _report(work, worker.info, threads, best, estimates)
+    return _report(work, worker.info, threads, best, estimates) | {"core": core}
 
 
 def _report(work: SideBySide, info: dict, threads: int, best: dict, estimates: dict) -> dict:

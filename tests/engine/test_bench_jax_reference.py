@@ -88,8 +88,11 @@ def test_protocol_ratios_and_kernel_transport(tmp_path):
                 print(json.dumps({"name": cmd, "wall_s": times[cmd][0], "cpu_s": times[cmd][1]}), flush=True)
     """)
     work = jr.SideBySide(**SMALL)
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     r = jr.side_by_side(work, sys.executable, script=script)
     assert r["jax"] == "fake" and r["threads"] == 1
+    if cores is not None:   # measured on one core of ours, then our cores given back
+        assert r["core"] in cores and os.sched_getaffinity(0) == cores
     assert r["speedup_vs_vmap_wall"] == pytest.approx(0.5 / r["torch"]["wall_s"])
     assert r["speedup_vs_nt_cpu"] == pytest.approx(4.0 / r["torch"]["cpu_s"])
     assert r["ceiling_vs_vmap_cpu"] == pytest.approx(0.4 / r["ceiling"]["cpu_s"])
