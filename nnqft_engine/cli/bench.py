@@ -1,4 +1,5 @@
-"""`bench`: sampler throughput against the bare activation, and analytic-kernel latency."""
+"""`bench`: sampler throughput against the bare activation, and analytic-kernel latency; `--reference jax`: the
+MC NNGP side by side with neural-tangents and a jit(vmap) JAX ensemble (bench/jax_reference.py)."""
 from __future__ import annotations
 
 import torch
