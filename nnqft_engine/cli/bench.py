@@ -1,4 +1,5 @@
-"""`bench`: sampler throughput against the bare activation, and analytic-kernel latency."""
+"""`bench`: sampler throughput against the bare activation, and analytic-kernel latency; `--reference jax`: the
+MC NNGP side by side with neural-tangents and a jit(vmap) JAX ensemble (bench/jax_reference.py)."""
 from __future__ import annotations
 
 import torch
@@ -35,6 +36,12 @@ def run(argv: list[str]) -> int:
     p.add_argument("--ensemble", type=int, default=1024, help="networks per throughput measurement")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's setting)")
     p.add_argument("--no-hooks", action="store_true", help="skip the theory/flow benchmark hooks")
+    p.add_argument("--reference", choices=("jax",), default=None,
+                   help="instead, the MC NNGP side by side with neural-tangents and a jit(vmap) JAX ensemble, "
+                        "run by a Python that has jax (--jax-python or $NNQFT_JAX_PYTHON)")
+    p.add_argument("--jax-python", default=None, help="that Python (default: $NNQFT_JAX_PYTHON)")
+    for name, default in (("width", 1024), ("depth", 1), ("points", 64), ("networks", 4096)):
+        p.add_argument(f"--jax-{name}", type=int, default=default, help=f"side-by-side {name} (default {default})")
     add_memory_flag(p)
     args = p.parse_args(argv)
     if args.repeats < 1 or args.ensemble < 1 or (args.threads is not None and args.threads < 1):
@@ -44,8 +51,26 @@ def run(argv: list[str]) -> int:
         if args.threads > 4096:
             raise UsageError(f"--threads {args.threads} is more than 4096")
         torch.set_num_threads(args.threads)
+    if args.reference == "jax":
+        return _run_jax(args)
     result = run_benchmarks(repeats=args.repeats, ensemble=args.ensemble, extras=not args.no_hooks)
     if args.table:
         print(_table(result), file=sys.stderr)
+    emit(result)
+    return 0
+
+
+def _run_jax(args) -> int:
+    from ..bench import jax_reference as jr
+
+    try:
+        work = jr.SideBySide(width=args.jax_width, depth=args.jax_depth, points=args.jax_points,
+                             networks=args.jax_networks, repeats=min(args.repeats, 3),
+                             batch=min(64, max(1, args.jax_networks)))
+        result = jr.side_by_side(work, args.jax_python)
+    except jr.ReferenceUnavailable as exc:
+        raise UsageError(f"--reference jax: {exc}") from None
+    if args.table:
+        print(jr.table(result), file=sys.stderr)
     emit(result)
     return 0

@@ -110,65 +110,83 @@ def block_tiles(spec: NetworkSpec, xt: torch.Tensor, qs: list[torch.Tensor], m: 
     head = draw(m, n + 1)                                  # readout ω in [:, :n], bias β in [:, n]
     sw_in, sw_n, sb = spec.sigma_w / math.sqrt(d), spec.sigma_w / math.sqrt(n), spec.sigma_b
     a = head[:, :n]
-    factor = readout_factors(spec, first[..., :d] * sw_in, gen)
+    factor = 1.0 if spec.iid else readout_factors(spec, first[..., :d] * sw_in, gen)  # no pass when i.i.d.
     if not isinstance(factor, float):
         a = a * factor
     xs = xt * sw_in
     act = get_activation(spec.activation)
     tm = tile_networks(spec, xt.shape[0])
     if spec.depth == 1:
-        xb = torch.cat([xs, xs.new_full((xs.shape[0], 1), sb)], dim=1).T.contiguous()  # (d+1, P)
+        yield from _depth1_tiles(act, xs, sb, sw_n, first, a, head[:, n], qs[0], tm)
+        return
     for m0 in range(0, m, tm):
         m1 = min(m, m0 + tm)
-        if spec.depth == 1:
-            out = _depth1_tile(act, xb, first[m0:m1], a[m0:m1], qs[0])
-        else:
-            f = first[m0:m1]
-            h = act.apply_(torch.baddbmm(f[:, None, :, d], xs.expand(m1 - m0, -1, -1), f[..., :d].transpose(1, 2),
-                                         beta=sb), qs[0][None, :, None])
-            for w, q in zip(deep, qs[1:]):
-                w = w[m0:m1]
-                z = torch.baddbmm(w[:, None, :, n], h, w[..., :n].transpose(1, 2), beta=sb, alpha=sw_n)
-                h = act.apply_(z, q[None, :, None])
-            out = torch.bmm(h, a[m0:m1, :, None])[..., 0]
+        f = first[m0:m1]
+        h = act.apply_(torch.baddbmm(f[:, None, :, d], xs.expand(m1 - m0, -1, -1), f[..., :d].transpose(1, 2),
+                                     beta=sb), qs[0][None, :, None])
+        for w, q in zip(deep, qs[1:]):
+            w = w[m0:m1]
+            z = torch.baddbmm(w[:, None, :, n], h, w[..., :n].transpose(1, 2), beta=sb, alpha=sw_n)
+            h = act.apply_(z, q[None, :, None])
+        out = torch.bmm(h, a[m0:m1, :, None])[..., 0]
         yield out.mul_(sw_n).add_(head[m0:m1, n:], alpha=sb)
 
 
-def _depth1_tile(act, xb: torch.Tensor, first: torch.Tensor, a: torch.Tensor, q) -> torch.Tensor:
-    """Σ_i a_i φ(z_i(x)) for one hidden layer on one tile of networks, small enough that the (networks ×
-    neurons × points) array stays in cache: z is one plain matrix product [ω¹ β¹]·[x σ_b]ᵀ, φ overwrites it
-    in place, then the readout."""
+def _depth1_tiles(act, xs: torch.Tensor, sb: float, sw_n: float, first: torch.Tensor, a: torch.Tensor,
+                  c: torch.Tensor, q, tm: int) -> Iterator[torch.Tensor]:
+    """Depth-1 outputs of a block, tile by tile, as views of one (m, P) block output. At width 1024 and
+    64 points a tile is 2 networks and ~30 µs of φ, so per-tile work is three torch calls (product into one
+    reused pre-activation buffer, φ in place, readout accumulated) on tile views made once per block; the
+    readout scale and the output bias are applied once per block, beforehand (σ_w/√N folded into the readout
+    weights, σ_b β as the readout's starting value)."""
     m, n, d1 = first.shape
-    p = xb.shape[1]
+    p = xs.shape[0]
+    xb = torch.cat([xs, xs.new_full((p, 1), sb)], dim=1).T.contiguous()  # (d+1, P)
     qv = q.view(1, 1, p) if torch.is_tensor(q) else q
-    z = torch.mm(first.reshape(m * n, d1), xb).view(m, n, p)
-    out = xb.new_empty(m, p)
-    _readout(a, act.apply_(z, qv), out)
-    return out
+    a = a * sw_n
+    out = c[:, None].mul(sb).expand(m, p).contiguous()
+    outs = out.split(tm)
+    buf = xs.new_empty(min(m, tm) * n * p)
+    full = m // tm
+    wide = n >= 32   # _readout_add's batched-product case, inlined on 3-d tile views
+    fs = first[:full * tm].view(full, tm * n, d1)
+    as_ = a[:full * tm].view(full, tm, 1, n) if wide else a[:full * tm].view(full, tm, n)
+    os_ = out[:full * tm].view(full, tm, 1, p) if wide else out[:full * tm].view(full, tm, p)
+    zb, z3 = buf.view(-1, p), buf.view(-1, n, p)
+    for k in range(full):
+        torch.mm(fs[k], xb, out=zb)
+        if wide:
+            os_[k].baddbmm_(as_[k], act.apply_(z3, qv))
+        else:
+            _readout_add(as_[k], act.apply_(z3, qv), os_[k])
+        yield outs[k]
+    if full * tm < m:   # the block's last, shorter tile
+        r = m - full * tm
+        z = torch.mm(first[full * tm:].reshape(-1, d1), xb, out=buf[:r * n * p].view(-1, p))
+        _readout_add(a[full * tm:], act.apply_(z.view(r, n, p), qv), out[full * tm:])
+        yield outs[-1]
 
 
 def _depth1_readout(spec: NetworkSpec, xs: torch.Tensor, first: torch.Tensor, a: torch.Tensor,
                     q: torch.Tensor) -> torch.Tensor:
     """The depth-1 evaluation of a whole block on given parameters (benchmarks: everything but the RNG)."""
     act = get_activation(spec.activation)
-    xb = torch.cat([xs, xs.new_full((xs.shape[0], 1), spec.sigma_b)], dim=1).T.contiguous()
-    tm = tile_networks(spec, xs.shape[0])
-    return torch.cat([_depth1_tile(act, xb, first[m0:m0 + tm], a[m0:m0 + tm], q)
-                      for m0 in range(0, first.shape[0], tm)])
+    tiles = _depth1_tiles(act, xs, spec.sigma_b, 1.0, first, a, xs.new_zeros(first.shape[0]), q,
+                          tile_networks(spec, xs.shape[0]))
+    return torch.cat(list(tiles))
 
 
-def _readout(a: torch.Tensor, h: torch.Tensor, out: torch.Tensor) -> None:
-    """out[m, p] = Σ_i a[m, i] h[m, i, p]. A batched product of many tiny matrices is slow on the CPU, so
+def _readout_add(a: torch.Tensor, h: torch.Tensor, out: torch.Tensor) -> None:
+    """out[m, p] += Σ_i a[m, i] h[m, i, p]. A batched product of many tiny matrices is slow on the CPU, so
     narrow layers use elementwise passes; the choice depends on the width alone (results never on chunking)."""
     n = h.shape[1]
     if n <= 4:
-        torch.mul(h[:, 0], a[:, 0:1], out=out)
-        for i in range(1, n):
+        for i in range(n):
             out.addcmul_(h[:, i], a[:, i:i + 1])
     elif n < 32:
-        torch.sum(h.mul_(a[:, :, None]), dim=1, out=out)
+        out.add_(torch.sum(h.mul_(a[:, :, None]), dim=1))
     else:
-        torch.bmm(a[:, None, :], h, out=out[:, None, :])
+        out[:, None, :].baddbmm_(a[:, None, :], h)
 
 
 def iter_outputs(spec: NetworkSpec, x, settings: SampleSettings) -> Iterator[OutputChunk]:
