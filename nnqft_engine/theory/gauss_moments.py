@@ -9,8 +9,8 @@ S_uv = ⟨φ_u φ_v⟩ − M_u M_v of the products φ_11 = φ(u)², φ_12 = φ(u
 Derivatives follow Price's theorem, ∂⟨F⟩/∂k_ab = ⟨∂_a∂_b F⟩ (a ≠ b) and ½⟨∂_a² F⟩ (a = b), applied twice for
 the Hessian. Closed forms of ⟨φφ⟩ (erf, sin, cos, linear, gauss-net) are differentiated exactly with torch
 autograd in float64. relu's kink (φ″ = δ) is handled analytically: its Price derivatives ⟨δδ⟩, ⟨δ′φ′⟩, …
-are written out (`_relu_pair_analytic`). Other activations use tensor Gauss–Hermite quadrature with φ⁽ᵐ⁾
-(m ≤ 4) from autograd.
+are written out (`_relu_pair_analytic`). Other activations use tensor quadrature with φ⁽ᵐ⁾ (m ≤ 4) in
+closed form or from autograd: pole-aware trapezoid rules (`pair_rules`, §8.1) or Gauss–Hermite.
 """
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ import torch
 
 from ..activations import Activation
 from ..gauss_rules import hermite_e_rule, legendre_rule
+from . import pair_rules, poly_moments
 from .quadrature import nodes_for_variance
 
 _BLOCK = 1 << 20  # elements of a (pairs × n × n) work array per block
+_POLY_BLOCK = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -270,33 +272,52 @@ def _trig_powers(name: str, k11, k22, k12) -> dict[tuple, np.ndarray]:
 
 
 def _pair_quadrature(act: Activation, k11, k22, k12, derivs: bool) -> dict[tuple, np.ndarray]:
-    """Tensor Gauss–Hermite after a Cholesky rotation: T[(m, n)] = ⟨φ⁽ᵐ⁾(u)φ⁽ⁿ⁾(v)⟩ for m + n ∈ {0, 2, 4}
-    (when `derivs`) and P[(a, b)] = ⟨φ(u)^a φ(v)^b⟩ for a + b = 4, keyed ('T', m, n) / ('P', a, b)."""
-    # Fourth powers and fourth derivatives are steeper than φ itself: 4× the variance in the node table
-    # (measured: erf at k ≤ 3 reaches ~1e-9 with 128 nodes, tanh ~3e-5 at k·4 ≤ 12).
-    n = _nodes(act, 4.0 * np.max(np.maximum(k11, k22), initial=0.0))
-    z, w = hermite_e_rule(n)
-    order = 4 if derivs else 0
+    """Tensor quadrature after a Cholesky rotation: T[(m, n)] = ⟨φ⁽ᵐ⁾(u)φ⁽ⁿ⁾(v)⟩ for m + n ∈ {0, 2, 4}
+    (when `derivs`) and P[(a, b)] = ⟨φ(u)^a φ(v)^b⟩ for a + b = 4, keyed ('T', m, n) / ('P', a, b).
+    Pole-aware trapezoid rules per group of pairs where φ's singularities are known (`pair_rules`), else
+    Gauss–Hermite."""
     tkeys = [(0, 0), (1, 1), (2, 0), (0, 2), (4, 0), (3, 1), (2, 2), (1, 3), (0, 4)] if derivs else []
     out = {("T",) + t: np.empty(len(k11)) for t in tkeys}
     out.update({("P", a, 4 - a): np.empty(len(k11)) for a in (1, 2, 3)})
-    step = max(1, _BLOCK // (n * n))
-    for lo in range(0, len(k11), step):
-        s = slice(lo, lo + step)
-        sa = np.sqrt(np.maximum(k11[s], 0.0))
-        c1 = np.where(sa > 0, k12[s] / np.where(sa > 0, sa, 1.0), 0.0)
-        c2 = np.sqrt(np.maximum(k22[s] - c1 * c1, 0.0))
-        du = _derivatives(act, sa[:, None] * z[None, :], 0.0, order)
-        dv = _derivatives(act, c1[:, None, None] * z[None, :, None] + c2[:, None, None] * z[None, None, :], 0.0,
-                          order)
-        inner = {n_: dv[n_] @ w for n_ in {t[1] for t in tkeys}}            # E over the second node (B, n)
-        for m_, n_ in tkeys:
-            out[("T", m_, n_)][s] = (du[m_] * inner[n_]) @ w
-        v1 = dv[0]
-        v2 = v1 * v1
-        powers = {1: v1 @ w, 2: v2 @ w, 3: (v2 * v1) @ w}
-        for a in (1, 2, 3):
-            out[("P", a, 4 - a)][s] = (du[0] ** a * powers[4 - a]) @ w
+    sa = np.sqrt(np.maximum(k11, 0.0))
+    c1 = np.where(sa > 0, k12 / np.where(sa > 0, sa, 1.0), 0.0)          # v = c1·z₁ + c2·z₂
+    c2 = np.sqrt(np.maximum(k22 - c1 * c1, 0.0))
+    if pair_rules.supported(act.name):
+        groups = pair_rules.grouped_rules(act.name, np.maximum(sa, np.abs(c1)), c2)
+    else:
+        # Fourth powers and fourth derivatives are steeper than φ itself: 4× the variance in the node table
+        # (measured: erf at k ≤ 3 reaches ~1e-9 with 128 nodes, tanh ~3e-5 at k·4 ≤ 12).
+        rule = hermite_e_rule(_nodes(act, 4.0 * np.max(np.maximum(k11, k22), initial=0.0)))
+        groups = [(np.arange(len(k11)), rule, rule)]
+    # polynomial chains touch memory less, and blocks that fit in cache pay off there
+    block = _POLY_BLOCK if poly_moments.supported(act.name) else _BLOCK
+    for idx, (z1, w1), (z2, w2) in groups:
+        step = max(1, block // (len(z1) * len(z2)))
+        for lo in range(0, len(idx), step):
+            s = idx[lo:lo + step]
+            if poly_moments.supported(act.name):
+                vals = poly_moments.pair_block(act.name, sa[s], c1[s], c2[s], (z1, w1), (z2, w2), tkeys)
+            else:
+                vals = _pair_block(act, sa[s], c1[s], c2[s], (z1, w1), (z2, w2), tkeys)
+            for key, val in vals.items():
+                out[key][s] = val
+    return out
+
+
+def _pair_block(act: Activation, sa, c1, c2, rule1, rule2, tkeys) -> dict[tuple, np.ndarray]:
+    """One block of _pair_quadrature: u = sa·z₁, v = c1·z₁ + c2·z₂ on the rules (z₁, w₁) × (z₂, w₂)."""
+    (z1, w1), (z2, w2) = rule1, rule2
+    order = 4 if tkeys else 0
+    du = _derivatives(act, sa[:, None] * z1[None, :], 0.0, order)
+    dv = _derivatives(act, c1[:, None, None] * z1[None, :, None] + c2[:, None, None] * z2[None, None, :], 0.0,
+                      order)
+    inner = {n_: dv[n_] @ w2 for n_ in {t[1] for t in tkeys}}           # E over the second node (B, n₁)
+    out = {("T", m_, n_): (du[m_] * inner[n_]) @ w1 for m_, n_ in tkeys}
+    v1 = dv[0]
+    v2 = v1 * v1
+    powers = {1: v1 @ w2, 2: v2 @ w2, 3: (v2 * v1) @ w2}
+    for a in (1, 2, 3):
+        out[("P", a, 4 - a)] = (du[0] ** a * powers[4 - a]) @ w1
     return out
 
 
