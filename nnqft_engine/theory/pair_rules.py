@@ -73,6 +73,16 @@ def node_counts(name: str, sigma) -> np.ndarray:
     return counts[np.minimum(np.searchsorted(counts, need), len(counts) - 1)]
 
 
+def entire_rule(growth: float) -> tuple[np.ndarray, np.ndarray]:
+    """A trapezoid rule for E[F(z)] with F entire and |F(x + iy)| ≲ e^{G·y²} (G = `growth`; erf(βz) has
+    G = β² per factor): the bound e^{−2πd/h + (1 + 2G)d²/2} is smallest at d = 2π/(h(1 + 2G)), where it is
+    e^{−2π²/(h²(1 + 2G))}; h is set so that equals e^{−LOG_TOL}."""
+    a = 1.0 + 2.0 * max(float(growth), 0.0)
+    h = math.pi * math.sqrt(2.0 / (a * LOG_TOL))
+    half = float(half_width(math.sqrt(max(float(growth), 0.0))))
+    return trapezoid_rule(2 * math.ceil(half / h) + 1, half)
+
+
 @lru_cache(maxsize=64)
 def trapezoid_rule(n: int, half: float) -> tuple[np.ndarray, np.ndarray]:
     """n equispaced nodes on [−half, half] with weights h·e^{−z²/2}/√(2π) for E[F(z)], z ~ N(0, 1)."""
