@@ -22,11 +22,11 @@ import torch
 
 from ..activations import Activation
 from ..gauss_rules import hermite_e_rule, legendre_rule
-from . import pair_rules, poly_moments
+from . import basis_moments, pair_rules
 from .quadrature import nodes_for_variance
 
 _BLOCK = 1 << 20  # elements of a (pairs × n × n) work array per block
-_POLY_BLOCK = 1 << 17
+_BASIS_BLOCK = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -292,14 +292,14 @@ def _pair_quadrature(act: Activation, k11, k22, k12, derivs: bool) -> dict[tuple
         # (measured: erf at k ≤ 3 reaches ~1e-9 with 128 nodes, tanh ~3e-5 at k·4 ≤ 12).
         rule = hermite_e_rule(_nodes(act, 4.0 * np.max(np.maximum(k11, k22), initial=0.0)))
         groups = [(np.arange(len(k11)), rule, rule)]
-    # polynomial chains touch memory less, and blocks that fit in cache pay off there
-    block = _POLY_BLOCK if poly_moments.supported(act.name) else _BLOCK
+    # basis moments touch memory less, and blocks that fit in cache pay off there
+    block = _BASIS_BLOCK if basis_moments.supported(act.name) else _BLOCK
     for idx, (z1, w1), (z2, w2) in groups:
         step = max(1, block // (len(z1) * len(z2)))
         for lo in range(0, len(idx), step):
             s = idx[lo:lo + step]
-            if poly_moments.supported(act.name):
-                vals = poly_moments.pair_block(act.name, sa[s], c1[s], c2[s], (z1, w1), (z2, w2), tkeys)
+            if basis_moments.supported(act.name):
+                vals = basis_moments.pair_block(act.name, sa[s], c1[s], c2[s], (z1, w1), (z2, w2), tkeys)
             else:
                 vals = _pair_block(act, sa[s], c1[s], c2[s], (z1, w1), (z2, w2), tkeys)
             for key, val in vals.items():

@@ -1,4 +1,4 @@
-"""Pole-aware trapezoid rules (theory/pair_rules.py) and polynomial-chain moments (theory/poly_moments.py) of
+"""Pole-aware trapezoid rules (theory/pair_rules.py) and basis moments (theory/basis_moments.py) of
 the deep recursion's pair expectations (docs/physics.md §8.1), against independent quadrature."""
 import math
 
@@ -9,7 +9,7 @@ from scipy import integrate, special
 from nnqft_engine.activations import get_activation
 from nnqft_engine.spec import NetworkSpec
 from nnqft_engine.theory import gauss_moments as gm
-from nnqft_engine.theory import pair_rules, poly_moments
+from nnqft_engine.theory import basis_moments, pair_rules
 from nnqft_engine.theory.deep import deep_correlators
 
 SMOOTH = ("tanh", "sigmoid", "gelu", "silu", "softplus")
@@ -25,7 +25,7 @@ def _gauss_hermite_reference(act, k11, k22, k12, monkeypatch, nodes=GH_NODES):
     variances ≤ 4.5 gives < 1e-13 (measured: 400 nodes leave 6e-10 at ρ → 1, k = 3.9; 600 8e-13)."""
     with monkeypatch.context() as m:
         m.setattr(pair_rules, "supported", lambda name: False)
-        m.setattr(poly_moments, "supported", lambda name: False)
+        m.setattr(basis_moments, "supported", lambda name: False)
         m.setattr(gm, "_nodes", lambda act, k: nodes)
         return gm._pair_quadrature(act, k11, k22, k12, derivs=True)
 
@@ -82,7 +82,7 @@ def test_deep_theory_on_trapezoid_rules_matches_gauss_hermite(name, monkeypatch)
     got = deep_correlators(spec, x)
     with monkeypatch.context() as m:
         m.setattr(pair_rules, "supported", lambda n: False)
-        m.setattr(poly_moments, "supported", lambda n: False)
+        m.setattr(basis_moments, "supported", lambda n: False)
         m.setattr(gm, "_nodes", lambda act, k: GH_NODES)
         ref = deep_correlators(spec, x)
     for key in ("g2", "g4c_pair", "nngp"):
@@ -90,23 +90,42 @@ def test_deep_theory_on_trapezoid_rules_matches_gauss_hermite(name, monkeypatch)
         assert np.allclose(a, b, rtol=0, atol=1e-9 * np.abs(b).max()), key
 
 
-@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
-def test_polynomial_chain_reproduces_the_derivatives(name):
+@pytest.mark.parametrize("name", SMOOTH)
+def test_basis_reproduces_the_derivatives_and_powers(name):
     z = np.linspace(-6, 6, 101)
     phi = gm._closed_derivatives(name, z)
-    powers = np.stack([phi[0] ** p for p in range(6)], axis=-1)
-    chain = powers @ poly_moments.coefficients(name).T
+    b = basis_moments.basis(name)
+    values = np.stack([f.copy() for f in b.functions(z.copy())], axis=-1)
+    chain = values @ b.derivatives.T
     for m in range(5):
-        assert np.allclose(chain[:, m], phi[m], rtol=0, atol=1e-13), m
+        assert np.allclose(chain[:, m], phi[m], rtol=0, atol=1e-12 * max(1.0, np.abs(phi[m]).max())), m
+    for p, j in enumerate(b.powers, start=1):
+        assert np.allclose(values[:, j], phi[0] ** p, rtol=1e-13, atol=1e-300), p
+
+
+def test_basis_moments_match_direct_derivatives_on_the_same_rule(monkeypatch):
+    """basis_moments.pair_block against the per-derivative evaluation (gauss_moments._pair_block) on the
+    same trapezoid rules: only rounding may differ."""
+    rng = np.random.default_rng(4)
+    k11, k22 = np.exp(rng.uniform(-3, 1.4, (2, 12)))
+    k12 = np.sqrt(k11 * k22) * np.concatenate([[1 - 1e-9, -1 + 1e-9], rng.uniform(-1, 1, 10)])
+    for name in SMOOTH:
+        act = get_activation(name)
+        got = gm._pair_quadrature(act, k11, k22, k12, derivs=True)
+        with monkeypatch.context() as m:
+            m.setattr(basis_moments, "supported", lambda n: False)
+            ref = gm._pair_quadrature(act, k11, k22, k12, derivs=True)
+        for key, r in ref.items():
+            assert np.allclose(got[key], r, rtol=0, atol=1e-13 * max(1.0, np.abs(r).max())), (name, key)
 
 
 def test_rules_cover_every_pair_within_its_step_bound():
     rng = np.random.default_rng(1)
-    s1, s2 = np.exp(rng.uniform(-6, 1.5, (2, 300)))
+    s1, s2 = np.exp(rng.uniform(-6, 1.5, (2, 100)))
     for name in SMOOTH:
         groups = pair_rules.grouped_rules(name, s1, s2)
         seen = np.concatenate([idx for idx, *_ in groups])
-        assert np.array_equal(np.sort(seen), np.arange(300))
+        assert np.array_equal(np.sort(seen), np.arange(100))
         for idx, *rules in groups:
             for (z, w), s in zip(rules, (s1[idx], s2[idx])):
                 h = z[1] - z[0]
