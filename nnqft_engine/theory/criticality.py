@@ -122,7 +122,7 @@ def _fixed_points(act: Activation, sw, sb, q0=1.0) -> np.ndarray:
     Iterating a phase diagram's grid with quadrature is slow (most points converge in a few steps, the
     χ∥ ≈ 1 band needs many), so the iteration runs on `_phi2_fast`, on the points still moving only; Newton
     then takes F exact (its slope from the table: the steps converge to the exact root either way), and
-    points Newton does not apply to (F′ ≈ 1) get exact plain steps, as before."""
+    points Newton does not apply to (F′ ≈ 1) get exact plain steps, as before (docs/physics.md §9.1)."""
     sw2, sb2 = np.broadcast_arrays(np.asarray(sw, dtype=np.float64) ** 2, np.asarray(sb, dtype=np.float64) ** 2)
     shape = sw2.shape
     sw2, sb2 = sw2.ravel(), sb2.ravel()
