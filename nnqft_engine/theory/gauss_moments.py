@@ -163,9 +163,6 @@ def diag_moments(act: Activation, k, q=0.0) -> DiagMoments:
     shape = k.shape
     kf = k.ravel()
     qf = np.broadcast_to(np.asarray(q, dtype=np.float64), shape).ravel()
-    n = min(2 * _nodes(act, kf.max(initial=0.0)), 320)
-    z, w = hermite_e_rule(n)
-    u = np.sqrt(np.maximum(kf, 0.0))[:, None] * z[None, :]
     if act.name == "relu":
         m, dm, d2m, m4, dp2 = kf / 2, np.full_like(kf, 0.5), np.zeros_like(kf), 1.5 * kf**2, np.full_like(kf, 0.5)
     elif act.name in _DIAG_T:
@@ -175,14 +172,30 @@ def diag_moments(act: Activation, k, q=0.0) -> DiagMoments:
             m4 = np.exp(8 * kf - 4 * qf)
             dp2 = m
         else:
-            m4 = (act.numpy_fn(u, 0.0) ** 4) @ w
-            dp2 = (act.numpy_grad(u, 0.0) ** 2) @ w
+            m4, dp2 = np.empty_like(kf), np.empty_like(kf)
+            for idx, z, w in _diag_rules(act, kf):
+                u = np.sqrt(np.maximum(kf[idx], 0.0))[:, None] * z[None, :]
+                m4[idx], dp2[idx] = (act.numpy_fn(u, 0.0) ** 4) @ w, (act.numpy_grad(u, 0.0) ** 2) @ w
     else:
-        d0, d1, d2, d3, d4 = _derivatives(act, u, 0.0, 4)
-        m, m4, dp2 = (d0 * d0) @ w, (d0**4) @ w, (d1 * d1) @ w
-        dm = (d1 * d1 + d0 * d2) @ w
-        d2m = (0.5 * d0 * d4 + 2.0 * d1 * d3 + 1.5 * d2 * d2) @ w
+        m, dm, d2m, m4, dp2 = (np.empty_like(kf) for _ in range(5))
+        for idx, z, w in _diag_rules(act, kf):
+            d0, d1, d2, d3, d4 = _derivatives(act, np.sqrt(np.maximum(kf[idx], 0.0))[:, None] * z[None, :], 0.0, 4)
+            m[idx], m4[idx], dp2[idx] = (d0 * d0) @ w, (d0**4) @ w, (d1 * d1) @ w
+            dm[idx] = (d1 * d1 + d0 * d2) @ w
+            d2m[idx] = (0.5 * d0 * d4 + 2.0 * d1 * d3 + 1.5 * d2 * d2) @ w
     return DiagMoments(*(np.asarray(a, dtype=np.float64).reshape(shape) for a in (m, dm, d2m, m4, dp2)))
+
+
+def _diag_rules(act: Activation, kf: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """[(indices, z, w)] for one-point expectations: trapezoid rules from φ's singularities where known
+    (§8.1; Gauss–Hermite's 320 nodes leave 2e-8 in ⟨φ²⟩ of tanh at k = 7), else Gauss–Hermite."""
+    groups, rest = [], np.arange(len(kf))
+    if pair_rules.supported(act.name):
+        groups, rest = pair_rules.grouped_rules_1d(act.name, np.sqrt(np.maximum(kf, 0.0)))
+    if len(rest):
+        n = min(2 * _nodes(act, kf[rest].max(initial=0.0)), 320)
+        groups.append((rest, *hermite_e_rule(n)))
+    return groups
 
 
 # ---- two points ----------------------------------------------------------------------------------------------

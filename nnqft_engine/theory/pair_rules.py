@@ -31,9 +31,11 @@ LOG_TOL = 24.0
 POLE_ORDER = 5
 # Node counts used (odd: the rule is symmetric about 0), ~20% apart: pairs are grouped by count so one
 # vectorized block shares a rule, and a pair never gets fewer nodes than its bound asks for.
-# Capped at 325: beyond σ ≈ 5.5 (tanh) the rule degrades gracefully (~1e-7 at σ = 10), at no more cost than
-# the 320-node Gauss–Hermite rule it replaces.
-_COUNTS = (17, 21, 25, 31, 37, 45, 55, 67, 81, 99, 121, 147, 179, 219, 267, 325)
+# Capped at 485 (tanh: σ ≈ 7, variances ≈ 50; sigmoid σ ≈ 14): beyond, the error grows like e^{−2πd/h} as
+# h stays put, at 2.3× the cost of the 320-node Gauss–Hermite rule that had reached ~1e-6 there.
+_COUNTS = (17, 21, 25, 31, 37, 45, 55, 67, 81, 99, 121, 147, 179, 219, 267, 325, 397, 485)
+# One-point expectations cost n, not n²: their rules go on to σ ≈ 30 (tanh); beyond, the caller keeps its own.
+_COUNTS_1D = _COUNTS + (591, 721, 881, 1075, 1311, 1601, 1953, 2383)
 
 
 def supported(name: str) -> bool:
@@ -66,11 +68,28 @@ def half_width(sigma) -> np.ndarray:
     return np.sqrt(2.0 * (LOG_TOL + 4.0 * np.log1p(np.maximum(np.asarray(sigma, dtype=np.float64), 0.0)) + 6.0))
 
 
-def node_counts(name: str, sigma) -> np.ndarray:
-    """Odd node counts from _COUNTS covering [−L, L] at a step ≤ step_for (the largest count beyond)."""
-    need = 2 * np.ceil(half_width(sigma) / step_for(name, sigma)) + 1
-    counts = np.asarray(_COUNTS)
-    return counts[np.minimum(np.searchsorted(counts, need), len(counts) - 1)]
+def needed_nodes(name: str, sigma) -> np.ndarray:
+    """Nodes covering [−L, L] at a step ≤ step_for."""
+    return 2 * np.ceil(half_width(sigma) / step_for(name, sigma)) + 1
+
+
+def node_counts(name: str, sigma, counts=_COUNTS) -> np.ndarray:
+    """Odd node counts from `counts` covering [−L, L] at a step ≤ step_for (the largest count beyond)."""
+    counts = np.asarray(counts)
+    return counts[np.minimum(np.searchsorted(counts, needed_nodes(name, sigma)), len(counts) - 1)]
+
+
+def grouped_rules_1d(name: str, sigma) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
+    """([(indices, z, w)], rest): one-point rules grouped by node count, and the indices whose σ needs more
+    than _COUNTS_1D holds (left to the caller's rule)."""
+    sigma = np.asarray(sigma, dtype=np.float64).ravel()
+    fits = needed_nodes(name, sigma) <= _COUNTS_1D[-1]
+    counts = node_counts(name, sigma, _COUNTS_1D)
+    out = []
+    for c in np.unique(counts[fits]):
+        idx = np.flatnonzero(fits & (counts == c))
+        out.append((idx, *trapezoid_rule(int(c), float(half_width(sigma[idx].max())))))
+    return out, np.flatnonzero(~fits)
 
 
 def entire_rule(growth: float) -> tuple[np.ndarray, np.ndarray]:
