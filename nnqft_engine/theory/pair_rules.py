@@ -73,17 +73,33 @@ def needed_nodes(name: str, sigma) -> np.ndarray:
     return 2 * np.ceil(half_width(sigma) / step_for(name, sigma)) + 1
 
 
+@lru_cache(maxsize=None)
+def _reach(name: str, counts: tuple[int, ...]) -> np.ndarray:
+    """The largest σ each count serves (needed_nodes grows with σ), by bisection in ln σ: node counts then
+    cost one search per call instead of a bisection per element."""
+    lo, hi = np.full(len(counts), math.log(1e-9)), np.full(len(counts), math.log(1e4))
+    c = np.asarray(counts, dtype=np.float64)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        ok = needed_nodes(name, np.exp(mid)) <= c
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    # a count too small even as σ → 0 (the Gaussian weight alone needs h ≲ 0.9) serves nothing
+    out = np.where(needed_nodes(name, np.full(len(c), 1e-9)) <= c, np.exp(lo), -1.0)
+    out.flags.writeable = False
+    return out
+
+
 def node_counts(name: str, sigma, counts=_COUNTS) -> np.ndarray:
     """Odd node counts from `counts` covering [−L, L] at a step ≤ step_for (the largest count beyond)."""
-    counts = np.asarray(counts)
-    return counts[np.minimum(np.searchsorted(counts, needed_nodes(name, sigma)), len(counts) - 1)]
+    idx = np.searchsorted(_reach(name, tuple(counts)), np.asarray(sigma, dtype=np.float64))
+    return np.asarray(counts)[np.minimum(idx, len(counts) - 1)]
 
 
 def grouped_rules_1d(name: str, sigma) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
     """([(indices, z, w)], rest): one-point rules grouped by node count, and the indices whose σ needs more
     than _COUNTS_1D holds (left to the caller's rule)."""
     sigma = np.asarray(sigma, dtype=np.float64).ravel()
-    fits = needed_nodes(name, sigma) <= _COUNTS_1D[-1]
+    fits = sigma <= _reach(name, _COUNTS_1D)[-1]
     counts = node_counts(name, sigma, _COUNTS_1D)
     out = []
     for c in np.unique(counts[fits]):

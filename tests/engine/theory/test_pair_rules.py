@@ -121,6 +121,7 @@ def test_basis_moments_match_direct_derivatives_on_the_same_rule(monkeypatch):
 def test_rules_cover_every_pair_within_its_step_bound():
     rng = np.random.default_rng(1)
     s1, s2 = np.exp(rng.uniform(-6, 1.5, (2, 100)))
+    s1[:2], s2[:2] = (0.0, 1e-12), (1e-12, 0.0)            # ρ = 1 pairs: c₂ = 0
     for name in SMOOTH:
         groups = pair_rules.grouped_rules(name, s1, s2)
         seen = np.concatenate([idx for idx, *_ in groups])
