@@ -248,14 +248,20 @@ def _relu_pair_analytic(k11, k22, k12) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def _erf_powers(k11, k22, k12) -> dict[tuple, np.ndarray]:
     """⟨erf(u)^a erf(v)^b⟩ (a + b = 4) as 1-D integrals: given u, v ~ N(μ, s²) with μ = (k12/k11)u,
     s² = k22 − k12²/k11, and E[erf(v)] = erf(μ/√(1+2s²)), E[erf(v)²] = 1 − 8T(√2μ/√(1+2s²), 1/√(1+4s²))
-    (Owen's T; from the bivariate normal CDF at equal arguments), on a trapezoid rule for entire integrands
-    (`pair_rules.entire_rule`: ~55 nodes at unit variances where Gauss–Hermite needed 192)."""
-    from scipy import special
-
+    (Owen's T; from the bivariate normal CDF at equal arguments), on trapezoid rules for entire integrands
+    (`pair_rules.grouped_entire_rules`: ~55 nodes at unit variances where Gauss–Hermite needed 192)."""
     # erf(βz) grows like e^{β²(Im z)²}: the integrands below hold at most erf(√k₁₁z)³ times one factor of
     # β² ≤ k₂₂ (or erf² times the Owen's-T factor, 2k₁₁ + 2k₂₂), an entire-function trapezoid rule (§8.1).
-    kmax = np.max(np.maximum(3 * k11 + k22, 3 * k22 + k11), initial=0.0)
-    z, w = pair_rules.entire_rule(kmax)
+    out = {("P", a, 4 - a): np.empty(len(k11)) for a in (1, 2, 3)}
+    for idx, z, w in pair_rules.grouped_entire_rules(np.maximum(3 * k11 + k22, 3 * k22 + k11)):
+        for key, val in _erf_powers_on(k11[idx], k22[idx], k12[idx], z, w).items():
+            out[key][idx] = val
+    return out
+
+
+def _erf_powers_on(k11, k22, k12, z, w) -> dict[tuple, np.ndarray]:
+    from scipy import special
+
     out = {}
     for ka, kb, key in ((k11, k22, (3, 1)), (k22, k11, (1, 3))):
         safe = ka > 0

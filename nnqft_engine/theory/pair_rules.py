@@ -75,16 +75,13 @@ def needed_nodes(name: str, sigma) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def _reach(name: str, counts: tuple[int, ...]) -> np.ndarray:
-    """The largest σ each count serves (needed_nodes grows with σ), by bisection in ln σ: node counts then
-    cost one search per call instead of a bisection per element."""
-    lo, hi = np.full(len(counts), math.log(1e-9)), np.full(len(counts), math.log(1e4))
-    c = np.asarray(counts, dtype=np.float64)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        ok = needed_nodes(name, np.exp(mid)) <= c
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-    # a count too small even as σ → 0 (the Gaussian weight alone needs h ≲ 0.9) serves nothing
-    out = np.where(needed_nodes(name, np.full(len(c), 1e-9)) <= c, np.exp(lo), -1.0)
+    """The largest σ each count serves, read off needed_nodes (which grows with σ) on a grid 0.5% apart in σ
+    and rounded down to a grid point: node counts then cost one search per call instead of a bisection per
+    element. A count too small even as σ → 0 (the Gaussian weight alone needs h ≲ 0.9) serves nothing (−1)."""
+    grid = np.exp(np.arange(math.log(1e-9), math.log(1e4), 0.005))
+    need = needed_nodes(name, grid)
+    last = np.searchsorted(need, np.asarray(counts, dtype=np.float64), side="right") - 1
+    out = np.where(last >= 0, grid[np.maximum(last, 0)], -1.0)
     out.flags.writeable = False
     return out
 
@@ -108,14 +105,22 @@ def grouped_rules_1d(name: str, sigma) -> tuple[list[tuple[np.ndarray, np.ndarra
     return out, np.flatnonzero(~fits)
 
 
-def entire_rule(growth: float) -> tuple[np.ndarray, np.ndarray]:
-    """A trapezoid rule for E[F(z)] with F entire and |F(x + iy)| ≲ e^{G·y²} (G = `growth`; erf(βz) has
-    G = β² per factor): the bound e^{−2πd/h + (1 + 2G)d²/2} is smallest at d = 2π/(h(1 + 2G)), where it is
-    e^{−2π²/(h²(1 + 2G))}; h is set so that equals e^{−LOG_TOL}."""
-    a = 1.0 + 2.0 * max(float(growth), 0.0)
-    h = math.pi * math.sqrt(2.0 / (a * LOG_TOL))
-    half = float(half_width(math.sqrt(max(float(growth), 0.0))))
-    return trapezoid_rule(2 * math.ceil(half / h) + 1, half)
+def grouped_entire_rules(growth) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """[(indices, z, w)]: trapezoid rules for E[F(z)] with F entire and |F(x + iy)| ≲ e^{G·y²} (G = growth
+    per element; erf(βz) has G = β² per factor), grouped by node count. The bound e^{−2πd/h + (1 + 2G)d²/2}
+    is smallest at d = 2π/(h(1 + 2G)), where it is e^{−2π²/(h²(1 + 2G))}; h is set so that equals
+    e^{−LOG_TOL}. Counts and half-widths grow with G, so each group's rule (spanning its largest G's
+    half-width) keeps every member's step."""
+    g = np.maximum(np.asarray(growth, dtype=np.float64).ravel(), 0.0)
+    h = math.pi * np.sqrt(2.0 / ((1.0 + 2.0 * g) * LOG_TOL))
+    counts = np.asarray(_COUNTS_1D)
+    need = 2 * np.ceil(half_width(np.sqrt(g)) / h) + 1
+    per = counts[np.minimum(np.searchsorted(counts, need), len(counts) - 1)]
+    out = []
+    for c in np.unique(per):
+        idx = np.flatnonzero(per == c)
+        out.append((idx, *trapezoid_rule(int(c), float(half_width(np.sqrt(g[idx].max()))))))
+    return out
 
 
 @lru_cache(maxsize=64)

@@ -170,3 +170,15 @@ def test_tanh_depth_1_against_adaptive_quadrature():
     g4 = (st.v_pair[0, 0, 2] + 2 * st.v_pair[0, 1, 1]) / n
     assert g4 == pytest.approx(sw**4 / n * (3 * h1122 - h11 * h22 - 2 * h12**2), rel=1e-10)
     assert st.k_pair[0, 1] + st.k1_pair[0, 1] / n == pytest.approx(sb**2 + sw**2 * h12, rel=1e-10)
+
+
+def test_erf_four_point_moments_on_entire_rules_against_gauss_hermite():
+    """erf's ⟨erf(u)^a erf(v)^b⟩ (1-D integrals, Owen's T) on the grouped entire-function trapezoid rules against
+    the same integrands on 600-node Gauss–Hermite (entire integrands: converged far below TOL)."""
+    rng = np.random.default_rng(3)
+    k11, k22 = rng.uniform(0.05, 8.0, (2, 30))
+    k12 = np.sqrt(k11 * k22) * np.concatenate([[1 - 1e-9, -1 + 1e-9, 0.999], rng.uniform(-0.999, 0.999, 27)])
+    got = gm._erf_powers(k11, k22, k12)
+    ref = gm._erf_powers_on(k11, k22, k12, *gm.hermite_e_rule(600))
+    for key, r in ref.items():
+        assert np.all(np.abs(got[key] - r) <= TOL * np.maximum(1.0, np.abs(r))), key
