@@ -23,7 +23,8 @@ MAX_ORDER = 4
 
 @dataclass(frozen=True)
 class Basis:
-    """functions(v) yields the basis bⱼ(v) one array at a time (so only a few grid-sized arrays live at once);
+    """functions(v) yields the basis bⱼ(v) one array at a time (so only a few grid-sized arrays live at once;
+    a constant as a float);
     derivatives (5, nb): φ⁽ᵐ⁾ = Σⱼ C[m, j] bⱼ; powers: the indices j of φ¹, φ², φ³ in the basis."""
 
     functions: Callable[[np.ndarray], Iterator[np.ndarray]]
@@ -41,9 +42,9 @@ def _chain(dphi) -> np.ndarray:
     return out
 
 
-def _powers(t: np.ndarray, top: int) -> Iterator[np.ndarray]:
-    """1, t, t², …, t^top (the running power is updated in place)."""
-    yield np.ones_like(t)
+def _powers(t: np.ndarray, top: int) -> Iterator[np.ndarray | float]:
+    """1, t, t², …, t^top (the running power is updated in place; the constant as a float, not a grid)."""
+    yield 1.0
     yield t
     tp = t * t
     for p in range(2, top + 1):
@@ -163,8 +164,11 @@ def pair_block(name: str, sa, c1, c2, rule1, rule2, tkeys) -> dict[tuple, np.nda
     (z1, w1), (z2, w2) = rule1, rule2
     b = basis(name)
     v = c1[:, None, None] * z1[None, :, None] + c2[:, None, None] * z2[None, None, :]     # (B, n₁, n₂)
-    mom = np.stack([f @ w2 for f in b.functions(v)], axis=-1)           # E[bⱼ(v) | z₁], (B, n₁, nb)
-    ub = np.stack([f.copy() for f in b.functions(sa[:, None] * z1[None, :])], axis=-1)   # bⱼ(u), (B, n₁, nb)
+    shape = v.shape[:2]
+    mom = np.stack([f @ w2 if isinstance(f, np.ndarray) else np.full(shape, f * w2.sum())
+                    for f in b.functions(v)], axis=-1)                  # E[bⱼ(v) | z₁], (B, n₁, nb)
+    ub = np.stack([np.array(np.broadcast_to(f, shape)) for f in b.functions(sa[:, None] * z1[None, :])],
+                  axis=-1)                                               # bⱼ(u), (B, n₁, nb)
     du = ub @ b.derivatives.T                                            # φ⁽ᵐ⁾(u)
     inner = mom @ b.derivatives.T                                        # E[φ⁽ⁿ⁾(v) | z₁]
     out = {("T", m, n): (du[..., m] * inner[..., n]) @ w1 for m, n in tkeys}
