@@ -1,16 +1,23 @@
 """The deep 1/N theory (docs/physics.md §8) on the slices the views draw: G2 and connected G4 between the first
 point x₀ and every point, and on the diagonal. `nnqft_engine.theory.deep.deep_correlators` follows all P(P−1)/2
 pairs; the views need only the P − 1 pairs (x₀, x), so the recursion runs on those (`pairs=`) — the same
-numbers (tests/test_depth_view.py), a fraction of the work for quadrature activations."""
+numbers (tests/test_depth_view.py), a fraction of the work for quadrature activations.
+
+The recursion's K, K₁ and V do not depend on the width N (it enters only as the 1/N in front), so it is cached
+per spec with the width left out and per set of points: moving the width slider or running the width sweep
+reuses it, and a view that asks again for the same theory gets it at once."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.spec import as_points
-from nnqft_engine.theory.deep import KURTOSIS_LIMIT, _relu_degenerate_pairs, recursion
+from nnqft_engine.theory.deep import KURTOSIS_LIMIT, LayerState, _relu_degenerate_pairs, recursion
+
+CACHE_SIZE = 32   # recursions kept: a few views × a few recent specs; each is O(points) numbers
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,7 @@ def deep_row(spec: NetworkSpec, x) -> DeepRow:
     pts = as_points(x, spec.input_dim)
     p = len(pts)
     ia, ib = np.zeros(p - 1, dtype=np.int64), np.arange(1, p, dtype=np.int64)
-    st = recursion(spec, pts, pairs=(ia, ib))
+    st = _row_recursion(spec.replace(width=1), pts.tobytes(), pts.shape)
     n = spec.width
     k, g2 = np.diag(st.k_diag), np.diag(st.k_diag + st.k1_diag / n)
     g4 = np.diag(3.0 * st.v_diag / n)
@@ -51,3 +58,19 @@ def deep_row(spec: NetworkSpec, x) -> DeepRow:
                         "the 1/N expansion is out of range")
     return DeepRow(nngp=k, g2=g2, g4c_pair=g4, g4c_diag=np.diag(g4).copy(), kurtosis=kurt,
                    warnings=tuple(warnings))
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _row_recursion(spec: NetworkSpec, points: bytes, shape: tuple[int, ...]) -> LayerState:
+    """recursion() on the pairs (x₀, x) for a width-free spec (key: the spec with width 1); its arrays are
+    read-only, since every caller shares them."""
+    pts = np.frombuffer(points, dtype=np.float64).reshape(shape)
+    p = len(pts)
+    st = recursion(spec, pts, pairs=(np.zeros(p - 1, dtype=np.int64), np.arange(1, p, dtype=np.int64)))
+    for a in st.__dict__.values():
+        a.setflags(write=False)
+    return st
+
+
+def cache_clear() -> None:
+    _row_recursion.cache_clear()

@@ -22,14 +22,14 @@ from nnqft_engine.theory.criticality import correlation_flow, critical_sigma_w, 
 from nnqft_engine.theory.deep import KURTOSIS_LIMIT, deep_correlators
 
 from ..state import AppState, max_width_for_depth
-from ..theory import has_closed_form, live_settings
+from ..theory import live_settings
 from .progress import Progress
 
 DEPTHS = np.arange(1, 7)                  # network depths L measured and predicted
 LAYERS = np.arange(1, DEPTHS[-1] + 2)     # layers ℓ = 1 … L_max + 1 (the readout of depth L is layer L + 1)
 MAX_ENSEMBLE = 20_000                     # networks per depth (depth 6 at N = 64: ~3 s on one core)
 SW_RANGE, SB_RANGE = (0.05, 3.0), (0.0, 1.5)
-GRID_CLOSED, GRID_QUADRATURE = (81, 51), (31, 21)   # (σ_w, σ_b) points: quadrature χ⊥ costs ~1 ms a point
+GRID = (81, 51)   # (σ_w, σ_b) points: < 1 s for every activation (nnqft_engine bench → deep)
 FLOW_PARTNERS = 4                         # extra faint flows (x₁, x) across the input range
 
 
@@ -90,8 +90,7 @@ def phase_grid(activation: str, sigma_w: float, sigma_b: float) -> tuple:
     """(σ_w grid, σ_b grid, χ⊥, boundary): the standard ranges, widened to hold the current point."""
     sw_range = (SW_RANGE[0], max(SW_RANGE[1], round(1.2 * sigma_w, 1)))
     sb_range = (SB_RANGE[0], max(SB_RANGE[1], round(1.2 * sigma_b, 1)))
-    shape = GRID_CLOSED if has_closed_form(activation) else GRID_QUADRATURE
-    return _phase(activation, sw_range, sb_range, shape)
+    return _phase(activation, sw_range, sb_range, GRID)
 
 
 def kurtosis_theory(spec, x1: float) -> tuple[np.ndarray, str]:

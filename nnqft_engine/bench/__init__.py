@@ -4,18 +4,20 @@ One explicit list: the sampler and analytic kernels at the top level, then each 
 """
 from __future__ import annotations
 
-from . import flow, sampler, theory, widths as widths_bench
+from . import deep, flow, sampler, theory, widths as widths_bench
 
 
 def run_benchmarks(*, repeats: int = 5, ensemble: int = 1024, kernel_points: int = 1000,
                    extras: bool = True) -> dict:
     """Every benchmark as one dict: the sampler's flat figures (width 1024), plus "widths" (sampler against a
-    flat-tensor draw at widths 2…1024, depth 1 and 2, one thread), "theory" and "flow" when `extras`."""
+    flat-tensor draw at widths 2…1024, depth 1 and 2, one thread), "theory", "flow" and "deep" (deep 1/N theory
+    and phase diagram against their live targets) when `extras`."""
     result = sampler.benchmark(repeats=repeats, ensemble=ensemble, kernel_points=kernel_points)
     if extras:
         result["widths"] = widths_bench.benchmark(repeats=min(repeats, 3), threads=1)
         result["theory"] = theory.benchmark()
         result["flow"] = flow.benchmark()
+        result["deep"] = deep.benchmark()
     return result
 
 

@@ -7,6 +7,7 @@ import torch
 import sys
 
 from ..bench import run_benchmarks
+from ..bench.deep import table as deep_table
 from ..cost import bench_cost, check
 from .common import ArgumentParser, UsageError, add_memory_flag, emit, memory_limit
 
@@ -25,6 +26,8 @@ def _table(result: dict) -> str:
     for key in ("theory", "flow"):
         if key in result:
             lines.append(f"{key}: {result[key]}")
+    if "deep" in result:
+        lines.append(deep_table(result["deep"]))
     return "\n".join(lines)
 
 

@@ -12,11 +12,12 @@ reached from the input variance q⁰ (default 1). With σ_b > 0 relu's q* diverg
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import interpolate, optimize
 
 from ..activations import Activation, get_activation
 from ..spec import NetworkSpec, SpecError, as_points, layer_variances
@@ -27,6 +28,8 @@ from .quadrature import gaussian_expectation
 Q_DIVERGED = 1e10   # a variance beyond this is reported as a divergent fixed point (inf)
 _ITERATIONS = 150
 _NEWTON = 40
+_HOMOGENEOUS = ("relu", "linear")
+_TABLE_LOW, _TABLE_POINTS = 1e-8, 640   # the ⟨φ²⟩(q) spline's range and nodes (`_phi2_table`)
 
 
 @dataclass(frozen=True)
@@ -80,32 +83,85 @@ def _dphi2(act: Activation, q: np.ndarray) -> np.ndarray:
     return gaussian_expectation(lambda z, _q: act.numpy_grad(z, 0.0) ** 2, q, n=160)
 
 
+@functools.lru_cache(maxsize=16)
+def _phi2_table(act: Activation) -> tuple[interpolate.CubicSpline, float]:
+    """⟨φ²⟩ as a cubic spline in s = ln q from _TABLE_LOW up to Q_DIVERGED (or to where the closed form stops
+    being finite: sin's e^{−q}·sinh q), and the top of that range. The spline drives the fixed-point
+    iteration at the cost of a polynomial evaluation; Newton then polishes with the exact map. ⟨φ²⟩ is
+    analytic in s, and 640 nodes (step 0.06) interpolate it to ~1e-8 relative — only the start of the exact
+    Newton steps depends on that."""
+    s = np.linspace(math.log(_TABLE_LOW), math.log(Q_DIVERGED), _TABLE_POINTS)
+    q = np.exp(s)
+    q[[0, -1]] = _TABLE_LOW, Q_DIVERGED
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = _phi2(act, q)
+    top = int(np.argmin(np.isfinite(m))) if not np.isfinite(m).all() else len(m)
+    return interpolate.CubicSpline(s[:top], m[:top]), float(q[top - 1])
+
+
+def _phi2_fast(act: Activation, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(⟨φ²⟩, d⟨φ²⟩/dq) at q ≤ Q_DIVERGED: from the table (exact outside its range, e.g. where q decays
+    towards 0), but exactly for the homogeneous relu and linear, whose map F(q) = σ_w²q/2 + σ_b² must keep
+    every q a fixed point at σ_w = √2, σ_b = 0 (the spline of a power of e^s is not exact)."""
+    if act.name in _HOMOGENEOUS:
+        return _phi2(act, q), diag_moments(act, q).dm
+    table, top = _phi2_table(act)
+    inside = (q >= _TABLE_LOW) & (q <= top)
+    s = np.log(np.where(inside, q, _TABLE_LOW))
+    m, dm = table(s), table(s, 1) / np.where(inside, q, 1.0)
+    if not inside.all():
+        m[~inside] = _phi2(act, q[~inside])
+        dm[~inside] = diag_moments(act, q[~inside]).dm
+    return m, dm
+
+
 def _fixed_points(act: Activation, sw, sb, q0=1.0) -> np.ndarray:
     """q* for arrays of (σ_w, σ_b), reached from q⁰: plain iteration (always moves towards the stable fixed
-    point), then Newton on F(q) − q with F′ = σ_w² d⟨φ²⟩/dq to finish where χ∥ ≈ 1 makes iteration slow."""
+    point), then Newton on F(q) − q with F′ = σ_w² d⟨φ²⟩/dq to finish where χ∥ ≈ 1 makes iteration slow.
+
+    Iterating a phase diagram's grid with quadrature is slow (most points converge in a few steps, the
+    χ∥ ≈ 1 band needs many), so the iteration runs on `_phi2_fast`, on the points still moving only; Newton
+    then takes F exact (its slope from the table: the steps converge to the exact root either way), and
+    points Newton does not apply to (F′ ≈ 1) get exact plain steps, as before (docs/physics.md §9.1)."""
     sw2, sb2 = np.broadcast_arrays(np.asarray(sw, dtype=np.float64) ** 2, np.asarray(sb, dtype=np.float64) ** 2)
+    shape = sw2.shape
+    sw2, sb2 = sw2.ravel(), sb2.ravel()
     q = np.full(sw2.shape, float(q0))
+
+    def iterate(idx: np.ndarray, steps: int, exact: bool) -> None:
+        for _ in range(steps):
+            if not idx.size:
+                return
+            old = np.minimum(q[idx], Q_DIVERGED)
+            phi2 = _phi2(act, old) if exact else _phi2_fast(act, old)[0]
+            new = np.minimum(sb2[idx] + sw2[idx] * phi2, 10 * Q_DIVERGED)
+            moved = ~((np.abs(new - q[idx]) <= 1e-14 * np.maximum(q[idx], 1.0)) | (new >= Q_DIVERGED))
+            q[idx] = new
+            idx = idx[moved]
+
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(_ITERATIONS):
-            q_new = np.minimum(sb2 + sw2 * _phi2(act, np.minimum(q, Q_DIVERGED)), 10 * Q_DIVERGED)
-            done = np.all((np.abs(q_new - q) <= 1e-14 * np.maximum(q, 1.0)) | (q_new >= Q_DIVERGED))
-            q = q_new
-            if done:
-                break
+        iterate(np.arange(q.size), _ITERATIONS, exact=act.name in _HOMOGENEOUS)
+        idx = np.flatnonzero(q < Q_DIVERGED)
+        polished = np.zeros(q.size, dtype=bool)
         for _ in range(_NEWTON):
-            live = q < Q_DIVERGED
-            g = sb2 + sw2 * _phi2(act, q) - q
-            slope = sw2 * diag_moments(act, np.where(live, q, 1.0)).dm - 1.0
+            qi, a2, b2 = q[idx], sw2[idx], sb2[idx]
+            f = b2 + a2 * _phi2(act, qi)
+            slope = a2 * _phi2_fast(act, qi)[1] - 1.0
             # Newton only towards a stable fixed point (F′ < 1); it would also find unstable ones (q = 0).
-            ok = live & (slope < -1e-9) & (np.abs(g) > 1e-15 * np.maximum(q, 1.0))
-            step = np.where(ok, -g / np.where(ok, slope, 1.0), 0.0)
-            q = np.where(ok & (q + step >= 0), q + step, np.where(ok, sb2 + sw2 * _phi2(act, q), q))
-            if not ok.any():
+            ok = (slope < -1e-9) & (np.abs(f - qi) > 1e-15 * np.maximum(qi, 1.0))
+            polished[idx[~ok & (slope < -1e-9)]] = True
+            step = np.where(ok, -(f - qi) / np.where(ok, slope, 1.0), 0.0)
+            q[idx] = np.where(ok & (qi + step >= 0), qi + step, np.where(ok, f, qi))
+            idx = idx[ok]
+            if not idx.size:
                 break
+        if act.name not in _HOMOGENEOUS:
+            iterate(np.flatnonzero(~polished & (q < Q_DIVERGED)), _ITERATIONS, exact=True)
         # Still growing after all that (no stable fixed point above q⁰): q diverges. A slow decay towards
         # q* = 0 at χ∥ = 1 (tanh at σ_b = 0, σ_w = 1) keeps its last iterate.
         growth = sb2 + sw2 * _phi2(act, np.minimum(q, Q_DIVERGED)) - q
-    return np.where((q >= Q_DIVERGED) | ~(growth <= 1e-9 * np.maximum(q, 1.0)), np.inf, q)
+    q = np.where((q >= Q_DIVERGED) | ~(growth <= 1e-9 * np.maximum(q, 1.0)), np.inf, q)
+    return q.reshape(shape)
 
 
 def fixed_point(activation, sigma_w: float, sigma_b: float, q0: float = 1.0) -> float:

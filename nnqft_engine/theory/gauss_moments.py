@@ -9,8 +9,8 @@ S_uv = ⟨φ_u φ_v⟩ − M_u M_v of the products φ_11 = φ(u)², φ_12 = φ(u
 Derivatives follow Price's theorem, ∂⟨F⟩/∂k_ab = ⟨∂_a∂_b F⟩ (a ≠ b) and ½⟨∂_a² F⟩ (a = b), applied twice for
 the Hessian. Closed forms of ⟨φφ⟩ (erf, sin, cos, linear, gauss-net) are differentiated exactly with torch
 autograd in float64. relu's kink (φ″ = δ) is handled analytically: its Price derivatives ⟨δδ⟩, ⟨δ′φ′⟩, …
-are written out (`_relu_pair_analytic`). Other activations use tensor Gauss–Hermite quadrature with φ⁽ᵐ⁾
-(m ≤ 4) from autograd.
+are written out (`_relu_pair_analytic`). Other activations use tensor quadrature with φ⁽ᵐ⁾ (m ≤ 4) in
+closed form or from autograd: pole-aware trapezoid rules (`pair_rules`, §8.1) or Gauss–Hermite.
 """
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ import torch
 
 from ..activations import Activation
 from ..gauss_rules import hermite_e_rule, legendre_rule
+from . import basis_moments, pair_rules
 from .quadrature import nodes_for_variance
 
 _BLOCK = 1 << 20  # elements of a (pairs × n × n) work array per block
+_BASIS_BLOCK = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -161,9 +163,6 @@ def diag_moments(act: Activation, k, q=0.0) -> DiagMoments:
     shape = k.shape
     kf = k.ravel()
     qf = np.broadcast_to(np.asarray(q, dtype=np.float64), shape).ravel()
-    n = min(2 * _nodes(act, kf.max(initial=0.0)), 320)
-    z, w = hermite_e_rule(n)
-    u = np.sqrt(np.maximum(kf, 0.0))[:, None] * z[None, :]
     if act.name == "relu":
         m, dm, d2m, m4, dp2 = kf / 2, np.full_like(kf, 0.5), np.zeros_like(kf), 1.5 * kf**2, np.full_like(kf, 0.5)
     elif act.name in _DIAG_T:
@@ -173,14 +172,30 @@ def diag_moments(act: Activation, k, q=0.0) -> DiagMoments:
             m4 = np.exp(8 * kf - 4 * qf)
             dp2 = m
         else:
-            m4 = (act.numpy_fn(u, 0.0) ** 4) @ w
-            dp2 = (act.numpy_grad(u, 0.0) ** 2) @ w
+            m4, dp2 = np.empty_like(kf), np.empty_like(kf)
+            for idx, z, w in _diag_rules(act, kf):
+                u = np.sqrt(np.maximum(kf[idx], 0.0))[:, None] * z[None, :]
+                m4[idx], dp2[idx] = (act.numpy_fn(u, 0.0) ** 4) @ w, (act.numpy_grad(u, 0.0) ** 2) @ w
     else:
-        d0, d1, d2, d3, d4 = _derivatives(act, u, 0.0, 4)
-        m, m4, dp2 = (d0 * d0) @ w, (d0**4) @ w, (d1 * d1) @ w
-        dm = (d1 * d1 + d0 * d2) @ w
-        d2m = (0.5 * d0 * d4 + 2.0 * d1 * d3 + 1.5 * d2 * d2) @ w
+        m, dm, d2m, m4, dp2 = (np.empty_like(kf) for _ in range(5))
+        for idx, z, w in _diag_rules(act, kf):
+            d0, d1, d2, d3, d4 = _derivatives(act, np.sqrt(np.maximum(kf[idx], 0.0))[:, None] * z[None, :], 0.0, 4)
+            m[idx], m4[idx], dp2[idx] = (d0 * d0) @ w, (d0**4) @ w, (d1 * d1) @ w
+            dm[idx] = (d1 * d1 + d0 * d2) @ w
+            d2m[idx] = (0.5 * d0 * d4 + 2.0 * d1 * d3 + 1.5 * d2 * d2) @ w
     return DiagMoments(*(np.asarray(a, dtype=np.float64).reshape(shape) for a in (m, dm, d2m, m4, dp2)))
+
+
+def _diag_rules(act: Activation, kf: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """[(indices, z, w)] for one-point expectations: trapezoid rules from φ's singularities where known
+    (§8.1; Gauss–Hermite's 320 nodes leave 2e-8 in ⟨φ²⟩ of tanh at k = 7), else Gauss–Hermite."""
+    groups, rest = [], np.arange(len(kf))
+    if pair_rules.supported(act.name):
+        groups, rest = pair_rules.grouped_rules_1d(act.name, np.sqrt(np.maximum(kf, 0.0)))
+    if len(rest):
+        n = min(2 * _nodes(act, kf[rest].max(initial=0.0)), 320)
+        groups.append((rest, *hermite_e_rule(n)))
+    return groups
 
 
 # ---- two points ----------------------------------------------------------------------------------------------
@@ -233,11 +248,20 @@ def _relu_pair_analytic(k11, k22, k12) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def _erf_powers(k11, k22, k12) -> dict[tuple, np.ndarray]:
     """⟨erf(u)^a erf(v)^b⟩ (a + b = 4) as 1-D integrals: given u, v ~ N(μ, s²) with μ = (k12/k11)u,
     s² = k22 − k12²/k11, and E[erf(v)] = erf(μ/√(1+2s²)), E[erf(v)²] = 1 − 8T(√2μ/√(1+2s²), 1/√(1+4s²))
-    (Owen's T; from the bivariate normal CDF at equal arguments). 192 Gauss–Hermite nodes reach ~3e-11 at
-    variances ≤ 3 (measured against 256-node tensor quadrature), 320 beyond."""
+    (Owen's T; from the bivariate normal CDF at equal arguments), on trapezoid rules for entire integrands
+    (`pair_rules.grouped_entire_rules`: ~55 nodes at unit variances where Gauss–Hermite needed 192)."""
+    # erf(βz) grows like e^{β²(Im z)²}: the integrands below hold at most erf(√k₁₁z)³ times one factor of
+    # β² ≤ k₂₂ (or erf² times the Owen's-T factor, 2k₁₁ + 2k₂₂), an entire-function trapezoid rule (§8.1).
+    out = {("P", a, 4 - a): np.empty(len(k11)) for a in (1, 2, 3)}
+    for idx, z, w in pair_rules.grouped_entire_rules(np.maximum(3 * k11 + k22, 3 * k22 + k11)):
+        for key, val in _erf_powers_on(k11[idx], k22[idx], k12[idx], z, w).items():
+            out[key][idx] = val
+    return out
+
+
+def _erf_powers_on(k11, k22, k12, z, w) -> dict[tuple, np.ndarray]:
     from scipy import special
 
-    z, w = hermite_e_rule(192 if np.max(np.maximum(k11, k22), initial=0.0) <= 3.0 else 320)
     out = {}
     for ka, kb, key in ((k11, k22, (3, 1)), (k22, k11, (1, 3))):
         safe = ka > 0
@@ -270,33 +294,52 @@ def _trig_powers(name: str, k11, k22, k12) -> dict[tuple, np.ndarray]:
 
 
 def _pair_quadrature(act: Activation, k11, k22, k12, derivs: bool) -> dict[tuple, np.ndarray]:
-    """Tensor Gauss–Hermite after a Cholesky rotation: T[(m, n)] = ⟨φ⁽ᵐ⁾(u)φ⁽ⁿ⁾(v)⟩ for m + n ∈ {0, 2, 4}
-    (when `derivs`) and P[(a, b)] = ⟨φ(u)^a φ(v)^b⟩ for a + b = 4, keyed ('T', m, n) / ('P', a, b)."""
-    # Fourth powers and fourth derivatives are steeper than φ itself: 4× the variance in the node table
-    # (measured: erf at k ≤ 3 reaches ~1e-9 with 128 nodes, tanh ~3e-5 at k·4 ≤ 12).
-    n = _nodes(act, 4.0 * np.max(np.maximum(k11, k22), initial=0.0))
-    z, w = hermite_e_rule(n)
-    order = 4 if derivs else 0
+    """Tensor quadrature after a Cholesky rotation: T[(m, n)] = ⟨φ⁽ᵐ⁾(u)φ⁽ⁿ⁾(v)⟩ for m + n ∈ {0, 2, 4}
+    (when `derivs`) and P[(a, b)] = ⟨φ(u)^a φ(v)^b⟩ for a + b = 4, keyed ('T', m, n) / ('P', a, b).
+    Pole-aware trapezoid rules per group of pairs where φ's singularities are known (`pair_rules`), else
+    Gauss–Hermite."""
     tkeys = [(0, 0), (1, 1), (2, 0), (0, 2), (4, 0), (3, 1), (2, 2), (1, 3), (0, 4)] if derivs else []
     out = {("T",) + t: np.empty(len(k11)) for t in tkeys}
     out.update({("P", a, 4 - a): np.empty(len(k11)) for a in (1, 2, 3)})
-    step = max(1, _BLOCK // (n * n))
-    for lo in range(0, len(k11), step):
-        s = slice(lo, lo + step)
-        sa = np.sqrt(np.maximum(k11[s], 0.0))
-        c1 = np.where(sa > 0, k12[s] / np.where(sa > 0, sa, 1.0), 0.0)
-        c2 = np.sqrt(np.maximum(k22[s] - c1 * c1, 0.0))
-        du = _derivatives(act, sa[:, None] * z[None, :], 0.0, order)
-        dv = _derivatives(act, c1[:, None, None] * z[None, :, None] + c2[:, None, None] * z[None, None, :], 0.0,
-                          order)
-        inner = {n_: dv[n_] @ w for n_ in {t[1] for t in tkeys}}            # E over the second node (B, n)
-        for m_, n_ in tkeys:
-            out[("T", m_, n_)][s] = (du[m_] * inner[n_]) @ w
-        v1 = dv[0]
-        v2 = v1 * v1
-        powers = {1: v1 @ w, 2: v2 @ w, 3: (v2 * v1) @ w}
-        for a in (1, 2, 3):
-            out[("P", a, 4 - a)][s] = (du[0] ** a * powers[4 - a]) @ w
+    sa = np.sqrt(np.maximum(k11, 0.0))
+    c1 = np.where(sa > 0, k12 / np.where(sa > 0, sa, 1.0), 0.0)          # v = c1·z₁ + c2·z₂
+    c2 = np.sqrt(np.maximum(k22 - c1 * c1, 0.0))
+    if pair_rules.supported(act.name):
+        groups = pair_rules.grouped_rules(act.name, np.maximum(sa, np.abs(c1)), c2)
+    else:
+        # Fourth powers and fourth derivatives are steeper than φ itself: 4× the variance in the node table
+        # (measured: erf at k ≤ 3 reaches ~1e-9 with 128 nodes, tanh ~3e-5 at k·4 ≤ 12).
+        rule = hermite_e_rule(_nodes(act, 4.0 * np.max(np.maximum(k11, k22), initial=0.0)))
+        groups = [(np.arange(len(k11)), rule, rule)]
+    # basis moments touch memory less, and blocks that fit in cache pay off there
+    block = _BASIS_BLOCK if basis_moments.supported(act.name) else _BLOCK
+    for idx, (z1, w1), (z2, w2) in groups:
+        step = max(1, block // (len(z1) * len(z2)))
+        for lo in range(0, len(idx), step):
+            s = idx[lo:lo + step]
+            if basis_moments.supported(act.name):
+                vals = basis_moments.pair_block(act.name, sa[s], c1[s], c2[s], (z1, w1), (z2, w2), tkeys)
+            else:
+                vals = _pair_block(act, sa[s], c1[s], c2[s], (z1, w1), (z2, w2), tkeys)
+            for key, val in vals.items():
+                out[key][s] = val
+    return out
+
+
+def _pair_block(act: Activation, sa, c1, c2, rule1, rule2, tkeys) -> dict[tuple, np.ndarray]:
+    """One block of _pair_quadrature: u = sa·z₁, v = c1·z₁ + c2·z₂ on the rules (z₁, w₁) × (z₂, w₂)."""
+    (z1, w1), (z2, w2) = rule1, rule2
+    order = 4 if tkeys else 0
+    du = _derivatives(act, sa[:, None] * z1[None, :], 0.0, order)
+    dv = _derivatives(act, c1[:, None, None] * z1[None, :, None] + c2[:, None, None] * z2[None, None, :], 0.0,
+                      order)
+    inner = {n_: dv[n_] @ w2 for n_ in {t[1] for t in tkeys}}           # E over the second node (B, n₁)
+    out = {("T", m_, n_): (du[m_] * inner[n_]) @ w1 for m_, n_ in tkeys}
+    v1 = dv[0]
+    v2 = v1 * v1
+    powers = {1: v1 @ w2, 2: v2 @ w2, 3: (v2 * v1) @ w2}
+    for a in (1, 2, 3):
+        out[("P", a, 4 - a)] = (du[0] ** a * powers[4 - a]) @ w1
     return out
 
 

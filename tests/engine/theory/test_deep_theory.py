@@ -22,7 +22,8 @@ def _assemble(spec, x):
     return g2, g4
 
 
-@pytest.mark.parametrize("act", ["sin", "cos", "linear", "softplus", "silu", "gauss-net", "sigmoid", "relu", "gelu"])
+@pytest.mark.parametrize("act", ["sin", "cos", "linear", "softplus", "silu", "gauss-net", "sigmoid", "relu", "gelu",
+                                 "tanh"])
 def test_recursion_at_depth_1_is_the_exact_theory(act):
     """At depth 1 V and K₁ of the readout are exact (V¹ = K₁¹ = 0): the recursion must reproduce §4."""
     spec = NetworkSpec(depth=1, width=7, activation=act, sigma_w=1.3, sigma_b=0.4)
