@@ -3,7 +3,6 @@ and the `criticality` / `theory --depth` CLI."""
 import itertools
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -81,13 +80,11 @@ def test_phases_and_correlation_depth():
     assert len(flow) == 7 and abs(flow[-1] - chaotic.c_star) < abs(flow[0] - chaotic.c_star)
 
 
-def test_phase_diagram_is_fast_and_matches_pointwise():
+def test_phase_diagram_matches_pointwise():
+    """Its speed is a benchmark (`bench`, key "deep"), not asserted here."""
     sw, sb = np.linspace(0.5, 3.0, 40), np.linspace(0.0, 1.0, 40)
-    t0 = time.perf_counter()
     pd = phase_diagram("tanh", sw, sb)
-    elapsed = time.perf_counter() - t0
     assert pd.chi_perp.shape == (40, 40)
-    assert elapsed < 3.0  # ~0.6 s alone; a shared box gets headroom
     cp = criticality("tanh", sb[10], sigma_w=sw[25])
     assert pd.chi_perp[10, 25] == pytest.approx(cp.chi_perp, rel=1e-9)
     relu = phase_diagram("relu", sw, sb)

@@ -1,5 +1,4 @@
 """Deep 1/N theory (nnqft_engine.theory.deep, docs/physics.md §8) against exact results and sampled networks."""
-import time
 
 import numpy as np
 import pytest
@@ -185,15 +184,6 @@ def test_nngp_is_the_infinite_width_kernel_and_small_width_warns():
 def test_unsupported_ensembles_are_refused_in_one_sentence(changes, needle):
     with pytest.raises(SpecError, match=needle):
         deep_correlators(NetworkSpec(depth=2, **changes), [0.5])
-
-
-def test_sixty_four_points_at_depth_6_are_fast_for_closed_forms():
-    """Target 0.5 s; asserted at 2 s because this box is shared by several workers."""
-    xs = np.linspace(-2, 2, 64)
-    for act in ("relu", "sin", "linear"):
-        t0 = time.perf_counter()
-        deep_correlators(NetworkSpec(depth=6, width=100, activation=act), xs)
-        assert time.perf_counter() - t0 < 2.0, act
 
 
 def test_theory_does_not_import_sampling():
