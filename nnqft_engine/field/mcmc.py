@@ -103,7 +103,7 @@ class ChainDiagnostics:
 
 def integrated_autocorrelation_time(series: np.ndarray, c: float = 5.0) -> float:
     """τ_int = ½ + Σ_{t≥1} ρ(t) of (T, chains) series, chain-averaged ρ by FFT, summed up to Sokal's window:
-    the first W with W ≥ c·τ(W) (docs/physics.md §7). Independent samples give 0.5, so the effective sample
+    the first W with W ≥ c·τ(W) (docs/physics.md §7.5). Independent samples give 0.5, so the effective sample
     size is n/(2τ_int); AR(1) with coefficient ρ gives (1+ρ)/(2(1−ρ))."""
     x = np.asarray(series, dtype=np.float64)
     if x.ndim == 1:
