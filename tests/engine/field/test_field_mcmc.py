@@ -2,7 +2,8 @@
 
 The sampler's τ_int is measured on the reported observables (φ(xᵢ)φ(xⱼ), φ(xᵢ)²φ(xⱼ)²), errors come from
 whole chains as jackknife replicates, and the free control variate is the chain's own independence proposals
-(not e^{+(λ/4!)F} reweighting, whose variance is dominated by F's tail). Tolerances: 4 combined standard errors.
+(not e^{+(λ/4!)F} reweighting, whose variance is dominated by F's tail) with a fitted coefficient β (§7.5).
+Tolerances: 4 combined standard errors; calibration: the χ² law of the z-scores' SD over seeds.
 """
 import math
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from nnqft_engine.field import FieldSpec, McmcSettings, measure_field
+from nnqft_engine.field import FieldSpec, McmcSettings, measure_field, measure_gaussian_field
 from nnqft_engine.field.mcmc import adapt_window, integrated_autocorrelation_time
 from nnqft_engine.sampling.measure import run_to_completion
 from nnqft_engine.spec import SampleSettings
@@ -66,13 +67,21 @@ def test_tau_int_is_measured_on_the_reported_observables():
 
 @pytest.mark.slow
 def test_mcmc_agrees_with_reweighting_at_lambda_half():
-    """Issue 11's setting (N = 500, M = 24000): λ̂ and ΔG4c agree within 4σ; the chain mixes and says so."""
+    """Issue 11's setting (N = 500, M = 24000): λ̂ and ΔG4c agree within 4σ, and λ̂ with the N = ∞ theory
+    (Gaussian field reweighted, M = 2·10⁵), which lies many σ below λ = 0.5 (higher orders, §7.5); the
+    chain mixes and says so. Measured: 0.335 ± 0.022, 0.394 ± 0.028, N = ∞ 0.360 ± 0.009."""
     spec = _spec(500)
     a, b = _run(spec, "reweight", 24000), _run(spec, "mcmc", 24000)
+    inf = run_to_completion(measure_gaussian_field(spec, PTS, SampleSettings(ensemble=200_000, seed=0)))
     assert abs(a.lam_hat - b.lam_hat) < 4 * math.hypot(a.lam_hat_err, b.lam_hat_err)
+    for est in (a, b):
+        assert abs(est.lam_hat - inf.lam_hat) < 4 * math.hypot(est.lam_hat_err, inf.lam_hat_err)
+    assert spec.lam - inf.lam_hat > 4 * inf.lam_hat_err
+    for est in (a, b):  # the free control variate (β fitted, §7.5) beats no control
+        assert 0 < est.lam_hat_beta < 1 and est.lam_hat_err < 0.5 * est.lam_hat_raw_err
     diff = (a.delta_g4c_pair - b.delta_g4c_pair)[IU] / np.hypot(a.delta_g4c_pair_err, b.delta_g4c_pair_err)[IU]
     assert np.all(np.abs(diff) < 4), diff
-    assert b.lam_hat > 3 * b.lam_hat_err  # resolved (λ̂ ≈ 0.37: O(λ²) lowers the first-order projection)
+    assert b.lam_hat > 4 * b.lam_hat_err  # resolved
     assert b.window == 500 and b.free_reference == "proposals"
     assert 0.9 < b.acceptance < 1.0 and 0.5 <= b.tau_int < 0.7 and b.tau_int_f >= 0.5
     assert b.ess == pytest.approx(b.n / (2 * b.tau_int)) and b.block_steps == 24000 / 64
