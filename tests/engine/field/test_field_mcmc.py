@@ -105,7 +105,7 @@ def test_coupling_errors_are_calibrated_over_seeds(sampler):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("NNQFT_CALIBRATION"), reason="issue 11's configuration, ~150 s: "
+@pytest.mark.skipif(not os.environ.get("NNQFT_CALIBRATION"), reason="issue 11's configuration, 2–5 min: "
                     "run with NNQFT_CALIBRATION=1")
 def test_mcmc_coupling_errors_are_calibrated_at_the_issue_config():
     """N = 500, M = 8000, 10 seeds: 9·SD² ~ χ²₉, in [0.7, 1.4] with probability 0.84 (measured SD: 1.05)."""
