@@ -5,11 +5,12 @@ sampler. Beside the interacting G2 and G4c it reports the λ-induced *changes* �
 the exact free moments. A free ensemble measured on the same samples (reweighting: the same draws with
 weight 1; MCMC: the networks proposed by k = N independence proposals, see mcmc.py) is the control
 variate: its deviation from the exact free moments, times a fitted β (docs/physics.md §7.5), is subtracted
-from ΔG2, ΔG4c and λ̂ (G2 and G4c are reported as measured). β = 1 would be the plain difference E_λ − E_0 of the samples,
-whose errors came out ~2× too small for the chains (issue 11); the fitted β ≈ 0.66 has calibrated
-errors and half the variance. With a window k < N there is no free set and no control. At first
-order ΔG4c = −λ∫_V ΠG + O(λ/N, λ²): tree level is compared with ΔG4c, so the free cos-net's own O(1/N)
-G4c (given exactly in `free_g4c_pair`) is subtracted rather than mistaken for an interaction.
+from ΔG2, ΔG4c and λ̂ (G2 and G4c are reported as measured). β = 1 would be the plain difference E_λ − E_0
+of the samples, whose errors came out ~2× too small for the chains (issue 11); the fitted β ≈ 0.65 has
+calibrated errors and an eighth of the chains' variance. With a window k < N there is no free set and no
+control. At first order ΔG4c = −λ∫_V ΠG + O(λ/N, λ²): tree level is compared with ΔG4c, so the free
+cos-net's own O(1/N) G4c (given exactly in `free_g4c_pair`) is subtracted rather than mistaken for an
+interaction.
 """
 from __future__ import annotations
 
