@@ -113,27 +113,31 @@ class WeightedStats:
         full = derive(*_correlators(tot_w, tot))
         control = dict(control or {})
         g = int(live.sum())
-        if g < 4:  # no error below 2 blocks, and β needs G − 3 > 0
-            keep = [k for k in full if k not in control.values()]
-            return ({k: full[k] for k in keep}, {k: np.full_like(full[k], np.inf) for k in keep},
-                    {k: np.zeros_like(full[k]) for k in keep})
+        if g < 2:
+            full = {k: v for k, v in full.items() if k not in control.values()}
+            inf = {k: np.full_like(v, np.inf) for k, v in full.items()}
+            return full, inf, {k: np.zeros_like(v) for k, v in full.items()}
         # Leave-one-block-out replicates: batch axis first, then sets.
         rep_w = (tot_w[:, None] - w).T
         rep = {k: np.moveaxis(tot[k][:, None] - v, 1, 0) for k, v in sums.items()}
-        full, reps, beta = with_control(full, derive(*_correlators(rep_w, rep)), control)
+        # β needs G − 3 > 0 blocks; with fewer (the first running estimates) the controls are only dropped.
+        used = control if g >= 4 else {}
+        full, reps, beta = with_control(full, derive(*_correlators(rep_w, rep)), used, drop=control.values())
         est, err = jackknife(full, reps)
-        inflate = np.sqrt((g - 1) / (g - 3))
-        return est, {k: v * inflate if k in control else v for k, v in err.items()}, beta
+        inflate = np.sqrt((g - 1) / (g - 3)) if used else 1.0
+        return est, {k: v * inflate if k in used else v for k, v in err.items()}, beta
 
 
-def with_control(full: dict[str, np.ndarray], replicates: dict[str, np.ndarray], control: Mapping[str, str]
-                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+def with_control(full: dict[str, np.ndarray], replicates: dict[str, np.ndarray], control: Mapping[str, str],
+                 drop=()) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Replace each estimate θ that has a control c by θ − βc in the full value and every jackknife replicate
     (leading axis), β = ΣCov(θ, c)/ΣVar(c) over the replicates and all of θ's elements (0 where c does not
-    vary), the same for every element; drop the control keys. Returns (full, replicates, β)."""
+    vary), the same for every element; drop the control keys (and those in `drop`). Returns (full,
+    replicates, β)."""
     out_full, out_rep, beta = {}, {}, {}
+    dropped = set(control.values()) | set(drop)
     for k, theta in full.items():
-        if k in control.values():
+        if k in dropped:
             continue
         if k not in control:
             out_full[k], out_rep[k], beta[k] = theta, replicates[k], np.zeros_like(theta)

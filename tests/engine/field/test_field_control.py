@@ -59,3 +59,14 @@ def test_controlled_change_is_unbiased_and_calibrated_on_a_solvable_toy():
     assert abs(z.mean()) < 4 / np.sqrt(len(z)), z.mean()
     assert abs(z.std(ddof=1) - 1) < 4 / np.sqrt(2 * (len(z) - 1)), z.std(ddof=1)
     assert 0 < np.mean(spread) < 1  # the weighted and free estimates are correlated, not identical
+
+
+def test_too_few_blocks_for_beta_report_the_uncontrolled_estimate():
+    """With 3 of the 32 blocks filled (a first running estimate) β cannot be fitted (G − 3 = 0): β = 0, finite
+    errors, and the control is still not reported."""
+    phi = np.random.default_rng(0).standard_normal((3, 1))
+    st = WeightedStats(1, 32)
+    st.update(0, phi, np.stack([-A * phi[:, 0] ** 4, np.zeros(3)], 1))
+    est, err, beta = st.estimate(lambda g2, g4: {"d": g2[..., 0, :, :] - 1.0, "c": g2[..., 1, :, :] - 1.0},
+                                 {"d": "c"})
+    assert set(est) == {"d"} and beta["d"] == 0 and np.isfinite(err["d"]).all()
