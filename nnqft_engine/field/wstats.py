@@ -144,7 +144,8 @@ def with_control(full: dict[str, np.ndarray], replicates: dict[str, np.ndarray],
             continue
         c, rt, rc = full[control[k]], replicates[k], replicates[control[k]]
         dt, dc = rt - rt.mean(0), rc - rc.mean(0)
-        var = (dc * dc).sum(0)
-        b = np.full_like(var, (dt * dc).sum() / var.sum()) if var.sum() > 0 else np.zeros_like(var)
+        # Same summation order for both sums: θ ≡ c (λ = 0) gives β = 1 and a change of exactly 0.
+        var, cov = (dc * dc).sum(0), (dt * dc).sum(0)
+        b = np.full_like(var, cov.sum() / var.sum()) if var.sum() > 0 else np.zeros_like(var)
         out_full[k], out_rep[k], beta[k] = theta - b * c, rt - b * rc, b
     return out_full, out_rep, beta
