@@ -9,8 +9,8 @@ from ..spec import DEVICES, DTYPES, SampleSettings
 from .common import ArgumentParser, UsageError, add_memory_flag, emit, memory_limit, parse_points
 
 EXTRA = ("free_g4c_pair", "one_loop_g2", "delta_g2", "delta_g2_err", "delta_g4c_pair", "delta_g4c_pair_err",
-         "lam_hat", "lam_hat_err", "lam_hat_raw", "lam_hat_raw_err", "acceptance", "tau_int", "n", "sampler",
-         "convention")
+         "lam_hat", "lam_hat_err", "lam_hat_beta", "lam_hat_raw", "lam_hat_raw_err", "acceptance", "tau_int", "n",
+         "sampler", "convention")
 
 
 def run(argv: list[str]) -> int:

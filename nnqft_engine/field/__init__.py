@@ -17,6 +17,7 @@ from .diagrams import (
     tree_g4c_pair_unit,
     tree_g4c_unit,
 )
+from .gaussian import measure_gaussian_field
 from .interaction import FieldEstimate, FieldTheory, field_theory, measure_field
 from .mcmc import integrated_autocorrelation_time
 from .propagator import propagator, propagator_at_zero, propagator_infinite_cutoff
@@ -27,5 +28,5 @@ __all__ = [
     "propagator", "propagator_at_zero", "propagator_infinite_cutoff", "exact_g4c", "exact_g4c_pair",
     "g2_estimator_variance", "draw_neurons", "field_at", "sample_configurations", "tree_g4c_pair",
     "tree_g4c_pair_unit", "tree_g4c_unit", "one_loop_g2", "fit_coupling", "CONVENTION",
-    "integrated_autocorrelation_time",
+    "integrated_autocorrelation_time", "measure_gaussian_field",
 ]

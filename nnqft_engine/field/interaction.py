@@ -1,12 +1,16 @@
 """Interacting φ⁴ theory by deforming the cos-net's parameter density: running measurements (docs/physics.md §7).
 
 `measure_field` is a generator of `FieldEstimate`s (each yield = progress + cancellation point) for either
-sampler. Beside the direct estimates of the interacting G2 and G4c it reports the λ-induced *changes*
-ΔG = E_λ[·] − E_0[·], measured on the same samples with the free theory as control variate (reweighting:
-free draws with weights 1 vs e^{−(λ/4!)F}; MCMC: chain states vs the free networks proposed by k = N
-independence proposals, or the exact free moments when the window is smaller, see mcmc.py). At first
-order ΔG4c = −λ∫_V ΠG + O(λ/N, λ²): tree level is compared with ΔG4c, so the free cos-net's own O(1/N)
-G4c (given exactly in `free_g4c_pair`) is subtracted rather than mistaken for an interaction.
+sampler. Beside the interacting G2 and G4c it reports the λ-induced *changes* ΔG = E_λ[·] − E_0[·] against
+the exact free moments. A free ensemble measured on the same samples (reweighting: the same draws with
+weight 1; MCMC: the networks proposed by k = N independence proposals, see mcmc.py) is the control
+variate: its deviation from the exact free moments, times a fitted β (docs/physics.md §7.5), is subtracted
+from ΔG2, ΔG4c and λ̂ (G2 and G4c are reported as measured). β = 1 would be the plain difference E_λ − E_0
+of the samples, whose errors came out ~2× too small for the chains (issue 11); the fitted β ≈ 0.65 has
+calibrated errors and an eighth of the chains' variance. With a window k < N there is no free set and no
+control. At first order ΔG4c = −λ∫_V ΠG + O(λ/N, λ²): tree level is compared with ΔG4c, so the free
+cos-net's own O(1/N) G4c (given exactly in `free_g4c_pair`) is subtracted rather than mistaken for an
+interaction.
 """
 from __future__ import annotations
 
@@ -62,6 +66,7 @@ class FieldEstimate:
     window: int = 0
     block_steps: float = float("nan")
     free_reference: str = "weights"
+    lam_hat_beta: float = 0.0  # control-variate coefficient of λ̂ (0: no free control, §7.5)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -131,17 +136,22 @@ def measure_field(spec: FieldSpec, x, settings: SampleSettings, sampler: str = "
 
 def _estimate(spec: FieldSpec, pts: np.ndarray, theory: FieldTheory, stats: WeightedStats, sampler: str,
               total: int, diag: ChainDiagnostics) -> FieldEstimate:
-    exact = sampler == "mcmc" and diag.free_reference == "exact"
+    # Set 1 is a free ensemble (reweighting: the same draws; MCMC with k = N: the proposals) whose deviation
+    # from the exact free moments is a zero-mean control variate (docs/physics.md §7.5); with k < N it is not.
+    free_set = not (sampler == "mcmc" and diag.free_reference == "exact")
 
     def derive(g2: np.ndarray, g4: np.ndarray) -> dict[str, np.ndarray]:
-        g2_0, g4_0 = (theory.propagator, theory.free_g4c_pair) if exact else (g2[..., 1, :, :], g4[..., 1, :, :])
-        d4 = g4[..., 0, :, :] - g4_0
-        return {"g2": g2[..., 0, :, :], "g4c_pair": g4[..., 0, :, :],
-                "delta_g2": g2[..., 0, :, :] - g2_0, "delta_g4c_pair": d4,
-                "lam_hat": fit_coupling(d4, theory.tree_unit),
-                "lam_hat_raw": fit_coupling(g4[..., 0, :, :] - theory.free_g4c_pair, theory.tree_unit)}
+        d2, d4 = g2[..., 0, :, :] - theory.propagator, g4[..., 0, :, :] - theory.free_g4c_pair
+        out = {"g2": g2[..., 0, :, :], "g4c_pair": g4[..., 0, :, :], "delta_g2": d2, "delta_g4c_pair": d4,
+               "lam_hat": fit_coupling(d4, theory.tree_unit), "lam_hat_raw": fit_coupling(d4, theory.tree_unit)}
+        if free_set:
+            c2, c4 = g2[..., 1, :, :] - theory.propagator, g4[..., 1, :, :] - theory.free_g4c_pair
+            out.update(c2=c2, c4=c4, c_lam=fit_coupling(c4, theory.tree_unit))
+        return out
 
-    est, err = stats.estimate(derive)
+    # g2 and g4c_pair stay the samples' direct estimates (at λ = 0 the control would make them exact).
+    control = {"delta_g2": "c2", "delta_g4c_pair": "c4", "lam_hat": "c_lam"}
+    est, err, beta = stats.estimate(derive, control if free_set else None)
     extra = {}
     if sampler == "reweight":
         ess, acc, tau = float(stats.ess()[0]), float("nan"), float("nan")
@@ -161,4 +171,4 @@ def _estimate(spec: FieldSpec, pts: np.ndarray, theory: FieldTheory, stats: Weig
         delta_g4c_pair=est["delta_g4c_pair"], delta_g4c_pair_err=err["delta_g4c_pair"],
         lam_hat=float(est["lam_hat"]), lam_hat_err=float(err["lam_hat"]),
         lam_hat_raw=float(est["lam_hat_raw"]), lam_hat_raw_err=float(err["lam_hat_raw"]),
-        ess=ess, acceptance=acc, tau_int=tau, **extra)
+        ess=ess, acceptance=acc, tau_int=tau, lam_hat_beta=float(beta["lam_hat"]), **extra)

@@ -15,8 +15,9 @@ Yields (start, values (C, 2, P), log-weights (C, 2, 2)): rows = the state before
 sets = 0: this chain's theory, Rao–Blackwellised (old state weight 1 − α, proposal weight α, α the MH
 acceptance probability: the conditional mean of the next state, so no rejection noise), 1: the free
 reference, the proposals alone. With k = N a proposal is an i.i.d. free network, so set 1 is a free
-ensemble on the same draws, and E_λ − E_0 = mean[(1 − α)(X_state − X_proposal)]: a control variate as
-tight as reweighting's, with bounded weights. The old reference, chain states reweighted back by
+ensemble on the same draws: a control variate for the chain's estimates (its coefficient is fitted, not 1:
+docs/physics.md §7.5; the plain difference E_λ − E_0 = mean[(1 − α)(X_state − X_proposal)] had errors ~2× too
+small, dominated by rare rejected proposals with large F). The old reference, chain states reweighted back by
 e^{+(λ/4!)F}, is the harmonic-mean estimator: E_0[e^{+(λ/4!)F}] is dominated by F's stretched-exponential
 tail, so it came out biased low with too-small errors (issue 11: λ̂ = 0.13 ± 0.045 at λ = 0.5). With k < N
 the proposals are not free draws: `ChainDiagnostics.free_reference` says "exact" and the caller subtracts
@@ -103,7 +104,7 @@ class ChainDiagnostics:
 
 def integrated_autocorrelation_time(series: np.ndarray, c: float = 5.0) -> float:
     """τ_int = ½ + Σ_{t≥1} ρ(t) of (T, chains) series, chain-averaged ρ by FFT, summed up to Sokal's window:
-    the first W with W ≥ c·τ(W) (docs/physics.md §7). Independent samples give 0.5, so the effective sample
+    the first W with W ≥ c·τ(W) (docs/physics.md §7.5). Independent samples give 0.5, so the effective sample
     size is n/(2τ_int); AR(1) with coefficient ρ gives (1+ρ)/(2(1−ρ))."""
     x = np.asarray(series, dtype=np.float64)
     if x.ndim == 1:

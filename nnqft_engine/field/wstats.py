@@ -5,12 +5,19 @@ Power sums are kept per contiguous block of the sample order (GROUPS blocks of e
 delete-one-block jackknife is also valid for autocorrelated chains whose blocks are much longer than the
 autocorrelation time. For Markov chains (`chains` ≥ GROUPS) a sample's block is its chain instead, so the
 jackknife treats whole independent chains as replicates, valid whatever τ_int (docs/physics.md §7).
-A sample may be R weighted rows (e.g. an MCMC step: old state and proposal, Rao–Blackwellised). Every estimate is jackknife bias-corrected (the self-normalised ratios are biased
-at O(1/M)). Log-weights are shifted by their running maximum, so e^{logw} never overflows.
+A sample may be R weighted rows (e.g. an MCMC step: old state and proposal, Rao–Blackwellised). Every
+estimate is jackknife bias-corrected (the self-normalised ratios are biased at O(1/M)). Log-weights are
+shifted by their running maximum, so e^{logw} never overflows.
+
+Control variates (docs/physics.md §7.5): an estimate θ may name a control c, a function of the sums whose
+exact mean is zero (e.g. the free set's G4c minus the exact free G4c). The reported estimate is θ − βc with
+one β per quantity, ΣCov(θ, c)/ΣVar(c) over the jackknife replicates and the quantity's elements (a β per
+element gained no precision and left the ΔG4c errors ~20 % small); its error is the jackknife error of that
+combination, inflated by √((G−1)/(G−3)) because β is fitted on the same G blocks (Lavenberg–Welch).
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -92,19 +99,53 @@ class WeightedStats:
         w, w2 = self.w.sum(1), self.w2.sum(1)
         return np.where(w2 > 0, w * w / np.where(w2 > 0, w2, 1.0), 0.0)
 
-    def estimate(self, derive: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
-                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Jackknife estimates and standard errors of derive(g2 (…, S, P, P), g4c_pair (…, S, P, P))."""
+    def estimate(self, derive: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]],
+                 control: Mapping[str, str] | None = None
+                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Jackknife estimates, standard errors and control coefficients β of derive(g2 (…, S, P, P),
+        g4c_pair (…, S, P, P)); `control` maps an estimate's key to the key of its zero-mean control
+        (control keys are not reported; β = 0 for estimates without one)."""
         live = (self.count > 0) & np.all(self.w > 0, axis=0)
         w = self.w[:, live]
         sums = {k: v[:, live] for k, v in self.sums.items()}
         tot_w = w.sum(1)
         tot = {k: v.sum(1) for k, v in sums.items()}
         full = derive(*_correlators(tot_w, tot))
+        control = dict(control or {})
         g = int(live.sum())
         if g < 2:
-            return full, {k: np.full_like(v, np.inf) for k, v in full.items()}
+            full = {k: v for k, v in full.items() if k not in control.values()}
+            inf = {k: np.full_like(v, np.inf) for k, v in full.items()}
+            return full, inf, {k: np.zeros_like(v) for k, v in full.items()}
         # Leave-one-block-out replicates: batch axis first, then sets.
         rep_w = (tot_w[:, None] - w).T
         rep = {k: np.moveaxis(tot[k][:, None] - v, 1, 0) for k, v in sums.items()}
-        return jackknife(full, derive(*_correlators(rep_w, rep)))
+        # β needs G − 3 > 0 blocks; with fewer (the first running estimates) the controls are only dropped.
+        used = control if g >= 4 else {}
+        full, reps, beta = with_control(full, derive(*_correlators(rep_w, rep)), used, drop=control.values())
+        est, err = jackknife(full, reps)
+        inflate = np.sqrt((g - 1) / (g - 3)) if used else 1.0
+        return est, {k: v * inflate if k in used else v for k, v in err.items()}, beta
+
+
+def with_control(full: dict[str, np.ndarray], replicates: dict[str, np.ndarray], control: Mapping[str, str],
+                 drop=()) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Replace each estimate θ that has a control c by θ − βc in the full value and every jackknife replicate
+    (leading axis), β = ΣCov(θ, c)/ΣVar(c) over the replicates and all of θ's elements (0 where c does not
+    vary), the same for every element; drop the control keys (and those in `drop`). Returns (full,
+    replicates, β)."""
+    out_full, out_rep, beta = {}, {}, {}
+    dropped = set(control.values()) | set(drop)
+    for k, theta in full.items():
+        if k in dropped:
+            continue
+        if k not in control:
+            out_full[k], out_rep[k], beta[k] = theta, replicates[k], np.zeros_like(theta)
+            continue
+        c, rt, rc = full[control[k]], replicates[k], replicates[control[k]]
+        dt, dc = rt - rt.mean(0), rc - rc.mean(0)
+        # Same summation order for both sums: θ ≡ c (λ = 0) gives β = 1 and a change of exactly 0.
+        var, cov = (dc * dc).sum(0), (dt * dc).sum(0)
+        b = np.full_like(var, cov.sum() / var.sum()) if var.sum() > 0 else np.zeros_like(var)
+        out_full[k], out_rep[k], beta[k] = theta - b * c, rt - b * rc, b
+    return out_full, out_rep, beta

@@ -2,7 +2,8 @@
 
 The sampler's τ_int is measured on the reported observables (φ(xᵢ)φ(xⱼ), φ(xᵢ)²φ(xⱼ)²), errors come from
 whole chains as jackknife replicates, and the free control variate is the chain's own independence proposals
-(not e^{+(λ/4!)F} reweighting, whose variance is dominated by F's tail). Tolerances: 4 combined standard errors.
+(not e^{+(λ/4!)F} reweighting, whose variance is dominated by F's tail) with a fitted coefficient β (§7.5).
+Tolerances: 4 combined standard errors; calibration: the χ² law of the z-scores' SD over seeds.
 """
 import math
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from nnqft_engine.field import FieldSpec, McmcSettings, measure_field
+from nnqft_engine.field import FieldSpec, McmcSettings, measure_field, measure_gaussian_field
 from nnqft_engine.field.mcmc import adapt_window, integrated_autocorrelation_time
 from nnqft_engine.sampling.measure import run_to_completion
 from nnqft_engine.spec import SampleSettings
@@ -66,28 +67,53 @@ def test_tau_int_is_measured_on_the_reported_observables():
 
 @pytest.mark.slow
 def test_mcmc_agrees_with_reweighting_at_lambda_half():
-    """Issue 11's setting (N = 500, M = 24000): λ̂ and ΔG4c agree within 4σ; the chain mixes and says so."""
+    """Issue 11's setting (N = 500, M = 24000): λ̂ and ΔG4c agree within 4σ, and λ̂ with the N = ∞ theory
+    (Gaussian field reweighted, M = 2·10⁵), which lies many σ below λ = 0.5 (higher orders, §7.5); the
+    chain mixes and says so. Measured: 0.335 ± 0.022, 0.394 ± 0.028, N = ∞ 0.360 ± 0.009."""
     spec = _spec(500)
     a, b = _run(spec, "reweight", 24000), _run(spec, "mcmc", 24000)
+    inf = run_to_completion(measure_gaussian_field(spec, PTS, SampleSettings(ensemble=200_000, seed=0)))
     assert abs(a.lam_hat - b.lam_hat) < 4 * math.hypot(a.lam_hat_err, b.lam_hat_err)
+    for est in (a, b):
+        assert abs(est.lam_hat - inf.lam_hat) < 4 * math.hypot(est.lam_hat_err, inf.lam_hat_err)
+    assert spec.lam - inf.lam_hat > 4 * inf.lam_hat_err
+    for est in (a, b):  # the free control variate (β fitted, §7.5) beats no control
+        assert 0 < est.lam_hat_beta < 1 and est.lam_hat_err < 0.5 * est.lam_hat_raw_err
     diff = (a.delta_g4c_pair - b.delta_g4c_pair)[IU] / np.hypot(a.delta_g4c_pair_err, b.delta_g4c_pair_err)[IU]
     assert np.all(np.abs(diff) < 4), diff
-    assert b.lam_hat > 3 * b.lam_hat_err  # resolved (λ̂ ≈ 0.37: O(λ²) lowers the first-order projection)
+    assert b.lam_hat > 4 * b.lam_hat_err  # resolved
     assert b.window == 500 and b.free_reference == "proposals"
     assert 0.9 < b.acceptance < 1.0 and 0.5 <= b.tau_int < 0.7 and b.tau_int_f >= 0.5
     assert b.ess == pytest.approx(b.n / (2 * b.tau_int)) and b.block_steps == 24000 / 64
 
 
+def _z_sd(ests, key):
+    """SD of z = (estimate − mean over seeds)/err, pooled over a matrix's upper triangle. With calibrated
+    errors (S − 1)·SD² ~ χ²_{S−1} per element (the mean is fitted); pooling correlated elements only
+    narrows that law."""
+    v = np.array([np.asarray(getattr(e, key))[IU] if np.ndim(getattr(e, key)) else getattr(e, key) for e in ests])
+    err = np.array([np.asarray(getattr(e, key + "_err"))[IU] if np.ndim(getattr(e, key)) else getattr(e, key + "_err")
+                    for e in ests])
+    z = (v - v.mean(0)) / err
+    return float(np.sqrt((z**2).sum() / ((len(ests) - 1) * (z.size // len(ests)))))
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("NNQFT_CALIBRATION"), reason="known to fail (issue 11, below) and ~100 s: "
+@pytest.mark.parametrize("sampler", ["mcmc", "reweight"])
+def test_coupling_errors_are_calibrated_over_seeds(sampler):
+    """20 seeds at N = 50, M = 4000 (λ = 0.5, Λ = 4, L = 4): SD of the z-scores in issue 11's [0.7, 1.4].
+    For exactly calibrated errors 19·SD² ~ χ²₁₉, inside that band with probability 0.96. The plain
+    difference E_λ − E_0 (β = 1) gave SD 1.95 for the chains; the fitted control variate is what passes.
+    The same for ΔG4c and ΔG2 at the 45 pairs (pooled; measured 1.07–1.14 and 0.93–1.05)."""
+    ests = [_run(_spec(50), sampler, 4000, seed=s) for s in range(20)]
+    for key in ("lam_hat", "delta_g4c_pair", "delta_g2"):
+        assert 0.7 <= _z_sd(ests, key) <= 1.4, (key, _z_sd(ests, key))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("NNQFT_CALIBRATION"), reason="issue 11's configuration, 2–5 min: "
                     "run with NNQFT_CALIBRATION=1")
-@pytest.mark.xfail(strict=True, reason="issue 11 open: SD 1.95 at N = 500, M = 8000 (1.60 at N = 100, M = 6400); "
-                   "λ̂ errors still underestimated by ~1.5x at small M")
-def test_mcmc_coupling_errors_are_calibrated_over_seeds():
-    """10 seeds: SD of z = (λ̂ − mean)/err. If the errors are right, 9·SD² ~ χ²₉ (9 dof: the mean is fitted);
-    χ²₉ quantiles 0.0131 and 0.9939 give SD ∈ [0.5, 1.6] (98 % acceptance). N = 500 (issue 11), M = 8000: ~40 s."""
-    spec = _spec(500)
-    ests = [_run(spec, "mcmc", 8000, seed=s) for s in range(10)]
-    lam, err = np.array([e.lam_hat for e in ests]), np.array([e.lam_hat_err for e in ests])
-    sd = np.std((lam - lam.mean()) / err, ddof=1)
-    assert 0.5 <= sd <= 1.6, (sd, lam, err)
+def test_mcmc_coupling_errors_are_calibrated_at_the_issue_config():
+    """N = 500, M = 8000, 10 seeds: 9·SD² ~ χ²₉, in [0.7, 1.4] with probability 0.84 (measured SD: 1.05)."""
+    sd = _z_sd([_run(_spec(500), "mcmc", 8000, seed=s) for s in range(10)], "lam_hat")
+    assert 0.7 <= sd <= 1.4, sd
