@@ -58,12 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     if args.self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from .qt_platform_check import check as check_qt_platform
+    from .qt_platform_check import choose_platform
 
-    problem = check_qt_platform()       # Linux/X11 only: name missing xcb libraries instead of Qt's guess
+    problem, platform = choose_platform()   # Linux/X11 only: name missing xcb libraries instead of Qt's guess
     if problem:
         print(problem, file=sys.stderr)
         return 1
+    if platform:
+        os.environ["QT_QPA_PLATFORM"] = platform
     import torch  # noqa: F401 — before Qt, always
 
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))   # leave a core for the GUI thread

@@ -107,24 +107,31 @@ def elf_dynamic(path: str | os.PathLike) -> tuple[list[str], list[str]]:
     return needed, [p.replace("$ORIGIN", origin).replace("${ORIGIN}", origin) for p in paths]
 
 
-def ld_cache(ldconfig: str = "ldconfig") -> dict[str, str]:
-    """soname → path from `ldconfig -p` (empty when ldconfig is absent)."""
+def ld_cache(ldconfig: str = "ldconfig") -> dict[str, list[str]]:
+    """soname → paths from `ldconfig -p` (empty when ldconfig is absent). A soname can be listed more than once
+    (32- and 64-bit), and the cache can list a file that has since been removed: callers check existence."""
     for exe in (ldconfig, "/sbin/ldconfig", "/usr/sbin/ldconfig"):
         try:
             out = subprocess.run([exe, "-p"], capture_output=True, text=True, timeout=10).stdout
         except (OSError, subprocess.SubprocessError):
             continue
-        cache = {}
+        cache: dict[str, list[str]] = {}
         for line in out.splitlines()[1:]:
             if "=>" in line:
                 name, path = line.split("=>", 1)
-                cache.setdefault(name.strip().split(" ")[0], path.strip())
+                cache.setdefault(name.strip().split(" ")[0], []).append(path.strip())
         return cache
     return {}
 
 
+def _cached(cache: dict, soname: str) -> str | None:
+    """The first cached path of soname that still exists (the loader, too, fails on a stale entry)."""
+    paths = cache.get(soname) or []
+    return next((p for p in ([paths] if isinstance(paths, str) else paths) if os.path.exists(p)), None)
+
+
 def missing_libraries(plugin: str | os.PathLike, *, ld_library_path: str | None = None,
-                      cache: dict[str, str] | None = None, default_dirs=DEFAULT_DIRS) -> list[str]:
+                      cache: dict[str, list[str]] | None = None, default_dirs=DEFAULT_DIRS) -> list[str]:
     """Sonames the plugin needs, directly or through libraries found beside it, that the loader cannot find."""
     env_dirs = [d for d in (os.environ.get("LD_LIBRARY_PATH", "") if ld_library_path is None
                             else ld_library_path).split(":") if d]
@@ -143,7 +150,7 @@ def missing_libraries(plugin: str | os.PathLike, *, ld_library_path: str | None 
                     found = os.path.join(d, soname)
                     break
             if found is None:
-                found = cache.get(soname) or next((os.path.join(d, soname) for d in default_dirs
+                found = _cached(cache, soname) or next((os.path.join(d, soname) for d in default_dirs
                                                    if os.path.exists(os.path.join(d, soname))), None)
             if found is None:
                 missing.append(soname)
@@ -185,18 +192,30 @@ def xcb_plugin() -> Path | None:
     return None
 
 
-def check(environ=None) -> str | None:
-    """The message to show when the xcb plugin will fail to load, else None (not Linux, not xcb, no display)."""
+def choose_platform(environ=None) -> tuple[str | None, str | None]:
+    """(message to show and exit with, QT_QPA_PLATFORM to set): (None, None) when Qt can be left to itself.
+
+    Only an X11 display (DISPLAY) makes Qt load the xcb plugin; a Wayland-only session uses the wayland plugin,
+    whose libraries are not xcb's. With both (XWayland) and xcb's libraries missing, Qt may still pick xcb (it
+    does on some desktops), so the launcher asks for wayland rather than refusing to start."""
     env = os.environ if environ is None else environ
-    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM", "xcb") not in ("", "xcb"):
-        return None
-    if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
-        return None
+    requested = env.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or requested not in ("", "xcb") or not env.get("DISPLAY"):
+        return None, None
     plugin = xcb_plugin()
     if plugin is None:
-        return None
+        return None, None
     try:
         missing = missing_libraries(plugin, ld_library_path=env.get("LD_LIBRARY_PATH", ""))
     except (OSError, ValueError, struct.error, IndexError):
-        return None               # unreadable: let Qt speak for itself
-    return message(missing) if missing else None
+        return None, None         # unreadable: let Qt speak for itself
+    if not missing:
+        return None, None
+    if env.get("WAYLAND_DISPLAY") and not requested:
+        return None, "wayland"
+    return message(missing), None
+
+
+def check(environ=None) -> str | None:
+    """The message to show when the xcb plugin will fail to load, else None (not Linux, not X11, or fine)."""
+    return choose_platform(environ)[0]
