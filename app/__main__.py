@@ -12,10 +12,15 @@ import time
 
 
 def _ensure_streams() -> None:
-    """A windowed build has no stdout/stderr: give Python somewhere harmless to write."""
+    """A windowed build has no stdout/stderr: give Python somewhere harmless to write. A console in a legacy code
+    page (Windows cp1252 when redirected) gets UTF-8, so a message with σ or φ cannot raise mid-sentence."""
     for name in ("stdout", "stderr"):
-        if getattr(sys, name) is None:
+        stream = getattr(sys, name)
+        if stream is None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+        elif (getattr(stream, "encoding", None) or "").lower().replace("-", "") != "utf8" \
+                and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
 
 
 def _parse(argv: list[str]):
