@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 from string import Template
 
@@ -46,6 +47,7 @@ def artefact_name(kind: str, version: str) -> str:
         "tar.gz": f"{bi.PACKAGE_NAME}-{version}-linux-{machine()}.tar.gz",
         "deb": f"{bi.PACKAGE_NAME}_{version}_{deb_architecture()}.deb",
         "setup": f"{bi.PACKAGE_NAME}-{version}-windows-x64-setup",  # Inno Setup appends .exe
+        "zip": f"{bi.PACKAGE_NAME}-{version}-windows-x64.zip",
         "dmg": f"{bi.PACKAGE_NAME}-{version}-macos-{machine()}.dmg",
     }[kind]
 
@@ -59,6 +61,8 @@ def make_all(caps, *, bundle: Path, dist: Path, build: Path, icons: Path, versio
         made.append(make_deb(bundle, dist / artefact_name("deb", version), build / "deb-root", icons, version))
     if "Windows setup .exe" in can:
         made.append(make_windows_setup(bundle, dist, icons, version))
+    if "Windows .zip" in can:
+        made.append(make_zip(bundle, dist / artefact_name("zip", version), version))
     if "macOS .dmg" in can:
         made.append(make_dmg(bundle, dist / artefact_name("dmg", version), build / "dmg-root"))
     return made
@@ -68,6 +72,16 @@ def make_tarball(bundle: Path, target: Path, version: str) -> Path:
     print(f"Archiving {target.name}", flush=True)
     with tarfile.open(target, "w:gz", compresslevel=6) as tar:
         tar.add(bundle, arcname=f"{bi.PACKAGE_NAME}-{version}")
+    return target
+
+
+def make_zip(bundle: Path, target: Path, version: str) -> Path:
+    """The portable Windows build: the onedir bundle in a folder nnqft-explorer-VERSION (run nnqft.exe)."""
+    print(f"Archiving {target.name}", flush=True)
+    top = f"{bi.PACKAGE_NAME}-{version}"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for path in sorted(bundle.rglob("*")):
+            archive.write(path, Path(top, path.relative_to(bundle)).as_posix())
     return target
 
 
