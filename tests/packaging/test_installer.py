@@ -76,7 +76,7 @@ class _Recorder:
 
 
 def _run_spec(monkeypatch, platform_name: str) -> dict:
-    pytest.importorskip("PyInstaller")
+    pytest.importorskip("PyInstaller", reason='PyInstaller is in the build extra: pip install -e ".[test,build]"')
     import PyInstaller.utils.hooks as hooks
 
     monkeypatch.setattr(hooks, "collect_submodules", lambda name: [name])
