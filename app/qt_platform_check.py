@@ -48,7 +48,14 @@ PACKAGES: dict[str, tuple[str, str, str]] = {
     "libdbus-1.so.3": ("libdbus-1-3", "dbus-libs", "dbus"),
     "libglib-2.0.so.0": ("libglib2.0-0", "glib2", "glib2"),
     "libgthread-2.0.so.0": ("libglib2.0-0", "glib2", "glib2"),
+    "libstdc++.so.6": ("libstdc++6", "libstdc++", "gcc-libs"),
+    "libgcc_s.so.1": ("libgcc-s1", "libgcc", "gcc-libs"),
+    "libz.so.1": ("zlib1g", "zlib", "zlib"),
+    "libzstd.so.1": ("libzstd1", "libzstd", "zstd"),
+    "libc.so.6": ("libc6", "glibc", "glibc"),
+    "libm.so.6": ("libc6", "glibc", "glibc"),
 }
+LIBC = "libc6 (>= 2.28)"                          # the .deb's floor for glibc (PyInstaller's manylinux_2_28 base)
 # Packages the .deb depends on (the rest of the table is recommended: X11 only).
 DEB_REQUIRED = ("libfontconfig1", "libfreetype6", "libglib2.0-0", "libdbus-1-3", "libgl1", "libegl1", "libx11-6",
                 "libxkbcommon0")
@@ -57,10 +64,22 @@ DEFAULT_DIRS = ("/lib64", "/usr/lib64", "/lib", "/usr/lib", "/lib/x86_64-linux-g
 _DT_NEEDED, _DT_RPATH, _DT_RUNPATH, _DT_STRTAB = 1, 15, 29, 5
 
 
-def deb_packages() -> tuple[list[str], list[str]]:
-    """(Depends, Recommends) package lists for the .deb, from PACKAGES."""
-    debs = sorted({v[0] for v in PACKAGES.values()})
-    return list(DEB_REQUIRED), [p for p in debs if p not in DEB_REQUIRED]
+def deb_packages(plugin: str | os.PathLike | None = None, root: str | os.PathLike | None = None
+                 ) -> tuple[list[str], list[str]]:
+    """(Depends, Recommends) package lists for the .deb. Given the bundle's libqxcb.so, Depends is exactly the
+    packages of the system libraries it needs, directly or through Qt's own libraries (the sonames the launcher
+    checks, resolved the same way), and an unmapped one is an error rather than a silent gap; without it, a
+    fixed core list. Recommends: the rest of PACKAGES."""
+    if plugin is None:
+        depends = [LIBC, *DEB_REQUIRED]
+    else:
+        sonames = system_libraries(plugin, root)
+        unmapped = [s for s in sonames if s not in PACKAGES and not s.startswith("ld-linux")]
+        if unmapped:
+            raise ValueError(f"no Debian package known for {', '.join(unmapped)}: add it to PACKAGES")
+        depends = [LIBC, *sorted({PACKAGES[s][0] for s in sonames if s in PACKAGES} - {"libc6"})]
+    debs = sorted({v[0] for v in PACKAGES.values()} - {"libc6"})
+    return depends, [p for p in debs if p not in depends]
 
 
 def elf_dynamic(path: str | os.PathLike) -> tuple[list[str], list[str]]:
@@ -103,7 +122,7 @@ def elf_dynamic(path: str | os.PathLike) -> tuple[list[str], list[str]]:
         return data[base + i:stop].decode("utf-8", "replace")
     needed = [string(v) for t, v in entries if t == _DT_NEEDED]
     paths = [d for t, v in entries if t in (_DT_RUNPATH, _DT_RPATH) for d in string(v).split(":") if d]
-    origin = str(Path(path).resolve().parent)
+    origin = str(Path(path).absolute().parent)      # as ld.so: the directory it was opened from, links kept
     return needed, [p.replace("$ORIGIN", origin).replace("${ORIGIN}", origin) for p in paths]
 
 
@@ -130,13 +149,9 @@ def _cached(cache: dict, soname: str) -> str | None:
     return next((p for p in ([paths] if isinstance(paths, str) else paths) if os.path.exists(p)), None)
 
 
-def missing_libraries(plugin: str | os.PathLike, *, ld_library_path: str | None = None,
-                      cache: dict[str, list[str]] | None = None, default_dirs=DEFAULT_DIRS) -> list[str]:
-    """Sonames the plugin needs, directly or through libraries found beside it, that the loader cannot find."""
-    env_dirs = [d for d in (os.environ.get("LD_LIBRARY_PATH", "") if ld_library_path is None
-                            else ld_library_path).split(":") if d]
-    cache = ld_cache() if cache is None else cache
-    missing, seen, todo = [], set(), [(str(plugin), [])]
+def _walk(plugin, env_dirs, cache, default_dirs):
+    """(soname, path or None) for every library the plugin needs, following the Qt libraries that are found."""
+    seen, todo = set(), [(str(plugin), [])]
     while todo:
         obj, inherited = todo.pop()
         needed, runpath = elf_dynamic(obj)
@@ -144,19 +159,35 @@ def missing_libraries(plugin: str | os.PathLike, *, ld_library_path: str | None 
             if soname in seen:
                 continue
             seen.add(soname)
-            found = None
-            for d in [*env_dirs, *runpath, *inherited]:
-                if os.path.exists(os.path.join(d, soname)):
-                    found = os.path.join(d, soname)
-                    break
+            found = next((os.path.join(d, soname) for d in [*env_dirs, *runpath, *inherited]
+                          if os.path.exists(os.path.join(d, soname))), None)
             if found is None:
                 found = _cached(cache, soname) or next((os.path.join(d, soname) for d in default_dirs
-                                                   if os.path.exists(os.path.join(d, soname))), None)
-            if found is None:
-                missing.append(soname)
-            elif "Qt" in soname or "qt" in soname.lower():     # PySide6's own libraries: follow them
+                                                        if os.path.exists(os.path.join(d, soname))), None)
+            if found is not None and ("Qt" in soname or "qt" in soname.lower()):   # PySide6's own: follow
                 todo.append((found, runpath))
-    return missing
+            yield soname, found
+
+
+def system_libraries(plugin: str | os.PathLike, root: str | os.PathLike | None = None) -> list[str]:
+    """Sonames the plugin needs from the system: not Qt's own, not found inside `root` (default: the PySide6
+    folder holding Qt/plugins/platforms/libqxcb.so; for a frozen bundle, the bundle)."""
+    root = os.path.abspath(root or Path(plugin).absolute().parents[3])
+    out = []
+    for soname, found in _walk(plugin, [], ld_cache(), DEFAULT_DIRS):
+        inside = found is not None and os.path.abspath(found).startswith(root + os.sep)   # where it lies, not links
+        if not inside and not ("Qt" in soname or "qt" in soname.lower()):
+            out.append(soname)
+    return sorted(out)
+
+
+def missing_libraries(plugin: str | os.PathLike, *, ld_library_path: str | None = None,
+                      cache: dict[str, list[str]] | None = None, default_dirs=DEFAULT_DIRS) -> list[str]:
+    """Sonames the plugin needs, directly or through libraries found beside it, that the loader cannot find."""
+    env_dirs = [d for d in (os.environ.get("LD_LIBRARY_PATH", "") if ld_library_path is None
+                            else ld_library_path).split(":") if d]
+    cache = ld_cache() if cache is None else cache
+    return [soname for soname, found in _walk(plugin, env_dirs, cache, default_dirs) if found is None]
 
 
 def message(missing: list[str]) -> str:

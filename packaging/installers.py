@@ -24,17 +24,21 @@ DEB_CONTROL = bi.INSTALLER_DIR / "deb-control.in"
 INNO_SCRIPT = bi.INSTALLER_DIR / f"{bi.PACKAGE_NAME}.iss"
 
 
-def deb_dependencies() -> tuple[str, str]:
-    """The control file's Depends and Recommends, from app/qt_platform_check.py's library → package table (the
-    same table the launcher uses to name missing libraries). Loaded by path: no Qt, no app package import."""
+def deb_dependencies(bundle: Path | None = None) -> tuple[str, str]:
+    """The control file's Depends and Recommends from app/qt_platform_check.py: with a bundle, exactly the
+    packages of the system libraries its xcb plugin needs (what the launcher checks before Qt starts);
+    without one, the fixed core list. Loaded by path: no Qt, no app package import."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
         "qt_platform_check", Path(__file__).resolve().parent.parent / "app" / "qt_platform_check.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    required, recommended = module.deb_packages()
-    return ", ".join(["libc6 (>= 2.28)", *required]), ", ".join(recommended)
+    plugin = next(iter(sorted(bundle.rglob("libqxcb.so"))), None) if bundle else None
+    if bundle is not None and plugin is None:
+        raise SystemExit(f"build_installer: no libqxcb.so in {bundle}: the bundle has no X11 platform plugin")
+    required, recommended = module.deb_packages(plugin, bundle)
+    return ", ".join(required), ", ".join(recommended)
 
 
 def machine() -> str:
@@ -119,7 +123,7 @@ def make_deb(bundle: Path, target: Path, root: Path, icons: Path, version: str) 
             if not os.path.islink(p):
                 os.chmod(p, 0o755 if os.stat(p).st_mode & 0o100 else 0o644)
     (root / "DEBIAN").mkdir(mode=0o755)
-    depends, recommends = deb_dependencies()
+    depends, recommends = deb_dependencies(bundle)
     fields = {"package": bi.PACKAGE_NAME, "version": version, "architecture": deb_architecture(),
               "installed_size": str(bi.tree_size(root) // 1024 + 1), "depends": depends, "recommends": recommends}
     (root / "DEBIAN/control").write_text(Template(DEB_CONTROL.read_text()).substitute(fields))

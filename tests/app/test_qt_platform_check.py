@@ -113,6 +113,28 @@ def test_launcher_names_hidden_icccm_like_the_loader(tmp_path):
     assert os.path.exists(cached)                           # and the host still has the library
 
 
+@needs_plugin
+def test_deb_depends_on_exactly_the_system_libraries_of_the_plugin():
+    sonames = q.system_libraries(PLUGIN)
+    assert "libxcb-icccm.so.4" in sonames and "libxkbcommon-x11.so.0" in sonames
+    assert not any("Qt" in s or s.startswith("libicu") for s in sonames)     # PySide6 ships those itself
+    ldd = shutil.which("ldd")
+    if ldd:   # the real loader's closure (it also lists the system libraries' own needs) contains all of them
+        out = subprocess.run([ldd, str(PLUGIN)], capture_output=True, text=True, timeout=30).stdout
+        resolved = {line.split()[0] for line in out.splitlines() if "=>" in line or line.strip().startswith("/")}
+        assert set(sonames) <= {Path(r).name for r in resolved} | {r for r in resolved}
+    depends, recommends = q.deb_packages(PLUGIN)
+    wanted = {q.PACKAGES[s][0] for s in sonames if s in q.PACKAGES} - {"libc6"}
+    assert depends[0] == q.LIBC and set(depends[1:]) == wanted
+    assert "libxcb-icccm4" in depends and not set(depends) & set(recommends)
+
+
+def test_an_unmapped_system_library_stops_the_deb(monkeypatch):
+    monkeypatch.setattr(q, "system_libraries", lambda plugin, root=None: ["libxcb-icccm.so.4", "libnew.so.3"])
+    with pytest.raises(ValueError, match="libnew.so.3"):
+        q.deb_packages("libqxcb.so")
+
+
 def test_deb_control_comes_from_the_table():
     depends, recommends = q.deb_packages()
     assert "libxkbcommon0" in depends and "libxcb-icccm4" in recommends and "libxcb-cursor0" in recommends
