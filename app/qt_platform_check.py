@@ -173,10 +173,13 @@ def system_libraries(plugin: str | os.PathLike, root: str | os.PathLike | None =
     """Sonames the plugin needs from the system: not Qt's own, not found inside `root` (default: the PySide6
     folder holding Qt/plugins/platforms/libqxcb.so; for a frozen bundle, the bundle)."""
     root = os.path.abspath(root or Path(plugin).absolute().parents[3])
+    # PyInstaller also copies some system libraries into the bundle (found there through the LD_LIBRARY_PATH its
+    # bootloader sets): a soname shipped anywhere under root is not a system need.
+    shipped = {f.name for f in Path(root).rglob("*.so*")}
     out = []
     for soname, found in _walk(plugin, [], ld_cache(), DEFAULT_DIRS):
         inside = found is not None and os.path.abspath(found).startswith(root + os.sep)   # where it lies, not links
-        if not inside and not ("Qt" in soname or "qt" in soname.lower()):
+        if not (inside or soname in shipped or "Qt" in soname or "qt" in soname.lower()):
             out.append(soname)
     return sorted(out)
 

@@ -273,6 +273,9 @@ def test_deb_of_a_bundle_depends_on_its_xcb_plugin_libraries(tmp_path):
     (qt / "lib").symlink_to(Path(plugin).parents[2] / "lib")
     depends, recommends = installers.deb_dependencies(tmp_path / "bundle")
     assert "libfontconfig1" in depends                          # needed by Qt's GUI library, not by the plugin
+    assert "libzstd1" in depends
+    (tmp_path / "bundle" / "_internal" / "libzstd.so.1").write_bytes(b"")   # a library PyInstaller copied in
+    assert "libzstd1" not in installers.deb_dependencies(tmp_path / "bundle")[0]
     assert depends.startswith("libc6 (>= 2.28)") and "libxcb-icccm4" in depends and "libxcb-cursor0" in depends
     assert "libxcb-icccm4" not in recommends
     (tmp_path / "empty").mkdir()
