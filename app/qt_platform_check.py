@@ -5,7 +5,8 @@ often the wrong one. This module reads the DT_NEEDED entries of plugins/platform
 of the Qt libraries it needs (a small pure-Python ELF reader), resolves each like the dynamic loader
 (LD_LIBRARY_PATH, the object's RUNPATH/RPATH with $ORIGIN, the ld.so cache from `ldconfig -p`, default dirs) and,
 for the ones not found, names the packages for apt, dnf and pacman. No Qt import: testable anywhere.
-`PACKAGES` is also the source of the .deb's X11 dependencies (packaging/installers.py).
+The same walk over the bundled plugin, through `PACKAGES`, writes the .deb's Depends (packaging/installers.py).
+A Wayland session is left to Qt's wayland plugin (`choose_platform`).
 """
 from __future__ import annotations
 
