@@ -36,7 +36,7 @@ def _flags(argv: list[str]) -> set[str]:
 
 
 def test_quick_start_opens_the_window_and_runs_the_tests():
-    blocks = re.findall(r"```bash\n(.*?)```", README.split("## Quick start")[1].split("\n## ")[0], re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", README.split("## Quick start")[1].split("\n## ")[0], re.DOTALL)
     app_cmd, test_cmd = (b.strip() for b in blocks[:2])
     for cmd in (app_cmd, test_cmd):
         assert cmd.startswith("python3 -m venv .venv && . .venv/bin/activate")

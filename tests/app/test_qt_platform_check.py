@@ -81,7 +81,7 @@ def _can_hide_libraries() -> bool:
     if not (sys.platform.startswith("linux") and hasattr(os, "geteuid") and os.geteuid() == 0
             and shutil.which("unshare")):
         return False
-    return subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
+    return subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False).returncode == 0
 
 
 @needs_plugin
@@ -103,7 +103,7 @@ def test_launcher_names_hidden_icccm_like_the_loader(tmp_path):
     env = dict(os.environ, DISPLAY=":9999", QT_QPA_PLATFORM="", PYTHONPATH=str(Path(__file__).parents[2]))
     env.pop("WAYLAND_DISPLAY", None)
     proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env,
-                          timeout=60)
+                          timeout=60, check=False)
     if "overlay" in proc.stderr and "mount" in proc.stderr:
         pytest.skip(f"overlay mount refused here: {proc.stderr.strip()}")
     assert proc.returncode == 1, proc.stderr
@@ -120,7 +120,7 @@ def test_deb_depends_on_exactly_the_system_libraries_of_the_plugin():
     assert not any("Qt" in s or s.startswith("libicu") for s in sonames)     # PySide6 ships those itself
     ldd = shutil.which("ldd")
     if ldd:   # the real loader's closure (it also lists the system libraries' own needs) contains all of them
-        out = subprocess.run([ldd, str(PLUGIN)], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run([ldd, str(PLUGIN)], capture_output=True, text=True, timeout=30, check=False).stdout
         resolved = {line.split()[0] for line in out.splitlines() if "=>" in line or line.strip().startswith("/")}
         assert set(sonames) <= {Path(r).name for r in resolved} | {r for r in resolved}
     depends, recommends = q.deb_packages(PLUGIN)

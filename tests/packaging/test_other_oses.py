@@ -11,9 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "packaging")]
-import installers  # noqa: E402  (packaging/installers.py)
+import installers  # packaging/installers.py
 
-import build_installer as bi  # noqa: E402
+import build_installer as bi
 
 
 def _tools(*present):

@@ -28,7 +28,7 @@ SLOW = {"criticality", "theory"}                              # 1.8–4 s each o
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(CHEAP)])
 def test_success_prints_one_json_object_and_nothing_else(name, capsys, monkeypatch, one_torch_thread):
     if name == "bench":                                      # the real bench takes minutes: same code, sized down
-        import nnqft_engine.bench as bench
+        from nnqft_engine import bench
         small = bench.run_benchmarks
         monkeypatch.setattr("nnqft_engine.cli.bench.run_benchmarks",
                             lambda **kw: small(repeats=1, ensemble=16, kernel_points=50, extras=False))

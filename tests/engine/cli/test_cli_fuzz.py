@@ -7,15 +7,16 @@ ones run together in subprocesses under RLIMIT_AS and a 30 s timeout, each one's
 import json
 import math
 import os
-try:
-    import resource
-except ImportError:        # Windows: the cheap cases still run; the bounded-subprocess ones skip
-    resource = None
 import subprocess
 import sys
 import time
 
 import pytest
+
+try:
+    import resource
+except ImportError:        # Windows: the cheap cases still run; the bounded-subprocess ones skip
+    resource = None
 
 from nnqft_engine.cli.main import COMMANDS, main
 

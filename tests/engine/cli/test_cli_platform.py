@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[3]
 def _cli(*argv, encoding="cp1252", extra=None):
     # PYTHONIOENCODING=cp1252 gives the streams a redirected Windows console has (Western code page).
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING=encoding, **(extra or {}))
-    return subprocess.run([sys.executable, "-m", "nnqft_engine", *argv], capture_output=True, env=env, timeout=60)
+    return subprocess.run([sys.executable, "-m", "nnqft_engine", *argv], capture_output=True, env=env, timeout=60,
+                          check=False)
 
 
 @pytest.mark.slow
@@ -45,7 +46,7 @@ class _FakeKernel32:
     def __init__(self, total):
         self.total = total
 
-    def GlobalMemoryStatusEx(self, ref):  # noqa: N802 (the Win32 name)
+    def GlobalMemoryStatusEx(self, ref):   # the Win32 name
         status = ref._obj
         assert status.dwLength == ctypes.sizeof(status)       # Windows refuses the call otherwise
         status.ullTotalPhys = self.total
@@ -60,7 +61,8 @@ def test_windows_ram_comes_from_global_memory_status():
 def test_posix_ram_matches_proc_meminfo():
     if not os.path.exists("/proc/meminfo"):
         pytest.skip("needs Linux's /proc/meminfo")
-    kib = int(next(line for line in open("/proc/meminfo") if line.startswith("MemTotal")).split()[1])
+    with open("/proc/meminfo") as f:
+        kib = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
     # sysconf counts the same physical pages the kernel reports; MemTotal leaves out the kernel's reserve.
     assert kib / 1024 <= machine_memory_mb() <= kib / 1024 * 1.05
 
