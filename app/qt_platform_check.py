@@ -57,7 +57,7 @@ PACKAGES: dict[str, tuple[str, str, str]] = {
     "libm.so.6": ("libc6", "glibc", "glibc"),
 }
 LIBC = "libc6 (>= 2.28)"                          # the .deb's floor for glibc (PyInstaller's manylinux_2_28 base)
-# Packages the .deb depends on (the rest of the table is recommended: X11 only).
+# The .deb's Depends when there is no bundled plugin to read (deb_packages() without one): the core, not X11.
 DEB_REQUIRED = ("libfontconfig1", "libfreetype6", "libglib2.0-0", "libdbus-1-3", "libgl1", "libegl1", "libx11-6",
                 "libxkbcommon0")
 DEFAULT_DIRS = ("/lib64", "/usr/lib64", "/lib", "/usr/lib", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
