@@ -39,6 +39,9 @@ MAX_BUNDLE_BYTES = 1_200_000_000
 TORCH_VERSION = "2.13.0"
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 CUDA_TORCH_INDEX = "https://download.pytorch.org/whl/cu128"  # Windows only: PyPI's Linux torch already has CUDA
+# PyTorch's last wheel for Intel Macs is 2.2.2: a build venv with TORCH_VERSION cannot exist there.
+INTEL_MAC_WHY = (f"torch {TORCH_VERSION} has no wheel for macOS on Intel (x86_64); PyTorch's last Intel-Mac release "
+                 "is 2.2.2. Build on Apple silicon (arm64), or pass --python with an environment that has torch")
 SELF_TEST_TIMEOUT_S = 300
 COLD_START_TARGET_S = 5.0  # process start to first painted frame, reported (timing on a busy host varies)
 
@@ -86,13 +89,16 @@ def find_iscc(which=shutil.which) -> str | None:
     return found or (str(default) if default.is_file() else None)
 
 
-def host_capabilities(system: str | None = None, which=shutil.which) -> list[Capability]:
+def host_capabilities(system: str | None = None, which=shutil.which, machine: str | None = None) -> list[Capability]:
     """Which artefacts this host can make. PyInstaller freezes only for the OS it runs on, so each OS's
     installers need that OS and its packaging tool."""
     system = system or platform.system()
+    machine = (machine or platform.machine()).lower()
     linux, windows, mac = system == "Linux", system == "Windows", system == "Darwin"
     elsewhere = f"this host runs {system}; PyInstaller cannot build for another OS"
-    caps = [Capability("onedir bundle", True, f"PyInstaller freezes the app for the host ({system})")]
+    intel_mac = mac and machine in ("x86_64", "amd64", "i386")
+    caps = [Capability("onedir bundle", not intel_mac, INTEL_MAC_WHY if intel_mac
+                       else f"PyInstaller freezes the app for the host ({system})")]
     caps.append(Capability("Linux .tar.gz", linux, "archive of the Linux onedir bundle" if linux else elsewhere))
     if linux:
         dpkg = which("dpkg-deb")
@@ -106,6 +112,9 @@ def host_capabilities(system: str | None = None, which=shutil.which) -> list[Cap
                                else "Inno Setup 6 (ISCC.exe) not found: install it or put ISCC.exe on PATH"))
     else:
         caps.append(Capability("Windows setup .exe", False, f"{elsewhere}; needs Windows with Inno Setup 6"))
+    # The portable archive needs nothing but Python: made on every Windows host, with or without Inno Setup.
+    caps.append(Capability("Windows .zip", windows, "zip of the Windows onedir bundle (no installer needed)"
+                           if windows else f"{elsewhere}; needs Windows"))
     caps.append(Capability("macOS .app", mac, "PyInstaller's BUNDLE step" if mac else f"{elsewhere}; needs macOS"))
     if mac:
         hdiutil = which("hdiutil")
@@ -149,7 +158,7 @@ def build_environment(args) -> Path:
     key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
     key.update(f"{variant} {TORCH_VERSION} {args.torch_index} {sys.version}".encode())
     venv = Path(args.env_dir) / f"buildenv-{variant}-{key.hexdigest()[:12]}"
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    python = venv_python(venv)
     if (venv / ".complete").is_file():
         print(f"Reusing build environment {venv}")
         return python
@@ -161,6 +170,11 @@ def build_environment(args) -> Path:
     run(pip + ["-e", f"{ROOT}[build]"])
     (venv / ".complete").write_text("ok\n")
     return python
+
+
+def venv_python(venv: Path, platform_name: str | None = None) -> Path:
+    """A virtualenv's interpreter: Scripts\\python.exe on Windows, bin/python elsewhere."""
+    return venv / ("Scripts/python.exe" if (platform_name or sys.platform) == "win32" else "bin/python")
 
 
 def check_environment(python: Path, cuda: bool) -> dict:
@@ -186,13 +200,14 @@ def tree_size(path: Path) -> int:
     return total
 
 
-def bundle_paths(dist: Path) -> tuple[Path, Path]:
-    """(the folder or .app to ship, the executable inside it) for this host."""
-    if sys.platform == "darwin":
+def bundle_paths(dist: Path, platform_name: str | None = None) -> tuple[Path, Path]:
+    """(the folder or .app to ship, the executable inside it) for this host (or `platform_name`, a sys.platform)."""
+    platform_name = platform_name or sys.platform
+    if platform_name == "darwin":
         app = dist / MAC_APP_NAME
         return app, app / "Contents" / "MacOS" / EXE_NAME
     folder = dist / EXE_NAME
-    return folder, folder / (EXE_NAME + (".exe" if os.name == "nt" else ""))
+    return folder, folder / (EXE_NAME + (".exe" if platform_name == "win32" else ""))
 
 
 def drop_page_cache() -> bool:
@@ -274,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     print_capabilities(caps)
     if args.report:
         return 0
+    if not caps[0].possible and not args.python:
+        raise SystemExit(f"build_installer: {caps[0].why}")
     started = time.perf_counter()
     dist, build = Path(args.dist).resolve(), Path(args.build_dir).resolve()
     build.mkdir(parents=True, exist_ok=True)

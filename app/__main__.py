@@ -12,10 +12,15 @@ import time
 
 
 def _ensure_streams() -> None:
-    """A windowed build has no stdout/stderr: give Python somewhere harmless to write."""
+    """A windowed build has no stdout/stderr: give Python somewhere harmless to write. A console in a legacy code
+    page (Windows cp1252 when redirected) gets UTF-8, so a message with σ or φ cannot raise mid-sentence."""
     for name in ("stdout", "stderr"):
-        if getattr(sys, name) is None:
+        stream = getattr(sys, name)
+        if stream is None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+        elif (getattr(stream, "encoding", None) or "").lower().replace("-", "") != "utf8" \
+                and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
 
 
 def _parse(argv: list[str]):
@@ -58,12 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     if args.self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from .qt_platform_check import check as check_qt_platform
+    from .qt_platform_check import choose_platform
 
-    problem = check_qt_platform()       # Linux/X11 only: name missing xcb libraries instead of Qt's guess
+    problem, platform = choose_platform()   # Linux/X11 only: name missing xcb libraries instead of Qt's guess
     if problem:
         print(problem, file=sys.stderr)
         return 1
+    if platform:
+        os.environ["QT_QPA_PLATFORM"] = platform
     import torch  # noqa: F401 — before Qt, always
 
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))   # leave a core for the GUI thread

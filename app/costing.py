@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 
 from nnqft_engine import SpecError
+from nnqft_engine.cost import machine_memory_mb
 from nnqft_engine.sampling.ensemble import params_per_network
 
 from .state import AppState
@@ -37,11 +38,8 @@ def memory_budget() -> float:
     env = os.environ.get("NNQFT_MEMORY_BUDGET_MB")
     if env:
         return float(env) * 2**20
-    try:
-        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        ram = 8 * GB
-    return float(min(2 * GB, ram / 2))
+    ram = machine_memory_mb() * 2**20          # sysconf, or GlobalMemoryStatusEx on Windows
+    return float(min(2 * GB, (ram if math.isfinite(ram) else 8 * GB) / 2))
 
 
 @dataclass(frozen=True)

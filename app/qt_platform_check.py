@@ -5,7 +5,8 @@ often the wrong one. This module reads the DT_NEEDED entries of plugins/platform
 of the Qt libraries it needs (a small pure-Python ELF reader), resolves each like the dynamic loader
 (LD_LIBRARY_PATH, the object's RUNPATH/RPATH with $ORIGIN, the ld.so cache from `ldconfig -p`, default dirs) and,
 for the ones not found, names the packages for apt, dnf and pacman. No Qt import: testable anywhere.
-`PACKAGES` is also the source of the .deb's X11 dependencies (packaging/installers.py).
+The same walk over the bundled plugin, through `PACKAGES`, writes the .deb's Depends (packaging/installers.py).
+A Wayland session is left to Qt's wayland plugin (`choose_platform`).
 """
 from __future__ import annotations
 
@@ -48,8 +49,15 @@ PACKAGES: dict[str, tuple[str, str, str]] = {
     "libdbus-1.so.3": ("libdbus-1-3", "dbus-libs", "dbus"),
     "libglib-2.0.so.0": ("libglib2.0-0", "glib2", "glib2"),
     "libgthread-2.0.so.0": ("libglib2.0-0", "glib2", "glib2"),
+    "libstdc++.so.6": ("libstdc++6", "libstdc++", "gcc-libs"),
+    "libgcc_s.so.1": ("libgcc-s1", "libgcc", "gcc-libs"),
+    "libz.so.1": ("zlib1g", "zlib", "zlib"),
+    "libzstd.so.1": ("libzstd1", "libzstd", "zstd"),
+    "libc.so.6": ("libc6", "glibc", "glibc"),
+    "libm.so.6": ("libc6", "glibc", "glibc"),
 }
-# Packages the .deb depends on (the rest of the table is recommended: X11 only).
+LIBC = "libc6 (>= 2.28)"                          # the .deb's floor for glibc (PyInstaller's manylinux_2_28 base)
+# The .deb's Depends when there is no bundled plugin to read (deb_packages() without one): the core, not X11.
 DEB_REQUIRED = ("libfontconfig1", "libfreetype6", "libglib2.0-0", "libdbus-1-3", "libgl1", "libegl1", "libx11-6",
                 "libxkbcommon0")
 DEFAULT_DIRS = ("/lib64", "/usr/lib64", "/lib", "/usr/lib", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
@@ -57,10 +65,22 @@ DEFAULT_DIRS = ("/lib64", "/usr/lib64", "/lib", "/usr/lib", "/lib/x86_64-linux-g
 _DT_NEEDED, _DT_RPATH, _DT_RUNPATH, _DT_STRTAB = 1, 15, 29, 5
 
 
-def deb_packages() -> tuple[list[str], list[str]]:
-    """(Depends, Recommends) package lists for the .deb, from PACKAGES."""
-    debs = sorted({v[0] for v in PACKAGES.values()})
-    return list(DEB_REQUIRED), [p for p in debs if p not in DEB_REQUIRED]
+def deb_packages(plugin: str | os.PathLike | None = None, root: str | os.PathLike | None = None
+                 ) -> tuple[list[str], list[str]]:
+    """(Depends, Recommends) package lists for the .deb. Given the bundle's libqxcb.so, Depends is exactly the
+    packages of the system libraries it needs, directly or through Qt's own libraries (the sonames the launcher
+    checks, resolved the same way), and an unmapped one is an error rather than a silent gap; without it, a
+    fixed core list. Recommends: the rest of PACKAGES."""
+    if plugin is None:
+        depends = [LIBC, *DEB_REQUIRED]
+    else:
+        sonames = system_libraries(plugin, root)
+        unmapped = [s for s in sonames if s not in PACKAGES and not s.startswith("ld-linux")]
+        if unmapped:
+            raise ValueError(f"no Debian package known for {', '.join(unmapped)}: add it to PACKAGES")
+        depends = [LIBC, *sorted({PACKAGES[s][0] for s in sonames if s in PACKAGES} - {"libc6"})]
+    debs = sorted({v[0] for v in PACKAGES.values()} - {"libc6"})
+    return depends, [p for p in debs if p not in depends]
 
 
 def elf_dynamic(path: str | os.PathLike) -> tuple[list[str], list[str]]:
@@ -103,33 +123,36 @@ def elf_dynamic(path: str | os.PathLike) -> tuple[list[str], list[str]]:
         return data[base + i:stop].decode("utf-8", "replace")
     needed = [string(v) for t, v in entries if t == _DT_NEEDED]
     paths = [d for t, v in entries if t in (_DT_RUNPATH, _DT_RPATH) for d in string(v).split(":") if d]
-    origin = str(Path(path).resolve().parent)
+    origin = str(Path(path).absolute().parent)      # as ld.so: the directory it was opened from, links kept
     return needed, [p.replace("$ORIGIN", origin).replace("${ORIGIN}", origin) for p in paths]
 
 
-def ld_cache(ldconfig: str = "ldconfig") -> dict[str, str]:
-    """soname → path from `ldconfig -p` (empty when ldconfig is absent)."""
+def ld_cache(ldconfig: str = "ldconfig") -> dict[str, list[str]]:
+    """soname → paths from `ldconfig -p` (empty when ldconfig is absent). A soname can be listed more than once
+    (32- and 64-bit), and the cache can list a file that has since been removed: callers check existence."""
     for exe in (ldconfig, "/sbin/ldconfig", "/usr/sbin/ldconfig"):
         try:
             out = subprocess.run([exe, "-p"], capture_output=True, text=True, timeout=10).stdout
         except (OSError, subprocess.SubprocessError):
             continue
-        cache = {}
+        cache: dict[str, list[str]] = {}
         for line in out.splitlines()[1:]:
             if "=>" in line:
                 name, path = line.split("=>", 1)
-                cache.setdefault(name.strip().split(" ")[0], path.strip())
+                cache.setdefault(name.strip().split(" ")[0], []).append(path.strip())
         return cache
     return {}
 
 
-def missing_libraries(plugin: str | os.PathLike, *, ld_library_path: str | None = None,
-                      cache: dict[str, str] | None = None, default_dirs=DEFAULT_DIRS) -> list[str]:
-    """Sonames the plugin needs, directly or through libraries found beside it, that the loader cannot find."""
-    env_dirs = [d for d in (os.environ.get("LD_LIBRARY_PATH", "") if ld_library_path is None
-                            else ld_library_path).split(":") if d]
-    cache = ld_cache() if cache is None else cache
-    missing, seen, todo = [], set(), [(str(plugin), [])]
+def _cached(cache: dict, soname: str) -> str | None:
+    """The first cached path of soname that still exists (the loader, too, fails on a stale entry)."""
+    paths = cache.get(soname) or []
+    return next((p for p in ([paths] if isinstance(paths, str) else paths) if os.path.exists(p)), None)
+
+
+def _walk(plugin, env_dirs, cache, default_dirs):
+    """(soname, path or None) for every library the plugin needs, following the Qt libraries that are found."""
+    seen, todo = set(), [(str(plugin), [])]
     while todo:
         obj, inherited = todo.pop()
         needed, runpath = elf_dynamic(obj)
@@ -137,19 +160,38 @@ def missing_libraries(plugin: str | os.PathLike, *, ld_library_path: str | None 
             if soname in seen:
                 continue
             seen.add(soname)
-            found = None
-            for d in [*env_dirs, *runpath, *inherited]:
-                if os.path.exists(os.path.join(d, soname)):
-                    found = os.path.join(d, soname)
-                    break
+            found = next((os.path.join(d, soname) for d in [*env_dirs, *runpath, *inherited]
+                          if os.path.exists(os.path.join(d, soname))), None)
             if found is None:
-                found = cache.get(soname) or next((os.path.join(d, soname) for d in default_dirs
-                                                   if os.path.exists(os.path.join(d, soname))), None)
-            if found is None:
-                missing.append(soname)
-            elif "Qt" in soname or "qt" in soname.lower():     # PySide6's own libraries: follow them
+                found = _cached(cache, soname) or next((os.path.join(d, soname) for d in default_dirs
+                                                        if os.path.exists(os.path.join(d, soname))), None)
+            if found is not None and ("Qt" in soname or "qt" in soname.lower()):   # PySide6's own: follow
                 todo.append((found, runpath))
-    return missing
+            yield soname, found
+
+
+def system_libraries(plugin: str | os.PathLike, root: str | os.PathLike | None = None) -> list[str]:
+    """Sonames the plugin needs from the system: not Qt's own, not found inside `root` (default: the PySide6
+    folder holding Qt/plugins/platforms/libqxcb.so; for a frozen bundle, the bundle)."""
+    root = os.path.abspath(root or Path(plugin).absolute().parents[3])
+    # PyInstaller also copies some system libraries into the bundle (found there through the LD_LIBRARY_PATH its
+    # bootloader sets): a soname shipped anywhere under root is not a system need.
+    shipped = {f.name for f in Path(root).rglob("*.so*")}
+    out = []
+    for soname, found in _walk(plugin, [], ld_cache(), DEFAULT_DIRS):
+        inside = found is not None and os.path.abspath(found).startswith(root + os.sep)   # where it lies, not links
+        if not (inside or soname in shipped or "Qt" in soname or "qt" in soname.lower()):
+            out.append(soname)
+    return sorted(out)
+
+
+def missing_libraries(plugin: str | os.PathLike, *, ld_library_path: str | None = None,
+                      cache: dict[str, list[str]] | None = None, default_dirs=DEFAULT_DIRS) -> list[str]:
+    """Sonames the plugin needs, directly or through libraries found beside it, that the loader cannot find."""
+    env_dirs = [d for d in (os.environ.get("LD_LIBRARY_PATH", "") if ld_library_path is None
+                            else ld_library_path).split(":") if d]
+    cache = ld_cache() if cache is None else cache
+    return [soname for soname, found in _walk(plugin, env_dirs, cache, default_dirs) if found is None]
 
 
 def message(missing: list[str]) -> str:
@@ -185,18 +227,30 @@ def xcb_plugin() -> Path | None:
     return None
 
 
-def check(environ=None) -> str | None:
-    """The message to show when the xcb plugin will fail to load, else None (not Linux, not xcb, no display)."""
+def choose_platform(environ=None) -> tuple[str | None, str | None]:
+    """(message to show and exit with, QT_QPA_PLATFORM to set): (None, None) when Qt can be left to itself.
+
+    Only an X11 display (DISPLAY) makes Qt load the xcb plugin; a Wayland-only session uses the wayland plugin,
+    whose libraries are not xcb's. With both (XWayland) and xcb's libraries missing, Qt may still pick xcb (it
+    does on some desktops), so the launcher asks for wayland rather than refusing to start."""
     env = os.environ if environ is None else environ
-    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM", "xcb") not in ("", "xcb"):
-        return None
-    if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
-        return None
+    requested = env.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or requested not in ("", "xcb") or not env.get("DISPLAY"):
+        return None, None
     plugin = xcb_plugin()
     if plugin is None:
-        return None
+        return None, None
     try:
         missing = missing_libraries(plugin, ld_library_path=env.get("LD_LIBRARY_PATH", ""))
     except (OSError, ValueError, struct.error, IndexError):
-        return None               # unreadable: let Qt speak for itself
-    return message(missing) if missing else None
+        return None, None         # unreadable: let Qt speak for itself
+    if not missing:
+        return None, None
+    if env.get("WAYLAND_DISPLAY") and not requested:
+        return None, "wayland"
+    return message(missing), None
+
+
+def check(environ=None) -> str | None:
+    """The message to show when the xcb plugin will fail to load, else None (not Linux, not X11, or fine)."""
+    return choose_platform(environ)[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 
 from .spec import NetworkSpec, SpecError
@@ -37,12 +38,35 @@ class Cost:
         return {"memory_mb": round(self.memory_mb, 1), "seconds": round(self.seconds, 3)}
 
 
-def machine_memory_mb() -> float:
-    """Physical memory of this machine in MB (inf when the OS does not say)."""
+def machine_memory_mb(platform: str | None = None, kernel32=None) -> float:
+    """Physical memory of this machine in MB (inf when the OS does not say). POSIX (Linux, macOS) answers through
+    sysconf; Windows has no os.sysconf and answers through GlobalMemoryStatusEx."""
+    if (platform or sys.platform) == "win32":
+        return _windows_memory_bytes(kernel32) / 2**20
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
     except (ValueError, OSError, AttributeError):
         return math.inf
+
+
+def _windows_memory_bytes(kernel32=None) -> float:
+    """ullTotalPhys of MEMORYSTATUSEX (inf if the call fails). `kernel32` is injectable for tests elsewhere."""
+    import ctypes
+
+    class MemoryStatusEx(ctypes.Structure):
+        _fields_ = [("dwLength", ctypes.c_uint32), ("dwMemoryLoad", ctypes.c_uint32),
+                    *((name, ctypes.c_uint64) for name in (
+                        "ullTotalPhys", "ullAvailPhys", "ullTotalPageFile", "ullAvailPageFile",
+                        "ullTotalVirtual", "ullAvailVirtual", "ullAvailExtendedVirtual"))]
+
+    status = MemoryStatusEx()
+    status.dwLength = ctypes.sizeof(MemoryStatusEx)
+    try:
+        kernel32 = kernel32 or ctypes.windll.kernel32          # type: ignore[attr-defined]
+        ok = kernel32.GlobalMemoryStatusEx(ctypes.byref(status))
+    except (AttributeError, OSError):
+        return math.inf
+    return float(status.ullTotalPhys) if ok and status.ullTotalPhys else math.inf
 
 
 def memory_limit_mb(requested: float | None = None) -> float:

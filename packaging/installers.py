@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 from string import Template
 
@@ -23,17 +24,21 @@ DEB_CONTROL = bi.INSTALLER_DIR / "deb-control.in"
 INNO_SCRIPT = bi.INSTALLER_DIR / f"{bi.PACKAGE_NAME}.iss"
 
 
-def deb_dependencies() -> tuple[str, str]:
-    """The control file's Depends and Recommends, from app/qt_platform_check.py's library → package table (the
-    same table the launcher uses to name missing libraries). Loaded by path: no Qt, no app package import."""
+def deb_dependencies(bundle: Path | None = None) -> tuple[str, str]:
+    """The control file's Depends and Recommends from app/qt_platform_check.py: with a bundle, exactly the
+    packages of the system libraries its xcb plugin needs (what the launcher checks before Qt starts);
+    without one, the fixed core list. Loaded by path: no Qt, no app package import."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
         "qt_platform_check", Path(__file__).resolve().parent.parent / "app" / "qt_platform_check.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    required, recommended = module.deb_packages()
-    return ", ".join(["libc6 (>= 2.28)", *required]), ", ".join(recommended)
+    plugin = next(iter(sorted(bundle.rglob("libqxcb.so"))), None) if bundle else None
+    if bundle is not None and plugin is None:
+        raise SystemExit(f"build_installer: no libqxcb.so in {bundle}: the bundle has no X11 platform plugin")
+    required, recommended = module.deb_packages(plugin, bundle)
+    return ", ".join(required), ", ".join(recommended)
 
 
 def machine() -> str:
@@ -46,6 +51,7 @@ def artefact_name(kind: str, version: str) -> str:
         "tar.gz": f"{bi.PACKAGE_NAME}-{version}-linux-{machine()}.tar.gz",
         "deb": f"{bi.PACKAGE_NAME}_{version}_{deb_architecture()}.deb",
         "setup": f"{bi.PACKAGE_NAME}-{version}-windows-x64-setup",  # Inno Setup appends .exe
+        "zip": f"{bi.PACKAGE_NAME}-{version}-windows-x64.zip",
         "dmg": f"{bi.PACKAGE_NAME}-{version}-macos-{machine()}.dmg",
     }[kind]
 
@@ -59,6 +65,8 @@ def make_all(caps, *, bundle: Path, dist: Path, build: Path, icons: Path, versio
         made.append(make_deb(bundle, dist / artefact_name("deb", version), build / "deb-root", icons, version))
     if "Windows setup .exe" in can:
         made.append(make_windows_setup(bundle, dist, icons, version))
+    if "Windows .zip" in can:
+        made.append(make_zip(bundle, dist / artefact_name("zip", version), version))
     if "macOS .dmg" in can:
         made.append(make_dmg(bundle, dist / artefact_name("dmg", version), build / "dmg-root"))
     return made
@@ -68,6 +76,16 @@ def make_tarball(bundle: Path, target: Path, version: str) -> Path:
     print(f"Archiving {target.name}", flush=True)
     with tarfile.open(target, "w:gz", compresslevel=6) as tar:
         tar.add(bundle, arcname=f"{bi.PACKAGE_NAME}-{version}")
+    return target
+
+
+def make_zip(bundle: Path, target: Path, version: str) -> Path:
+    """The portable Windows build: the onedir bundle in a folder nnqft-explorer-VERSION (run nnqft.exe)."""
+    print(f"Archiving {target.name}", flush=True)
+    top = f"{bi.PACKAGE_NAME}-{version}"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for path in sorted(bundle.rglob("*")):
+            archive.write(path, Path(top, path.relative_to(bundle)).as_posix())
     return target
 
 
@@ -105,7 +123,7 @@ def make_deb(bundle: Path, target: Path, root: Path, icons: Path, version: str) 
             if not os.path.islink(p):
                 os.chmod(p, 0o755 if os.stat(p).st_mode & 0o100 else 0o644)
     (root / "DEBIAN").mkdir(mode=0o755)
-    depends, recommends = deb_dependencies()
+    depends, recommends = deb_dependencies(bundle)
     fields = {"package": bi.PACKAGE_NAME, "version": version, "architecture": deb_architecture(),
               "installed_size": str(bi.tree_size(root) // 1024 + 1), "depends": depends, "recommends": recommends}
     (root / "DEBIAN/control").write_text(Template(DEB_CONTROL.read_text()).substitute(fields))

@@ -12,7 +12,6 @@ On the CPU (`device="cpu"`) everything is sized down to a smoke run of a few sec
 from __future__ import annotations
 
 import math
-import resource
 import sys
 import time
 
@@ -103,10 +102,38 @@ def _training(dev: torch.device, ensemble: int, width: int, steps: int) -> dict:
             "finite": bool(np.isfinite(snap.train_loss).all())}
 
 
-def _peak_memory(dev: torch.device) -> dict:
+def peak_rss_bytes() -> float:
+    """This process's peak resident memory. `resource` is POSIX-only (ru_maxrss: bytes on macOS, KiB on Linux);
+    Windows reports the peak working set through GetProcessMemoryInfo; NaN where neither answers."""
+    try:
+        import resource
+    except ImportError:
+        return _windows_peak_working_set()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rss_bytes = rss if sys.platform == "darwin" else rss * 1024
-    out = {"peak_rss_mb": rss_bytes / 2**20}
+    return float(rss if sys.platform == "darwin" else rss * 1024)
+
+
+def _windows_peak_working_set() -> float:
+    import ctypes
+
+    class Counters(ctypes.Structure):
+        _fields_ = [("cb", ctypes.c_uint32), ("PageFaultCount", ctypes.c_uint32),
+                    *((n, ctypes.c_size_t) for n in ("PeakWorkingSetSize", "WorkingSetSize", "QuotaPeakPagedPoolUsage",
+                                                     "QuotaPagedPoolUsage", "QuotaPeakNonPagedPoolUsage",
+                                                     "QuotaNonPagedPoolUsage", "PagefileUsage", "PeakPagefileUsage"))]
+
+    counters = Counters()
+    counters.cb = ctypes.sizeof(Counters)
+    try:
+        psapi, kernel32 = ctypes.windll.psapi, ctypes.windll.kernel32      # type: ignore[attr-defined]
+        ok = psapi.GetProcessMemoryInfo(kernel32.GetCurrentProcess(), ctypes.byref(counters), counters.cb)
+    except (AttributeError, OSError):
+        return math.nan
+    return float(counters.PeakWorkingSetSize) if ok else math.nan
+
+
+def _peak_memory(dev: torch.device) -> dict:
+    out = {"peak_rss_mb": peak_rss_bytes() / 2**20}
     if dev.type == "cuda":
         out["cuda_max_memory_allocated_mb"] = torch.cuda.max_memory_allocated(dev) / 2**20
     return out

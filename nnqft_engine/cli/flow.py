@@ -94,7 +94,7 @@ def run(argv: list[str]) -> int:
     pred = flow_prediction(spec, xs, ys, test, times, lr, args.mode, args.diag_reg)
     fraction = TrainSettings.flow_fraction
     lr_cap = fraction * max_stable_lr(spec, xs, args.mode)      # the analytic cap; training may lower it
-    out = {"times": times, "mode": args.mode, "lr": args.lr,
+    out = {"times": times, "mode": args.mode,
            "theory": {"mean": pred.mean, "cov": pred.cov, "expected_loss": pred.expected_loss}}
     lr_used, lr_note = (lr_cap if args.lr is None else min(args.lr, lr_cap)), ""
     if args.ensemble > 0:
@@ -124,6 +124,7 @@ def run(argv: list[str]) -> int:
     elif args.lr is not None and args.lr > lr_cap:
         lr_note = (f"learning rate {args.lr:g} would be clipped to {lr_cap:.4g} ({fraction:.0%} of the stability "
                    f"limit 2n/λ_max = {lr_cap / fraction:.4g}), so that GD follows the gradient flow")
-    out.update(lr_requested=args.lr, lr_used=lr_used, lr_cap=lr_cap, lr_note=lr_note)
+    # "lr" is the rate in use (as everywhere a rate is reported); what was asked for is lr_requested.
+    out.update(lr=lr_used, lr_requested=args.lr, lr_used=lr_used, lr_cap=lr_cap, lr_note=lr_note)
     emit(out)
     return 0

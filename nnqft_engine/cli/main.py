@@ -32,7 +32,17 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _utf8_streams() -> None:
+    """Help texts and messages use σ, φ, ⁴: a stream in a legacy code page (Windows cp1252 when redirected, a C
+    locale) would raise UnicodeEncodeError mid-message. Write UTF-8 there instead (JSON on stdout is ASCII)."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _utf8_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())

@@ -76,7 +76,7 @@ class _Recorder:
 
 
 def _run_spec(monkeypatch, platform_name: str) -> dict:
-    pytest.importorskip("PyInstaller")
+    pytest.importorskip("PyInstaller", reason='PyInstaller is in the build extra: pip install -e ".[test,build]"')
     import PyInstaller.utils.hooks as hooks
 
     monkeypatch.setattr(hooks, "collect_submodules", lambda name: [name])
@@ -259,5 +259,33 @@ def test_deb_control_template_fills_to_a_valid_control_file():
         assert parsed.get(key), key
     assert parsed["Package"] == bi.PACKAGE_NAME and parsed["Version"] == VERSION
     assert "libxkbcommon0" in parsed["Depends"] and "libxcb-icccm4" in parsed["Recommends"]
+
+
+def test_deb_of_a_bundle_depends_on_its_xcb_plugin_libraries(tmp_path):
+    plugin = installers_plugin()
+    if plugin is None:
+        pytest.skip("PySide6's Linux xcb plugin is not installed here")
+    # A bundle laid out as PyInstaller freezes PySide6: the plugin copied, Qt's libraries (linked here, not
+    # copied) where its RUNPATH $ORIGIN/../../lib finds them, so ICU and Qt count as shipped, not as packages.
+    qt = tmp_path / "bundle" / "_internal" / "PySide6" / "Qt"
+    (qt / "plugins" / "platforms").mkdir(parents=True)
+    shutil.copy2(plugin, qt / "plugins" / "platforms" / "libqxcb.so")
+    (qt / "lib").symlink_to(Path(plugin).parents[2] / "lib")
+    depends, recommends = installers.deb_dependencies(tmp_path / "bundle")
+    assert "libfontconfig1" in depends                          # needed by Qt's GUI library, not by the plugin
+    assert "libzstd1" in depends
+    (tmp_path / "bundle" / "_internal" / "libzstd.so.1").write_bytes(b"")   # a library PyInstaller copied in
+    assert "libzstd1" not in installers.deb_dependencies(tmp_path / "bundle")[0]
+    assert depends.startswith("libc6 (>= 2.28)") and "libxcb-icccm4" in depends and "libxcb-cursor0" in depends
+    assert "libxcb-icccm4" not in recommends
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit):
+        installers.deb_dependencies(tmp_path / "empty")          # no plugin under it at all: say so
+
+
+def installers_plugin():
+    sys.path.insert(0, str(ROOT))
+    from app.qt_platform_check import xcb_plugin
+    return xcb_plugin()
     assert installers.DEB_PREFIX == f"/opt/{bi.PACKAGE_NAME}" and installers.DEB_LAUNCHER == "/usr/bin/nnqft"
     assert installers.artefact_name("deb", VERSION).startswith(f"{bi.PACKAGE_NAME}_{VERSION}_")

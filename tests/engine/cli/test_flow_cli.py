@@ -43,6 +43,23 @@ def test_with_ensemble_reports_empirical_and_drift(capsys):
     assert np.all(np.array(emp["var"][0]) > 0) and np.all(np.array(emp["mean_err"][1]) > 0)
 
 
+def test_top_level_lr_is_the_rate_in_use(capsys):
+    """README: the step is capped at 5% of 2n/λ_max(Θ); a larger --lr is clipped, a smaller one used as given,
+    none means the cap. "lr" is the rate in use, "lr_requested" what was asked for."""
+    from nnqft_engine import kernels
+    base = ["--train-x=-1,0,1", "--train-y=-1,0,1", "--test-x=0", "--times", "0,1", "--activation", "erf",
+            "--width", "64", "--ensemble", "0"]
+    spec = NetworkSpec(depth=1, width=64, activation="erf")
+    cap = 0.05 * 2 * 3 / np.linalg.eigvalsh(kernels(spec, [-1.0, 0.0, 1.0]).ntk)[-1]
+    for lr, used, clipped in (("100", cap, True), ("0.001", 0.001, False), (None, cap, False)):
+        rc, out, _ = _run(capsys, *base, *(["--lr", lr] if lr else []))
+        data = json.loads(out)
+        assert rc == 0 and data["lr"] == data["lr_used"] == pytest.approx(used, rel=1e-12)
+        assert data["lr_cap"] == pytest.approx(cap, rel=1e-12)
+        assert data["lr_requested"] == (float(lr) if lr else None)
+        assert ("clipped" in data["lr_note"]) == clipped
+
+
 @pytest.mark.parametrize("argv, fragment", [
     (["--train-x", "1,2", "--train-y", "1"], "must match"),
     (["--lr", "-1"], "--lr"),
