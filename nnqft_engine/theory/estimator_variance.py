@@ -131,6 +131,8 @@ def unit_variances(moments: np.ndarray) -> dict[str, np.ndarray]:
     μ_k(r₁…r_k)); ψ is a polynomial Σ_j a_j y^j, so E[ψ²] = Σ_jl a_j a_l μ_{j+l} − (Σ_j a_j μ_j)². Closed form
     and vectorised over points: the slider's every request needs it (autograd per point cost ~30 ms)."""
     out = {}
+    with np.errstate(invalid="ignore", over="ignore"):   # μ_k uses raw moments ≤ k only: inf/NaN stay above
+        central = _central_moments(moments[: 2 * max(ORDER.values()) + 1])
     for name, order in ORDER.items():
         top = 2 * order
         mom = moments[: top + 1]
@@ -139,7 +141,7 @@ def unit_variances(moments: np.ndarray) -> dict[str, np.ndarray]:
         finite = known & np.isfinite(mom).all(axis=0)
         vals[known & ~finite] = np.inf
         if finite.any():
-            c = _central_moments(mom[:, finite])
+            c = central[: top + 1, finite]
             a = np.zeros((order + 1, c.shape[1]))
             with np.errstate(divide="ignore", invalid="ignore"):
                 for k, d in _central_gradient(name, c).items():
