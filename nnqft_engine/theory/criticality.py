@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from ..activations import Activation, get_activation
 from ..spec import NetworkSpec, SpecError, as_points, layer_variances
@@ -134,6 +133,8 @@ def critical_sigma_w(activation, sigma_b: float, q0: float = 1.0) -> float:
             raise SpecError(f"{act.name} has no edge of chaos at sigma_b = {sigma_b:g} (χ⊥ < 1 up to σ_w = 1000)")
     if f(lo) > 0:
         raise SpecError(f"{act.name} is chaotic at every σ_w for sigma_b = {sigma_b:g}")
+    from scipy import optimize   # here, not at import: ~0.2 s CPU of the app's start-up for one root find
+
     sw = float(optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-13))
     if abs(f(sw)) > 1e-6:  # relu-like φ: χ⊥ jumps across 1 where q* starts to diverge
         raise SpecError(f"{act.name} has no finite edge of chaos at sigma_b = {sigma_b:g}: χ⊥ jumps across 1 "
