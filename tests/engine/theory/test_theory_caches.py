@@ -44,3 +44,12 @@ def test_cached_arrays_are_read_only():
     nm = finite_width._moments(spec, X)
     with pytest.raises(ValueError):
         nm.h2()[0, 0] = 1.0
+
+
+def test_the_cache_keeps_only_the_small_arrays():
+    # A smooth φ's quadrature has ~5·10⁴ nodes: its per-node values (~25 MB at 61 points) must not be kept.
+    spec = SPECS[3]
+    x = np.linspace(-3, 3, 61)[:, None]
+    kept = finite_width._moments(spec, x)
+    assert set(vars(kept)) == {"_a"}
+    assert sum(a.nbytes for a in kept._a.values()) <= 6 * 61 * 61 * 8
