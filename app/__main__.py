@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = platform
     import torch  # noqa: F401 — before Qt, always
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))   # leave a core for the GUI thread
+    # One thread until a request asks for more (costing.threads, set in the worker per job): the live views'
+    # torch calls are small, and on contended OpenMP threads small calls ran 5–20× slower.
+    torch.set_num_threads(1)
     from PySide6 import QtCore, QtGui, QtWidgets
 
     QtGui.QGuiApplication.setHighDpiScaleFactorRoundingPolicy(

@@ -25,6 +25,7 @@ from PySide6 import QtCore
 
 from nnqft_engine import DeviceUnavailable, SpecError
 from nnqft_engine.cancel import Cancelled, cancel_scope
+from nnqft_engine.threads import torch_threads
 
 Job = Callable[[], Iterator[Any]]
 
@@ -72,6 +73,7 @@ class Request:
     id: int
     key: str
     job: Job
+    threads: int | None = None   # torch CPU threads while it runs (costing.threads); None: leave as is
 
 
 # Text that only accelerator runtimes put in their errors (CUDA, cuDNN, cuBLAS, cuFFT, cuSOLVER, NCCL, HIP/ROCm,
@@ -194,10 +196,11 @@ class ComputeController(QtCore.QObject):
             self._worker.start()
 
     # ---- requests ---------------------------------------------------------------------------------------
-    def submit(self, key: str, job: Job) -> int:
-        """Ask for a fresh result of view `key`; returns the request id. Older requests become stale."""
+    def submit(self, key: str, job: Job, threads: int | None = None) -> int:
+        """Ask for a fresh result of view `key` (run with `threads` torch CPU threads, None: as set); returns
+        the request id. Older requests become stale."""
         self._next_id += 1
-        req = Request(self._next_id, key, job)
+        req = Request(self._next_id, key, job, threads)
         self.latest[key] = req.id
         if not self.threaded:
             self._execute(req, lambda r: r.id != self._next_id)
@@ -238,7 +241,8 @@ class ComputeController(QtCore.QObject):
         """Run one job (worker thread, or inline when not threaded), emitting throttled running results."""
         post = self._events.append
         try:
-            with cancel_scope(lambda: stale(req)):
+            # torch's thread count is per calling thread: set in the worker, restored after the job
+            with cancel_scope(lambda: stale(req)), torch_threads(req.threads):
                 self._run_job(req, stale, post)
         except Cancelled:
             pass   # superseded or closing: the engine stopped at its next cancellation point

@@ -215,6 +215,11 @@ class ControlsPanel(QtWidgets.QWidget):
         # Settings that exist only for another setting's value: shown, but disabled (slider and value too).
         own = {"prior_dof": s is None or s.prior == "student-t",
                "independence_strength": s is None or s.independence != "none"}
+        # Every slider move lands here: redo the ~60 widget calls only when what they show changed.
+        applied = (None if self._relevant is None else frozenset(self._relevant), tuple(own.values()))
+        if applied == getattr(self, "_applied", None):
+            return
+        self._applied = applied
         for key, row in self._rows.items():
             self.form.setRowVisible(row[0], self.shown(key))
             on = own.get(key, True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from nnqft_engine import SpecError
 from nnqft_engine.cost import machine_memory_mb
 from nnqft_engine.sampling.ensemble import params_per_network
+from nnqft_engine.threads import choose_threads
 
 from .state import AppState
 
@@ -49,6 +50,7 @@ class Cost:
     total_s: float        # estimated seconds for the whole request on one CPU core (inf: open-ended)
     advice: str           # what to lower, in words
     step_s: float = 0.0   # estimated seconds of one uninterruptible step (training)
+    call_elements: float = 0.0   # elements of the largest single torch call: sets the CPU threads (threads())
 
 
 def _bytes(state: AppState) -> int:
@@ -89,13 +91,14 @@ def outputs_cost(state: AppState, n_points: int = 2) -> Cost:
     memory = max(chunk, funcs) + 64 * 2**20
     matmul = (N_FUNCTIONS * GRID + max(1, settings.chunk_networks or 1) * n_points) * params_per_network(spec)
     first = _kernels_work(state, n_points + 9) / CPU_RATE + matmul / (10 * CPU_RATE)
-    return Cost(memory, first, math.inf, "lower the width N or the depth L")
+    call = max(max(1, settings.chunk_networks or 1) * n_points, N_FUNCTIONS * GRID) * spec.width
+    return Cost(memory, first, math.inf, "lower the width N or the depth L", call_elements=call)
 
 
 def correlators_cost(state: AppState) -> Cost:
     from .jobs.correlators import GRID
     c = outputs_cost(state, n_points=GRID + 1)
-    return Cost(c.memory, c.first_s, c.total_s, c.advice)
+    return Cost(c.memory, c.first_s, c.total_s, c.advice, call_elements=c.call_elements)
 
 
 def kernels_cost(state: AppState) -> Cost:
@@ -103,7 +106,8 @@ def kernels_cost(state: AppState) -> Cost:
     from .theory import has_closed_form
     points = (GRID if has_closed_form(state.activation) else QUADRATURE_GRIDS[0]) + 1
     memory = 8 * (1 << 21) * 4 + 16 * points * points * 8
-    return Cost(memory, _kernels_work(state, points) / CPU_RATE, math.inf, "choose a closed-form activation")
+    return Cost(memory, _kernels_work(state, points) / CPU_RATE, math.inf, "choose a closed-form activation",
+                call_elements=1 << 21)
 
 
 def training_cost(state: AppState) -> Cost:
@@ -125,7 +129,8 @@ def training_cost(state: AppState) -> Cost:
     # step is a cancellation point, so one step must be quick too
     step_s = 6.0 * m * p * n_train / (10 * CPU_RATE)
     first = _kernels_work(state, n_train + n_test) / CPU_RATE + 4 * m * p * (n_train + n_test) / (10 * CPU_RATE)
-    return Cost(memory, first, math.inf, "lower the width N, the depth L or the training ensemble M", step_s)
+    return Cost(memory, first, math.inf, "lower the width N, the depth L or the training ensemble M", step_s,
+                call_elements=acts / (8 * spec.depth))
 
 
 def field_cost(state: AppState) -> Cost:
@@ -148,15 +153,18 @@ def field_cost(state: AppState) -> Cost:
         first = cfg_work + chains * n * g + (burn_in + max(1, steps // 20)) * per_step
         total = cfg_work + (burn_in + steps) * per_step + (steps / max(1, steps // 20)) * chains * n * g
         memory = 6 * chains * g * 8 + 3 * chains * n * (spec.dim + 2) * 8 + 32 * 2**20
+        call = chains * g
     else:
         block = 64
         every = max(block, ensemble // 20)
         first = cfg_work + every * n * g
         total = cfg_work + ensemble * n * g
         memory = 3 * block * g * 8 + 32 * 2**20
+        call = block * g
     memory = max(memory, cfg_memory) + 3 * 64 * g * 8   # a tile holds at least one neuron for all rows
     return Cost(memory, first / CPU_RATE, total / CPU_RATE,
-                "lower the width N, the cutoff Λ, the box L, the dimension d or the ensemble")
+                "lower the width N, the cutoff Λ, the box L, the dimension d or the ensemble",
+                call_elements=max(call, cfg_points * n))
 
 
 COSTS = {"outputs": outputs_cost, "correlators": correlators_cost, "kernels": kernels_cost,
@@ -166,6 +174,14 @@ COSTS = {"outputs": outputs_cost, "correlators": correlators_cost, "kernels": ke
 def estimate(key: str, state: AppState) -> Cost | None:
     fn = COSTS.get(key)
     return None if fn is None else fn(state)
+
+
+def threads(cost: Cost | None, device: str) -> int | None:
+    """CPU threads for a request (nnqft_engine.threads.choose_threads on its largest torch call): one for the
+    small calls of live views, more only for big work; None off the CPU (torch's setting is left alone)."""
+    if device != "cpu":
+        return None
+    return choose_threads(int(cost.call_elements) if cost is not None else 0)
 
 
 def check(key: str, state: AppState) -> Cost | None:

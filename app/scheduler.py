@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from nnqft_engine import SpecError
+from nnqft_engine.devices import cpu_label
 
 from . import costing
 from .compute import ComputeController
@@ -30,6 +31,7 @@ class Scheduler:
         self.paused = False
         self.device_label = ""
         self.running: str | None = None   # key of the view whose request is computing
+        self.threads: dict[str, int | None] = {}   # view key → CPU threads of its latest request
         compute.result.connect(self._on_result)
         compute.finished.connect(self._on_finished)
         compute.failed.connect(self._on_failed)
@@ -52,15 +54,18 @@ class Scheduler:
             self.devices.message = ""
         try:
             snapshot = AppState.from_dict({"device": device}, base=w.state)
-            costing.check(view.key, snapshot)   # nothing runs that cannot within the budgets
+            cost = costing.check(view.key, snapshot)   # nothing runs that cannot within the budgets
             job = view.make_job(snapshot)
         except SpecError as exc:
             self.refuse(view.key, str(exc))
             return -1
+        threads = self.threads[view.key] = costing.threads(cost, device)
+        if threads is not None:
+            self.device_label = cpu_label(threads)
         self.status.computing(self.device_label)
         self.running = view.key
         self.timing.submitting()
-        rid = self.compute.submit(view.key, job)
+        rid = self.compute.submit(view.key, job, threads)
         self.timing.submitted(rid)
         return rid
 

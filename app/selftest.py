@@ -17,7 +17,10 @@ import time
 import traceback
 from pathlib import Path
 
+import torch
 from PySide6 import QtCore, QtWidgets
+
+from nnqft_engine.threads import available_cores
 
 TARGET_FIRST_FRAME_S = 3.0
 TARGET_LATENCY_MEDIAN_MS = 150.0
@@ -58,6 +61,7 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False, p
     try:
         report["versions"] = versions()
         report["machine"] = machine_info()
+        report["threads"] = {"startup": torch.get_num_threads(), "cores": available_cores(), "per_view": {}}
         settings = QtCore.QSettings(str(Path(tmp.name) / "settings.ini"), QtCore.QSettings.Format.IniFormat)
         window = MainWindow(AppState(theme=theme or "dark"), settings=settings, freeze_heap=True)
         if size is not None:
@@ -141,6 +145,8 @@ def run_self_test(out_path: str, t_start: float, strict_timings: bool = False, p
             statistics.median(latencies) < TARGET_LATENCY_MEDIAN_MS \
             and (max(gaps) < TARGET_GUI_BUSY_MS if gaps else True)
         report["timings"]["targets_met"] = met
+        # the CPU threads each view's latest request ran with (costing.threads: chosen from its work size)
+        report["threads"]["per_view"] = dict(window.scheduler.threads)
         report["contract"] = _contract(app, window, presentation, size, export_dir)
         report["errors"] += window.errors
         views_ok = all(v["ok"] for v in report["views"].values())

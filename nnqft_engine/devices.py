@@ -30,8 +30,12 @@ def device_label(device: torch.device) -> str:
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    n = torch.get_num_threads()
-    return f"CPU ({n} thread{'' if n == 1 else 's'})"
+    return cpu_label(torch.get_num_threads())
+
+
+def cpu_label(threads: int) -> str:
+    """"CPU (1 thread)", "CPU (4 threads)": the status bars' name of the CPU with the threads a job uses."""
+    return f"CPU ({threads} thread{'' if threads == 1 else 's'})"
 
 
 def torch_dtype(name: str) -> torch.dtype:

@@ -55,7 +55,7 @@ def moment(prior: str, k: int, dof: float = 6.0) -> float:
     if k % 2:
         return 0.0
     if prior == "gaussian":
-        return float(special.factorial2(k - 1)) if k else 1.0
+        return float(math.prod(range(1, k, 2)))   # (k−1)!!, exact (scipy's factorial2 cost ~0.1 ms a call)
     if prior == "uniform":
         return SQRT3**k / (k + 1)
     if prior == "laplace":  # scale b = 1/√2: E|x|^k = k! b^k

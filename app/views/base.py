@@ -67,6 +67,7 @@ class ViewBase(QtWidgets.QWidget):
         self.last_result: Any | None = None   # the newest result drawn (a jobs.*Result)
         self.last_request_id = -1
         self._plots: list[pg.PlotItem] = []
+        self._legend_entries: dict[int, dict] = {}   # id(plot) → id(curve) → its legend entry (_relayout_legend)
         self._notes: list[pg.TextItem] = []
         self.layout_ = QtWidgets.QVBoxLayout(self)
         self.layout_.setContentsMargins(4, 4, 4, 4)
@@ -303,13 +304,50 @@ class ViewBase(QtWidgets.QWidget):
                     if item.name() and plotting.drawn(item)]
             have = [(sample.item, label.text) for sample, label in legend.items]
             if want != have:
-                legend.clear()
-                for item, name in want:
-                    legend.addItem(item, name)
-                self._style_legend(plot)
+                if [item for item, _ in want] == [item for item, _ in have]:
+                    for (_, name), (_, label) in zip(want, legend.items):
+                        if label.text != name:
+                            label.setText(name)   # keeps its colour and size
+                else:
+                    self._relayout_legend(plot, want)
                 legend.columnCount = -1   # forces the re-layout in _fit_below
                 self._fit_below(plot)
             plotting.collapse(legend, not want)
+
+    def _relayout_legend(self, plot: pg.PlotItem, want: list) -> None:
+        """Lay the legend out with exactly `want`'s entries, in order. Entries are made once per curve and kept
+        (hidden) while their curve is not drawn: a slider move blanks and redraws the exact density, and
+        building new label items each time cost ~10 ms of the GUI thread per result."""
+        legend = plot.legend
+        kept = self._legend_entries.setdefault(id(plot), {})
+        for sample, label in legend.items:
+            kept[id(sample.item)] = (sample, label)
+        for i in range(legend.layout.count() - 1, -1, -1):
+            legend.layout.removeAt(i)
+        for sample, label in kept.values():
+            sample.setVisible(False)
+            label.setVisible(False)
+        legend.items, legend.rowCount = [], 1
+        color, size = legend.opts["labelTextColor"], legend.opts["labelTextSize"]
+        made = False
+        for item, name in want:
+            entry = kept.get(id(item))
+            if entry is None or entry[0].item is not item:
+                legend.addItem(item, name)
+                kept[id(item)] = legend.items[-1]
+                made = True
+                continue
+            sample, label = entry
+            if (label.text, label.opts.get("color"), label.opts.get("size")) != (name, color, size):
+                label.setText(name, color=color, size=size)   # the theme or mode may have changed meanwhile
+            sample.setVisible(True)
+            label.setVisible(True)
+            legend.items.append(entry)
+            legend._addItemToLayout(sample, label)
+        if made:
+            self._style_legend(plot)   # the theme's colour and the mode's size (also updates the size)
+        else:
+            legend.updateSize()
 
     def steady_axis(self, name: str, plot: pg.PlotItem, axis: str, lo: float, hi: float, **kw) -> None:
         """Set an axis range only when the data have left it or shrunk well inside it (plotting.steady_range):

@@ -97,6 +97,25 @@ def add_sampling_flags(p: argparse.ArgumentParser, *, ensemble_default: int = Sa
                    help=f"number of networks M (default {ensemble_default})")
     _add_spec_flags(p, SampleSettings, _SAMPLING_HELP, set())
     add_memory_flag(p, chunk=True)
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: chosen from the largest single torch call — one for small "
+                        "calls, which ran 5–20× slower on contended threads; JSON threads_basis says why)")
+
+
+def set_threads(args: argparse.Namespace, call_elements: float) -> dict:
+    """Set torch's CPU threads for this command — --threads if given, else nnqft_engine.threads.choose_threads
+    on the elements of its largest single torch call — and return the JSON "threads_basis" saying why."""
+    import torch
+
+    from ..threads import available_cores, choose_threads
+
+    given = getattr(args, "threads", None)
+    if given is not None and not 1 <= given <= 4096:
+        raise UsageError(f"--threads must be between 1 and 4096, got {given}")
+    n = given if given is not None else choose_threads(int(call_elements))
+    torch.set_num_threads(n)
+    return {"threads": n, "chosen_by": "--threads" if given is not None else "work size",
+            "largest_call_elements": int(call_elements), "cores": available_cores()}
 
 
 def add_memory_flag(p: argparse.ArgumentParser, *, chunk: bool = False) -> None:

@@ -14,6 +14,7 @@ from .common import (
     UsageError,
     add_network_flags,
     add_sampling_flags,
+    set_threads,
     emit,
     memory_limit,
     network_spec,
@@ -105,6 +106,9 @@ def run(argv: list[str]) -> int:
         steps = flow_steps(times, args.lr, lr_cap)
         check(flow_cost(spec, len(xs), len(test), len(times), steps, args.ensemble, args.dtype, args.mode), limit,
               "raise --lr (or leave it unset), shorten --times, or lower --ensemble, --width or the number of points")
+        # forward passes, steps and NTKs run in chunks of ≤ 2²³ elements per layer (flow/ops.py)
+        call = min(args.ensemble * (len(xs) + len(test)) * spec.width, 1 << 23)
+        out["threads_basis"] = set_threads(args, call)
         trainer = EnsembleTrainer(spec, xs, ys, test, settings)
         by_time = {}
         for t in sorted({t for t in times if math.isfinite(t)}):

@@ -52,8 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nnqft_engine: unknown command {name!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     module = importlib.import_module(f".{COMMANDS[name][0]}", __package__)
+    from ..threads import torch_threads   # after the command's module: torch is loaded by then anyway
+
     try:
-        return int(module.run(rest) or 0)
+        with torch_threads(None):   # a command's thread choice (common.set_threads) ends with it, in-process too
+            return int(module.run(rest) or 0)
     except USER_ERRORS as exc:
         print(f"nnqft_engine {name}: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import interpolate, optimize
 
 from ..activations import Activation, get_activation
 from ..spec import NetworkSpec, SpecError, as_points, layer_variances
@@ -84,12 +83,13 @@ def _dphi2(act: Activation, q: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _phi2_table(act: Activation) -> tuple[interpolate.CubicSpline, float]:
+def _phi2_table(act: Activation) -> tuple["interpolate.CubicSpline", float]:
     """⟨φ²⟩ as a cubic spline in s = ln q from _TABLE_LOW up to Q_DIVERGED (or to where the closed form stops
     being finite: sin's e^{−q}·sinh q), and the top of that range. The spline drives the fixed-point
     iteration at the cost of a polynomial evaluation; Newton then polishes with the exact map. ⟨φ²⟩ is
     analytic in s, and 640 nodes (step 0.06) interpolate it to ~1e-8 relative — only the start of the exact
     Newton steps depends on that."""
+    from scipy import interpolate   # here, not at import: it loads scipy.optimize (~0.2 s of the app's start-up)
     s = np.linspace(math.log(_TABLE_LOW), math.log(Q_DIVERGED), _TABLE_POINTS)
     q = np.exp(s)
     q[[0, -1]] = _TABLE_LOW, Q_DIVERGED
@@ -190,6 +190,8 @@ def critical_sigma_w(activation, sigma_b: float, q0: float = 1.0) -> float:
             raise SpecError(f"{act.name} has no edge of chaos at sigma_b = {sigma_b:g} (χ⊥ < 1 up to σ_w = 1000)")
     if f(lo) > 0:
         raise SpecError(f"{act.name} is chaotic at every σ_w for sigma_b = {sigma_b:g}")
+    from scipy import optimize   # here, not at import: ~0.2 s CPU of the app's start-up for one root find
+
     sw = float(optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-13))
     if abs(f(sw)) > 1e-6:  # relu-like φ: χ⊥ jumps across 1 where q* starts to diverge
         raise SpecError(f"{act.name} has no finite edge of chaos at sigma_b = {sigma_b:g}: χ⊥ jumps across 1 "

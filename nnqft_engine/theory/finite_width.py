@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -49,13 +50,67 @@ def _check(spec: NetworkSpec) -> None:
     check_mechanism(spec)
 
 
-def _moments(spec: NetworkSpec, pts: np.ndarray) -> NeuronMoments:
-    if spec.independence == "sequential" and not spec.iid:
+def _moments(spec: NetworkSpec, pts: np.ndarray) -> "_Arrays":
+    """One neuron's moment arrays at pts. They do not depend on the width (a neuron sees only its own
+    parameters), so they are cached per spec at width 1: moving the width slider does not repeat the quadrature
+    (~15 ms of every request at the app's defaults). Only the (P, P) results are kept, not the quadrature's
+    per-node values (~25 MB at 61 points for a smooth φ)."""
+    try:
+        key = spec.replace(width=1)
+    except SpecError:
+        return _Arrays(spec, _neuron_moments(spec, pts))
+    pts = np.ascontiguousarray(pts, dtype=np.float64)
+    return _cached_moments(key, pts.tobytes(), pts.shape)
+
+
+@lru_cache(maxsize=16)
+def _cached_moments(spec: NetworkSpec, raw: bytes, shape: tuple) -> "_Arrays":
+    pts = np.frombuffer(raw, dtype=np.float64).reshape(shape).copy()
+    return _Arrays(spec, _neuron_moments(spec, pts))
+
+
+def _neuron_moments(spec: NetworkSpec, pts: np.ndarray) -> NeuronMoments:
+    if _sequential(spec):
         scale = spec.sigma_w / math.sqrt(spec.input_dim)
         if scale == 0:
             return NeuronMoments(spec, pts, s2_of_nodes=lambda nodes: np.ones(len(nodes)))
         return NeuronMoments(spec, pts, s2_of_nodes=lambda nodes: sequential_scale2(spec, nodes[:, 0] / scale))
     return NeuronMoments(spec, pts)
+
+
+def _sequential(spec: NetworkSpec) -> bool:
+    return spec.independence == "sequential" and not spec.iid
+
+
+class _Arrays:
+    """The whole-array moments of a NeuronMoments that the correlators use, computed once and read-only (shared
+    by every width through the cache, so nobody may write into them)."""
+
+    def __init__(self, spec: NetworkSpec, nm: NeuronMoments):
+        names = ("h2", "h4_pair", "h6") + (("s2_h2", "s2_h4", "s4_h2") if _sequential(spec) else ())
+        self._a = {}
+        for name in names:
+            arr = np.array(getattr(nm, name)(), dtype=np.float64)
+            arr.setflags(write=False)
+            self._a[name] = arr
+
+    def h2(self) -> np.ndarray:
+        return self._a["h2"]
+
+    def h4_pair(self) -> np.ndarray:
+        return self._a["h4_pair"]
+
+    def h6(self) -> np.ndarray:
+        return self._a["h6"]
+
+    def s2_h2(self) -> np.ndarray:
+        return self._a["s2_h2"]
+
+    def s2_h4(self) -> np.ndarray:
+        return self._a["s2_h4"]
+
+    def s4_h2(self) -> np.ndarray:
+        return self._a["s4_h2"]
 
 
 def _bias_cumulants(spec: NetworkSpec) -> tuple[float, float]:
@@ -160,7 +215,7 @@ def g4c(spec: NetworkSpec, x1, x2, x3, x4) -> float:
     _check(spec)
     pts = as_points(np.stack([np.atleast_1d(np.asarray(p, dtype=np.float64)) for p in (x1, x2, x3, x4)]),
                     spec.input_dim)
-    asm = _Assembler(spec, _moments(spec, pts))
+    asm = _Assembler(spec, _neuron_moments(spec, pts))   # h_tuple needs the per-node values: not cached
     H = asm.H
     pairs = [(0, 1), (2, 3), (0, 2), (1, 3), (0, 3), (1, 2)]
     hs = [H[a, b] for a, b in pairs]

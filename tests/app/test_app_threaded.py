@@ -124,6 +124,10 @@ def test_self_test_of_the_real_entry_point_without_stdout(tmp_path):
     assert all(v["ok"] for v in report["views"].values())
     t = report["timings"]
     assert t["slider_latency_ms"]["n"] >= 20 and t["first_frame_s"] > t["startup_s"] > 0
+    # one thread at start-up; each view's request chose its own (the defaults' small calls: one)
+    assert report["threads"]["startup"] == 1 and report["threads"]["cores"] >= 1
+    assert set(report["threads"]["per_view"]) >= {"outputs", "correlators", "training", "kernels"}
+    assert set(report["threads"]["per_view"].values()) == {1}
 
 
 @pytest.mark.slow
