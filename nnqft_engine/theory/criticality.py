@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from ..spec import NetworkSpec, SpecError, as_points, layer_variances
 from .gauss_moments import diag_moments
 from .kernels import gaussian_layer
 from .quadrature import gaussian_expectation
+
+if TYPE_CHECKING:
+    from scipy import interpolate
 
 Q_DIVERGED = 1e10   # a variance beyond this is reported as a divergent fixed point (inf)
 _ITERATIONS = 150
@@ -83,7 +87,7 @@ def _dphi2(act: Activation, q: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _phi2_table(act: Activation) -> tuple["interpolate.CubicSpline", float]:
+def _phi2_table(act: Activation) -> tuple[interpolate.CubicSpline, float]:
     """⟨φ²⟩ as a cubic spline in s = ln q from _TABLE_LOW up to Q_DIVERGED (or to where the closed form stops
     being finite: sin's e^{−q}·sinh q), and the top of that range. The spline drives the fixed-point
     iteration at the cost of a polynomial evaluation; Newton then polishes with the exact map. ⟨φ²⟩ is
