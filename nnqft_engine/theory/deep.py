@@ -143,7 +143,7 @@ def deep_correlators(spec: NetworkSpec, x) -> DeepTheory:
     g4[st.ia, st.ib] = g4[st.ib, st.ia] = pair
     if spec.activation == "relu":
         _relu_degenerate_pairs(spec, pts, (k, g2, g4))
-    return _finish(spec, pts, k, g2, np.diag(g4).copy(), g4, "1/N", st.notes)
+    return _finish(spec, pts, k, g2, np.diag(g4).copy(), g4, "1/N", st.notes, st.g4c_const)
 
 
 def _relu_degenerate_pairs(spec: NetworkSpec, pts: np.ndarray, mats) -> None:
@@ -164,14 +164,16 @@ def _relu_degenerate_pairs(spec: NetworkSpec, pts: np.ndarray, mats) -> None:
             m[i, j] = m[j, i] = scale[power] * m[i, i]
 
 
-def _finish(spec, pts, k, g2, g4d, g4p, order, notes=()) -> DeepTheory:
+def _finish(spec, pts, k, g2, g4d, g4p, order, notes=(), const=0.0) -> DeepTheory:
     warnings = list(notes)
     with np.errstate(divide="ignore", invalid="ignore"):
         kurt = np.where(np.diag(g2) > 0, g4d / np.diag(g2) ** 2, 0.0)
+        # The expansion's size is its 1/N part: the readout bias's O(1) cumulant (§8.1) is exact.
+        kurt_n = np.where(np.diag(g2) > 0, (g4d - const) / np.diag(g2) ** 2, 0.0)
     if not (np.all(np.isfinite(g2)) and np.all(np.isfinite(g4p))):
         warnings.append("some correlators are not finite (a divergent Gaussian moment or a degenerate kernel)")
-    if order == "1/N" and np.any(np.abs(kurt) > KURTOSIS_LIMIT):
-        warnings.append(f"|G4c/G2²| reaches {np.nanmax(np.abs(kurt)):.3g} > {KURTOSIS_LIMIT:g}: the width is too "
+    if order == "1/N" and np.any(np.abs(kurt_n) > KURTOSIS_LIMIT):
+        warnings.append(f"|G4c/G2²| reaches {np.nanmax(np.abs(kurt_n)):.3g} > {KURTOSIS_LIMIT:g}: the width is too "
                         "small for the 1/N expansion, whose next terms are not small")
     if order == "1/N" and np.any(np.abs(np.diag(g2) - np.diag(k)) > 0.5 * np.abs(np.diag(k))):
         warnings.append("the 1/N kernel shift exceeds half the kernel: the expansion is out of range")
