@@ -11,6 +11,8 @@ from nnqft_engine.theory import deep_priors
 from nnqft_engine.theory.deep import deep_correlators, recursion
 from nnqft_engine.theory.finite_width import exact_correlators
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # small autograd tiles: 2 threads only spin-wait
+
 X = [-1.5, -0.3, 0.4, 2.0]
 PRIORS = ["laplace", "uniform", "rademacher", "student-t"]
 
@@ -228,7 +230,11 @@ def test_depth_2_against_sampled_networks(one_torch_thread, act, prior, sw, sb, 
     times larger for nonlinear φ as in test_deep_theory (relu measured B/A ≈ 2.5 × linear's there):
     - each width:   |m(N) − A| ≤ 4σ + 3·max(|B/A|, 1)·|A|/N   (1: the gaussian prior's L − 1)
     - Richardson 2m(16) − m(8) (cancels B):   |… − A| ≤ 4σ_R + 3·max(residual, 1/128)·|A|.
-    σ: jackknife standard errors of `measure`; σ_R = √(4σ₁₆² + σ₈²)."""
+    σ: jackknife standard errors of `measure`; σ_R = √(4σ₁₆² + σ₈²).
+    relu × laplace's kernel shift is checked at each width only: its O(1/N²) term is large (laplace's
+    μ₈ = 2520 against the gaussian 105 enters through E[h⁸] of the first layer), measured N·(G2 − K) at
+    (−1, 0.5) = −0.85, −1.08, −1.20, −1.41 (±0.01 … ±0.05) at N = 8, 16, 32, 64 against A = −1.72: the
+    Richardson estimate reaches A (−1.62 ± 0.11) only from N = 32, 64 (19 min of sampling, not run here)."""
     from nnqft_engine.sampling.measure import measure, run_to_completion
     from nnqft_engine.spec import SampleSettings
 
@@ -251,6 +257,38 @@ def test_depth_2_against_sampled_networks(one_torch_thread, act, prior, sw, sb, 
             assert np.all(np.abs(meas - theory) <= 4 * err + 3 * ratio * scale / n + 1e-12), (key, n, meas, err,
                                                                                            theory)
     for key, ((m8, e8, a), (m16, e16, _)) in got.items():
+        if key == "shift" and (act, prior) == ("relu", "laplace"):
+            continue
         rich, err = 2 * m16 - m8, np.sqrt(4 * e16**2 + e8**2)
         scale = np.abs(a) if key == "g4c" else np.abs(a).max()
         assert np.all(np.abs(rich - a) <= 4 * err + 3 * max(resid, 1 / 128) * scale + 1e-12), (key, rich, err, a)
+
+
+# ---- CLI and app ---------------------------------------------------------------------------------------------
+
+def test_cli_theory_depth_2_with_a_non_gaussian_prior(capsys):
+    import json
+
+    from nnqft_engine.cli.main import main
+
+    assert main(["theory", "--depth", "2", "--prior", "laplace", "--activation", "tanh", "--width", "16",
+                 "--x=0.5,1.0"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    th = deep_correlators(NetworkSpec(depth=2, width=16, activation="tanh", prior="laplace"), [0.5, 1.0])
+    assert data["order"] == "1/N" and np.allclose(data["g4c_pair"], th.g4c_pair, rtol=1e-14)
+    assert main(["theory", "--depth", "2", "--prior", "uniform", "--activation", "relu", "--x=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "does not cover relu with the uniform prior" in err and "Traceback" not in err
+
+
+def test_app_deep_row_matches_the_engine_and_refuses_in_words():
+    from app.theory import finite_width_theory
+
+    x = np.array([-1.0, 0.3, 1.2])
+    spec = NetworkSpec(depth=2, width=12, activation="erf", sigma_b=0.5, prior="rademacher")
+    row, reason = finite_width_theory(spec, x)
+    th = deep_correlators(spec, x)
+    assert reason == "" and np.allclose(row.g4c_pair[0], th.g4c_pair[0], rtol=1e-13)
+    assert np.allclose(row.g2[0], th.g2[0], rtol=1e-13) and np.allclose(row.kurtosis, th.kurtosis, rtol=1e-13)
+    row, reason = finite_width_theory(spec.replace(activation="relu"), x)
+    assert row is None and "does not cover relu" in reason
