@@ -26,6 +26,7 @@ class DeepRow:
     order: str = "1/N"
     warnings: tuple[str, ...] = ()
     g6c_diag: None = None      # O(1/N²): not part of the leading order
+    g4c_const: float = 0.0     # the N-independent part of G4c, κ₄σ_b⁴ (non-Gaussian readout bias, §8.1)
 
 
 def deep_row(spec: NetworkSpec, x) -> DeepRow:
@@ -51,4 +52,4 @@ def deep_row(spec: NetworkSpec, x) -> DeepRow:
         warnings.append(f"|G4c/G2²| reaches {np.nanmax(np.abs(kurt_n)):.3g} > {KURTOSIS_LIMIT:g}: "
                         "the 1/N expansion is out of range")
     return DeepRow(nngp=k, g2=g2, g4c_pair=g4, g4c_diag=np.diag(g4).copy(), kurtosis=kurt,
-                   warnings=tuple(warnings))
+                   warnings=tuple(warnings), g4c_const=float(st.g4c_const))
