@@ -125,7 +125,7 @@ def deep_correlators(spec: NetworkSpec, x) -> DeepTheory:
     """G2 with its 1/N shift and connected G4 slices of the network output at points x.
 
     Depth 1 returns the exact theory of `finite_width` (any prior, any independence mechanism); deeper
-    networks the leading order in 1/N (Gaussian priors, independent parameters).
+    networks the leading order in 1/N (independent parameters; non-Gaussian priors via `deep_priors`, §8.1).
     """
     pts = as_points(x, spec.input_dim)
     if spec.depth == 1:

@@ -198,6 +198,13 @@ def test_gauss_net_non_gaussian_deep_is_refused():
         deep_correlators(NetworkSpec(depth=2, width=8, activation="gauss-net", prior="laplace"), [0.5])
 
 
+def test_the_readout_bias_cumulant_does_not_count_as_a_breakdown_of_the_expansion():
+    """laplace, σ_b ≫ σ_w: G4c/G2² → κ₄ = 3 from the exact O(1) bias term alone, at any width."""
+    th = deep_correlators(NetworkSpec(depth=2, width=10_000, activation="erf", sigma_w=0.2, sigma_b=1.0,
+                                      prior="laplace"), [0.5])
+    assert th.kurtosis[0] > 2.5 and not any("1/N expansion" in w for w in th.warnings)
+
+
 def test_heavy_student_t_warns():
     th = deep_correlators(NetworkSpec(depth=2, width=8, activation="tanh", prior="student-t", prior_dof=5.0), [0.5])
     assert any("sixth moment is infinite" in w for w in th.warnings)
