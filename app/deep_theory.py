@@ -33,6 +33,7 @@ class DeepRow:
     order: str = "1/N"
     warnings: tuple[str, ...] = ()
     g6c_diag: None = None      # O(1/N²): not part of the leading order
+    g4c_const: float = 0.0     # the N-independent part of G4c, κ₄σ_b⁴ (non-Gaussian readout bias, §8.1)
 
 
 def deep_row(spec: NetworkSpec, x) -> DeepRow:
@@ -43,21 +44,22 @@ def deep_row(spec: NetworkSpec, x) -> DeepRow:
     st = _row_recursion(spec.replace(width=1), pts.tobytes(), pts.shape)
     n = spec.width
     k, g2 = np.diag(st.k_diag), np.diag(st.k_diag + st.k1_diag / n)
-    g4 = np.diag(3.0 * st.v_diag / n)
+    g4 = np.diag(3.0 * st.v_diag / n + st.g4c_const)     # g4c_const: non-Gaussian readout bias (§8.1)
     k[ia, ib] = k[ib, ia] = st.k_pair[:, 1]
     g2[ia, ib] = g2[ib, ia] = st.k_pair[:, 1] + st.k1_pair[:, 1] / n
-    g4[ia, ib] = g4[ib, ia] = (st.v_pair[:, 0, 2] + 2.0 * st.v_pair[:, 1, 1]) / n
+    g4[ia, ib] = g4[ib, ia] = (st.v_pair[:, 0, 2] + 2.0 * st.v_pair[:, 1, 1]) / n + st.g4c_const
     if spec.activation == "relu":   # reads only the diagonal; entries off row 0 are never read back
         _relu_degenerate_pairs(spec, pts, (k, g2, g4))
     d = np.diag(g2)
     with np.errstate(divide="ignore", invalid="ignore"):
         kurt = np.where(d > 0, np.diag(g4) / d**2, 0.0)
-    warnings = []
-    if np.any(np.abs(kurt) > KURTOSIS_LIMIT):
-        warnings.append(f"|G4c/G2²| reaches {np.nanmax(np.abs(kurt)):.3g} > {KURTOSIS_LIMIT:g}: "
+        kurt_n = np.where(d > 0, (np.diag(g4) - st.g4c_const) / d**2, 0.0)
+    warnings = list(st.notes)
+    if np.any(np.abs(kurt_n) > KURTOSIS_LIMIT):
+        warnings.append(f"|G4c/G2²| reaches {np.nanmax(np.abs(kurt_n)):.3g} > {KURTOSIS_LIMIT:g}: "
                         "the 1/N expansion is out of range")
     return DeepRow(nngp=k, g2=g2, g4c_pair=g4, g4c_diag=np.diag(g4).copy(), kurtosis=kurt,
-                   warnings=tuple(warnings))
+                   warnings=tuple(warnings), g4c_const=float(st.g4c_const))
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -68,7 +70,8 @@ def _row_recursion(spec: NetworkSpec, points: bytes, shape: tuple[int, ...]) -> 
     p = len(pts)
     st = recursion(spec, pts, pairs=(np.zeros(p - 1, dtype=np.int64), np.arange(1, p, dtype=np.int64)))
     for a in st.__dict__.values():
-        a.setflags(write=False)
+        if isinstance(a, np.ndarray):
+            a.setflags(write=False)
     return st
 
 

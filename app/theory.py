@@ -1,7 +1,7 @@
 """Theory for the views, and sampling settings sized for live updates.
 
-Views never invent a theory curve: when a theory does not apply (e.g. the deep 1/N theory covers only the
-Gaussian prior), these helpers return None plus a one-line reason that the view shows in place of the curve.
+Views never invent a theory curve: when a theory does not apply (e.g. the deep 1/N theory does not cover relu
+with a uniform prior and σ_b > 0), these helpers return None plus a one-line reason that the view shows in place of the curve.
 Finite-width theory is exact at depth 1 and leading order in 1/N deeper (`theory_label`; app/deep_theory.py).
 """
 from __future__ import annotations

@@ -133,29 +133,31 @@ def _sweep(spec, x1, settings, last: CorrelatorsResult, sweep_ensemble: int | No
     big = sweep_ensemble and spec.depth == 1
     n = int(sweep_ensemble) if big else min(settings.ensemble, SWEEP_MAX_ENSEMBLE)
     sub = settings.replace(ensemble=n)
-    deep = _deep_sweep_g4(spec, x1) if spec.depth > 1 else (None, "")
+    deep = _deep_sweep_g4(spec, x1) if spec.depth > 1 else (None, "", 0.0)
     for res in width_sweep(spec, x1, list(SWEEP_WIDTHS), sub):
         yield dataclasses.replace(last, sweep=_sweep_payload(res, sub.ensemble, deep))
 
 
 def _deep_sweep_g4(spec, x1) -> tuple:
-    """(G4c(x₁)·N, reason): at leading order G4c = 3V/N with a vertex V that does not depend on N, so one
-    recursion gives the 1/N line at every width of the sweep."""
+    """(N·G4c(x₁) at leading order, reason, c): G4c = 3V/N + c with a vertex V that does not depend on N and
+    c = κ₄σ_b⁴ the readout bias's own cumulant (0 for the gaussian prior, docs/physics.md §8.1), so one
+    recursion gives the line at every width of the sweep."""
     fw, reason = finite_width_theory(spec, x1)
     if fw is None:
-        return None, reason
-    return float(np.asarray(fw.g4c_diag)[0]) * spec.width, ""
+        return None, reason, 0.0
+    const = float(fw.g4c_const)
+    return (float(np.asarray(fw.g4c_diag)[0]) - const) * spec.width, "", const
 
 
-def _sweep_payload(res, ensemble: int, deep: tuple = (None, "")) -> WidthSweep:
+def _sweep_payload(res, ensemble: int, deep: tuple = (None, "", 0.0)) -> WidthSweep:
     has_theory = any(t is not None for t in res.theory)
     widths = np.asarray(res.widths, dtype=float)
     g4_theory = res.theory_g4c()[:, 0] if has_theory else None
     reason = "" if has_theory else "exact theory only at depth 1"
     if not has_theory:
-        g4n, why = deep
+        g4n, why, const = deep
         if g4n is not None:
-            g4_theory = g4n / widths
+            g4_theory = g4n / widths + const
             reason = "|G4c| at leading order in 1/N; |G6c| is O(1/N²), not computed at depth ≥ 2"
         else:
             reason = why or reason

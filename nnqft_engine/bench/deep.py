@@ -1,5 +1,5 @@
 """Latency of the deep 1/N theory and the phase diagram against issue 14's live targets (docs/physics.md
-§8.1): 64 points at depth 6 in under 0.5 s, the (σ_w, σ_b) phase diagram in under 1 s.
+§8.2): 64 points at depth 6 in under 0.5 s, the (σ_w, σ_b) phase diagram in under 1 s.
 
 Per activation: the full theory (`deep_correlators`, all 2016 pairs), the row the app's views draw (pairs
 (x₀, x), 63 of them: `recursion(..., pairs=)`, what app/deep_theory.py runs), and the 81 × 51 phase diagram

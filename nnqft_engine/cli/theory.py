@@ -14,7 +14,8 @@ def run(argv: list[str]) -> int:
     p = ArgumentParser(prog="nnqft_engine theory",
                        description="G2, connected G4 (diag, pair) of the network output at width N: exact at "
                                    "depth 1 (also G6 diag; --shared-scale V / --sequential V break independence), "
-                                   "leading order in 1/N at depth 2–6 (gaussian prior, independent parameters).")
+                                   "leading order in 1/N at depth 2–6 (independent parameters; every prior, "
+                                   "except relu with a uniform/rademacher/student-t prior and sigma_b > 0).")
     add_network_flags(p)
     p.add_argument("--density", action="store_true", help="add the exact density of f at the first point")
     p.add_argument("--joint-density", action="store_true",

@@ -1,4 +1,4 @@
-"""Pair expectations for φ whose derivatives are fixed combinations of a few functions (docs/physics.md §8.1).
+"""Pair expectations for φ whose derivatives are fixed combinations of a few functions (docs/physics.md §8.2).
 
 tanh′ = 1 − tanh² and σ′ = σ − σ² (logistic), so φ⁽ᵐ⁾ = Pₘ(φ) with deg Pₘ = m + 1; silu = vσ(v), softplus′ = σ
 and gelu = vΦ(v) (Φ′ = ϕ, the normal pdf) likewise: φ⁽ᵐ⁾(v) = Σⱼ C[m, j] bⱼ(v) over a short basis b. Every

@@ -64,6 +64,8 @@ class LayerState:
     k_pair: np.ndarray
     k1_pair: np.ndarray
     v_pair: np.ndarray
+    g4c_const: float = 0.0             # the readout bias's fourth cumulant κ₄σ_b⁴ (non-Gaussian priors, §8.1)
+    notes: tuple[str, ...] = ()
 
 
 def check_deep(spec: NetworkSpec) -> None:
@@ -71,9 +73,9 @@ def check_deep(spec: NetworkSpec) -> None:
     if not spec.iid:
         raise SpecError("the deep 1/N theory assumes independent parameters: broken independence "
                         f"({spec.independence}) has an exact theory at depth 1 only")
-    if spec.prior != "gaussian":
-        raise SpecError(f"the deep 1/N theory covers the gaussian prior only at depth >= 2 (got {spec.prior}): "
-                        "non-Gaussian first-layer pre-activations and weight cumulants are not included")
+    from .deep_priors import check_priors
+
+    check_priors(spec)
 
 
 def recursion(spec: NetworkSpec, x, pairs: tuple[np.ndarray, np.ndarray] | None = None) -> LayerState:
@@ -83,6 +85,10 @@ def recursion(spec: NetworkSpec, x, pairs: tuple[np.ndarray, np.ndarray] | None 
     it reproduces the exact O(1/N) theory for Gaussian priors (tests/engine/theory/test_deep_theory.py).
     """
     check_deep(spec)
+    if spec.prior != "gaussian":
+        from .deep_priors import recursion as prior_recursion
+
+        return prior_recursion(spec, x, pairs)
     pts = as_points(x, spec.input_dim)
     p = len(pts)
     if pairs is None:
@@ -119,7 +125,7 @@ def deep_correlators(spec: NetworkSpec, x) -> DeepTheory:
     """G2 with its 1/N shift and connected G4 slices of the network output at points x.
 
     Depth 1 returns the exact theory of `finite_width` (any prior, any independence mechanism); deeper
-    networks the leading order in 1/N (Gaussian priors, independent parameters).
+    networks the leading order in 1/N (independent parameters; non-Gaussian priors via `deep_priors`, §8.1).
     """
     pts = as_points(x, spec.input_dim)
     if spec.depth == 1:
@@ -130,14 +136,14 @@ def deep_correlators(spec: NetworkSpec, x) -> DeepTheory:
     n = spec.width
     k = np.diag(st.k_diag)
     g2 = np.diag(st.k_diag + st.k1_diag / n)
-    g4 = np.diag(3.0 * st.v_diag / n)
+    g4 = np.diag(3.0 * st.v_diag / n + st.g4c_const)
     k[st.ia, st.ib] = k[st.ib, st.ia] = st.k_pair[:, 1]
     g2[st.ia, st.ib] = g2[st.ib, st.ia] = st.k_pair[:, 1] + st.k1_pair[:, 1] / n
-    pair = (st.v_pair[:, 0, 2] + 2.0 * st.v_pair[:, 1, 1]) / n
+    pair = (st.v_pair[:, 0, 2] + 2.0 * st.v_pair[:, 1, 1]) / n + st.g4c_const
     g4[st.ia, st.ib] = g4[st.ib, st.ia] = pair
     if spec.activation == "relu":
         _relu_degenerate_pairs(spec, pts, (k, g2, g4))
-    return _finish(spec, pts, k, g2, np.diag(g4).copy(), g4, "1/N")
+    return _finish(spec, pts, k, g2, np.diag(g4).copy(), g4, "1/N", st.notes, st.g4c_const)
 
 
 def _relu_degenerate_pairs(spec: NetworkSpec, pts: np.ndarray, mats) -> None:
@@ -158,14 +164,16 @@ def _relu_degenerate_pairs(spec: NetworkSpec, pts: np.ndarray, mats) -> None:
             m[i, j] = m[j, i] = scale[power] * m[i, i]
 
 
-def _finish(spec, pts, k, g2, g4d, g4p, order) -> DeepTheory:
-    warnings = []
+def _finish(spec, pts, k, g2, g4d, g4p, order, notes=(), const=0.0) -> DeepTheory:
+    warnings = list(notes)
     with np.errstate(divide="ignore", invalid="ignore"):
         kurt = np.where(np.diag(g2) > 0, g4d / np.diag(g2) ** 2, 0.0)
+        # The expansion's size is its 1/N part: the readout bias's O(1) cumulant (§8.1) is exact.
+        kurt_n = np.where(np.diag(g2) > 0, (g4d - const) / np.diag(g2) ** 2, 0.0)
     if not (np.all(np.isfinite(g2)) and np.all(np.isfinite(g4p))):
         warnings.append("some correlators are not finite (a divergent Gaussian moment or a degenerate kernel)")
-    if order == "1/N" and np.any(np.abs(kurt) > KURTOSIS_LIMIT):
-        warnings.append(f"|G4c/G2²| reaches {np.nanmax(np.abs(kurt)):.3g} > {KURTOSIS_LIMIT:g}: the width is too "
+    if order == "1/N" and np.any(np.abs(kurt_n) > KURTOSIS_LIMIT):
+        warnings.append(f"|G4c/G2²| reaches {np.nanmax(np.abs(kurt_n)):.3g} > {KURTOSIS_LIMIT:g}: the width is too "
                         "small for the 1/N expansion, whose next terms are not small")
     if order == "1/N" and np.any(np.abs(np.diag(g2) - np.diag(k)) > 0.5 * np.abs(np.diag(k))):
         warnings.append("the 1/N kernel shift exceeds half the kernel: the expansion is out of range")

@@ -10,7 +10,7 @@ Derivatives follow Price's theorem, ∂⟨F⟩/∂k_ab = ⟨∂_a∂_b F⟩ (a �
 the Hessian. Closed forms of ⟨φφ⟩ (erf, sin, cos, linear, gauss-net) are differentiated exactly with torch
 autograd in float64. relu's kink (φ″ = δ) is handled analytically: its Price derivatives ⟨δδ⟩, ⟨δ′φ′⟩, …
 are written out (`_relu_pair_analytic`). Other activations use tensor quadrature with φ⁽ᵐ⁾ (m ≤ 4) in
-closed form or from autograd: pole-aware trapezoid rules (`pair_rules`, §8.1) or Gauss–Hermite.
+closed form or from autograd: pole-aware trapezoid rules (`pair_rules`, §8.2) or Gauss–Hermite.
 """
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ def diag_moments(act: Activation, k, q=0.0) -> DiagMoments:
 
 def _diag_rules(act: Activation, kf: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """[(indices, z, w)] for one-point expectations: trapezoid rules from φ's singularities where known
-    (§8.1; Gauss–Hermite's 320 nodes leave 2e-8 in ⟨φ²⟩ of tanh at k = 7), else Gauss–Hermite."""
+    (§8.2; Gauss–Hermite's 320 nodes leave 2e-8 in ⟨φ²⟩ of tanh at k = 7), else Gauss–Hermite."""
     groups, rest = [], np.arange(len(kf))
     if pair_rules.supported(act.name):
         groups, rest = pair_rules.grouped_rules_1d(act.name, np.sqrt(np.maximum(kf, 0.0)))
@@ -251,7 +251,7 @@ def _erf_powers(k11, k22, k12) -> dict[tuple, np.ndarray]:
     (Owen's T; from the bivariate normal CDF at equal arguments), on trapezoid rules for entire integrands
     (`pair_rules.grouped_entire_rules`: ~55 nodes at unit variances where Gauss–Hermite needed 192)."""
     # erf(βz) grows like e^{β²(Im z)²}: the integrands below hold at most erf(√k₁₁z)³ times one factor of
-    # β² ≤ k₂₂ (or erf² times the Owen's-T factor, 2k₁₁ + 2k₂₂), an entire-function trapezoid rule (§8.1).
+    # β² ≤ k₂₂ (or erf² times the Owen's-T factor, 2k₁₁ + 2k₂₂), an entire-function trapezoid rule (§8.2).
     out = {("P", a, 4 - a): np.empty(len(k11)) for a in (1, 2, 3)}
     for idx, z, w in pair_rules.grouped_entire_rules(np.maximum(3 * k11 + k22, 3 * k22 + k11)):
         for key, val in _erf_powers_on(k11[idx], k22[idx], k12[idx], z, w).items():

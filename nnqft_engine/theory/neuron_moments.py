@@ -162,6 +162,13 @@ class NeuronMoments:
         h2 = self.h * self.h
         return (h2 * self._rule.weights(4)[:, None]).T @ h2
 
+    def h31_pair(self) -> np.ndarray:
+        """E[h_i³ h_j] (the deep theory's fourth moments off the diagonal, docs/physics.md §8.1)."""
+        if self.closed:
+            eye = np.eye(len(self.x))
+            return self._gn(3 * eye[:, None, :] + eye[None, :, :])
+        return (self.h**3 * self._rule.weights(4)[:, None]).T @ self.h
+
     def h6(self) -> np.ndarray:
         if self.closed:
             return self._gn(6 * np.eye(len(self.x)))

@@ -1,4 +1,4 @@
-"""Pole-aware trapezoid rules for the deep recursion's Gaussian expectations (docs/physics.md §8.1).
+"""Pole-aware trapezoid rules for the deep recursion's Gaussian expectations (docs/physics.md §8.2).
 
 For g analytic in the strip |Im z| < d, the trapezoid rule h·Σⱼ g(jh) for ∫g(z)dz errs by about
 max_strip|g| · e^{−2πd/h} (Trefethen & Weideman, SIAM Review 56 (2014) 385, §5). With g(z) = F(σz)e^{−z²/2}

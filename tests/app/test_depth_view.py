@@ -95,14 +95,16 @@ def test_correlators_at_depth_3_draw_the_1_over_n_theory(make_window):
 
 def test_width_sweep_line_at_depth_2_is_the_1_over_n_theory():
     spec = NetworkSpec(width=16, depth=2, activation="erf", sigma_w=1.5, sigma_b=0.2)
-    g4n, reason = jobs.correlators._deep_sweep_g4(spec, np.array([[0.8]]))
-    assert reason == ""
-    for n in jobs.correlators.SWEEP_WIDTHS:
-        ref = deep_correlators(spec.replace(width=n), np.array([[0.8]])).g4c_diag[0]
-        assert g4n / n == pytest.approx(ref, rel=1e-12)
-    # a prior the deep theory does not cover: its sentence instead of a line
-    g4n, reason = jobs.correlators._deep_sweep_g4(spec.replace(prior="laplace"), np.array([[0.8]]))
-    assert g4n is None and "gaussian prior only" in reason
+    for sp in (spec, spec.replace(prior="laplace")):   # laplace: G4c = A/N + κ₄σ_b⁴ (docs/physics.md §8.1)
+        g4n, reason, const = jobs.correlators._deep_sweep_g4(sp, np.array([[0.8]]))
+        assert reason == "" and const == pytest.approx((3.0 if sp.prior == "laplace" else 0.0) * 0.2**4)
+        for n in jobs.correlators.SWEEP_WIDTHS:
+            ref = deep_correlators(sp.replace(width=n), np.array([[0.8]])).g4c_diag[0]
+            assert g4n / n + const == pytest.approx(ref, rel=1e-12)
+    # an ensemble the deep theory does not cover: its sentence instead of a line
+    g4n, reason, _ = jobs.correlators._deep_sweep_g4(spec.replace(prior="uniform", activation="relu"),
+                                                     np.array([[0.8]]))
+    assert g4n is None and "does not cover relu" in reason
 
 
 def test_slow_activation_at_depth_says_computing_first_then_draws_theory():
@@ -125,11 +127,20 @@ def test_outputs_at_depth_2_show_the_1_over_n_variance_and_kurtosis(make_window)
     assert "1/N theory at this N" in text and f"{r.var_fw:.4g}" in text
 
 
-def test_outputs_at_depth_2_with_a_non_gaussian_prior_show_the_reason(make_window):
-    w = make_window(AppState(width=16, depth=2, ensemble=500, prior="laplace"))
+def test_outputs_at_depth_2_with_the_laplace_prior_show_its_1_over_n_theory(make_window):
+    state = AppState(width=16, depth=2, ensemble=500, activation="tanh", sigma_b=0.3, prior="laplace")
+    w = make_window(state)
     r = w.views["outputs"].last_result
-    assert r.var_fw is None and "gaussian prior only" in r.fw_reason
-    assert "gaussian prior only" in w.views["outputs"].numbers.text()
+    ref = deep_correlators(w.state.network_spec(), np.array([[state.x1], [state.x2]]))
+    assert r.var_fw == pytest.approx(ref.g2[0, 0], rel=1e-12)
+    assert r.kurt_fw == pytest.approx(ref.kurtosis[0], rel=1e-12)
+
+
+def test_outputs_at_depth_2_with_an_uncovered_prior_show_the_reason(make_window):
+    w = make_window(AppState(width=16, depth=2, ensemble=500, prior="uniform", activation="relu"))
+    r = w.views["outputs"].last_result
+    assert r.var_fw is None and "does not cover relu" in r.fw_reason
+    assert "does not cover relu" in w.views["outputs"].numbers.text()
 
 
 def test_depth_preset_numbers_match_the_engine():

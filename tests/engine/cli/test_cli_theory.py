@@ -41,7 +41,7 @@ def test_sequential_flag_and_long_form_agree(capsys):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["--x=0.5", "--depth", "2", "--prior", "laplace"], "gaussian prior only"),
+    (["--x=0.5", "--depth", "2", "--prior", "uniform", "--activation", "relu"], "does not cover relu"),
     (["--x=0.5", "--depth", "2", "--shared-scale", "0.3"], "independent parameters"),
     (["--x=0.5", "--shared-scale", "0.5", "--sequential", "0.2"], "cannot be combined"),
     (["--x=0.5", "--shared-scale", "0.5", "--independence", "sequential"], "conflicts"),

@@ -178,7 +178,7 @@ def test_nngp_is_the_infinite_width_kernel_and_small_width_warns():
 
 
 @pytest.mark.parametrize("changes,needle", [
-    ({"prior": "laplace"}, "gaussian prior only"),
+    ({"prior": "uniform", "activation": "relu"}, "does not cover relu with the uniform prior"),
     ({"independence": "shared-scale", "independence_strength": 0.3}, "independent parameters"),
 ])
 def test_unsupported_ensembles_are_refused_in_one_sentence(changes, needle):

@@ -1,5 +1,5 @@
 """Pole-aware trapezoid rules (theory/pair_rules.py) and basis moments (theory/basis_moments.py) of
-the deep recursion's pair expectations (docs/physics.md §8.1), against independent quadrature."""
+the deep recursion's pair expectations (docs/physics.md §8.2), against independent quadrature."""
 import math
 
 import numpy as np
