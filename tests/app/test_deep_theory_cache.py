@@ -36,5 +36,5 @@ def test_other_points_or_parameters_miss_and_errors_are_not_cached():
     deep_theory.deep_row(spec.replace(sigma_w=1.2), [0.0, 1.0])
     assert deep_theory._row_recursion.cache_info().misses == 3
     for _ in range(2):
-        with pytest.raises(SpecError, match="gaussian prior only"):
-            deep_theory.deep_row(spec.replace(prior="laplace"), [0.0, 1.0])
+        with pytest.raises(SpecError, match="kink shifted by a non-Gaussian bias"):
+            deep_theory.deep_row(spec.replace(activation="relu", prior="uniform", sigma_b=0.3), [0.0, 1.0])
