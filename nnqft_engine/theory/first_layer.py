@@ -17,8 +17,10 @@ reach ~1e-13 instead:
   u = 0 (where every point's transition line crosses the axis, d = 1) growing geometrically outwards, split at
   the prior's kink (laplace, 0) and support edges (uniform, ±√3), with the density in the weights.
 
-Rademacher is exact with its 2^{d+1} atoms. For d > 1 the older rules remain (`quadrature.first_layer_rule`,
-`neuron_moments.piecewise_rule`).
+Rademacher is exact with its 2^{d+1} atoms. relu at d > 1 with two live parameters uses the polar rule, with
+three (d = 2 with a bias, d = 3 without) the cubed-sphere rule of `relu_sphere`. Beyond that, and for smooth φ
+at d > 1, the older rules remain (`quadrature.first_layer_rule`, `neuron_moments.piecewise_rule`), with the
+accuracy docs/physics.md §4.2 states.
 """
 from __future__ import annotations
 
@@ -126,21 +128,47 @@ def _radial_moments(prior: str, theta: np.ndarray, dof: float) -> np.ndarray:
     raise ValueError(f"unknown prior {prior!r}")
 
 
-def _relu_polar_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule:
-    sw, sb = spec.sigma_w, spec.sigma_b
+def _relu_polar_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float) -> FirstLayerRule:
+    """Two live standardized parameters (u, v) = r(cos θ, sin θ) with z_k = coeffs[k]·(u, v) (P, 2); nodes are
+    scales·(cos θ, sin θ)."""
     base = np.linspace(-math.pi, math.pi, _ANGLE_PIECES + 1)
     prior_kinks = {"laplace": [-0.5 * math.pi, 0.0, 0.5 * math.pi],
                    "uniform": [-0.75 * math.pi, -0.25 * math.pi, 0.25 * math.pi, 0.75 * math.pi]}
-    kink = np.arctan2(-sw * x[:, 0], sb) if sb > 0 or sw > 0 else np.zeros(0)   # a(θ) = 0 at θ and θ ± π
+    live = np.abs(coeffs).sum(1) > 0
+    kink = np.arctan2(-coeffs[live, 0], coeffs[live, 1])   # a(θ) = 0 at θ and θ ± π
     kinks = np.concatenate([kink, kink + math.pi, kink - math.pi])
-    edges = np.concatenate([base, prior_kinks.get(spec.prior, []), kinks[np.abs(kinks) < math.pi]])
+    edges = np.concatenate([base, prior_kinks.get(prior, []), kinks[np.abs(kinks) < math.pi]])
     edges = np.unique(edges)
     edges = edges[np.concatenate([[True], np.diff(edges) > 1e-15])]
     edges[-1] = math.pi
     theta, w = composite_rule(edges, _L_ANGLE)
-    nodes = np.stack([sw * np.cos(theta), sb * np.sin(theta)], axis=1)
-    return FirstLayerRule(nodes=nodes, degree_weights=w * _radial_moments(spec.prior, theta, spec.prior_dof),
-                          homogeneous=True)
+    nodes = np.stack([scales[0] * np.cos(theta), scales[1] * np.sin(theta)], axis=1)
+    return FirstLayerRule(nodes=nodes, degree_weights=w * _radial_moments(prior, theta, dof), homogeneous=True)
+
+
+def live_parameters(spec: NetworkSpec) -> int:
+    """Number of first-layer parameters with a nonzero scale."""
+    return spec.input_dim * (spec.sigma_w > 0) + (spec.sigma_b > 0)
+
+
+def _relu_rule_nd(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
+    """relu at d > 1 with two or three live parameters (σ_w, σ_b > 0: d = 2; σ_b = 0: d = 2, 3): the polar rule,
+    or the cubed-sphere rule (`relu_sphere`); None beyond."""
+    from .relu_sphere import sphere_rule   # imports this module's FirstLayerRule
+
+    d = spec.input_dim
+    scales = np.array([spec.sigma_w / math.sqrt(d)] * d + [spec.sigma_b])
+    live = np.flatnonzero(scales > 0)
+    coeffs = (np.concatenate([x.T, np.ones((1, len(x)))])[live] * scales[live, None]).T
+    if len(live) == 2:
+        rule = _relu_polar_rule(spec.prior, coeffs, scales[live], spec.prior_dof)
+    elif len(live) == 3:
+        rule = sphere_rule(spec.prior, coeffs, scales[live], spec.prior_dof)
+    else:
+        return None
+    nodes = np.zeros((len(rule.nodes), d + 1))
+    nodes[:, live] = rule.nodes
+    return FirstLayerRule(nodes=nodes, degree_weights=rule.degree_weights, homogeneous=True)
 
 
 def _smooth_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule:
@@ -169,12 +197,15 @@ def _rademacher_rule(spec: NetworkSpec) -> FirstLayerRule:
 
 
 def split_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
-    """The d = 1 split rule for points x (P, 1), or None where the caller's own rule applies (d > 1)."""
+    """The split rule for points x (P, d), or None where the caller's own rule applies (smooth φ at d > 1,
+    relu with more than three live parameters)."""
     if spec.prior == "rademacher":
         return _rademacher_rule(spec)
-    if spec.input_dim != 1:
-        return None
     act = get_activation(spec.activation)
+    if spec.input_dim != 1:
+        return _relu_rule_nd(spec, x) if act.name == "relu" else None
     if act.name == "relu":
-        return _relu_polar_rule(spec, x)
+        sw, sb = spec.sigma_w, spec.sigma_b
+        return _relu_polar_rule(spec.prior, np.stack([sw * x[:, 0], np.full(len(x), sb)], axis=1),
+                                np.array([sw, sb]), spec.prior_dof)
     return _smooth_rule(spec, x)

@@ -54,10 +54,10 @@ def _lines(prior, sw, sb, xs):
     return [ln for ln in out if abs(ln[0]) + abs(ln[1]) > 0]
 
 
-def _nested_2d(prior, h, lines, tol):
+def _nested_2d(prior, h, lines, tol, dof):
     """∫∫ h(w₁, w₂) p(w₁) p(w₂) over the support, split along `lines`."""
     reach = _REACH[prior]
-    p = lambda u: float(standardized_pdf(prior, u))  # noqa: E731
+    p = lambda u: float(standardized_pdf(prior, u, dof))  # noqa: E731
     lo, hi = -reach, reach
 
     def cuts_at(w1, lo, hi):
@@ -100,7 +100,7 @@ def relu_pair(prior, sw, sb, xs, *, grad=False, dof=6.0, tol=1e-12):
         s0, s1, s2 = partial_moments(prior, max(-a / sb, -c / sb), dof)
         return s0 if grad else a * c * s0 + sb * (a + c) * s1 + sb * sb * s2
 
-    return _nested_2d(prior, h, _lines(prior, sw, sb, xs), tol)
+    return _nested_2d(prior, h, _lines(prior, sw, sb, xs), tol, dof)
 
 
 def smooth_pair(prior, g, sw, sb, xs, *, tol=1e-11):
