@@ -103,6 +103,20 @@ def relu_pair(prior, sw, sb, xs, *, grad=False, dof=6.0, tol=1e-12):
     return _nested_2d(prior, h, _lines(prior, sw, sb, xs), tol, dof)
 
 
+def relu_pair_no_bias(prior, sw, xs, *, grad=False, dof=6.0, tol=1e-12):
+    """E[relu(z₁)relu(z₂)] (grad: E[θ(z₁)θ(z₂)]) at d = 2, σ_b = 0: a 2-D nested quad split along the kink lines
+    w·x_k = 0 (and laplace's axes)."""
+    s = sw / math.sqrt(2.0)
+    x1, x2 = (np.asarray(x, float) for x in xs)
+
+    def h(w1, w2):
+        a, c = s * (w1 * x1[0] + w2 * x1[1]), s * (w1 * x2[0] + w2 * x2[1])
+        return float(a > 0 and c > 0) if grad else max(a, 0.0) * max(c, 0.0)
+
+    lines = [(x[0], x[1], 0.0) for x in (x1, x2)] + ([(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)] if prior == "laplace" else [])
+    return _nested_2d(prior, h, lines, tol, dof)
+
+
 def smooth_pair(prior, g, sw, sb, xs, *, tol=1e-11):
     """E[g(z₁, z₂)] at d = 2 for smooth g, 3-D nested quad."""
     s = sw / math.sqrt(2.0)
