@@ -92,12 +92,13 @@ def composite_rule(edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def axis_rule(prior: str, h0: float, dof: float = 6.0, n: int = _L_AXIS,
-              growth: float = 0.25, core: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+              growth: float = 0.25, core: float = math.inf,
+              extra: np.ndarray = np.zeros(0)) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric composite rule for E[g(u)] under the standardized prior: graded pieces from 0 (laplace's kink)
     out to the tail range (uniform: exactly its support edge), each piece at most `growth` × its distance
     from 0 wide."""
     reach = tail_range(prior, dof)
-    half = graded_edges(min(h0, reach), reach, growth, core)
+    half = np.union1d(graded_edges(min(h0, reach), reach, growth, core), extra)
     edges = np.concatenate([-half[::-1], half[1:]])
     u, w = composite_rule(edges, n)
     w = w * standardized_pdf(prior, u, dof)
@@ -171,7 +172,10 @@ def _relu_rule_nd(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
     return FirstLayerRule(nodes=nodes, degree_weights=rule.degree_weights, homogeneous=True)
 
 
-def _smooth_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule:
+def smooth_rule(spec: NetworkSpec, x: np.ndarray, edge_grading: bool = False) -> FirstLayerRule:
+    """Graded composite Gauss–Legendre in (u, v). `edge_grading` (uniform prior) adds pieces shrinking
+    geometrically towards the support edges u = ±√3, for integrands singular there (the sequential mechanism's
+    s²(u) = Q_v(F(u)) ~ F^v at one edge, −v log(1 − F) at the other)."""
     sw, sb = spec.sigma_w, spec.sigma_b
     xmax = float(np.abs(x).max())
     # Transition width of φ(σ_w x u + …) in u is 1/(σ_w |x|) (tanh's poles sit π/2 from the real axis).
@@ -179,7 +183,8 @@ def _smooth_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule:
     h_b = min(1.0, 1.5 / max(sb, 1e-300))
     # Along u a transition at u* = −σ_b v/(σ_w x) has width |u*|/(σ_b|v|): pieces may grow ∝ |u| (v is
     # bounded by the prior's bulk); along v every feature is ≥ 1/σ_b ≥ 1 wide.
-    u, wu = (axis_rule(spec.prior, h_w, spec.prior_dof, growth=_GROWTH_U[spec.prior], core=12.0)
+    extra = SQRT3 * (1.0 - 2.0 ** -np.arange(1, 40)) if edge_grading and spec.prior == "uniform" else np.zeros(0)
+    u, wu = (axis_rule(spec.prior, h_w, spec.prior_dof, growth=_GROWTH_U[spec.prior], core=12.0, extra=extra)
              if sw * xmax > 0 else (np.zeros(1), np.ones(1)))
     v, wv = (axis_rule(spec.prior, h_b, spec.prior_dof, growth=0.5, core=12.0) if sb > 0
              else (np.zeros(1), np.ones(1)))
@@ -208,4 +213,4 @@ def split_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
         sw, sb = spec.sigma_w, spec.sigma_b
         return _relu_polar_rule(spec.prior, np.stack([sw * x[:, 0], np.full(len(x), sb)], axis=1),
                                 np.array([sw, sb]), spec.prior_dof)
-    return _smooth_rule(spec, x)
+    return smooth_rule(spec, x)

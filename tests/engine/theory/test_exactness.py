@@ -125,3 +125,22 @@ def test_relu_d2_kernel_and_theory_agree(prior):
     spec = NetworkSpec(activation="relu", prior=prior, sigma_w=2.0, sigma_b=0.4, input_dim=2, width=5)
     x = np.array([(1.0, 0.5), (-0.3, 1.2), (0.8, -0.9)])
     np.testing.assert_allclose(kernels(spec, x).nngp, exact_correlators(spec, x).g2, rtol=1e-10, atol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation,prior", [("relu", "uniform"), ("relu", "laplace"), ("erf", "uniform"),
+                                              ("tanh", "gaussian")])
+def test_sequential_mechanism_moment_against_nested_quad(activation, prior):
+    # E[s²(u) h(x₁) h(x₂)] with s² = Q_v(F(u)) the sequential mechanism's readout scale (singular at uniform's
+    # support edges): the broken-independence G4c is built from such moments.
+    from nnqft_engine.dependence import sequential_scale2
+    from nnqft_engine.theory.finite_width import _moments
+
+    sw, sb = 3.0, 1.0
+    spec = NetworkSpec(activation=activation, prior=prior, sigma_w=sw, sigma_b=sb, width=4,
+                       independence="sequential", independence_strength=0.5)
+    g = _fn(get_activation(activation))
+    s2 = lambda u: float(sequential_scale2(spec, np.array(u)))  # noqa: E731
+    ref = expect(prior, lambda u, v: s2(u) * g(sw * X1 * u + sb * v) * g(sw * X2 * u + sb * v), sw, sb, [X1, X2],
+                 tol=1e-11)
+    assert _moments(spec, np.array([[X1], [X2]])).s2_h2()[0, 1] == pytest.approx(ref, rel=1e-9)
