@@ -18,6 +18,7 @@ from ..cancel import check_cancelled
 from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
 from .first_layer import live_parameters, split_rule
+from .neuron_moments import PIECEWISE_PRIORS, piecewise_rule
 from .quadrature import first_layer_rule, gaussian_pair_expectation
 
 
@@ -73,9 +74,13 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
     if n_per_dim is None and spec.input_dim > 1 and act.name == "relu" and spec.prior != "rademacher" \
             and live_parameters(spec) <= 3:
         return _relu_pairwise(spec, x, x2)
-    rule = split_rule(spec, x if x2 is x else np.concatenate([x, x2])) if n_per_dim is None else None
+    pts = x if x2 is x else np.concatenate([x, x2])
+    rule = split_rule(spec, pts) if n_per_dim is None else None
     if rule is None:
-        nodes, w = first_layer_rule(spec, n_per_dim)
+        if n_per_dim is None and not act.smooth and spec.prior in PIECEWISE_PRIORS:   # as the exact theory does
+            nodes, w = piecewise_rule(spec, pts)
+        else:
+            nodes, w = first_layer_rule(spec, n_per_dim)
         w_phi = w_dphi = w
     else:  # relu's polar rule weighs φφ (degree 2) and φ′φ′ (degree 0) differently
         nodes, w_phi, w_dphi = rule.nodes, rule.weights(2), rule.weights(0)

@@ -31,6 +31,7 @@ from .quadrature import first_layer_rule
 SQRT3 = math.sqrt(3.0)
 # Standardized support used along the piecewise axis, fixed pieces on it, Legendre nodes per piece.
 _PIECE_RANGE = {"gaussian": 13.0, "laplace": 42.0, "uniform": SQRT3}
+PIECEWISE_PRIORS = frozenset(_PIECE_RANGE)
 _FIXED_PIECES = {"gaussian": 26, "laplace": 28, "uniform": 4}
 _LEGENDRE = 10
 _LEGENDRE_OUTER = 20   # d = 1 outer axis: 10 leave 2e-6 on the sequential E[s² h h] (laplace, σ_w = 3)
@@ -78,7 +79,8 @@ def piecewise_rule(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.nda
             extra = np.concatenate([(SQRT3 * scales[axis] / c)[:, None] * [-1.0, 1.0], [edge, -edge]], axis=None)
         u1, w1 = _fixed_piece_rule(prior, extra)
     elif outer:
-        u1, w1 = quadrature_rule(prior, min(120, int(_MAX_OUTER_NODES ** (1.0 / len(outer)))))
+        per = 2 if prior == "laplace" else 1   # laplace's rule has n nodes on each half-line
+        u1, w1 = quadrature_rule(prior, min(120, int(_MAX_OUTER_NODES ** (1.0 / len(outer))) // per))
     grids = np.meshgrid(*([u1] * len(outer)), indexing="ij") if outer else []
     wgrids = np.meshgrid(*([w1] * len(outer)), indexing="ij") if outer else []
     n_o = grids[0].size if outer else 1
