@@ -209,6 +209,9 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
         return None
     if kernel and spec.prior == "gaussian" and act.closed_form:
         return None
+    if not kernel and spec.independence == "sequential" and not spec.iid:
+        return ("the sequential mechanism at input_dim > 1: its moments E[s² h h] use the unsplit tensor rules, "
+                "1e-9 relative is not guaranteed (docs/physics.md §4.2)")
     if not act.smooth:
         if live_parameters(spec) <= 3:
             return None

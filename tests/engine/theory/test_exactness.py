@@ -144,3 +144,22 @@ def test_sequential_mechanism_moment_against_nested_quad(activation, prior):
     ref = expect(prior, lambda u, v: s2(u) * g(sw * X1 * u + sb * v) * g(sw * X2 * u + sb * v), sw, sb, [X1, X2],
                  tol=1e-11)
     assert _moments(spec, np.array([[X1], [X2]])).s2_h2()[0, 1] == pytest.approx(ref, rel=1e-9)
+
+
+def test_accuracy_note_names_exactly_the_cases_without_a_split_rule():
+    from nnqft_engine.theory.first_layer import accuracy_note
+
+    exact = [NetworkSpec(activation="tanh", prior="laplace"),                       # d = 1: split rules
+             NetworkSpec(activation="relu", prior="student-t", input_dim=2),      # cubed sphere
+             NetworkSpec(activation="relu", prior="laplace", input_dim=3, sigma_b=0.0),
+             NetworkSpec(activation="erf", input_dim=3),                           # kernel: arc-sine closed form
+             NetworkSpec(activation="tanh", prior="rademacher", input_dim=2)]     # exact atoms
+    assert [accuracy_note(s, kernel=True) for s in exact] == [None] * len(exact)
+    noted = [(NetworkSpec(activation="tanh", prior="laplace", input_dim=2), True),
+             (NetworkSpec(activation="relu", prior="uniform", input_dim=3), True),  # four live parameters
+             (NetworkSpec(activation="erf", input_dim=3), False),                  # theory: tensor Gauss–Hermite
+             (NetworkSpec(activation="relu", prior="laplace", input_dim=2, independence="sequential",
+                          independence_strength=0.5), False)]
+    for spec, kernel in noted:
+        note = accuracy_note(spec, kernel=kernel)
+        assert note is not None and "1e-9" in note, spec
