@@ -34,6 +34,7 @@ from ..activations import get_activation
 from ..gauss_rules import legendre_rule
 from ..priors import standardized_pdf
 from ..spec import NetworkSpec
+from .relu_sphere import sphere_rule
 
 SQRT3 = math.sqrt(3.0)
 MAX_DEGREE = 8
@@ -155,8 +156,6 @@ def live_parameters(spec: NetworkSpec) -> int:
 def _relu_rule_nd(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
     """relu at d > 1 with two or three live parameters (σ_w, σ_b > 0: d = 2; σ_b = 0: d = 2, 3): the polar rule,
     or the cubed-sphere rule (`relu_sphere`); None beyond."""
-    from .relu_sphere import sphere_rule   # imports this module's FirstLayerRule
-
     d = spec.input_dim
     scales = np.array([spec.sigma_w / math.sqrt(d)] * d + [spec.sigma_b])
     live = np.flatnonzero(scales > 0)
@@ -164,7 +163,8 @@ def _relu_rule_nd(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
     if len(live) == 2:
         rule = _relu_polar_rule(spec.prior, coeffs, scales[live], spec.prior_dof)
     elif len(live) == 3:
-        rule = sphere_rule(spec.prior, coeffs, scales[live], spec.prior_dof)
+        rule = FirstLayerRule(*sphere_rule(spec.prior, coeffs, scales[live], spec.prior_dof, MAX_DEGREE),
+                              homogeneous=True)
     else:
         return None
     nodes = np.zeros((len(rule.nodes), d + 1))

@@ -24,7 +24,6 @@ from scipy import special
 
 from ..gauss_rules import legendre_rule
 from ..priors import standardized_pdf
-from .first_layer import MAX_DEGREE, FirstLayerRule
 
 SQRT3 = math.sqrt(3.0)
 _L = 10                          # Legendre nodes per cell side
@@ -40,10 +39,10 @@ def _t_grading(dof: float) -> np.ndarray:
     return np.concatenate([g, -g])
 
 
-def _radial_moments(prior: str, omega: np.ndarray, dof: float) -> np.ndarray:
-    """R_k(ω) = ∫₀^∞ r^{k+m−1} Π_i p(r ω_i) dr for k = 0…MAX_DEGREE, ω (Q, m) unit vectors: (MAX_DEGREE+1, Q)."""
+def _radial_moments(prior: str, omega: np.ndarray, dof: float, max_degree: int) -> np.ndarray:
+    """R_k(ω) = ∫₀^∞ r^{k+m−1} Π_i p(r ω_i) dr for k = 0…max_degree, ω (Q, m) unit vectors: (max_degree+1, Q)."""
     m = omega.shape[1]
-    k = np.arange(MAX_DEGREE + 1)[:, None]
+    k = np.arange(max_degree + 1)[:, None]
     a = np.abs(omega)
     if prior == "gaussian":
         r = (2 * math.pi) ** (-m / 2) * 2.0 ** ((k + m) / 2 - 1) * special.gamma((k + m) / 2)
@@ -61,10 +60,10 @@ def _radial_moments(prior: str, omega: np.ndarray, dof: float) -> np.ndarray:
         log_jac = np.log(_T_STEP * 0.5 * math.pi * np.cosh(t)) + m * log_r      # dr · r^{m−1}
         c2 = dof / (dof - 2.0)    # standardized u = T/√c2, T ~ t_ν
         log_norm = special.gammaln((dof + 1) / 2) - special.gammaln(dof / 2) - 0.5 * math.log(dof * math.pi)
-        powers = np.exp(np.outer(k[:, 0], log_r))                                 # r^k, (MAX_DEGREE+1, radial)
+        powers = np.exp(np.outer(k[:, 0], log_r))                                 # r^k, (max_degree+1, radial)
         jac = np.exp(log_jac + m * (log_norm + 0.5 * math.log(c2)))
         r2 = np.exp(2 * log_r)
-        out = np.empty((MAX_DEGREE + 1, len(omega)))
+        out = np.empty((max_degree + 1, len(omega)))
         for lo in range(0, len(omega), 4096):   # (radial × block) work arrays stay small
             om2 = omega[lo:lo + 4096] ** 2 * (c2 / dof)
             prod = 1.0 + r2[:, None] * om2[None, :, 0]
@@ -110,9 +109,10 @@ def _square_rule(lines: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.broadcast_to(y1[:, None, None], y2.shape).ravel()[keep], y2.ravel()[keep], w.ravel()[keep]
 
 
-def sphere_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float = 6.0) -> FirstLayerRule:
-    """Rule for relu integrands over three live standardized parameters u with z_k = coeffs[k]·u (P, 3);
-    nodes are returned as scales·ω (the caller embeds them in (w…, b))."""
+def sphere_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float,
+                max_degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes scales·ω (Q, 3), weights (max_degree+1, Q)) for relu integrands of degree k ≤ max_degree over three
+    live standardized parameters u with z_k = coeffs[k]·u (P, 3); the caller embeds the nodes in (w…, b)."""
     nodes, wts = [], []
     cuts = np.concatenate([_BASE_CUTS, _t_grading(dof)]) if prior == "student-t" else _BASE_CUTS
     for j in range(3):
@@ -129,5 +129,4 @@ def sphere_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float =
             wts.append(w / norm**3)
     omega = np.concatenate(nodes)
     w = np.concatenate(wts)
-    return FirstLayerRule(nodes=omega * scales, degree_weights=w * _radial_moments(prior, omega, dof),
-                          homogeneous=True)
+    return omega * scales, w * _radial_moments(prior, omega, dof, max_degree)
