@@ -21,6 +21,8 @@ ELEMENT_RATE = 2e8               # tensor element operations per second (one cor
 CLOSED_FORM_PAIR_S = 2e-7        # one layer of a closed-form kernel, per pair of points (numpy, several ufuncs)
 QUADRATURE_PAIR_S = 8e-4         # one Gauss–Hermite layer per pair (measured 4–8e-4 s: tanh, gelu)
 PRIOR_PAIR_S = 2e-4              # the first layer over a non-Gaussian prior, per pair
+RELU_SPHERE_PAIR_S = 0.06        # relu at d > 1: one split (cubed-sphere) rule per pair, docs/physics.md §4.2
+RELU_SPHERE_T_PAIR_S = 1.0       # the same under student-t (graded cells, numerical radial moments)
 TABLE_NODE_S = 1e-4              # propagator table: per node, plus a quadratic term (long distances cost more)
 TABLE_NODE2_S = 3e-8
 
@@ -127,6 +129,8 @@ def kernel_cost(spec: NetworkSpec, n_points: int, *, factor: float = 1.0) -> Cos
     seconds = pairs * per_layer * spec.depth
     if spec.prior != "gaussian":
         seconds += pairs * PRIOR_PAIR_S
+    if spec.input_dim > 1 and spec.activation == "relu" and spec.prior not in ("gaussian", "rademacher"):
+        seconds += pairs * (RELU_SPHERE_T_PAIR_S if spec.prior == "student-t" else RELU_SPHERE_PAIR_S)
     memory = BASE_MB + 12 * 8 * p2 / 2**20
     return Cost(memory, seconds * factor, f"P×P kernel matrices for {n_points} points",
                 f"{'closed-form' if closed else 'quadrature'} kernels on {n_points} points × {spec.depth} layers")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..cost import check, kernel_cost
+from ..theory.first_layer import accuracy_note
 from ..theory.kernels import kernels
 from .common import ArgumentParser, add_memory_flag, add_network_flags, emit, memory_limit, network_spec, parse_points
 
@@ -15,5 +16,7 @@ def run(argv: list[str]) -> int:
     spec = network_spec(args, pts)
     check(kernel_cost(spec, len(pts)), memory_limit(args), "use fewer points in --x or a closed-form activation")
     k = kernels(spec, pts)
-    emit({"x": pts[:, 0] if pts.shape[1] == 1 else pts, "nngp": k.nngp, "ntk": k.ntk})
+    note = accuracy_note(spec, kernel=True)
+    emit({"x": pts[:, 0] if pts.shape[1] == 1 else pts, "nngp": k.nngp, "ntk": k.ntk,
+          "warnings": [note] if note else []})
     return 0

@@ -6,6 +6,7 @@ from ..spec import SpecError
 from ..theory.deep import deep_correlators
 from ..theory.density import output_density
 from ..theory.finite_width import exact_correlators
+from ..theory.first_layer import accuracy_note
 from ..theory.joint_density import joint_density
 from .common import ArgumentParser, add_memory_flag, add_network_flags, emit, memory_limit, network_spec, parse_points
 
@@ -32,7 +33,8 @@ def run(argv: list[str]) -> int:
     if spec.depth == 1:
         out["g6c_diag"] = exact_correlators(spec, pts).g6c_diag
     out["kurtosis"] = th.kurtosis
-    out["warnings"] = list(th.warnings)
+    note = accuracy_note(spec)
+    out["warnings"] = list(th.warnings) + ([note] if note else [])
     if args.density:
         dens = output_density(spec, pts[0])
         out["density"] = {"f": dens.f, "p": dens.p, "atom_weight": dens.atom_weight}

@@ -17,8 +17,10 @@ reach ~1e-13 instead:
   u = 0 (where every point's transition line crosses the axis, d = 1) growing geometrically outwards, split at
   the prior's kink (laplace, 0) and support edges (uniform, ±√3), with the density in the weights.
 
-Rademacher is exact with its 2^{d+1} atoms. For d > 1 the older rules remain (`quadrature.first_layer_rule`,
-`neuron_moments.piecewise_rule`).
+Rademacher is exact with its 2^{d+1} atoms. relu at d > 1 with two live parameters uses the polar rule, with
+three (d = 2 with a bias, d = 3 without) the cubed-sphere rule of `relu_sphere`. Beyond that, and for smooth φ
+at d > 1, the older rules remain (`quadrature.first_layer_rule`, `neuron_moments.piecewise_rule`), with the
+accuracy docs/physics.md §4.2 states.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from ..activations import get_activation
 from ..gauss_rules import legendre_rule
 from ..priors import standardized_pdf
 from ..spec import NetworkSpec
+from .relu_sphere import sphere_rule
 
 SQRT3 = math.sqrt(3.0)
 MAX_DEGREE = 8
@@ -90,12 +93,13 @@ def composite_rule(edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def axis_rule(prior: str, h0: float, dof: float = 6.0, n: int = _L_AXIS,
-              growth: float = 0.25, core: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+              growth: float = 0.25, core: float = math.inf,
+              extra: np.ndarray = np.zeros(0)) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric composite rule for E[g(u)] under the standardized prior: graded pieces from 0 (laplace's kink)
     out to the tail range (uniform: exactly its support edge), each piece at most `growth` × its distance
     from 0 wide."""
     reach = tail_range(prior, dof)
-    half = graded_edges(min(h0, reach), reach, growth, core)
+    half = np.union1d(graded_edges(min(h0, reach), reach, growth, core), extra)
     edges = np.concatenate([-half[::-1], half[1:]])
     u, w = composite_rule(edges, n)
     w = w * standardized_pdf(prior, u, dof)
@@ -126,24 +130,52 @@ def _radial_moments(prior: str, theta: np.ndarray, dof: float) -> np.ndarray:
     raise ValueError(f"unknown prior {prior!r}")
 
 
-def _relu_polar_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule:
-    sw, sb = spec.sigma_w, spec.sigma_b
+def _relu_polar_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float) -> FirstLayerRule:
+    """Two live standardized parameters (u, v) = r(cos θ, sin θ) with z_k = coeffs[k]·(u, v) (P, 2); nodes are
+    scales·(cos θ, sin θ)."""
     base = np.linspace(-math.pi, math.pi, _ANGLE_PIECES + 1)
     prior_kinks = {"laplace": [-0.5 * math.pi, 0.0, 0.5 * math.pi],
                    "uniform": [-0.75 * math.pi, -0.25 * math.pi, 0.25 * math.pi, 0.75 * math.pi]}
-    kink = np.arctan2(-sw * x[:, 0], sb) if sb > 0 or sw > 0 else np.zeros(0)   # a(θ) = 0 at θ and θ ± π
+    live = np.abs(coeffs).sum(1) > 0
+    kink = np.arctan2(-coeffs[live, 0], coeffs[live, 1])   # a(θ) = 0 at θ and θ ± π
     kinks = np.concatenate([kink, kink + math.pi, kink - math.pi])
-    edges = np.concatenate([base, prior_kinks.get(spec.prior, []), kinks[np.abs(kinks) < math.pi]])
+    edges = np.concatenate([base, prior_kinks.get(prior, []), kinks[np.abs(kinks) < math.pi]])
     edges = np.unique(edges)
     edges = edges[np.concatenate([[True], np.diff(edges) > 1e-15])]
     edges[-1] = math.pi
     theta, w = composite_rule(edges, _L_ANGLE)
-    nodes = np.stack([sw * np.cos(theta), sb * np.sin(theta)], axis=1)
-    return FirstLayerRule(nodes=nodes, degree_weights=w * _radial_moments(spec.prior, theta, spec.prior_dof),
-                          homogeneous=True)
+    nodes = np.stack([scales[0] * np.cos(theta), scales[1] * np.sin(theta)], axis=1)
+    return FirstLayerRule(nodes=nodes, degree_weights=w * _radial_moments(prior, theta, dof), homogeneous=True)
 
 
-def _smooth_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule:
+def live_parameters(spec: NetworkSpec) -> int:
+    """Number of first-layer parameters with a nonzero scale."""
+    return spec.input_dim * (spec.sigma_w > 0) + (spec.sigma_b > 0)
+
+
+def _relu_rule_nd(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
+    """relu at d > 1 with two or three live parameters (σ_w, σ_b > 0: d = 2; σ_b = 0: d = 2, 3): the polar rule,
+    or the cubed-sphere rule (`relu_sphere`); None beyond."""
+    d = spec.input_dim
+    scales = np.array([spec.sigma_w / math.sqrt(d)] * d + [spec.sigma_b])
+    live = np.flatnonzero(scales > 0)
+    coeffs = (np.concatenate([x.T, np.ones((1, len(x)))])[live] * scales[live, None]).T
+    if len(live) == 2:
+        rule = _relu_polar_rule(spec.prior, coeffs, scales[live], spec.prior_dof)
+    elif len(live) == 3:
+        rule = FirstLayerRule(*sphere_rule(spec.prior, coeffs, scales[live], spec.prior_dof, MAX_DEGREE),
+                              homogeneous=True)
+    else:
+        return None
+    nodes = np.zeros((len(rule.nodes), d + 1))
+    nodes[:, live] = rule.nodes
+    return FirstLayerRule(nodes=nodes, degree_weights=rule.degree_weights, homogeneous=True)
+
+
+def smooth_rule(spec: NetworkSpec, x: np.ndarray, edge_grading: bool = False) -> FirstLayerRule:
+    """Graded composite Gauss–Legendre in (u, v). `edge_grading` (uniform prior) adds pieces shrinking
+    geometrically towards the support edges u = ±√3, for integrands singular there (the sequential mechanism's
+    s²(u) = Q_v(F(u)) ~ F^v at one edge, −v log(1 − F) at the other)."""
     sw, sb = spec.sigma_w, spec.sigma_b
     xmax = float(np.abs(x).max())
     # Transition width of φ(σ_w x u + …) in u is 1/(σ_w |x|) (tanh's poles sit π/2 from the real axis).
@@ -151,7 +183,8 @@ def _smooth_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule:
     h_b = min(1.0, 1.5 / max(sb, 1e-300))
     # Along u a transition at u* = −σ_b v/(σ_w x) has width |u*|/(σ_b|v|): pieces may grow ∝ |u| (v is
     # bounded by the prior's bulk); along v every feature is ≥ 1/σ_b ≥ 1 wide.
-    u, wu = (axis_rule(spec.prior, h_w, spec.prior_dof, growth=_GROWTH_U[spec.prior], core=12.0)
+    extra = SQRT3 * (1.0 - 2.0 ** -np.arange(1, 40)) if edge_grading and spec.prior == "uniform" else np.zeros(0)
+    u, wu = (axis_rule(spec.prior, h_w, spec.prior_dof, growth=_GROWTH_U[spec.prior], core=12.0, extra=extra)
              if sw * xmax > 0 else (np.zeros(1), np.ones(1)))
     v, wv = (axis_rule(spec.prior, h_b, spec.prior_dof, growth=0.5, core=12.0) if sb > 0
              else (np.zeros(1), np.ones(1)))
@@ -168,13 +201,37 @@ def _rademacher_rule(spec: NetworkSpec) -> FirstLayerRule:
     return FirstLayerRule(nodes=nodes, degree_weights=np.full((1, len(nodes)), 0.5 ** (d + 1)), homogeneous=False)
 
 
+def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
+    """A sentence where the first-layer integrals are not known to reach 1e-9 relative (docs/physics.md §4.2),
+    None where they are; `kernel`: for the NNGP/NTK only (closed forms cover the gaussian prior there)."""
+    act = get_activation(spec.activation)
+    if spec.input_dim == 1 or spec.prior == "rademacher" or act.exponential or act.name == "linear":
+        return None
+    if kernel and spec.prior == "gaussian" and act.closed_form:
+        return None
+    if not kernel and spec.independence == "sequential" and not spec.iid:
+        return ("the sequential mechanism at input_dim > 1: its moments E[s² h h] use the unsplit tensor rules, "
+                "1e-9 relative is not guaranteed (docs/physics.md §4.2)")
+    if not act.smooth:
+        if live_parameters(spec) <= 3:
+            return None
+        return (f"{act.name} with {live_parameters(spec)} live first-layer parameters (input_dim ≥ 3 with a bias): "
+                "first-layer integrals are split at the kinks only along the bias, measured ~2e-4 relative, not "
+                "1e-9 (docs/physics.md §4.2)")
+    return (f"{act.name} at input_dim > 1: first-layer integrals use a tensor product of the prior's Gauss rule, "
+            "not split at the activation's transition; 1e-9 relative is not guaranteed (docs/physics.md §4.2)")
+
+
 def split_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
-    """The d = 1 split rule for points x (P, 1), or None where the caller's own rule applies (d > 1)."""
+    """The split rule for points x (P, d), or None where the caller's own rule applies (smooth φ at d > 1,
+    relu with more than three live parameters)."""
     if spec.prior == "rademacher":
         return _rademacher_rule(spec)
-    if spec.input_dim != 1:
-        return None
     act = get_activation(spec.activation)
+    if spec.input_dim != 1:
+        return _relu_rule_nd(spec, x) if act.name == "relu" else None
     if act.name == "relu":
-        return _relu_polar_rule(spec, x)
-    return _smooth_rule(spec, x)
+        sw, sb = spec.sigma_w, spec.sigma_b
+        return _relu_polar_rule(spec.prior, np.stack([sw * x[:, 0], np.full(len(x), sb)], axis=1),
+                                np.array([sw, sb]), spec.prior_dof)
+    return smooth_rule(spec, x)

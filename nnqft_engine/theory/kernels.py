@@ -17,7 +17,8 @@ from ..activations import Activation, get_activation
 from ..cancel import check_cancelled
 from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
-from .first_layer import split_rule
+from .first_layer import live_parameters, split_rule
+from .neuron_moments import PIECEWISE_PRIORS, piecewise_rule
 from .quadrature import first_layer_rule, gaussian_pair_expectation
 
 
@@ -70,9 +71,16 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
         m = np.prod(mgf(spec.prior, s_w * (x[:, None, :] + x2[None, :, :]), spec.prior_dof), axis=-1)
         e = m * mgf(spec.prior, 2.0 * spec.sigma_b, spec.prior_dof) * np.exp(-q_a[:, None] - q_b[None, :])
         return e, e
-    rule = split_rule(spec, x if x2 is x else np.concatenate([x, x2])) if n_per_dim is None else None
+    if n_per_dim is None and spec.input_dim > 1 and act.name == "relu" and spec.prior != "rademacher" \
+            and live_parameters(spec) <= 3:
+        return _relu_pairwise(spec, x, x2)
+    pts = x if x2 is x else np.concatenate([x, x2])
+    rule = split_rule(spec, pts) if n_per_dim is None else None
     if rule is None:
-        nodes, w = first_layer_rule(spec, n_per_dim)
+        if n_per_dim is None and not act.smooth and spec.prior in PIECEWISE_PRIORS:   # as the exact theory does
+            nodes, w = piecewise_rule(spec, pts)
+        else:
+            nodes, w = first_layer_rule(spec, n_per_dim)
         w_phi = w_dphi = w
     else:  # relu's polar rule weighs φφ (degree 2) and φ′φ′ (degree 0) differently
         nodes, w_phi, w_dphi = rule.nodes, rule.weights(2), rule.weights(0)
@@ -87,6 +95,27 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
     eb = (ga * w_dphi[:, None]).T @ gb
     if x2 is x:  # the quadrature sum is symmetric in exact arithmetic; make it so in floating point
         ea, eb = 0.5 * (ea + ea.T), 0.5 * (eb + eb.T)
+    return ea, eb
+
+
+def _relu_pairwise(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """relu at d > 1: one split rule per pair of points (a rule split along every point's kink costs O(P³) nodes,
+    one per pair O(1))."""
+    act = get_activation(spec.activation)
+    same = x2 is x
+    ea, eb = np.empty((len(x), len(x2))), np.empty((len(x), len(x2)))
+    for i in range(len(x)):
+        check_cancelled()
+        for j in range(i if same else 0, len(x2)):
+            pts = x[[i]] if same and i == j else np.stack([x[i], x2[j]])
+            rule = split_rule(spec, pts)
+            z = rule.nodes[:, :-1] @ pts.T + rule.nodes[:, -1:]
+            f = act.numpy_fn(z, 0.0)
+            g = act.numpy_grad(z, 0.0)
+            ea[i, j] = rule.weights(2) @ (f[:, 0] * f[:, -1])
+            eb[i, j] = rule.weights(0) @ (g[:, 0] * g[:, -1])
+            if same:
+                ea[j, i], eb[j, i] = ea[i, j], eb[i, j]
     return ea, eb
 
 

@@ -25,14 +25,16 @@ from ..activations import get_activation
 from ..gauss_rules import legendre_rule
 from ..priors import quadrature_rule, standardized_pdf
 from ..spec import NetworkSpec, layer_variances
-from .first_layer import FirstLayerRule, split_rule
+from .first_layer import FirstLayerRule, smooth_rule, split_rule
 from .quadrature import first_layer_rule
 
 SQRT3 = math.sqrt(3.0)
 # Standardized support used along the piecewise axis, fixed pieces on it, Legendre nodes per piece.
 _PIECE_RANGE = {"gaussian": 13.0, "laplace": 42.0, "uniform": SQRT3}
+PIECEWISE_PRIORS = frozenset(_PIECE_RANGE)
 _FIXED_PIECES = {"gaussian": 26, "laplace": 28, "uniform": 4}
 _LEGENDRE = 10
+_LEGENDRE_OUTER = 20   # d = 1 outer axis: 10 leave 2e-6 on the sequential E[s² h h] (laplace, σ_w = 3)
 _MAX_OUTER_NODES = 6000
 
 
@@ -45,11 +47,12 @@ def _coefficients(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndar
     return scales, v
 
 
-def _fixed_piece_rule(prior: str) -> tuple[np.ndarray, np.ndarray]:
-    """1-D rule for the standardized prior: Legendre on fixed pieces of its support (an edge at 0)."""
+def _fixed_piece_rule(prior: str, extra: np.ndarray = np.zeros(0)) -> tuple[np.ndarray, np.ndarray]:
+    """1-D rule for the standardized prior: Legendre on fixed pieces of its support (an edge at 0), also split
+    at the points `extra`."""
     rng = _PIECE_RANGE[prior]
-    edges = np.linspace(-rng, rng, _FIXED_PIECES[prior] + 1)
-    g, gw = legendre_rule(_LEGENDRE)
+    edges = np.union1d(np.linspace(-rng, rng, _FIXED_PIECES[prior] + 1), np.clip(extra, -rng, rng))
+    g, gw = legendre_rule(_LEGENDRE_OUTER)
     half = 0.5 * np.diff(edges)
     u = (0.5 * (edges[1:] + edges[:-1]))[:, None] + half[:, None] * g
     w = half[:, None] * gw * standardized_pdf(prior, u)
@@ -65,10 +68,19 @@ def piecewise_rule(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.nda
         return np.zeros((1, len(scales))), np.ones(1)
     axis, outer = live[-1], live[:-1]
     if len(outer) == 1:
-        # All kink lines w·x + b = 0 meet at w = 0 (d = 1): pieces with an edge there keep this exact.
-        u1, w1 = _fixed_piece_rule(prior)
+        # All kink lines w·x + b = 0 meet at w = 0 (d = 1): pieces with an edge there keep this exact. uniform: also
+        # where a kink leaves the support (b = ±√3), and pieces shrinking geometrically towards the support edges
+        # (the sequential mechanism's s²(w) is singular there).
+        extra = np.zeros(0)
+        if prior == "uniform":
+            c = v[outer[0]] * scales[outer[0]]
+            c = c[c != 0]
+            edge = SQRT3 * (1.0 - 2.0 ** -np.arange(1, 40))
+            extra = np.concatenate([(SQRT3 * scales[axis] / c)[:, None] * [-1.0, 1.0], [edge, -edge]], axis=None)
+        u1, w1 = _fixed_piece_rule(prior, extra)
     elif outer:
-        u1, w1 = quadrature_rule(prior, min(120, int(_MAX_OUTER_NODES ** (1.0 / len(outer)))))
+        per = 2 if prior == "laplace" else 1   # laplace's rule has n nodes on each half-line
+        u1, w1 = quadrature_rule(prior, min(120, int(_MAX_OUTER_NODES ** (1.0 / len(outer))) // per))
     grids = np.meshgrid(*([u1] * len(outer)), indexing="ij") if outer else []
     wgrids = np.meshgrid(*([w1] * len(outer)), indexing="ij") if outer else []
     n_o = grids[0].size if outer else 1
@@ -128,7 +140,12 @@ class NeuronMoments:
         self.closed = self.act.exponential and s2_of_nodes is None
         if self.closed:
             return
-        rule = split_rule(spec, x) if s2_of_nodes is None else None
+        if s2_of_nodes is None:
+            rule = split_rule(spec, x)
+        elif spec.input_dim == 1 and self.act.smooth and spec.prior in _PIECE_RANGE:
+            rule = smooth_rule(spec, x, edge_grading=True)   # not homogeneous, so s² (a function of w) may multiply it
+        else:
+            rule = None
         if rule is not None:
             nodes, self._rule = rule.nodes, rule
         else:

@@ -88,7 +88,9 @@ def first_layer_rule(spec: NetworkSpec, n_per_dim: int | None = None) -> tuple[n
     scales = [spec.sigma_w / math.sqrt(d)] * d + [spec.sigma_b]
     live = max(1, sum(1 for s in scales if s > 0))
     if n_per_dim is None:
-        n_per_dim = min(_MAX_1D_NODES, int(_MAX_RULE_NODES ** (1.0 / live)))
+        # laplace's rule has two nodes per requested one (n on each half-line)
+        per = 2 if spec.prior == "laplace" else 1
+        n_per_dim = min(_MAX_1D_NODES, int(_MAX_RULE_NODES ** (1.0 / live)) // per)
     per_dim = [quadrature_rule(spec.prior, n_per_dim, spec.prior_dof) if s > 0 else (np.zeros(1), np.ones(1))
                for s in scales]
     grids = np.meshgrid(*[x * s for (x, _), s in zip(per_dim, scales)], indexing="ij")

@@ -28,7 +28,8 @@ def test_kernel_subprocess_prints_documented_json():
                            "--width", "64", "--x=-1,0,0.5"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stderr == ""
     out = json.loads(proc.stdout)
-    assert set(out) == {"x", "nngp", "ntk", "threads"} and out["x"] == [-1.0, 0.0, 0.5]
+    assert set(out) == {"x", "nngp", "ntk", "warnings", "threads"} and out["x"] == [-1.0, 0.0, 0.5]
+    assert out["warnings"] == []   # closed forms: nothing to say about accuracy
     ref = kernels(NetworkSpec(depth=2, activation="relu", sigma_w=1.5, sigma_b=0.1, parameterization="standard",
                               width=64), [-1.0, 0.0, 0.5])
     np.testing.assert_allclose(out["nngp"], ref.nngp, rtol=1e-12)
@@ -58,6 +59,18 @@ def test_sample_float64_and_priors(capsys):
     res = json.loads(out)
     assert res["x"] == [-1.0, 1.0] and np.shape(res["g2"]) == (2, 2)
     assert np.all(np.array(res["g2_err"]) > 0)
+
+
+@pytest.mark.parametrize("activation,noted", [("tanh", True), ("relu", False)])
+def test_kernel_states_where_the_first_layer_is_not_exact(capsys, activation, noted):
+    # d = 2 under laplace: relu has a split rule (1e-9), tanh only a tensor rule (docs/physics.md §4.2).
+    code, out, err = _run(capsys, ["kernel", "--activation", activation, "--prior", "laplace", "--x", "0,1;1,0.5"])
+    assert code == 0 and err == ""
+    warnings = json.loads(out)["warnings"]
+    assert (len(warnings) == 1 and "1e-9" in warnings[0] and activation in warnings[0]) if noted else warnings == []
+    code, out, err = _run(capsys, ["theory", "--activation", activation, "--prior", "laplace", "--width", "4",
+                                   "--x", "0,1;1,0.5"])
+    assert code == 0 and any("1e-9" in w for w in json.loads(out)["warnings"]) == noted
 
 
 def test_kernel_multidimensional_points(capsys):

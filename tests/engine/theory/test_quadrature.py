@@ -92,19 +92,8 @@ def test_gauss_rules_exact_to_degree_2n_minus_1(n):
         assert all(miss[name] > 1e-6 * (np.abs(w) @ np.abs(x) ** (2 * n)) for name, (x, w) in rules.items())
 
 
-def _known_bug(prior, input_dim, sigma_b):
-    live = input_dim + (sigma_b > 0)
-    if prior == "laplace" and live >= 3:
-        return pytest.mark.xfail(strict=True, reason="BUG: the Laplace rule has 2n nodes per dimension (n per "
-                                 "half-line), so the tensor product is 2^live times the 250 000-node cap")
-    if prior == "student-t" and live >= 4:
-        return pytest.mark.xfail(strict=True, reason="BUG: n_per_dim = 250000^(1/live) = 22 sinh-sinh nodes for "
-                                 "4 live dimensions: E[w^2] is off by 7e-4 (15% at 5 live dimensions)")
-    return ()
-
-
 @pytest.mark.parametrize("prior, input_dim, sigma_b", [
-    pytest.param(p, d, b, marks=_known_bug(p, d, b)) for p in PRIORS for d, b in [(1, 0.3), (2, 0.0), (3, 1.2)]])
+    (p, d, b) for p in PRIORS for d, b in [(1, 0.3), (2, 0.0), (3, 1.2)]])
 def test_first_layer_rule_reproduces_the_prior(prior, input_dim, sigma_b):
     spec = NetworkSpec(input_dim=input_dim, sigma_w=1.7, sigma_b=sigma_b, prior=prior)
     nodes, weights = first_layer_rule(spec)
