@@ -275,3 +275,9 @@ def pen(color, width: float = LINE_WIDTH, style=QtCore.Qt.PenStyle.SolidLine) ->
     p.setStyle(style)
     p.setCosmetic(True)
     return p
+
+
+# A vertical marker's label hangs down from near the top of its plot (text top-left or top-right of the point),
+# so it stays inside a short plot; pyqtgraph's default centres it there, half above the data area.
+MARKER_LABEL = {"position": 0.97, "anchors": [(0, 0), (1, 0)]}
+

@@ -3,6 +3,7 @@
 - `contrast_report`: the WCAG contrast ratio of every text item (titles, axis and tick labels, legends, notes,
   colour bars, marker labels, the views' rich-text labels and the banner) against its background;
 - `overlap_report`: legends and notes that cover data (a plot's data area, any plot's);
+- `marker_label_problems`: marker labels cut off at a plot's edge or drawn over its title;
 - `state_report`: markers, banner and data ranges against the state (after a preset, a session, a switch);
 - `export_all`: every view exported (PNG, SVG, CSV, NPZ, settings JSON).
 """
@@ -122,6 +123,23 @@ def overlap_report(view) -> list[str]:
     return bad
 
 
+def marker_label_problems(view) -> list[str]:
+    """Marker labels (an InfiniteLine's text) that reach outside their plot's data area: cut off, or over
+    the title."""
+    bad = []
+    for plot in view._plots:
+        if not plot.isVisible():
+            continue
+        area = plot.getViewBox().sceneBoundingRect().adjusted(-1, -1, 1, 1)
+        for item in plot.items:
+            label = getattr(item, "label", None) if isinstance(item, pg.InfiniteLine) else None
+            if label is not None and item.isVisible() and label.isVisible() and \
+                    not area.contains(label.sceneBoundingRect()):
+                bad.append(f"{view.key}: marker label {label.textItem.toPlainText()!r} leaves the data area of "
+                           f"{plot.titleLabel.text!r}")
+    return bad
+
+
 def clipped_canvases(view) -> list[str]:
     """Canvases whose plots need more room than the view gives them (long titles or legends widen a column):
     the rest is cut off at the edge of the window."""
@@ -228,7 +246,9 @@ def run_contract(window, wait_result, presentation: bool = False, size: tuple[in
         rep["overlaps"][key] = overlap_report(view) or "none"
         rep["ranges"][key] = range_problems(view) or "ok"
         rep.setdefault("clipped", {})[key] = clipped_canvases(view) or "none"
-        problems += overlap_report(view) + range_problems(view) + clipped_canvases(view)
+        rep.setdefault("marker_labels", {})[key] = marker_label_problems(view) or "inside"
+        problems += overlap_report(view) + range_problems(view) + clipped_canvases(view) + \
+            marker_label_problems(view)
         if presentation:
             fit[key] = controls_fit(window)
             if not fit[key]["ok"]:

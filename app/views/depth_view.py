@@ -89,7 +89,7 @@ class DepthView(ViewBase):
         self.k_err = plotting.ErrorBars()
         self.kurt_plot.addItem(self.k_err)
         self.depth_marker = pg.InfiniteLine(angle=90, movable=False, label="depth control",
-                                            labelOpts={"position": 0.92})
+                                            labelOpts=plotting.MARKER_LABEL)
         self.kurt_plot.addItem(self.depth_marker)
         self.kurt_note = self.add_note(self.kurt_plot, corner="bottom-right", width=0.45)
         self.kurt_plot.setXRange(0.7, DEPTHS[-1] + 0.3, padding=0)

@@ -96,7 +96,7 @@ class OutputsView(ViewBase):
         self.exact_bins = self.hist.plot()   # dotted: the exact density per bin (the note says so)
         self.edge_curve = self.hist.plot(name="Edgeworth series (truncated)")
         self.atom_line = pg.InfiniteLine(pos=0.0, angle=90, movable=False, label="atom",
-                                         labelOpts={"position": 0.85})
+                                         labelOpts=plotting.MARKER_LABEL)
         self.atom_line.setVisible(False)
         self.hist.addItem(self.atom_line)
         self._exact_shown = ()
@@ -109,7 +109,7 @@ class OutputsView(ViewBase):
         self._joint_shown = ()
         for i, name in enumerate(("x1", "x2")):
             line = pg.InfiniteLine(angle=90, movable=True, label=f"x{'₁₂'[i]}",
-                                   labelOpts={"position": 0.93})
+                                   labelOpts=plotting.MARKER_LABEL)
             line.sigPositionChangeFinished.connect(lambda ln, n=name: self._line_moved(n, ln))
             self.funcs.addItem(line)
             self.x_lines.append(line)

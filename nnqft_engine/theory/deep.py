@@ -23,8 +23,10 @@ import numpy as np
 
 from ..activations import get_activation
 from ..spec import NetworkSpec, SpecError, as_points, layer_variances
+from .deep_priors import check_priors, recursion as prior_recursion
 from .finite_width import exact_correlators
 from .gauss_moments import DiagMoments, diag_moments, pair_moments
+from .layer_state import LayerState
 
 KURTOSIS_LIMIT = 1.0  # |G4c/G2²| beyond this: the 1/N series is not an expansion any more
 
@@ -51,30 +53,11 @@ class DeepTheory:
                 for k, v in self.__dict__.items()}
 
 
-@dataclass(frozen=True)
-class LayerState:
-    """Output-layer O(1) kernel, 1/N kernel shift and four-point vertex: on the diagonal (P,) and per pair
-    (B, 3) / (B, 3, 3) in coordinates ((aa), (ab), (bb)) for the pairs (ia[k], ib[k])."""
-
-    k_diag: np.ndarray
-    k1_diag: np.ndarray
-    v_diag: np.ndarray
-    ia: np.ndarray
-    ib: np.ndarray
-    k_pair: np.ndarray
-    k1_pair: np.ndarray
-    v_pair: np.ndarray
-    g4c_const: float = 0.0             # the readout bias's fourth cumulant κ₄σ_b⁴ (non-Gaussian priors, §8.1)
-    notes: tuple[str, ...] = ()
-
-
 def check_deep(spec: NetworkSpec) -> None:
     """Raise SpecError for what the deep 1/N theory does not cover."""
     if not spec.iid:
         raise SpecError("the deep 1/N theory assumes independent parameters: broken independence "
                         f"({spec.independence}) has an exact theory at depth 1 only")
-    from .deep_priors import check_priors
-
     check_priors(spec)
 
 
@@ -86,8 +69,6 @@ def recursion(spec: NetworkSpec, x, pairs: tuple[np.ndarray, np.ndarray] | None 
     """
     check_deep(spec)
     if spec.prior != "gaussian":
-        from .deep_priors import recursion as prior_recursion
-
         return prior_recursion(spec, x, pairs)
     pts = as_points(x, spec.input_dim)
     p = len(pts)

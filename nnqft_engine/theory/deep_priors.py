@@ -27,6 +27,7 @@ from ..gauss_rules import hermite_e_rule, laguerre_rule
 from ..priors import moment, quadrature_rule
 from ..spec import NetworkSpec, SpecError, as_points
 from .gauss_moments import DiagMoments, _derivatives as _autograd_derivatives, diag_moments, pair_moments
+from .layer_state import LayerState
 from .neuron_moments import NeuronMoments
 from .quadrature import nodes_for_variance
 
@@ -195,8 +196,6 @@ def _derivatives(act: Activation, z: np.ndarray, q, order: int) -> list[np.ndarr
 def recursion(spec: NetworkSpec, x, pairs: tuple[np.ndarray, np.ndarray] | None = None):
     """`deep.recursion` for any covered prior: the readout's K, K₁ and the vertex V_eff whose three pairings
     give G4c·N, plus the O(1) readout-bias cumulant κ₄σ_b⁴ in `g4c_const` (docs/physics.md §8.1)."""
-    from .deep import LayerState
-
     check_priors(spec)
     pts = as_points(x, spec.input_dim)
     p = len(pts)

@@ -232,9 +232,9 @@ def test_svg_export_has_the_widget_size_and_renders_like_the_png(window, tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, size):
-    """Long titles or legends widen a column of plots; the canvas must still fit its view (checked after each
-    preset, on the preset's own view, the dock shown)."""
-    from app.selftest_checks import clipped_canvases
+    """Long titles or legends widen a column of plots; the canvas must still fit its view, and marker labels
+    their plot (checked after each preset, on the preset's own view, the dock shown)."""
+    from app.selftest_checks import clipped_canvases, marker_label_problems
     w = window()
     w.set_presentation(True, size=size)
     for preset in w.presets:
@@ -244,6 +244,7 @@ def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, size):
         QtWidgets.QApplication.processEvents()   # the canvas re-lays out its plots after the resize events
         assert view.key == preset.settings.get("view", "outputs")
         assert not clipped_canvases(view), (preset.name, clipped_canvases(view))
+        assert not marker_label_problems(view), (preset.name, marker_label_problems(view))
 
 
 def test_width_sweep_draws_one_sigma_bars_of_significant_points_in_log_coordinates(window):
