@@ -8,28 +8,18 @@ target (< 1 meets it); the load average is reported alongside, since these are a
 """
 from __future__ import annotations
 
-import math
 import os
-import time
 
 import numpy as np
 
 from ..spec import NetworkSpec
 from ..theory import criticality
 from ..theory.deep import deep_correlators, recursion
+from .sampler import _best_time
 
 DEEP_TARGET_S = 0.5
 PHASE_TARGET_S = 1.0
 ACTIVATIONS = ("relu", "erf", "tanh", "gelu", "sigmoid", "silu", "softplus")
-
-
-def _best(fn, repeats: int) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _cold_phase_diagram(act: str, sw: np.ndarray, sb: np.ndarray) -> None:
@@ -47,9 +37,9 @@ def benchmark(activations=ACTIVATIONS, points: int = 64, depth: int = 6, grid: t
     rows = []
     for act in activations:
         spec = NetworkSpec(depth=depth, width=100, activation=act)
-        full = _best(lambda: deep_correlators(spec, x), repeats)
-        part = _best(lambda: recursion(spec, x, pairs=row), repeats)
-        phase = _best(lambda: _cold_phase_diagram(act, sw, sb), repeats)
+        full = _best_time(lambda: deep_correlators(spec, x), repeats)
+        part = _best_time(lambda: recursion(spec, x, pairs=row), repeats)
+        phase = _best_time(lambda: _cold_phase_diagram(act, sw, sb), repeats)
         rows.append({"activation": act, "full_s": full, "row_s": part, "phase_diagram_s": phase,
                      "full_ratio": full / DEEP_TARGET_S, "row_ratio": part / DEEP_TARGET_S,
                      "phase_diagram_ratio": phase / PHASE_TARGET_S})

@@ -34,17 +34,20 @@ def test_recursion_at_depth_1_is_the_exact_theory(act):
     assert np.allclose(g4, ex.g4c_pair, rtol=0, atol=tol * np.abs(ex.g4c_pair).max())
 
 
-def test_erf_depth_1_against_adaptive_quadrature():
-    """erf: checked against scipy's adaptive 2-D quadrature over (w, b) instead, since exact_correlators'
-    fixed first-layer rule is accurate to ~5e-4 relative only for this G4c (measured)."""
+@pytest.mark.parametrize("act", ["erf", pytest.param("tanh", marks=pytest.mark.slow)])
+def test_depth_1_against_adaptive_quadrature(act):
+    """erf and tanh against scipy's adaptive 2-D quadrature over (w, b): erf, since exact_correlators' fixed
+    first-layer rule was accurate to ~5e-4 relative only for this G4c; tanh, whose Gauss–Hermite ⟨φ²⟩ left
+    2.4e-8 here before the pair rules (docs/physics.md §8.2)."""
     sw, sb, n, x = 1.3, 0.4, 7, [-1.5, 2.0]
-    spec = NetworkSpec(depth=1, width=n, activation="erf", sigma_w=sw, sigma_b=sb)
+    spec = NetworkSpec(depth=1, width=n, activation=act, sigma_w=sw, sigma_b=sb)
+    phi = special.erf if act == "erf" else np.tanh
 
     def e(f):
         dens = lambda b, w: f(w, b) * np.exp(-w * w / (2 * sw * sw) - b * b / (2 * sb * sb)) / (2 * np.pi * sw * sb)
         return integrate.dblquad(dens, -12 * sw, 12 * sw, -12 * sb, 12 * sb, epsabs=1e-13, epsrel=1e-12)[0]
 
-    h = lambda i: (lambda w, b: special.erf(w * x[i] + b))
+    h = lambda i: (lambda w, b: phi(w * x[i] + b))
     h11 = e(lambda w, b: h(0)(w, b) ** 2)
     h22 = e(lambda w, b: h(1)(w, b) ** 2)
     h12 = e(lambda w, b: h(0)(w, b) * h(1)(w, b))

@@ -10,7 +10,7 @@ from nnqft_engine.activations import get_activation
 from nnqft_engine.spec import NetworkSpec
 from nnqft_engine.theory import gauss_moments as gm
 from nnqft_engine.theory import basis_moments, pair_rules
-from nnqft_engine.theory.deep import deep_correlators, recursion
+from nnqft_engine.theory.deep import deep_correlators
 
 SMOOTH = ("tanh", "sigmoid", "gelu", "silu", "softplus")
 # Each 1-D rule is built to err by at most e^{−LOG_TOL} per unit of the integrand's size; the tensor rule
@@ -151,26 +151,6 @@ def test_one_point_moments_against_adaptive_quadrature(name):
         for got, ref in ((dm.m[i], e(lambda u: phi(u) ** 2)), (dm.m4[i], e(lambda u: phi(u) ** 4)),
                          (dm.dphi2[i], e(lambda u: dphi(u) ** 2))):
             assert abs(got - ref) <= TOL * max(1.0, abs(ref)), (name, ki)
-
-
-@pytest.mark.slow
-def test_tanh_depth_1_against_adaptive_quadrature():
-    """tanh at depth 1 (the recursion, not exact_correlators) against scipy's adaptive 2-D quadrature over the
-    first layer's (w, b), as test_deep_theory does for erf: main's Gauss–Hermite ⟨φ²⟩ left 2.4e-8 here."""
-    sw, sb, n, x = 1.3, 0.4, 7, [-1.5, 2.0]
-    spec = NetworkSpec(depth=1, width=n, activation="tanh", sigma_w=sw, sigma_b=sb)
-
-    def e(f):
-        dens = lambda b, w: f(w, b) * np.exp(-w * w / (2 * sw * sw) - b * b / (2 * sb * sb)) / (2 * np.pi * sw * sb)
-        return integrate.dblquad(dens, -12 * sw, 12 * sw, -12 * sb, 12 * sb, epsabs=1e-13, epsrel=1e-12)[0]
-
-    h = lambda i: (lambda w, b: np.tanh(w * x[i] + b))
-    h11, h22 = e(lambda w, b: h(0)(w, b) ** 2), e(lambda w, b: h(1)(w, b) ** 2)
-    h12, h1122 = e(lambda w, b: h(0)(w, b) * h(1)(w, b)), e(lambda w, b: h(0)(w, b) ** 2 * h(1)(w, b) ** 2)
-    st = recursion(spec, x)      # the recursion itself: deep_correlators returns exact_correlators at depth 1
-    g4 = (st.v_pair[0, 0, 2] + 2 * st.v_pair[0, 1, 1]) / n
-    assert g4 == pytest.approx(sw**4 / n * (3 * h1122 - h11 * h22 - 2 * h12**2), rel=1e-10)
-    assert st.k_pair[0, 1] + st.k1_pair[0, 1] / n == pytest.approx(sb**2 + sw**2 * h12, rel=1e-10)
 
 
 def test_erf_four_point_moments_on_entire_rules_against_gauss_hermite():
