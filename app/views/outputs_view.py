@@ -242,7 +242,7 @@ class OutputsView(ViewBase):
             self.exact_bins.setData(*plotting.stepped(r.edges, e.bin_mean),
                                     pen=plotting.pen(t["theory2"], 0.6 * lw, QtCore.Qt.PenStyle.DotLine))
             if e.atom_weight > 1e-4 and e.atom_in_p:
-                notes.append(f"Spike at 0: all {r.width} neurons off, weight {e.atom_weight:.3g}. Dotted: per bin.")
+                notes.append(f"Spike at 0: {_all_neurons(r.width)} off, weight {e.atom_weight:.3g}. Dotted: per bin.")
                 tips.append(f"Exact density: the spike at f = 0 is the event that all N = {r.width} relu neurons "
                             f"are off (probability ½^N = {e.atom_weight:.3g}), when f is the bias alone: a "
                             f"Gaussian of width σ_b = {e.spike_width:g}. The solid curve resolves it on a fine "
@@ -282,7 +282,7 @@ class OutputsView(ViewBase):
         text = (f"Exact contours: the law of (f(x₁), f(x₂)) smoothed by a Gaussian of 1.6 grid steps "
                 f"(σ = {j.smooth[0]:.2g}, {j.smooth[1]:.2g}).")
         if j.diagonal_mass > 1e-3:
-            text += f" Ridge on the diagonal: all {r.width} neurons off at x₁ and x₂ (weight {j.diagonal_mass:.3g})."
+            text += f" Ridge on the diagonal: {_all_neurons(r.width)} off at x₁ and x₂ (weight {j.diagonal_mass:.3g})."
         self.joint_note.setText(text)
         self.joint_note.setToolTip(_wrap(
             "The exact finite-N joint density at depth 1 by one 2-D Fourier inversion of the characteristic "
@@ -328,3 +328,7 @@ class OutputsView(ViewBase):
 
     def export_data(self) -> dict[str, np.ndarray]:
         return dict(self._data)
+
+
+def _all_neurons(n: int) -> str:
+    return {1: "the neuron", 2: "both neurons"}.get(n, f"all {n} neurons")
