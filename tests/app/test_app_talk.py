@@ -180,7 +180,8 @@ def test_every_text_kind_has_contrast_at_least_4_5(window, theme):
 
 @pytest.mark.slow
 def test_legends_and_notes_never_cover_data_and_list_only_drawn_curves(window, qtbot):
-    w = window(depth=3, prior="laplace")   # depth 3, non-Gaussian prior: no G4c theory (1/N needs gaussian)
+    # depth 3, relu with a uniform prior and σ_b > 0: a case the 1/N theory refuses (docs/physics.md §8.1)
+    w = window(depth=3, activation="relu", prior="uniform", sigma_b=0.3)
     w.resize(1500, 950)
     for key, view in w.views.items():
         w.show_view(key)
