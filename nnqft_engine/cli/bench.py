@@ -8,6 +8,7 @@ import sys
 
 from ..bench import run_benchmarks
 from ..bench.deep import table as deep_table
+from ..bench.widths import table as widths_table
 from ..cost import bench_cost, check
 from .common import ArgumentParser, UsageError, add_memory_flag, emit, memory_limit
 
@@ -23,9 +24,17 @@ def _table(result: dict) -> str:
                      f"{result[f'{name}_reference_ratio_to_activation_limit']:9.2f} "
                      f"{result[f'{name}_ratio_without_rng']:7.2f}")
     lines.append(f"kernels (NNGP+NTK, 1000 points, depth 3, erf): {result['kernels_ms']:.1f} ms")
-    for key in ("theory", "flow"):
-        if key in result:
-            lines.append(f"{key}: {result[key]}")
+    if "widths" in result:
+        lines.append("sampler against a flat-tensor draw (networks per second): " + widths_table(result["widths"]))
+    if "theory" in result:
+        lines.append("exact depth-1 theory, 16 points: " + ", ".join(
+            f"{k.removeprefix('exact_theory_16pt_').removesuffix('_s')} {v * 1e3:.2f} ms"
+            for k, v in result["theory"].items()))
+    if "flow" in result:
+        f = result["flow"]
+        lines.append(f"gradient flow, {f['ensemble']} networks of width {f['width']}, {f['n_train']} training "
+                     f"points: {f['steps_per_s']:.0f} steps/s, {f['speedup_vs_loop']:.1f}× a per-network loop, "
+                     f"{f['speedup_vs_autograd_loop']:.1f}× an autograd loop (ceiling {f['speedup_ceiling_vs_loop']:.0f}×)")
     if "deep" in result:
         lines.append(deep_table(result["deep"]))
     return "\n".join(lines)

@@ -143,3 +143,21 @@ def test_bench_json_has_the_documented_keys(capsys, monkeypatch):
     assert res["kernels_ms"] > 0 and res["width"] == 1024 and res["points"] == 16
     code, out, err = _run(capsys, ["bench", "--table"])   # stdout stays one JSON object; the table on stderr
     assert code == 0 and json.loads(out)["threads"] >= 1 and "kernels" in err and "{" not in err.splitlines()[0]
+
+
+def test_bench_table_shows_every_section_without_raw_dicts():
+    from nnqft_engine.cli.bench import _table
+    row = {"depth": 1, "width": 2, "block": 16384, "sampler_networks_per_s": 1e7,
+           "reference_networks_per_s": 3e6, "ratio": 3.33, "measure_networks_per_s": 2e6}
+    result = {"threads": 1, "width": 1024, "points": 16, "ensemble": 64, "kernels_ms": 1.0,
+              **{f"{n}_{k}": 1.0 for n in ("erf", "relu") for k in (
+                  "ensemble_evals_per_s", "reference_evals_per_s", "activation_evals_per_s",
+                  "ratio_to_activation_limit", "reference_ratio_to_activation_limit", "ratio_without_rng")},
+              "widths": {"activation": "erf", "points": 16, "threads": 1, "device": "cpu", "dtype": "float32",
+                         "rows": [row]},
+              "theory": {"exact_theory_16pt_erf_s": 8e-5},
+              "flow": {"ensemble": 256, "width": 1024, "n_train": 16, "steps_per_s": 125.0, "speedup_vs_loop": 5.4,
+                       "speedup_vs_autograd_loop": 9.1, "speedup_ceiling_vs_loop": 24.0}}
+    text = _table(result)
+    assert "{" not in text and "'" not in text
+    assert "3.33" in text and "erf 0.08 ms" in text and "125 steps/s" in text
