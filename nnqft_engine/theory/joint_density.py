@@ -29,7 +29,9 @@ import numpy as np
 
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError
+from .joint_rays import backprojected
 from .kernels import kernels
+from .neuron_cf import MONOTONE, RayCF, activation_reach
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
 _ROWS = 64                # rows of the Fourier grid per block (~30 ms)
@@ -63,11 +65,12 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
     if spec.input_dim != 1:
         raise SpecError("the exact joint density is implemented for 1-D inputs only")
     if spec.prior != "gaussian":
-        raise SpecError(f"the exact joint density is implemented for the gaussian prior only (got {spec.prior})")
-    if spec.activation != "relu":
-        raise SpecError("the exact joint density is implemented for relu only (its neurons' characteristic "
-                        "function has a closed form; for other activations it is a 2-D quadrature of a sharp ridge "
-                        "costing ~1e8 terms at N = 32 and more at smaller N)")
+        raise SpecError(f"the exact joint density is implemented for the gaussian prior only (got {spec.prior}: "
+                        "the conditional law of z(x₁) given z(x₂) is then not a closed form)")
+    if spec.activation != "relu" and spec.activation not in MONOTONE:
+        raise SpecError(f"the exact joint density is implemented for relu and the monotone activations "
+                        f"({', '.join(MONOTONE)}) only; {spec.activation} is not monotone, so the law of "
+                        "cos θ·φ(z₁) + sin θ·φ(z₂) is not one integral of a closed-form CDF")
     if spec.sigma_b <= 0 or spec.sigma_w <= 0:
         raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
                         "degenerate)")
@@ -111,11 +114,13 @@ def _fast_size(n: int) -> int:
     return best
 
 
-def hpd_levels(p: np.ndarray, cell: float, masses=HPD_MASSES) -> np.ndarray:
-    """Density values ℓ such that {p ≥ ℓ} holds each of `masses` (grid cells of area `cell`)."""
+def hpd_levels(p: np.ndarray, cell: float, masses=HPD_MASSES, total: float | None = None) -> np.ndarray:
+    """Density values ℓ such that {p ≥ ℓ} holds each of `masses` (grid cells of area `cell`) of `total`
+    (default: the mass on the grid)."""
     v = np.sort(p.ravel())[::-1]
     cum = np.cumsum(v) * cell
-    return np.array([v[min(int(np.searchsorted(cum, m * cum[-1])), len(v) - 1)] for m in masses])
+    total = cum[-1] if total is None else total
+    return np.array([v[min(int(np.searchsorted(cum, m * total)), len(v) - 1)] for m in masses])
 
 
 def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, span_sd: float = 3.5,
@@ -134,6 +139,8 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     half = np.asarray(span_sd * sd if half_range is None else half_range, dtype=np.float64) * np.ones(2)
     points = int(points) | 1                                       # odd: f = 0 is a grid point
     step = 2 * half / (points - 1)
+    if spec.activation != "relu":
+        return _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box)
     # The period must hold the whole law (aliasing folds the tails back in); a product of Gaussians has
     # exponential tails at small N (the 1-D density's window, theory/density.py).
     reach = (8.0 + 24.0 / math.sqrt(n)) * sd
@@ -169,3 +176,24 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p[keep[0], keep[1]].copy(),
                         smooth=(float(smooth[0]), float(smooth[1])), levels=levels, cov=cov,
                         diagonal_mass=p00**n, clipped_mass=clipped)
+
+
+def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> JointDensity:
+    """Monotone smooth φ: C on rays from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf), inverted by filtered
+    back-projection (joint_rays). No atoms: the law of f has a density, smoothed here like relu's."""
+    n = spec.width
+    s = spec.sigma_w / math.sqrt(n)
+    m = (points - 1) // 2
+    f1, f2 = (np.arange(-m, m + 1) * step[k] for k in range(2))
+    smooth = SMOOTH_STEPS * step
+    bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
+    p, _ = backprojected(lambda theta, r_max: RayCF(spec.activation, sigma, s, theta, r_max, precise=False), n,
+                         spec.sigma_b, (float(smooth[0]), float(smooth[1])), f1, f2, bandwidth,
+                         box=None if box is None else (box[0] * step[0], box[1] * step[1]))
+    neg = p < 0
+    cell = step[0] * step[1]
+    clipped = float(-p[neg].sum() * cell)
+    p[neg] = 0.0
+    levels = hpd_levels(p, cell, total=1.0)   # of the whole law (mass 1), not only of the window
+    return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p, smooth=(float(smooth[0]), float(smooth[1])),
+                        levels=levels, cov=cov, diagonal_mass=0.0, clipped_mass=clipped)

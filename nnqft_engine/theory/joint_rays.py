@@ -66,9 +66,10 @@ def _cubic(table: np.ndarray, step: float, xi: np.ndarray) -> np.ndarray:
 
 def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.ndarray]], n: int, sigma_b: float,
                   smooth: tuple[float, float], f1: np.ndarray, f2: np.ndarray, bandwidth: float,
-                  pilot_rays: int = 12) -> tuple[np.ndarray, dict]:
+                  box: tuple[float, float] | None = None, pilot_rays: int = 12) -> tuple[np.ndarray, dict]:
     """p on the grid f1 × f2. `ray_cf(θ, r_max)` returns r ↦ C(r(cos θ, sin θ)); `bandwidth` bounds the
-    r-frequency of C (s·max|U_θ|)."""
+    r-frequency of C (s·max|U_θ|). With box = (w₁, w₂), p is averaged over the w₁×w₂ rectangle around each
+    point (Φ times the box's characteristic function sinc(t₁w₁/2)·sinc(t₂w₂/2))."""
     h1, h2 = smooth
     quad = np.array([[h1 * h1 + sigma_b**2, sigma_b**2], [sigma_b**2, h2 * h2 + sigma_b**2]])
     r_cap = math.sqrt(2 * math.log(1.0 / _PHI_TOL)) / math.sqrt(np.linalg.eigvalsh(quad)[0])
@@ -98,6 +99,9 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
         c_cheb[:, j] = ray_cf(theta, r_eff)(r_cheb)
     damp = np.stack([damping(theta, r) for theta in thetas], axis=1)
     weights = (wr * r)[:, None] * (to_r @ c_cheb) ** n * damp
+    if box is not None:
+        t1, t2 = np.outer(r, np.cos(thetas)), np.outer(r, np.sin(thetas))
+        weights *= np.sinc(t1 * box[0] / (2 * math.pi)) * np.sinc(t2 * box[1] / (2 * math.pi))
     step = _XI_STEP / r_eff
     xi = np.arange(int(math.ceil(fmax / step)) + 4) * step
     q = np.cos(np.outer(xi, r)) @ weights                         # Q_θ(ξ) for every ray at once

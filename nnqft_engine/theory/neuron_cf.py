@@ -44,6 +44,13 @@ _Z_REACH = 9.0        # standard deviations of z covered (Gaussian mass beyond: 
 _L_U = 8              # Legendre nodes per u-piece
 
 
+def activation_reach(activation: str, sigma: np.ndarray) -> float:
+    """max |φ(z)| over the z that matter (±9 standard deviations): bounds |U_θ|/√2."""
+    fwd = _FORWARD[activation]
+    zmax = _Z_REACH * math.sqrt(max(sigma[0, 0], sigma[1, 1]))
+    return float(max(abs(fwd(zmax)), abs(fwd(-zmax))))
+
+
 def _tanh_sinh(h: float = 1.0 / 8, reach: float = 3.2):
     """Nodes as distances from both ends of [0, 1] (accurate near either end) and weights."""
     k = np.arange(-int(reach / h), int(reach / h) + 1) * h
