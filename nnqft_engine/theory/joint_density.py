@@ -78,6 +78,15 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
         raise SpecError("x₁ = x₂: f(x₁) = f(x₂), the joint law sits on the diagonal and has no density")
 
 
+def available(spec: NetworkSpec, x1: float, x2: float) -> bool:
+    """Whether joint_density computes a density here (rather than refusing with a reason)."""
+    try:
+        _check(spec, float(x1), float(x2))
+    except SpecError:
+        return False
+    return True
+
+
 def preactivation_cov(spec: NetworkSpec, x1: float, x2: float) -> np.ndarray:
     """Σ¹ of (z(x₁), z(x₂)) (docs/physics.md §1, d = 1)."""
     sw2, sb2 = spec.sigma_w**2, spec.sigma_b**2

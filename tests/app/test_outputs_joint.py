@@ -47,7 +47,7 @@ def test_clt_preset_draws_the_exact_joint_contours(open_window):
     assert "joint_density" in v.export_data()
 
 
-@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), pytest.param(dict(activation="erf"), "relu only", marks=pytest.mark.slow),
+@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), pytest.param(dict(activation="gelu"), "not monotone", marks=pytest.mark.slow),
                                          (dict(x2=1.0), "x₁ = x₂")])
 def test_where_there_is_no_joint_density_the_view_says_why(open_window, change, why):
     w = open_window(_clt_state(**change))
