@@ -32,6 +32,7 @@ from ..spec import NetworkSpec, SpecError
 from .joint_rays import backprojected
 from .kernels import kernels
 from .neuron_cf import MONOTONE, RayCF, activation_reach
+from .neuron_cf_fold import FOLDED, FoldRayCF
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
 _ROWS = 64                # rows of the Fourier grid per block (~30 ms)
@@ -67,9 +68,9 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
     if spec.prior != "gaussian":
         raise SpecError(f"the exact joint density is implemented for the gaussian prior only (got {spec.prior}: "
                         "the conditional law of z(x₁) given z(x₂) is then not a closed form)")
-    if spec.activation != "relu" and spec.activation not in MONOTONE:
-        raise SpecError(f"the exact joint density is implemented for relu and the monotone activations "
-                        f"({', '.join(MONOTONE)}) only; {spec.activation} is not monotone, so the law of "
+    if spec.activation != "relu" and spec.activation not in MONOTONE + FOLDED:
+        raise SpecError(f"the exact joint density is implemented for relu, {', '.join(MONOTONE + FOLDED)} only; "
+                        f"{spec.activation} is not monotone (nor has it one minimum), so the law of "
                         "cos θ·φ(z₁) + sin θ·φ(z₂) is not one integral of a closed-form CDF")
     if spec.sigma_b <= 0 or spec.sigma_w <= 0:
         raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
@@ -195,8 +196,9 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> Joi
     m = (points - 1) // 2
     f1, f2 = (np.arange(-m, m + 1) * step[k] for k in range(2))
     smooth = SMOOTH_STEPS * step
+    ray = FoldRayCF if spec.activation in FOLDED else RayCF
     bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
-    p, _ = backprojected(lambda theta, r_max: RayCF(spec.activation, sigma, s, theta, r_max, precise=False), n,
+    p, _ = backprojected(lambda theta, r_max: ray(spec.activation, sigma, s, theta, r_max, precise=False), n,
                          spec.sigma_b, (float(smooth[0]), float(smooth[1])), f1, f2, bandwidth,
                          box=None if box is None else (box[0] * step[0], box[1] * step[1]))
     neg = p < 0

@@ -82,11 +82,15 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
     # Pilot: where does r·|Φ| fall below the tolerance for good?
     probe = np.linspace(0.0, r_cap, 97)[1:]
     r_eff = 0.0
+    seen = 0.0
     for theta in (np.arange(pilot_rays) + 0.5) * math.pi / pilot_rays:
         check_cancelled()
-        big = np.nonzero(probe * np.abs(ray_cf(theta, r_cap)(probe)) ** n * damping(theta, probe) > _PHI_TOL)[0]
+        ray = ray_cf(theta, r_cap)
+        seen = max(seen, getattr(ray, "bandwidth", bandwidth))
+        big = np.nonzero(probe * np.abs(ray(probe)) ** n * damping(theta, probe) > _PHI_TOL)[0]
         if len(big):
             r_eff = max(r_eff, probe[min(big[-1] + 1, len(probe) - 1)])
+    bandwidth = min(bandwidth, 1.25 * seen)   # the rays' own: where the law of U_θ really ends
     r_eff = min(r_cap, 1.25 * r_eff + 1e-300)
     fmax = math.hypot(np.abs(f1).max(), np.abs(f2).max())
     n_theta = int(math.ceil(_THETA_FACTOR * r_eff * fmax)) + 24

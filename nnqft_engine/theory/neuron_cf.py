@@ -25,6 +25,7 @@ import math
 import numpy as np
 from scipy import special
 
+from ..activations import get_activation
 from ..gauss_rules import legendre_rule
 
 # φ⁻¹ and φ's range for the monotone activations this module covers.
@@ -46,7 +47,7 @@ _L_U = 8              # Legendre nodes per u-piece
 
 def activation_reach(activation: str, sigma: np.ndarray) -> float:
     """max |φ(z)| over the z that matter (±9 standard deviations): bounds |U_θ|/√2."""
-    fwd = _FORWARD[activation]
+    fwd = _FORWARD.get(activation) or (lambda z: get_activation(activation).numpy_fn(np.asarray(z), 0.0))
     zmax = _Z_REACH * math.sqrt(max(sigma[0, 0], sigma[1, 1]))
     return float(max(abs(fwd(zmax)), abs(fwd(-zmax))))
 
@@ -64,6 +65,12 @@ def _tanh_sinh(h: float = 1.0 / 8, reach: float = 3.2):
 
 _TS = {True: _tanh_sinh(1.0 / 16, 3.6), False: _tanh_sinh(1.0 / 10, 3.2)}   # precise / fast (|δC| ~ 1e-10 / 1e-7)
 ODD = ("erf", "tanh", "linear")   # U_θ(−z) = −U_θ(z): F(−u) = 1 − F(u), only u ≥ 0 is computed
+
+
+def _extent(u: np.ndarray, f_minus: np.ndarray) -> float:
+    """max |u| where F(u) (or 1 − F) still exceeds 1e-14: the r-frequencies of C reach s times this."""
+    big = np.abs(f_minus) > 1e-14
+    return float(np.abs(u[big]).max()) if big.any() else float(np.abs(u).max())
 
 
 def _graded(lo: float, hi: float, fine_lo: float, fine_hi: float, ratio: float = 2.0) -> list[float]:
@@ -113,7 +120,7 @@ class RayCF:
             u_lo = 0.0
         pts = sorted(p for p in special_pts if u_lo <= p <= u_hi)
         fine0 = min(0.05 / max(s * r_max, 1e-300), 1e-2 * (u_hi - u_lo))
-        fine = 1e-9 * (u_hi - u_lo)
+        fine = (1e-9 if precise else 1e-7) * (u_hi - u_lo)
         edges: list[float] = []
         for p, q in zip(pts[:-1], pts[1:]):
             piece = _graded(p, q, fine0 if p == 0.0 else fine, fine0 if q == 0.0 else fine)
@@ -148,6 +155,7 @@ class RayCF:
         cond = np.nan_to_num(cond, nan=0.0)
         f = left * pa + right * qb + width * (cond @ wts)
         self.f_minus = f - (u > 0)                              # F(u) − 1 for u > 0
+        self.bandwidth = s * _extent(u, self.f_minus)
         self.wu = wu
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
