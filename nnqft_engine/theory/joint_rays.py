@@ -22,9 +22,13 @@ import numpy as np
 
 from ..cancel import check_cancelled
 from ..gauss_rules import legendre_rule
+from ..spec import SpecError
 
 _L_R = 12               # Legendre nodes per r-piece
 _PHI_TOL = 1e-13        # r·|Φ| below this is left out
+# Terms of one density (rays × (u-nodes × z-nodes + 0.3 × u-nodes × Chebyshev nodes)): 1e7 took 0.5–1 s on
+# this machine (2 shared cores). Beyond MAX_WORK (gelu/silu at N ≲ 50 on the app's grid) it is refused.
+MAX_WORK = 3e7
 _THETA_FACTOR = 0.3      # rays per unit of r_max·|f|max (measured: 1e-9 of the peak against 0.9, erf N = 2)
 _XI_STEP = 0.2          # ξ-grid step in units of 1/r_max (cubic interpolation: 7e-10 of the peak against 0.05)
 
@@ -82,11 +86,13 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
     # Pilot: where does r·|Φ| fall below the tolerance for good?
     probe = np.linspace(0.0, r_cap, 97)[1:]
     r_eff = 0.0
-    seen = 0.0
+    seen, cdf_terms, u_nodes = 0.0, 0.0, 0.0
     for theta in (np.arange(pilot_rays) + 0.5) * math.pi / pilot_rays:
         check_cancelled()
         ray = ray_cf(theta, r_cap)
         seen = max(seen, getattr(ray, "bandwidth", bandwidth))
+        cdf_terms += getattr(ray, "work", 0) / pilot_rays
+        u_nodes += len(getattr(ray, "u", ())) / pilot_rays
         big = np.nonzero(probe * np.abs(ray(probe)) ** n * damping(theta, probe) > _PHI_TOL)[0]
         if len(big):
             r_eff = max(r_eff, probe[min(big[-1] + 1, len(probe) - 1)])
@@ -94,9 +100,16 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
     r_eff = min(r_cap, 1.25 * r_eff + 1e-300)
     fmax = math.hypot(np.abs(f1).max(), np.abs(f2).max())
     n_theta = int(math.ceil(_THETA_FACTOR * r_eff * fmax)) + 24
+    bandwidth = min(bandwidth, 1.25 * seen)   # the rays' own: where the law of U_θ really ends
+    n_cheb = int(0.8 * r_eff * bandwidth) + 48
+    cost = n_theta * (cdf_terms + 0.3 * n_cheb * u_nodes)   # per ray: its CDF terms, then C(r) at the Chebyshev nodes (cheap terms)
+    if cost > MAX_WORK:
+        raise SpecError(f"the exact joint density here needs ~{cost:.1e} terms ({n_theta} rays; the "
+                        "characteristic function decays slowly at this N): too costly for an interactive "
+                        "view — raise N, or ask for fewer grid points (CLI)")
     r, wr = _r_rule(r_eff, fmax + bandwidth)
     # C is smooth in r (its frequencies are ≤ `bandwidth`): computed at Chebyshev nodes, interpolated to r.
-    r_cheb, to_r = _chebyshev_interpolation(r_eff, int(0.8 * r_eff * bandwidth) + 48, r)
+    r_cheb, to_r = _chebyshev_interpolation(r_eff, n_cheb, r)
     thetas = np.arange(n_theta) * math.pi / n_theta
     c_cheb = np.empty((len(r_cheb), n_theta))
     for j, theta in enumerate(thetas):

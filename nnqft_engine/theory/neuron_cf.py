@@ -153,6 +153,7 @@ class RayCF:
             arg = (zi - m * zo) / tau if tau > 0 else np.sign(zi - m * zo) * math.inf
         cond = special.ndtr(arg if a > 0 else -arg)
         cond = np.nan_to_num(cond, nan=0.0)
+        self.work = cond.size                                   # conditional-CDF terms (the cost model)
         f = left * pa + right * qb + width * (cond @ wts)
         self.f_minus = f - (u > 0)                              # F(u) − 1 for u > 0
         self.bandwidth = s * _extent(u, self.f_minus)

@@ -159,6 +159,7 @@ class FoldRayCF:
         below = special.ndtr((z_plus(y) - mu) / tau) - special.ndtr((z_minus(y) - mu) / tau)   # P(φ(z_i) ≤ y | z_o)
         below[y <= fmin] = 0.0
         cond = below if a > 0 else 1.0 - below
+        self.work = 2 * cond.size          # conditional-CDF terms, each ~2× erf's (tables, two normal CDFs)
         f = np.bincount(row, weights=width * (cond @ wts), minlength=len(u))
         self.f_minus = f - (u > 0)
         self.bandwidth = s * _extent(u, self.f_minus)
