@@ -65,7 +65,7 @@ def _solve(name: str, y: np.ndarray, z_lo: float, z_hi: float) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _inverses(name: str):
-    """(φ_min, z₊, z₋): the minimum and the two inverse branches (z₋ = −∞ for y ≥ 0; clamped at the far end,
+    """(t, φ_min, z₊, z₋): the turning point, the minimum and the two inverse branches (z₋ = −∞ for y ≥ 0; clamped at the far end,
     where φ has underflowed or z lies beyond 60, far outside every pre-activation's reach)."""
     act = get_activation(name)
     t = -1.0
@@ -96,7 +96,7 @@ def _inverses(name: str):
         out[y <= fmin] = t
         return out
 
-    return fmin, z_plus, z_minus
+    return t, fmin, z_plus, z_minus
 
 
 class FoldRayCF:
@@ -106,7 +106,7 @@ class FoldRayCF:
                  precise: bool = True):
         phi = _phi(activation)
         reach = _Z_REACH * math.sqrt(max(sigma[0, 0], sigma[1, 1]))
-        fmin, z_plus, z_minus = _inverses(activation)
+        t, fmin, z_plus, z_minus = _inverses(activation)
         c, sn = math.cos(theta), math.sin(theta)
         i, o = (0, 1) if abs(c) >= abs(sn) else (1, 0)
         a, b = (c, sn) if i == 0 else (sn, c)
@@ -121,7 +121,7 @@ class FoldRayCF:
         pts = sorted({u_lo, u_hi, 0.0} | {a * p + b * q for p in (fmin, 0.0) for q in (fmin, 0.0)
                                          if u_lo <= a * p + b * q <= u_hi})
         fine0 = min(0.05 / max(s * r_max, 1e-300), 1e-2 * (u_hi - u_lo))
-        fine = (1e-9 if precise else 1e-7) * (u_hi - u_lo)
+        fine = (1e-9 if precise else 1e-5) * (u_hi - u_lo)
         edges: list[float] = []
         for p, q in zip(pts[:-1], pts[1:]):
             piece = _graded(p, q, fine0 if p == 0.0 else fine, fine0 if q == 0.0 else fine)
@@ -139,6 +139,7 @@ class FoldRayCF:
             ok = target > fmin
             cuts.append(np.where(ok, z_plus(target), np.nan))
             cuts.append(np.where(ok & (target < 0), z_minus(target), np.nan))
+        cuts.append(np.full(len(u), t))   # y(z_o) is stationary there: a narrow feature when it nearly hits φ_min
         cuts = np.stack(cuts, axis=1)
         cuts = np.where(np.isfinite(cuts), cuts, np.inf)
         bounds = np.sort(np.concatenate([np.full((len(u), 1), -np.inf), cuts], axis=1), axis=1)
