@@ -104,9 +104,9 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
     n_cheb = int(0.8 * r_eff * bandwidth) + 48
     cost = n_theta * (cdf_terms + 0.3 * n_cheb * u_nodes)   # per ray: its CDF terms, then C(r) at the Chebyshev nodes (cheap terms)
     if cost > MAX_WORK:
-        raise SpecError(f"the exact joint density here needs ~{cost:.1e} terms ({n_theta} rays; the "
-                        "characteristic function decays slowly at this N): too costly for an interactive "
-                        "view — raise N, or ask for fewer grid points (CLI)")
+        raise SpecError(f"the exact joint density here needs ~{cost:.1e} terms ({n_theta} rays: its "
+                        f"characteristic function decays slowly at this N), over the budget of {MAX_WORK:.0e} "
+                        "(~2 s): raise N")
     r, wr = _r_rule(r_eff, fmax + bandwidth)
     # C is smooth in r (its frequencies are ≤ `bandwidth`): computed at Chebyshev nodes, interpolated to r.
     r_cheb, to_r = _chebyshev_interpolation(r_eff, n_cheb, r)
