@@ -27,12 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError
 from .joint_rays import backprojected
 from .kernels import kernels
 from .neuron_cf import MONOTONE, RayCF, activation_reach
 from .neuron_cf_fold import FOLDED, FoldRayCF
+from .neuron_cf_rule import ParameterRule
+from .density import characteristic_function
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
 _ROWS = 64                # rows of the Fourier grid per block (~30 ms)
@@ -65,13 +68,13 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
         raise SpecError("the exact joint density needs i.i.d. parameters (independence 'none')")
     if spec.input_dim != 1:
         raise SpecError("the exact joint density is implemented for 1-D inputs only")
-    if spec.prior != "gaussian":
-        raise SpecError(f"the exact joint density is implemented for the gaussian prior only (got {spec.prior}: "
-                        "the conditional law of z(x₁) given z(x₂) is then not a closed form)")
-    if spec.activation != "relu" and spec.activation not in MONOTONE + FOLDED:
-        raise SpecError(f"the exact joint density is implemented for relu, {', '.join(MONOTONE + FOLDED)} only; "
-                        f"{spec.activation} is not monotone (nor has it one minimum), so the law of "
-                        "cos θ·φ(z₁) + sin θ·φ(z₂) is not one integral of a closed-form CDF")
+    if spec.prior == "rademacher":
+        raise SpecError("with a rademacher prior f takes finitely many values: it has no joint density")
+    if get_activation(spec.activation).exponential:
+        raise SpecError("gauss-net's joint density is not implemented (its normaliser depends on x)")
+    if spec.activation == "relu" and spec.prior != "gaussian":
+        raise SpecError(f"the exact joint density for relu is implemented for the gaussian prior only (got "
+                        f"{spec.prior}: its kinks would need a split rule on every ray)")
     if spec.sigma_b <= 0 or spec.sigma_w <= 0:
         raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
                         "degenerate)")
@@ -189,18 +192,23 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
 
 
 def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> JointDensity:
-    """Monotone smooth φ: C on rays from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf), inverted by filtered
-    back-projection (joint_rays). No atoms: the law of f has a density, smoothed here like relu's."""
+    """Smooth φ: C on rays — from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (gaussian prior, monotone or one-minimum φ:
+    neuron_cf, neuron_cf_fold), else by a 2-D parameter rule where that resolves it (large N) — inverted by
+    filtered back-projection (joint_rays). No atoms: the law of f has a density, smoothed here like relu's."""
     n = spec.width
     s = spec.sigma_w / math.sqrt(n)
     m = (points - 1) // 2
     f1, f2 = (np.arange(-m, m + 1) * step[k] for k in range(2))
     smooth = SMOOTH_STEPS * step
-    ray = FoldRayCF if spec.activation in FOLDED else RayCF
-    bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
-    p, _ = backprojected(lambda theta, r_max: ray(spec.activation, sigma, s, theta, r_max, precise=False), n,
-                         spec.sigma_b, (float(smooth[0]), float(smooth[1])), f1, f2, bandwidth,
-                         box=None if box is None else (box[0] * step[0], box[1] * step[1]))
+    h = (float(smooth[0]), float(smooth[1]))
+    wide = None if box is None else (box[0] * step[0], box[1] * step[1])
+    if spec.prior == "gaussian" and spec.activation in MONOTONE + FOLDED:
+        ray = FoldRayCF if spec.activation in FOLDED else RayCF
+        bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
+        p, _ = backprojected(lambda theta, r_max: ray(spec.activation, sigma, s, theta, r_max, precise=False), n,
+                             spec.sigma_b, h, f1, f2, bandwidth, box=wide)
+    else:
+        p = _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, wide)
     neg = p < 0
     cell = step[0] * step[1]
     clipped = float(-p[neg].sum() * cell)
@@ -208,3 +216,51 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> Joi
     levels = hpd_levels(p, cell, total=1.0)   # of the whole law (mass 1), not only of the window
     return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p, smooth=(float(smooth[0]), float(smooth[1])),
                         levels=levels, cov=cov, diagonal_mass=0.0, clipped_mass=clipped)
+
+
+RULE_NODES = 120_000   # the largest 2-D parameter rule (one ψ per node, radius and ray; MAX_WORK bounds the rest)
+
+
+def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box) -> np.ndarray:
+    """Every prior, every smooth φ, where a plain 2-D rule resolves C up to the radius the inversion needs: the
+    pilot runs to twice the Gaussian limit's 1e-13 radius on a rule resolving that (at most RULE_NODES nodes),
+    and the rule for the radius found must agree with a 1.6× finer one to 1e-8 on three rays."""
+    n = spec.width
+    lam = float(np.linalg.eigvalsh(cov + np.diag(np.square(h)))[0])
+    r_pilot = 2.0 * math.sqrt(2 * math.log(1e13) / lam)
+    why = (f"the exact joint density for {spec.activation} under the {spec.prior} prior is a 2-D quadrature of a "
+           "ridge here (the closed-form CDF route needs the gaussian prior and a monotone or one-minimum φ)")
+    rules: dict = {}
+
+    def rule_for(r_max: float, resolution: float = 1.0) -> ParameterRule:
+        if (r_max, resolution) not in rules:
+            rule = ParameterRule(spec, x1, x2, r_max, resolution)
+            if len(rule) > RULE_NODES / resolution**2:
+                raise SpecError(f"{why}, and at N = {n} resolving it takes {len(rule):.1e} nodes (budget "
+                                f"{RULE_NODES:.0e}): raise N")
+            rules[(r_max, resolution)] = rule
+        return rules[(r_max, resolution)]
+
+    def ray_cf(theta: float, r_max: float):
+        main = rule_for(r_max)
+        if r_max != r_pilot and (r_max, 0.6) not in rules:   # first main ray: check the rule against a finer one
+            fine = rule_for(r_max, 0.6)
+            rr = np.linspace(0.0, r_max, 33)[1:]
+            diff = max(float(np.abs(main.ray(th)(rr) - fine.ray(th)(rr)).max()) for th in (0.4, 1.3, 2.4))
+            if diff > 1e-8:
+                raise SpecError(f"{why}, and at N = {n} the rule does not resolve it (two resolutions differ by "
+                                f"{diff:.0e}): raise N")
+        return main.ray(theta)
+
+    def bias(v):
+        return characteristic_function(spec.prior, spec.sigma_b * v, spec.prior_dof)
+
+    try:
+        p, _ = backprojected(ray_cf, n, spec.sigma_b, h, f1, f2, spec.sigma_w / math.sqrt(n) * 2.0, box=box,
+                             bias_cf=bias, pilot_r_max=r_pilot, min_chebyshev=24)
+    except SpecError as exc:
+        if "decays too slowly" in str(exc):
+            raise SpecError(f"{why}, and at N = {n} its characteristic function decays too slowly for a rule of "
+                            "affordable size: raise N") from None
+        raise
+    return p

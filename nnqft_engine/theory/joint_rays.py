@@ -71,37 +71,46 @@ def _cubic(table: np.ndarray, step: float, xi: np.ndarray) -> np.ndarray:
 
 def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.ndarray]], n: int, sigma_b: float,
                   smooth: tuple[float, float], f1: np.ndarray, f2: np.ndarray, bandwidth: float,
-                  box: tuple[float, float] | None = None, pilot_rays: int = 12) -> tuple[np.ndarray, dict]:
+                  box: tuple[float, float] | None = None, pilot_rays: int = 12,
+                  bias_cf: Callable[[np.ndarray], np.ndarray] | None = None,
+                  pilot_r_max: float = math.inf, min_chebyshev: int = 48) -> tuple[np.ndarray, dict]:
     """p on the grid f1 × f2. `ray_cf(θ, r_max)` returns r ↦ C(r(cos θ, sin θ)); `bandwidth` bounds the
     r-frequency of C (s·max|U_θ|). With box = (w₁, w₂), p is averaged over the w₁×w₂ rectangle around each
-    point (Φ times the box's characteristic function sinc(t₁w₁/2)·sinc(t₂w₂/2))."""
+    point (Φ times the box's characteristic function sinc(t₁w₁/2)·sinc(t₂w₂/2)). `bias_cf(v)`: the readout
+    bias's characteristic function at v = t₁ + t₂ (default gaussian, e^{−σ_b²v²/2}). `pilot_r_max`: the radius up
+    to which `ray_cf` is trustworthy; if Φ has not died out by then, SpecError."""
     h1, h2 = smooth
-    quad = np.array([[h1 * h1 + sigma_b**2, sigma_b**2], [sigma_b**2, h2 * h2 + sigma_b**2]])
+    gauss_b = sigma_b if bias_cf is None else 0.0          # a gaussian bias joins the smoothing's quadratic form
+    quad = np.array([[h1 * h1 + gauss_b**2, gauss_b**2], [gauss_b**2, h2 * h2 + gauss_b**2]])
     r_cap = math.sqrt(2 * math.log(1.0 / _PHI_TOL)) / math.sqrt(np.linalg.eigvalsh(quad)[0])
 
     def damping(theta, r):
         c, s = math.cos(theta), math.sin(theta)
-        return np.exp(-0.5 * r * r * (c * c * quad[0, 0] + 2 * c * s * quad[0, 1] + s * s * quad[1, 1]))
+        out = np.exp(-0.5 * r * r * (c * c * quad[0, 0] + 2 * c * s * quad[0, 1] + s * s * quad[1, 1]))
+        return out if bias_cf is None else out * bias_cf(r * (c + s))
 
     # Pilot: where does r·|Φ| fall below the tolerance for good?
-    probe = np.linspace(0.0, r_cap, 97)[1:]
+    r_probe = min(r_cap, pilot_r_max)
+    probe = np.linspace(0.0, r_probe, 97)[1:]
     r_eff = 0.0
     seen, cdf_terms, u_nodes = 0.0, 0.0, 0.0
     for theta in (np.arange(pilot_rays) + 0.5) * math.pi / pilot_rays:
         check_cancelled()
-        ray = ray_cf(theta, r_cap)
+        ray = ray_cf(theta, r_probe)
         seen = max(seen, getattr(ray, "bandwidth", bandwidth))
         cdf_terms += getattr(ray, "work", 0) / pilot_rays
         u_nodes += len(getattr(ray, "u", ())) / pilot_rays
-        big = np.nonzero(probe * np.abs(ray(probe)) ** n * damping(theta, probe) > _PHI_TOL)[0]
+        big = np.nonzero(probe * np.abs(ray(probe)) ** n * np.abs(damping(theta, probe)) > _PHI_TOL)[0]
         if len(big):
             r_eff = max(r_eff, probe[min(big[-1] + 1, len(probe) - 1)])
     bandwidth = min(bandwidth, 1.25 * seen)   # the rays' own: where the law of U_θ really ends
-    r_eff = min(r_cap, 1.25 * r_eff + 1e-300)
+    if r_probe < r_cap and r_eff >= probe[-1]:
+        raise SpecError("the characteristic function decays too slowly here for the rule that computes it")
+    r_eff = min(r_probe, 1.25 * r_eff + 1e-300)
     fmax = math.hypot(np.abs(f1).max(), np.abs(f2).max())
     n_theta = int(math.ceil(_THETA_FACTOR * r_eff * fmax)) + 24
     bandwidth = min(bandwidth, 1.25 * seen)   # the rays' own: where the law of U_θ really ends
-    n_cheb = int(0.8 * r_eff * bandwidth) + 48
+    n_cheb = int(0.8 * r_eff * bandwidth) + min_chebyshev
     cost = n_theta * (cdf_terms + 0.3 * n_cheb * u_nodes)   # per ray: its CDF terms, then C(r) at the Chebyshev nodes (cheap terms)
     if cost > MAX_WORK:
         raise SpecError(f"the exact joint density here needs ~{cost:.1e} terms ({n_theta} rays: its "
