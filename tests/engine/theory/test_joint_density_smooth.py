@@ -16,6 +16,7 @@ from nnqft_engine.theory.density import output_density
 from nnqft_engine.theory.joint_density import joint_density, preactivation_cov
 from nnqft_engine.theory.neuron_cf import RayCF
 from nnqft_engine.theory.neuron_cf_fold import FoldRayCF
+from nnqft_engine.theory.neuron_cf_rule import ParameterRule
 
 ERF = NetworkSpec(activation="erf", width=2, sigma_w=2.0, sigma_b=0.3)
 
@@ -106,6 +107,24 @@ def test_linear_ray_cf_is_the_closed_form(theta):
     np.testing.assert_allclose(RayCF("linear", sig, s, theta, 30.0)(r), want, rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("r, theta", [(3.0, 1.0), pytest.param(8.0, 2.5, marks=pytest.mark.slow)])
+def test_uniform_prior_rule_cf_against_nested_adaptive_quadrature(r, theta):
+    """The 2-D parameter rule (non-gaussian priors) at a radius it was built for: tanh × uniform, N = 64, against
+    nested adaptive quadrature over the uniform (α, β) square, readout ψ(s) = sin(√3s)/(√3s)."""
+    spec = NetworkSpec(activation="tanh", prior="uniform", width=64, sigma_w=2.0, sigma_b=0.3)
+    s, a3 = 2.0 / 8.0, math.sqrt(3.0)
+    t1, t2 = r * math.cos(theta), r * math.sin(theta)
+
+    def integrand(beta, alpha):
+        u = t1 * math.tanh(2.0 * alpha + 0.3 * beta) + t2 * math.tanh(-1.0 * alpha + 0.3 * beta)
+        x = a3 * s * u
+        return (math.sin(x) / x if x != 0 else 1.0) / 12.0
+
+    want = integrate.dblquad(integrand, -a3, a3, -a3, a3, epsabs=1e-13, epsrel=1e-12)[0]
+    got = ParameterRule(spec, 1.0, -0.5, 10.0).ray(theta)(np.array([r]))[0]
+    assert got == pytest.approx(want, abs=1e-9)
+
+
 @pytest.mark.slow
 def test_erf_normalised_with_the_exact_covariance_and_the_1d_marginal():
     """On a window holding the whole law: mass 1, covariance = G2 (the NNGP) + the smoothing, and the marginal of
@@ -145,11 +164,12 @@ def test_large_width_tanh_joint_density_is_the_smoothed_nngp_gaussian():
     (ERF, -0.5, 10**6),
     (NetworkSpec(activation="tanh", width=4, sigma_w=1.5, sigma_b=0.2), 0.3, 10**6),
     (NetworkSpec(activation="gelu", width=64, sigma_w=2.0, sigma_b=0.3), -0.5, 2 * 10**5),   # sampling N = 64 is slow
+    (NetworkSpec(activation="tanh", prior="uniform", width=64, sigma_w=2.0, sigma_b=0.3), -0.5, 2 * 10**5),
 ])
 def test_joint_density_against_sampled_networks_chi_square(spec, x2, m):
     """The law of (f₁ + ε₁, f₂ + ε₂), εₖ ~ N(0, smoothₖ²), binned in 6×6 grid steps (the box option gives the
     bins' expectation); bins with ≥ 20 expected. Measured p = 0.66 (erf, N = 2), 0.86 (tanh, N = 4) with 10⁶
-    networks, 0.87 (gelu, N = 64) with 10⁶ (2·10⁵ here, for time)."""
+    networks, 0.87 (gelu, N = 64) with 10⁶ (2·10⁵ here, for time), 0.87 (tanh × uniform, N = 64, 2·10⁵)."""
     x1, k = 1.0, 6
     b = joint_density(spec, x1, x2, points=121, box=(k, k))
     f = sample_outputs(spec, [x1, x2], SampleSettings(ensemble=m, seed=5, dtype="float64"))
@@ -165,9 +185,11 @@ def test_joint_density_against_sampled_networks_chi_square(spec, x2, m):
 
 
 @pytest.mark.parametrize("kw, words", [
-    (dict(activation="sin"), "not monotone"),
-    (dict(activation="cos"), "not monotone"),
-    (dict(prior="laplace"), "gaussian prior"),
+    (dict(activation="sin"), "2-D quadrature of a ridge"),
+    (dict(activation="cos"), "raise N"),
+    (dict(prior="laplace"), "2-D quadrature of a ridge"),   # erf × laplace at N = 2: the rule would be huge
+    (dict(activation="relu", prior="uniform"), "gaussian prior only"),
+    (dict(prior="rademacher"), "finitely many values"),
     (dict(activation="gelu"), "over the budget"),     # N = 2 on the app's 161² grid: ~9e7 terms (budget 3e7)
 ])
 def test_refused_with_a_reason(kw, words):
