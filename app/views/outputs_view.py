@@ -286,7 +286,7 @@ class OutputsView(ViewBase):
         self.joint_note.setText(text)
         self.joint_note.setToolTip(_wrap(
             "The exact finite-N joint density at depth 1 by Fourier inversion of the characteristic function "
-            "(docs/physics.md §4.6: one 2-D FFT for relu, back-projection along rays for the smooth monotone "
+            "(docs/physics.md §4.6: one 2-D FFT for relu, back-projection along rays for the smooth "
             "activations). Its level lines hold 39 %, 86 % and 99 % of the probability "
             "(what the 1σ, 2σ, 3σ ellipses hold for a Gaussian). It is drawn for the law of f plus independent "
             "Gaussian noise of 1.6 grid steps: relu puts mass on lines (f = (c, c) when every neuron is off at "
