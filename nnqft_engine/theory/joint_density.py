@@ -1,5 +1,4 @@
-"""Exact finite-N joint density of (f(x₁), f(x₂)) at depth 1, gaussian prior, by one 2-D Fourier inversion
-(docs/physics.md §4.6).
+"""Exact finite-N joint density of (f(x₁), f(x₂)) at depth 1 by Fourier inversion (docs/physics.md §4.6).
 
 f(x_k) = c + Σᵢ aᵢ φ(zᵢ(x_k)) with N i.i.d. neurons, so the joint characteristic function factorizes exactly:
 
@@ -16,9 +15,11 @@ the continuous part has integrable singularities (C decays only like 1/|t|). A s
 noise has exactly this density, which is how the tests compare it with sampled networks.
 
 C(t) for relu is in closed form (a Gaussian times e^{−(q·z)²/2} is a Gaussian; the quadrant probabilities of
-a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT (~0.1–0.5 s). Other activations
-are refused: C(t) is then a 2-D integral whose integrand is a ridge of width 1/(s|t|), and at small N (where
-Φ decays slowly) a quadrature fine enough costs 1e8–1e10 terms per density (measured for erf, N = 32 … 2).
+a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT (~0.1–0.5 s). For the smooth
+activations C(t) is a 2-D integral of a ridge of width 1/(s|t|); it is computed along rays t = rθ̂ instead,
+from the law of the projection cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf, neuron_cf_fold: gaussian prior) or by a
+2-D parameter rule where that resolves it (neuron_cf_rule: large N), and inverted by filtered back-projection
+(joint_rays); over a cost budget, refused with the estimate.
 """
 from __future__ import annotations
 
