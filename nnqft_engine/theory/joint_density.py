@@ -31,12 +31,12 @@ import numpy as np
 from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError
+from .density import characteristic_function
 from .joint_rays import backprojected
 from .kernels import kernels
 from .neuron_cf import MONOTONE, RayCF, activation_reach
 from .neuron_cf_fold import FOLDED, FoldRayCF
 from .neuron_cf_rule import ParameterRule
-from .density import characteristic_function
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
 _ROWS = 64                # rows of the Fourier grid per block (~30 ms)

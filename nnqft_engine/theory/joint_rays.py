@@ -16,7 +16,7 @@ by cubic interpolation. No Cartesian frequency grid, so no aliasing and no perio
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

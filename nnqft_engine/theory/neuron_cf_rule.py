@@ -48,7 +48,7 @@ class ParameterRule:
     def __len__(self) -> int:
         return len(self.weights)
 
-    def ray(self, theta: float) -> "RuleRayCF":
+    def ray(self, theta: float) -> RuleRayCF:
         return RuleRayCF(self, theta)
 
 
