@@ -235,7 +235,7 @@ def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box) -> np.ndarray:
 
     def rule_for(r_max: float, resolution: float = 1.0) -> ParameterRule:
         if (r_max, resolution) not in rules:
-            rule = ParameterRule(spec, x1, x2, r_max, resolution)
+            rule = ParameterRule(spec, x1, x2, r_max, resolution, max_nodes=RULE_NODES / resolution**2)
             if len(rule) > RULE_NODES / resolution**2:
                 raise SpecError(f"{why}, and at N = {n} resolving it takes {len(rule):.1e} nodes (budget "
                                 f"{RULE_NODES:.0e}): raise N")

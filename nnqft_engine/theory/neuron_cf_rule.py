@@ -25,7 +25,8 @@ _CORE = 5.0      # standardized |u| up to which pieces keep their fine width (ge
 class ParameterRule:
     """(h₁, h₂) = (φ(z(x₁)), φ(z(x₂))) and weights on a tensor rule fine enough for |t| ≤ r_max."""
 
-    def __init__(self, spec: NetworkSpec, x1: float, x2: float, r_max: float, resolution: float = 1.0):
+    def __init__(self, spec: NetworkSpec, x1: float, x2: float, r_max: float, resolution: float = 1.0,
+                 max_nodes: float = float("inf")):
         act = get_activation(spec.activation)
         s = spec.sigma_w / math.sqrt(spec.width)
         sw, sb = spec.sigma_w, spec.sigma_b
@@ -39,14 +40,18 @@ class ParameterRule:
         v, wv = axis_rule(spec.prior, h_v, spec.prior_dof, n=_L, growth=h_v / _CORE, core=_CORE)
         keep_u, keep_v = wu > 1e-300, wv > 1e-300
         u, wu, v, wv = u[keep_u], wu[keep_u], v[keep_v], wv[keep_v]
+        self.size = len(u) * len(v)
+        self.prior, self.dof, self.s = spec.prior, spec.prior_dof, s
+        if self.size > max_nodes:   # the caller refuses: do not build it
+            self.h1 = self.h2 = self.weights = np.zeros(0)
+            return
         w, b = np.meshgrid(sw * u, sb * v, indexing="ij")
         self.h1 = act.numpy_fn(w * x1 + b, 0.0).ravel()
         self.h2 = act.numpy_fn(w * x2 + b, 0.0).ravel()
         self.weights = np.outer(wu, wv).ravel()
-        self.prior, self.dof, self.s = spec.prior, spec.prior_dof, s
 
     def __len__(self) -> int:
-        return len(self.weights)
+        return self.size
 
     def ray(self, theta: float) -> RuleRayCF:
         return RuleRayCF(self, theta)
