@@ -27,7 +27,7 @@ from ..spec import SpecError
 _L_R = 12               # Legendre nodes per r-piece
 _PHI_TOL = 1e-13        # r·|Φ| below this is left out
 # Terms of one density (rays × (u-nodes × z-nodes + 0.3 × u-nodes × Chebyshev nodes)): 1e7 took 0.5–1 s on
-# this machine (2 shared cores). Beyond MAX_WORK (gelu/silu at N ≲ 50 on the app's grid) it is refused.
+# this machine (2 shared cores). Beyond MAX_WORK (gelu/silu at N ≲ 100 on the app's grid) it is refused.
 MAX_WORK = 3e7
 _THETA_FACTOR = 0.3      # rays per unit of r_max·|f|max (measured: 1e-9 of the peak against 0.9, erf N = 2)
 _XI_STEP = 0.2          # ξ-grid step in units of 1/r_max (cubic interpolation: 7e-10 of the peak against 0.05)
