@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from nnqft_engine.spec import NetworkSpec
-from nnqft_engine.theory.joint_density import JointDensity, joint_density
+from nnqft_engine.theory.joint_density import JointDensity, available, joint_density
 
 POINTS = 161         # grid points per axis: the smoothing is 1.6 steps = 0.13 standard deviations
 SPAN_SD = 6.5
@@ -18,9 +18,8 @@ def _key(spec: NetworkSpec, x1: float, x2: float) -> tuple:
 
 
 def needs_work(spec: NetworkSpec, x1: float, x2: float) -> bool:
-    """Whether exact_joint would compute an inversion (relu at depth 1, not cached) rather than answer at once."""
-    return (spec.depth == 1 and spec.activation == "relu" and spec.iid and spec.prior == "gaussian"
-            and _key(spec, x1, x2) not in _CACHE)
+    """Whether exact_joint would compute an inversion (a covered case, not cached) rather than answer at once."""
+    return available(spec, x1, x2) and _key(spec, x1, x2) not in _CACHE
 
 
 def exact_joint(spec: NetworkSpec, x1: float, x2: float) -> JointDensity:

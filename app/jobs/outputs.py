@@ -191,7 +191,8 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
                 yield result()
             theory.update(_exact(spec, float(pts[0, 0]), edges[0]))
         elif stats is not None and "joint_reason" not in theory:
-            # One chunk later (the 1-D density is on screen by then): the joint density (0.2–0.5 s for relu), after
+            # One chunk later (the 1-D density is on screen by then): the joint density (0.2–0.5 s for relu, 0.6–2 s
+            # for the smooth activations), after
             # the same debounce unless this job has waited already (dragging x₂ leaves the 1-D density cached).
             if joint_needs_work(spec, float(pts[0, 0]), float(pts[1, 0])):
                 if not paused:

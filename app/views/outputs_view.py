@@ -285,11 +285,13 @@ class OutputsView(ViewBase):
             text += f" Ridge on the diagonal: {_all_neurons(r.width)} off at x₁ and x₂ (weight {j.diagonal_mass:.3g})."
         self.joint_note.setText(text)
         self.joint_note.setToolTip(_wrap(
-            "The exact finite-N joint density at depth 1 by one 2-D Fourier inversion of the characteristic "
-            "function (docs/physics.md §4.6). Its level lines hold 39 %, 86 % and 99 % of the probability "
+            "The exact finite-N joint density at depth 1 by Fourier inversion of the characteristic function "
+            "(docs/physics.md §4.6: one 2-D FFT for relu, back-projection along rays for the smooth "
+            "activations). Its level lines hold 39 %, 86 % and 99 % of the probability "
             "(what the 1σ, 2σ, 3σ ellipses hold for a Gaussian). It is drawn for the law of f plus independent "
             "Gaussian noise of 1.6 grid steps: relu puts mass on lines (f = (c, c) when every neuron is off at "
-            "both points), which have no 2-D density. The dashed ellipses are the N = ∞ (NNGP) Gaussian's.", 60))
+            "both points), which have no 2-D density; the noise also sets where the inversion may stop. The "
+            "dashed ellipses are the N = ∞ (NNGP) Gaussian's.", 60))
 
     def _style_markers(self) -> None:
         t = self.theme

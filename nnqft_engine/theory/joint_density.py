@@ -1,5 +1,4 @@
-"""Exact finite-N joint density of (f(x₁), f(x₂)) at depth 1, gaussian prior, by one 2-D Fourier inversion
-(docs/physics.md §4.6).
+"""Exact finite-N joint density of (f(x₁), f(x₂)) at depth 1 by Fourier inversion (docs/physics.md §4.6).
 
 f(x_k) = c + Σᵢ aᵢ φ(zᵢ(x_k)) with N i.i.d. neurons, so the joint characteristic function factorizes exactly:
 
@@ -16,9 +15,11 @@ the continuous part has integrable singularities (C decays only like 1/|t|). A s
 noise has exactly this density, which is how the tests compare it with sampled networks.
 
 C(t) for relu is in closed form (a Gaussian times e^{−(q·z)²/2} is a Gaussian; the quadrant probabilities of
-a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT (~0.1–0.5 s). Other activations
-are refused: C(t) is then a 2-D integral whose integrand is a ridge of width 1/(s|t|), and at small N (where
-Φ decays slowly) a quadrature fine enough costs 1e8–1e10 terms per density (measured for erf, N = 32 … 2).
+a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT (~0.1–0.5 s). For the smooth
+activations C(t) is a 2-D integral of a ridge of width 1/(s|t|); it is computed along rays t = rθ̂ instead,
+from the law of the projection cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf, neuron_cf_fold: gaussian prior) or by a
+2-D parameter rule where that resolves it (neuron_cf_rule: large N), and inverted by filtered back-projection
+(joint_rays); over a cost budget, refused with the estimate.
 """
 from __future__ import annotations
 
@@ -27,9 +28,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError
+from .density import characteristic_function
+from .joint_rays import backprojected
 from .kernels import kernels
+from .neuron_cf import MONOTONE, RayCF, activation_reach
+from .neuron_cf_fold import FOLDED, FoldRayCF
+from .neuron_cf_rule import ParameterRule
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
 _ROWS = 64                # rows of the Fourier grid per block (~30 ms)
@@ -62,17 +69,27 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
         raise SpecError("the exact joint density needs i.i.d. parameters (independence 'none')")
     if spec.input_dim != 1:
         raise SpecError("the exact joint density is implemented for 1-D inputs only")
-    if spec.prior != "gaussian":
-        raise SpecError(f"the exact joint density is implemented for the gaussian prior only (got {spec.prior})")
-    if spec.activation != "relu":
-        raise SpecError("the exact joint density is implemented for relu only (its neurons' characteristic "
-                        "function has a closed form; for other activations it is a 2-D quadrature of a sharp ridge "
-                        "costing ~1e8 terms at N = 32 and more at smaller N)")
+    if spec.prior == "rademacher":
+        raise SpecError("with a rademacher prior f takes finitely many values: it has no joint density")
+    if get_activation(spec.activation).exponential:
+        raise SpecError("gauss-net's joint density is not implemented (its normaliser depends on x)")
+    if spec.activation == "relu" and spec.prior != "gaussian":
+        raise SpecError(f"the exact joint density for relu is implemented for the gaussian prior only (got "
+                        f"{spec.prior}: its kinks would need a split rule on every ray)")
     if spec.sigma_b <= 0 or spec.sigma_w <= 0:
         raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
                         "degenerate)")
     if abs(x1 - x2) < 1e-9 * max(1.0, abs(x1)):
         raise SpecError("x₁ = x₂: f(x₁) = f(x₂), the joint law sits on the diagonal and has no density")
+
+
+def available(spec: NetworkSpec, x1: float, x2: float) -> bool:
+    """Whether joint_density computes a density here (rather than refusing with a reason)."""
+    try:
+        _check(spec, float(x1), float(x2))
+    except SpecError:
+        return False
+    return True
 
 
 def preactivation_cov(spec: NetworkSpec, x1: float, x2: float) -> np.ndarray:
@@ -111,11 +128,13 @@ def _fast_size(n: int) -> int:
     return best
 
 
-def hpd_levels(p: np.ndarray, cell: float, masses=HPD_MASSES) -> np.ndarray:
-    """Density values ℓ such that {p ≥ ℓ} holds each of `masses` (grid cells of area `cell`)."""
+def hpd_levels(p: np.ndarray, cell: float, masses=HPD_MASSES, total: float | None = None) -> np.ndarray:
+    """Density values ℓ such that {p ≥ ℓ} holds each of `masses` (grid cells of area `cell`) of `total`
+    (default: the mass on the grid)."""
     v = np.sort(p.ravel())[::-1]
     cum = np.cumsum(v) * cell
-    return np.array([v[min(int(np.searchsorted(cum, m * cum[-1])), len(v) - 1)] for m in masses])
+    total = cum[-1] if total is None else total
+    return np.array([v[min(int(np.searchsorted(cum, m * total)), len(v) - 1)] for m in masses])
 
 
 def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, span_sd: float = 3.5,
@@ -134,6 +153,8 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     half = np.asarray(span_sd * sd if half_range is None else half_range, dtype=np.float64) * np.ones(2)
     points = int(points) | 1                                       # odd: f = 0 is a grid point
     step = 2 * half / (points - 1)
+    if spec.activation != "relu":
+        return _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box)
     # The period must hold the whole law (aliasing folds the tails back in); a product of Gaussians has
     # exponential tails at small N (the 1-D density's window, theory/density.py).
     reach = (8.0 + 24.0 / math.sqrt(n)) * sd
@@ -169,3 +190,78 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p[keep[0], keep[1]].copy(),
                         smooth=(float(smooth[0]), float(smooth[1])), levels=levels, cov=cov,
                         diagonal_mass=p00**n, clipped_mass=clipped)
+
+
+def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> JointDensity:
+    """Smooth φ: C on rays — from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (gaussian prior, monotone or one-minimum φ:
+    neuron_cf, neuron_cf_fold), else by a 2-D parameter rule where that resolves it (large N) — inverted by
+    filtered back-projection (joint_rays). No atoms: the law of f has a density, smoothed here like relu's."""
+    n = spec.width
+    s = spec.sigma_w / math.sqrt(n)
+    m = (points - 1) // 2
+    f1, f2 = (np.arange(-m, m + 1) * step[k] for k in range(2))
+    smooth = SMOOTH_STEPS * step
+    h = (float(smooth[0]), float(smooth[1]))
+    wide = None if box is None else (box[0] * step[0], box[1] * step[1])
+    if spec.prior == "gaussian" and spec.activation in MONOTONE + FOLDED:
+        ray = FoldRayCF if spec.activation in FOLDED else RayCF
+        bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
+        p, _ = backprojected(lambda theta, r_max: ray(spec.activation, sigma, s, theta, r_max, precise=False), n,
+                             spec.sigma_b, h, f1, f2, bandwidth, box=wide)
+    else:
+        p = _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, wide)
+    neg = p < 0
+    cell = step[0] * step[1]
+    clipped = float(-p[neg].sum() * cell)
+    p[neg] = 0.0
+    levels = hpd_levels(p, cell, total=1.0)   # of the whole law (mass 1), not only of the window
+    return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p, smooth=(float(smooth[0]), float(smooth[1])),
+                        levels=levels, cov=cov, diagonal_mass=0.0, clipped_mass=clipped)
+
+
+RULE_NODES = 120_000   # the largest 2-D parameter rule (one ψ per node, radius and ray; MAX_WORK bounds the rest)
+
+
+def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box) -> np.ndarray:
+    """Every prior, every smooth φ, where a plain 2-D rule resolves C up to the radius the inversion needs: the
+    pilot runs to twice the Gaussian limit's 1e-13 radius on a rule resolving that (at most RULE_NODES nodes),
+    and the rule for the radius found must agree with a 1.6× finer one to 1e-8 on three rays."""
+    n = spec.width
+    lam = float(np.linalg.eigvalsh(cov + np.diag(np.square(h)))[0])
+    r_pilot = 2.0 * math.sqrt(2 * math.log(1e13) / lam)
+    why = (f"the exact joint density for {spec.activation} under the {spec.prior} prior is a 2-D quadrature of a "
+           "ridge here (the closed-form CDF route needs the gaussian prior and a monotone or one-minimum φ)")
+    rules: dict = {}
+
+    def rule_for(r_max: float, resolution: float = 1.0) -> ParameterRule:
+        if (r_max, resolution) not in rules:
+            rule = ParameterRule(spec, x1, x2, r_max, resolution, max_nodes=RULE_NODES / resolution**2)
+            if len(rule) > RULE_NODES / resolution**2:
+                raise SpecError(f"{why}, and at N = {n} resolving it takes {len(rule):.1e} nodes (budget "
+                                f"{RULE_NODES:.0e}): raise N")
+            rules[(r_max, resolution)] = rule
+        return rules[(r_max, resolution)]
+
+    def ray_cf(theta: float, r_max: float):
+        main = rule_for(r_max)
+        if r_max != r_pilot and (r_max, 0.6) not in rules:   # first main ray: check the rule against a finer one
+            fine = rule_for(r_max, 0.6)
+            rr = np.linspace(0.0, r_max, 33)[1:]
+            diff = max(float(np.abs(main.ray(th)(rr) - fine.ray(th)(rr)).max()) for th in (0.4, 1.3, 2.4))
+            if diff > 1e-8:
+                raise SpecError(f"{why}, and at N = {n} the rule does not resolve it (two resolutions differ by "
+                                f"{diff:.0e}): raise N")
+        return main.ray(theta)
+
+    def bias(v):
+        return characteristic_function(spec.prior, spec.sigma_b * v, spec.prior_dof)
+
+    try:
+        p, _ = backprojected(ray_cf, n, spec.sigma_b, h, f1, f2, spec.sigma_w / math.sqrt(n) * 2.0, box=box,
+                             bias_cf=bias, pilot_r_max=r_pilot, min_chebyshev=24)
+    except SpecError as exc:
+        if "decays too slowly" in str(exc):
+            raise SpecError(f"{why}, and at N = {n} its characteristic function decays too slowly for a rule of "
+                            "affordable size: raise N") from None
+        raise
+    return p

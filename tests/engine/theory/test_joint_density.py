@@ -118,8 +118,8 @@ def test_relu_n2_joint_density_against_a_million_networks_chi_square(x2):
 
 @pytest.mark.parametrize("kw, x2, words", [
     (dict(depth=2), 0.3, "depth 1"),
-    (dict(prior="laplace"), 0.3, "gaussian prior"),
-    (dict(activation="erf"), 0.3, "relu only"),
+    (dict(prior="laplace"), 0.3, "gaussian prior only"),
+    (dict(activation="sin"), 0.3, "2-D quadrature"),
     (dict(sigma_b=0.0), 0.3, "σ_b > 0"),
     (dict(), 1.0, "x₁ = x₂"),
     (dict(independence="shared-scale", independence_strength=0.3), 0.3, "i.i.d."),
