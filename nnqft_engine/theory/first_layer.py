@@ -176,22 +176,32 @@ def smooth_rule(spec: NetworkSpec, x: np.ndarray, edge_grading: bool = False) ->
     """Graded composite Gauss–Legendre in (u, v). `edge_grading` (uniform prior) adds pieces shrinking
     geometrically towards the support edges u = ±√3, for integrands singular there (the sequential mechanism's
     s²(u) = Q_v(F(u)) ~ F^v at one edge, −v log(1 − F) at the other)."""
-    sw, sb = spec.sigma_w, spec.sigma_b
-    xmax = float(np.abs(x).max())
+    return smooth_rule_for(spec.prior, spec.sigma_w, spec.sigma_b, float(np.abs(x).max()), spec.prior_dof,
+                           edge_grading)
+
+
+def smooth_rule_for(prior: str, sw: float, sb: float, xmax: float, dof: float = 6.0,
+                    edge_grading: bool = False) -> FirstLayerRule:
+    """`smooth_rule` for z = sw·x·u + sb·v with |x| ≤ xmax (nodes (sw·u, sb·v))."""
     # Transition width of φ(σ_w x u + …) in u is 1/(σ_w |x|) (tanh's poles sit π/2 from the real axis).
     h_w = min(1.0, 1.0 / max(sw * xmax, 1e-300))
     h_b = min(1.0, 1.5 / max(sb, 1e-300))
     # Along u a transition at u* = −σ_b v/(σ_w x) has width |u*|/(σ_b|v|): pieces may grow ∝ |u| (v is
     # bounded by the prior's bulk); along v every feature is ≥ 1/σ_b ≥ 1 wide.
-    extra = SQRT3 * (1.0 - 2.0 ** -np.arange(1, 40)) if edge_grading and spec.prior == "uniform" else np.zeros(0)
-    u, wu = (axis_rule(spec.prior, h_w, spec.prior_dof, growth=_GROWTH_U[spec.prior], core=12.0, extra=extra)
+    extra = SQRT3 * (1.0 - 2.0 ** -np.arange(1, 40)) if edge_grading and prior == "uniform" else np.zeros(0)
+    u, wu = (axis_rule(prior, h_w, dof, growth=_GROWTH_U[prior], core=12.0, extra=extra)
              if sw * xmax > 0 else (np.zeros(1), np.ones(1)))
-    v, wv = (axis_rule(spec.prior, h_b, spec.prior_dof, growth=0.5, core=12.0) if sb > 0
+    v, wv = (axis_rule(prior, h_b, dof, growth=0.5, core=12.0) if sb > 0
              else (np.zeros(1), np.ones(1)))
     keep_u, keep_v = wu > 0, wv > 0
     u, wu, v, wv = u[keep_u], wu[keep_u], v[keep_v], wv[keep_v]
     nodes = np.stack([np.repeat(sw * u, len(v)), np.tile(sb * v, len(u))], axis=1)
     return FirstLayerRule(nodes=nodes, degree_weights=np.outer(wu, wv).reshape(1, -1), homogeneous=False)
+
+
+def relu_polar_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float = 6.0) -> FirstLayerRule:
+    """The polar rule (two live standardized parameters, z_k = coeffs[k]·(u, v)) for other modules."""
+    return _relu_polar_rule(prior, coeffs, scales, dof)
 
 
 def _rademacher_rule(spec: NetworkSpec) -> FirstLayerRule:

@@ -4,7 +4,8 @@ All arithmetic is float64 numpy. Closed forms (arc-cosine, arcsin, sin/cos, gaus
 exist, Gauss–Hermite quadrature otherwise. With a non-Gaussian prior the first hidden layer's expectations
 are taken over that prior, since z¹ = w·x + b is a sum of only d + 1 terms. For d = 1 (and for any prior when
 φ has no closed form) that uses the split rule `first_layer.split_rule` that the exact correlators share, which
-reaches ~1e-13 also at relu's kink (docs/physics.md §4); for d > 1 `quadrature.first_layer_rule`.
+reaches ~1e-13 also at relu's kink (docs/physics.md §4); for d > 1 under the gaussian prior the same d = 1 rules
+per pair of points (`pair_reduction`), otherwise `relu_sphere` or `quadrature.first_layer_rule`.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
 from .first_layer import live_parameters, split_rule
 from .neuron_moments import PIECEWISE_PRIORS, piecewise_rule
+from .pair_reduction import gaussian_first_layer
 from .quadrature import first_layer_rule, gaussian_pair_expectation
 
 
@@ -142,6 +144,9 @@ def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
             # use (`first_layer.split_rule`), so `kernel` and `theory` agree; Gaussian closed forms stay exact.
             if layer == 0 and (spec.prior != "gaussian" or (d == 1 and not act.closed_form)):
                 e_phi, e_dphi = prior_first_layer(spec, pts, n_per_dim=n_per_dim)
+            elif layer == 0 and not act.closed_form and n_per_dim is None:
+                # d > 1, gaussian prior: the d = 1 rule per pair (`pair_reduction`), as `theory` does
+                e_phi, e_dphi = gaussian_first_layer(spec, pts)
             else:
                 e_phi, e_dphi = _symmetric_layer(act, k, q)
             theta *= e_dphi                                   # in place: P×P temporaries dominate at P ~ 1000
