@@ -211,27 +211,6 @@ def _rademacher_rule(spec: NetworkSpec) -> FirstLayerRule:
     return FirstLayerRule(nodes=nodes, degree_weights=np.full((1, len(nodes)), 0.5 ** (d + 1)), homogeneous=False)
 
 
-def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
-    """A sentence where the first-layer integrals are not known to reach 1e-9 relative (docs/physics.md §4.2),
-    None where they are; `kernel`: for the NNGP/NTK only (closed forms cover the gaussian prior there)."""
-    act = get_activation(spec.activation)
-    if spec.input_dim == 1 or spec.prior == "rademacher" or act.exponential or act.name == "linear":
-        return None
-    if kernel and spec.prior == "gaussian" and act.closed_form:
-        return None
-    if not kernel and spec.independence == "sequential" and not spec.iid:
-        return ("the sequential mechanism at input_dim > 1: its moments E[s² h h] use the unsplit tensor rules, "
-                "1e-9 relative is not guaranteed (docs/physics.md §4.2)")
-    if not act.smooth:
-        if live_parameters(spec) <= 3:
-            return None
-        return (f"{act.name} with {live_parameters(spec)} live first-layer parameters (input_dim ≥ 3 with a bias): "
-                "first-layer integrals are split at the kinks only along the bias, measured ~2e-4 relative, not "
-                "1e-9 (docs/physics.md §4.2)")
-    return (f"{act.name} at input_dim > 1: first-layer integrals use a tensor product of the prior's Gauss rule, "
-            "not split at the activation's transition; 1e-9 relative is not guaranteed (docs/physics.md §4.2)")
-
-
 def split_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:
     """The split rule for points x (P, d), or None where the caller's own rule applies (smooth φ at d > 1,
     relu with more than three live parameters)."""

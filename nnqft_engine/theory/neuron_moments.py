@@ -6,8 +6,9 @@ H_{1..k} = E_{w,b}[h(x₁)…h(x_k)] is a (d+1)-dimensional integral. Three exac
   it diverges (laplace / student-t tails make high moments infinite — reported as inf, not a wrong number);
 - d = 1 (and rademacher at any d): `first_layer.split_rule`, the rule the kernels share — relu in polar
   coordinates split at every kink angle, smooth φ on graded composite Gauss–Legendre pieces;
-- gaussian prior at d > 1: the same d = 1 rules, one per pair of points (`pair_reduction`), for every moment
-  of at most two points (a tuple of more points falls back to the routes below);
+- gaussian prior at d > 1: the bivariate Gaussian of each pair of points (`pair_reduction`), and relu under
+  laplace / student-t with more than three live parameters its scale mixture (`scale_mixture`), for every
+  moment of at most two points (a tuple of more points falls back to the routes below);
 - kinked φ (relu), d > 1, with a continuous prior: a product rule over all but one parameter, and along the last
   one (b, or the last weight when σ_b = 0) Gauss–Legendre on pieces split at every kink b = −w·x_k, at the
   prior's own kink (laplace) and on a fixed grid over the prior's effective support;
@@ -28,6 +29,7 @@ from ..gauss_rules import legendre_rule
 from ..priors import quadrature_rule, standardized_pdf
 from ..spec import NetworkSpec, layer_variances
 from .first_layer import FirstLayerRule, smooth_rule, split_rule
+from . import scale_mixture
 from .pair_reduction import PairwiseMoments
 from .quadrature import first_layer_rule
 
@@ -142,8 +144,13 @@ class NeuronMoments:
         self.scales, self.v = _coefficients(spec, x)
         self.closed = self.act.exponential and s2_of_nodes is None
         # gaussian prior at d > 1: one d = 1 rule per pair of points (`pair_reduction`, docs/physics.md §4.2.1)
-        self.pairwise = (PairwiseMoments(spec, x) if not self.closed and s2_of_nodes is None
-                         and spec.input_dim > 1 and spec.prior == "gaussian" else None)
+        # relu, > 3 live parameters, laplace / student-t: the Gaussian scale mixture (`scale_mixture`)
+        self.pairwise = None
+        if not self.closed and s2_of_nodes is None and spec.input_dim > 1:
+            if spec.prior == "gaussian":
+                self.pairwise = PairwiseMoments(spec, x)
+            elif scale_mixture.supported(spec):
+                self.pairwise = scale_mixture.MixtureMoments(spec, x)
         if not self.closed and self.pairwise is None:
             self._build_rule(s2_of_nodes)
 

@@ -96,12 +96,11 @@ class PairwiseMoments:
 
     def h_tuple(self, idx: tuple[int, ...]) -> float | None:
         """E[h(x_{i1}) … h(x_{ik})] when idx names at most two points, else None (the caller's rule applies)."""
-        pts = sorted(set(idx))
+        pts = distinct_points(self.a, idx)
         if len(pts) > 2:
             return None
-        i, j = pts[0], pts[-1]
+        (i, m), (j, _) = list(pts.items())[0], list(pts.items())[-1]
         hi, hj, rule = self._pair(i, j)
-        m = idx.count(i)
         return float(rule.weights(len(idx)) @ (hi**m * hj ** (len(idx) - m)))
 
 
@@ -117,3 +116,12 @@ def gaussian_first_layer(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, 
     e_phi[i, j] = e_phi[j, i] = pm.m[:, 1]
     e_dphi[i, j] = e_dphi[j, i] = pm.jac[:, 1, 1]
     return e_phi, e_dphi
+
+
+def distinct_points(a: np.ndarray, idx: tuple[int, ...]) -> dict[int, int]:
+    """{representative index: multiplicity} of the distinct points (rows of a) that idx names."""
+    out: dict[int, int] = {}
+    for k in idx:
+        rep = next((r for r in out if np.array_equal(a[r], a[k])), k)
+        out[rep] = out.get(rep, 0) + 1
+    return out

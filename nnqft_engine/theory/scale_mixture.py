@@ -29,16 +29,30 @@ import numpy as np
 from scipy import special
 
 from ..cancel import check_cancelled
+from ..spec import NetworkSpec
+from .pair_reduction import coefficient_vectors, distinct_points
 
 STEP = 0.5            # trapezoid step in t: 0.5 leaves ~1e-14 (0.7: 4e-10, 0.9: 1e-7), laplace, m = 3
 LOG_TOL = 41.0        # nodes whose weight is below e^{−LOG_TOL} of the largest are dropped (and the box ends)
 _BLOCK = 1 << 22      # (nodes × pairs) elements per block
+CUT_TOL = 25.0        # a cut box still leaves ~e^{−rate·L}: rate·L ≥ 25 measured ≤ 1e-11 (student-t ν = 5, k = 4)
+BOX_BUDGET = 1.2e7    # grid points of the box before pruning (~4 s to build); beyond, the box is cut (less accurate)
+
+
+def box_reach(prior: str, dof: float, m: int, degree: int) -> tuple[float, bool]:
+    """(half-width L of the box in t, whether it is the full LOG_TOL/rate): student-t moments close to
+    divergence (k → ν) decay slowly and would need a box beyond BOX_BUDGET."""
+    rate = max(decay_rate(prior, dof, degree), 1e-9)
+    cap = 0.5 * step_for(prior, dof) * BOX_BUDGET ** (1.0 / max(m - 1, 1))
+    reach = min(LOG_TOL / rate, cap)
+    return reach, rate * reach >= CUT_TOL
 
 
 def decay_rate(prior: str, dof: float, degree: int) -> float:
-    """Rate r of the exponential decay e^{−r|t|} of the simplex weight towards the boundary (1 for laplace;
-    student-t: min(1, ν/2 − k/2), the moment's distance from divergence), which sets the box."""
-    return 1.0 if prior == "laplace" else min(1.0, dof / 2 - degree / 2)
+    """Slowest rate r of the decay e^{−r|t|} of the simplex weight towards the boundary, which sets the box:
+    laplace 1 (Π θ_l); student-t ν/2 − k/2 (towards a vertex, where the other m − 1 scales vanish together:
+    the moment's distance from divergence; towards faces it decays faster)."""
+    return 1.0 if prior == "laplace" else dof / 2 - degree / 2
 
 
 def _log_weights(prior: str, dof: float, m: int, degree: int, log_theta: np.ndarray) -> np.ndarray:
@@ -73,7 +87,7 @@ def simplex_rule(prior: str, dof: float, m: int, degree: int) -> tuple[np.ndarra
 def _simplex_rule(prior: str, dof: float, m: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
     """(θ (Q, m), weights (Q,)) on softmax coordinates t ∈ [−L, L]^{m−1} (t₀ = 0), L = LOG_TOL/rate, built slab
     by slab in t₁ and pruned as it goes; weights for moments of homogeneity degree `degree`."""
-    reach = LOG_TOL / decay_rate(prior, dof, degree)
+    reach = box_reach(prior, dof, m, degree)[0]
     step = step_for(prior, dof)
     t1 = np.arange(-reach, reach + step / 2, step)
     rest = np.meshgrid(*([t1] * (m - 2)), indexing="ij")
@@ -107,17 +121,20 @@ def _relu_gauss(k11, k22, k12, det, degree: tuple[int, int]) -> np.ndarray:
         return (root + k12 * rest) / two_pi
     if degree == (2, 2):
         return (rest * (k11 * k22 + 2 * k12 * k12) + 3 * k12 * root) / two_pi
+    if degree == (1, 3):
+        k11, k22 = k22, k11
     if degree in ((3, 1), (1, 3)):
-        from .gauss_moments import _relu_powers
-
-        return _relu_powers(k11.ravel(), k22.ravel(), k12.ravel())[degree].reshape(k11.shape)
+        # polar coordinates: (1/2π)·8·∫ cos³t cos(t − θ) dt over the wedge = k₁₁^{3/2}k₂₂^{1/2}[3ρ(π − θ) + sin θ(ρ² + 2)]/2π
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(k22 > 0, k12 * k12 / np.where(k22 > 0, k22, 1.0), 0.0)
+        return (3 * k11 * k12 * rest + root * (ratio + 2 * k11)) / two_pi
     raise ValueError(degree)
 
 
 def relu_pair_moments(prior: str, dof: float, a: np.ndarray, i: np.ndarray, j: np.ndarray,
                       degree: tuple[int, int]) -> np.ndarray:
     """E[relu(z_i)^p relu(z_j)^q] for point pairs (i, j) (index arrays), z_k = a[k]·u with u the standardized
-    live parameters (a (P, m)); degree (p, q); (p, 0), p even, gives the one-point moments E[relu(z_i)^p]."""
+    live parameters (a (P, m)); degree (p, q); (p, 0) gives the one-point moments E[relu(z_i)^p]."""
     m = a.shape[1]
     k = sum(degree)
     if prior == "student-t" and dof <= k:
@@ -134,9 +151,91 @@ def relu_pair_moments(prior: str, dof: float, a: np.ndarray, i: np.ndarray, j: n
         s = slice(lo, lo + step)
         k11, k22, k12 = theta @ (ai[s] ** 2).T, theta @ (aj[s] ** 2).T, theta @ (ai[s] * aj[s]).T
         det = tt @ cross2[s].T
-        if degree[1] == 0:          # one point: E[relu(u)^p] = ½ (p−1)!! C₁₁^{p/2}, p even
-            g = 0.5 * math.prod(range(1, degree[0], 2)) * k11 ** (degree[0] // 2)
+        if degree[1] == 0 and degree[0] > 0:   # one point: E[relu(u)^p] = 2^{p/2} Γ((p+1)/2)/(2√π) · C₁₁^{p/2}
+            p = degree[0]
+            g = 2 ** (p / 2) * math.gamma((p + 1) / 2) / (2 * math.sqrt(math.pi)) * k11 ** (p / 2)
         else:
             g = _relu_gauss(k11, k22, k12, det, degree)
         out[s] = w @ g
     return out
+
+
+def live_coefficients(spec: NetworkSpec, x: np.ndarray) -> np.ndarray:
+    """a_k restricted to the live parameters (nonzero scale): z(x_k) = a_k·u, (P, m)."""
+    a = coefficient_vectors(spec, x)
+    return a[:, np.abs(a).sum(0) > 0] if len(a) else a
+
+
+def live_parameters(spec: NetworkSpec) -> int:
+    return spec.input_dim * (spec.sigma_w > 0) + (spec.sigma_b > 0)
+
+
+def supported(spec: NetworkSpec) -> bool:
+    """relu at d > 1 with more than three live parameters under laplace or student-t (three or fewer: the
+    cubed-sphere and polar rules of `first_layer`)."""
+    return (spec.activation == "relu" and spec.input_dim > 1 and spec.prior in ("laplace", "student-t")
+            and live_parameters(spec) > 3)
+
+
+def full_accuracy(spec: NetworkSpec, degrees: tuple[int, ...]) -> bool:
+    """Whether the moments of these homogeneity degrees get the full box (student-t near divergence may not;
+    a moment that diverges, k ≥ ν, is reported as inf and needs none)."""
+    m = live_parameters(spec)
+    return all(box_reach(spec.prior, spec.prior_dof, m, k)[1] for k in degrees
+               if not (spec.prior == "student-t" and spec.prior_dof <= k))
+
+
+def relu_first_layer(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(E[relu(z_i)relu(z_j)], E[θ(z_i)θ(z_j)]) (P, P)."""
+    a = live_coefficients(spec, x)
+    i, j = np.triu_indices(len(a))
+    out = []
+    for degree in ((1, 1), (0, 0)):
+        m = np.empty((len(a), len(a)))
+        m[i, j] = m[j, i] = relu_pair_moments(spec.prior, spec.prior_dof, a, i, j, degree)
+        out.append(m)
+    return out[0], out[1]
+
+
+class MixtureMoments:
+    """The moment arrays of `neuron_moments.NeuronMoments` for relu under laplace / student-t priors with more
+    than three live parameters, pair by pair through the scale mixture."""
+
+    def __init__(self, spec: NetworkSpec, x: np.ndarray):
+        self.prior, self.dof = spec.prior, spec.prior_dof
+        self.a = live_coefficients(spec, x)
+
+    def _pairs(self, degree: tuple[int, int], symmetric: bool) -> np.ndarray:
+        p = len(self.a)
+        i, j = np.triu_indices(p) if symmetric else np.indices((p, p)).reshape(2, -1)
+        out = np.empty((p, p))
+        out[i, j] = relu_pair_moments(self.prior, self.dof, self.a, i, j, degree)
+        if symmetric:
+            out[j, i] = out[i, j]
+        return out
+
+    def h2(self) -> np.ndarray:
+        return self._pairs((1, 1), True)
+
+    def h4_pair(self) -> np.ndarray:
+        return self._pairs((2, 2), True)
+
+    def h31_pair(self) -> np.ndarray:
+        return self._pairs((3, 1), False)
+
+    def h6(self) -> np.ndarray:
+        i = np.arange(len(self.a))
+        return relu_pair_moments(self.prior, self.dof, self.a, i, i, (6, 0))
+
+    def h_tuple(self, idx: tuple[int, ...]) -> float | None:
+        """E[h(x_{i1}) … h(x_{ik})] for one point, or two with powers (1, 1), (2, 2), (3, 1); else None."""
+        pts = distinct_points(self.a, idx)
+        if len(pts) == 1:
+            degree = (len(idx), 0)
+        elif len(pts) == 2 and tuple(sorted(pts.values())) in ((1, 1), (2, 2), (1, 3)):
+            degree = tuple(pts.values())
+        else:
+            return None
+        i, j = list(pts)[0], list(pts)[-1]
+        return float(relu_pair_moments(self.prior, self.dof, self.a, np.array([i]), np.array([j]), degree)[0])
+

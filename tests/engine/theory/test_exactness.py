@@ -147,7 +147,7 @@ def test_sequential_mechanism_moment_against_nested_quad(activation, prior):
 
 
 def test_accuracy_note_names_exactly_the_cases_without_a_split_rule():
-    from nnqft_engine.theory.first_layer import accuracy_note
+    from nnqft_engine.theory.accuracy import accuracy_note
 
     exact = [NetworkSpec(activation="tanh", prior="laplace"),                       # d = 1: split rules
              NetworkSpec(activation="relu", prior="student-t", input_dim=2),      # cubed sphere
@@ -155,9 +155,15 @@ def test_accuracy_note_names_exactly_the_cases_without_a_split_rule():
              NetworkSpec(activation="erf", input_dim=3),                           # kernel: arc-sine closed form
              NetworkSpec(activation="tanh", prior="rademacher", input_dim=2)]     # exact atoms
     assert [accuracy_note(s, kernel=True) for s in exact] == [None] * len(exact)
+    # kernel and theory alike: the pair's bivariate Gaussian (gaussian prior), the scale mixture (relu, 4 live)
+    both = [NetworkSpec(activation="erf", input_dim=3), NetworkSpec(activation="tanh", input_dim=2),
+            NetworkSpec(activation="relu", input_dim=3), NetworkSpec(activation="relu", prior="laplace", input_dim=3),
+            NetworkSpec(activation="relu", prior="student-t", prior_dof=8.0, input_dim=3)]
+    assert [accuracy_note(s, kernel=k) for s in both for k in (True, False)] == [None] * 2 * len(both)
     noted = [(NetworkSpec(activation="tanh", prior="laplace", input_dim=2), True),
-             (NetworkSpec(activation="relu", prior="uniform", input_dim=3), True),  # four live parameters
-             (NetworkSpec(activation="erf", input_dim=3), False),                  # theory: tensor Gauss–Hermite
+             (NetworkSpec(activation="relu", prior="uniform", input_dim=3), True),  # four live parameters, no mixture
+             (NetworkSpec(activation="relu", prior="laplace", input_dim=4), True),  # five live: the box is cut
+             (NetworkSpec(activation="relu", prior="student-t", prior_dof=4.5, input_dim=3), False),  # E[h⁴] near ∞
              (NetworkSpec(activation="relu", prior="laplace", input_dim=2, independence="sequential",
                           independence_strength=0.5), False)]
     for spec, kernel in noted:
