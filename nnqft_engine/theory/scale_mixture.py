@@ -34,7 +34,7 @@ from .pair_reduction import coefficient_vectors, distinct_points
 
 STEP = 0.5            # trapezoid step in t: 0.5 leaves ~1e-14 (0.7: 4e-10, 0.9: 1e-7), laplace, m = 3
 LOG_TOL = 41.0        # nodes whose weight is below e^{−LOG_TOL} of the largest are dropped (and the box ends)
-_BLOCK = 1 << 22      # (nodes × pairs) elements per block
+_BLOCK = 1 << 20      # (nodes × pairs) elements per block (~8 MB per work array)
 CUT_TOL = 25.0        # a cut box still leaves ~e^{−rate·L}: rate·L ≥ 25 measured ≤ 1e-11 (student-t ν = 5, k = 4)
 BOX_BUDGET = 1.2e7    # grid points of the box before pruning (~4 s to build); beyond, the box is cut (less accurate)
 
@@ -63,10 +63,16 @@ def _log_weights(prior: str, dof: float, m: int, degree: int, log_theta: np.ndar
     if prior == "student-t":
         a, beta = dof / 2, (dof - 2) / 2
         s = m * a - degree / 2
-        log_s_sum = math.log(beta) + special.logsumexp(-log_theta, axis=1)
+        log_s_sum = math.log(beta) + _logsumexp(-log_theta)
         return log_w + (m * (a * math.log(beta) - special.gammaln(a)) - (a + 1) * log_theta.sum(1)
                         + special.gammaln(s) - s * log_s_sum)
     raise ValueError(f"no scale mixture for the {prior!r} prior")
+
+
+def _logsumexp(t: np.ndarray) -> np.ndarray:
+    """log Σ_l e^{t_l} along the rows (scipy's is ~4× slower on these small rows)."""
+    top = t.max(1)
+    return top + np.log(np.exp(t - top[:, None]).sum(1))
 
 
 def step_for(prior: str, dof: float) -> float:
@@ -96,7 +102,7 @@ def _simplex_rule(prior: str, dof: float, m: int, degree: int) -> tuple[np.ndarr
     for v in t1:
         check_cancelled()
         t = np.concatenate([np.zeros((len(rest), 1)), np.full((len(rest), 1), v), rest], axis=1)
-        log_theta = t - special.logsumexp(t, axis=1, keepdims=True)
+        log_theta = t - _logsumexp(t)[:, None]
         lw = _log_weights(prior, dof, m, degree, log_theta)
         keep = lw > -LOG_TOL - 10.0          # a first cut; the final one is relative to the peak
         thetas.append(log_theta[keep])

@@ -1,0 +1,174 @@
+"""First-layer integrals at input dimension d > 1 at 1e-9 against independent references (issue 11, item 1;
+docs/physics.md §4.2.1): the gaussian prior through each pair's bivariate Gaussian, relu with four live parameters
+under laplace / student-t through the Gaussian scale mixture."""
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+from _exact_reference_nd import relu_pair
+from _mixture_reference import gaussian_pair, relu_gauss, relu_simplex
+
+from nnqft_engine import NetworkSpec
+from nnqft_engine.activations import get_activation
+from nnqft_engine.cli.main import main
+from nnqft_engine.priors import moment
+from nnqft_engine.theory.finite_width import exact_correlators
+from nnqft_engine.theory.kernels import kernels
+from nnqft_engine.theory.scale_mixture import relu_pair_moments
+
+XS2 = np.array([(1.3, -0.4), (-0.6, 0.9)])
+XS3 = np.array([(1.3, -0.4, 0.7), (-0.6, 0.9, 0.5)])
+
+
+def _coeffs(x, sw, sb):
+    """a_k with z(x_k) = a_k·u (u standardized, live parameters only)."""
+    d = x.shape[1]
+    return np.concatenate([x * sw / math.sqrt(d)] + ([np.full((len(x), 1), sb)] if sb > 0 else []), axis=1)
+
+
+def _g4c_pair(sw, n, h11, h22, h12, h1122, mu4, bias4=0.0):
+    return sw**4 / n * (mu4 * h1122 - (h11 * h22 + 2 * h12 * h12)) + bias4
+
+
+def _power_moment(a, prior, k, dof=6.0):
+    """E[(a·u)^k] for u i.i.d. standardized, by the multinomial expansion (odd moments vanish)."""
+    total = 0.0
+    for ks in itertools.product(range(0, k + 1, 2), repeat=len(a)):
+        if sum(ks) == k:
+            coef = math.factorial(k) / math.prod(math.factorial(j) for j in ks)
+            total += coef * math.prod(ai**j * moment(prior, j, dof) for ai, j in zip(a, ks))
+    return total
+
+
+# ---- gaussian prior: (z_i, z_j) is bivariate Gaussian whatever d is ---------------------------------------------
+
+@pytest.mark.parametrize("d,sb", [(3, 1.0), (5, 0.4)])
+def test_relu_gaussian_theory_matches_the_arc_cosine_forms(d, sb):
+    # Four and six live parameters: `theory` used to split only along the bias (2e-4).
+    sw, n = 3.0, 3
+    x = np.random.default_rng(1).normal(size=(4, d))
+    th = exact_correlators(NetworkSpec(activation="relu", sigma_w=sw, sigma_b=sb, input_dim=d, width=n), x)
+    cov = sw**2 * x @ x.T / d + sb**2
+    i, j = 0, 2
+    h = lambda p, a, b: relu_gauss(cov[a, a], cov[b, b], cov[a, b], p, p)  # noqa: E731
+    assert th.g2[i, j] == pytest.approx(sb**2 + sw**2 * h(1, i, j), rel=1e-12)
+    ref = _g4c_pair(sw, n, h(1, i, i), h(1, j, j), h(1, i, j), h(2, i, j), 3.0)
+    assert th.g4c_pair[i, j] == pytest.approx(ref, rel=1e-11)
+    k = cov[i, i]   # E[relu^{2p}] = ½(2p−1)!! k^p
+    h2, h4, h6 = k / 2, 1.5 * k**2, 7.5 * k**3
+    assert th.g6c_diag[i] == pytest.approx(sw**6 / n**2 * (15 * h6 - 45 * h4 * h2 + 30 * h2**3), rel=1e-11)
+
+
+def test_erf_gaussian_theory_g2_is_the_arcsine_kernel():
+    sw, sb, d = 3.0, 1.0, 3
+    x = np.random.default_rng(2).normal(size=(5, d))
+    spec = NetworkSpec(activation="erf", sigma_w=sw, sigma_b=sb, input_dim=d, width=4)
+    np.testing.assert_allclose(exact_correlators(spec, x).g2, kernels(spec, x).nngp, rtol=1e-12, atol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation", ["tanh", "erf"])
+def test_smooth_gaussian_d2_kernel_and_g4c_against_nested_quad(activation):
+    sw, sb, n = 3.0, 1.0, 3
+    spec = NetworkSpec(activation=activation, sigma_w=sw, sigma_b=sb, input_dim=2, width=n)
+    act = get_activation(activation)
+    f = lambda z: float(act.numpy_fn(np.float64(z), 0.0))     # noqa: E731
+    g = lambda z: float(act.numpy_grad(np.float64(z), 0.0))   # noqa: E731
+    cov = sw**2 * XS2 @ XS2.T / 2 + sb**2
+    k11, k22, k12 = cov[0, 0], cov[1, 1], cov[0, 1]
+    e = lambda fn: gaussian_pair(fn, k11, k22, k12)  # noqa: E731
+    h12 = e(lambda u, v: f(u) * f(v))
+    nngp = sb**2 + sw**2 * h12
+    ntk = nngp + sw**2 * e(lambda u, v: g(u) * g(v)) * k12
+    k = kernels(spec, XS2)
+    assert k.nngp[0, 1] == pytest.approx(nngp, rel=1e-9)
+    assert k.ntk[0, 1] == pytest.approx(ntk, rel=1e-9)
+    h11, h22 = e(lambda u, v: f(u) ** 2), e(lambda u, v: f(v) ** 2)
+    ref = _g4c_pair(sw, n, h11, h22, h12, e(lambda u, v: (f(u) * f(v)) ** 2), 3.0)
+    assert exact_correlators(spec, XS2).g4c_pair[0, 1] == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "gelu", "sigmoid"])
+def test_gaussian_d3_kernel_and_theory_agree(activation):
+    spec = NetworkSpec(activation=activation, sigma_w=2.5, sigma_b=0.6, input_dim=3, width=5)
+    x = np.random.default_rng(3).normal(size=(6, 3))
+    np.testing.assert_allclose(kernels(spec, x).nngp, exact_correlators(spec, x).g2, rtol=1e-13, atol=0)
+
+
+# ---- relu under laplace / student-t: the Gaussian scale mixture -------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prior", ["laplace", "student-t"])
+def test_scale_mixture_rule_with_three_live_parameters_against_raw_quadrature(prior):
+    # The identity (scale mixture, homogeneity, simplex) and the softmax rule in generic position: d = 2 with bias
+    # as a three-parameter mixture, against the nested quad over (w₁, w₂) with the bias integral in closed form.
+    sw, sb = 3.0, 1.0
+    a = _coeffs(XS2, sw, sb)
+    for grad, degree in ((False, (1, 1)), (True, (0, 0))):
+        got = relu_pair_moments(prior, 6.0, a, np.array([0]), np.array([1]), degree)[0]
+        assert got == pytest.approx(relu_pair(prior, sw, sb, XS2, grad=grad), rel=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prior", ["laplace", "student-t"])
+def test_relu_d3_with_bias_on_a_plane_against_raw_quadrature(prior):
+    # Four live parameters (the mixture rule on the 3-simplex); with x₃ = 0 the integral is the d = 2 one at
+    # σ_w·√(2/3), which the nested quad over the raw parameters gives independently.
+    sw, sb = 3.0, 1.0
+    x = np.concatenate([XS2, np.zeros((2, 1))], axis=1)
+    spec = NetworkSpec(activation="relu", prior=prior, sigma_w=sw, sigma_b=sb, input_dim=3, width=3)
+    sw2 = sw * math.sqrt(2 / 3)
+    e_phi, e_dphi = relu_pair(prior, sw2, sb, XS2), relu_pair(prior, sw2, sb, XS2, grad=True)
+    nngp = sb**2 + sw**2 * e_phi
+    ntk = nngp + sw**2 * e_dphi * (sw**2 * x[0] @ x[1] / 3 + sb**2)
+    k = kernels(spec, x)
+    assert k.nngp[0, 1] == pytest.approx(nngp, rel=1e-9)
+    assert k.ntk[0, 1] == pytest.approx(ntk, rel=1e-9)
+    assert exact_correlators(spec, x).g2[0, 1] == pytest.approx(nngp, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_relu_laplace_d3_with_bias_against_the_tetrahedron_quad():
+    # Generic points, four live parameters: kernel (E[φφ], E[φ′φ′]) and theory's G4c pair (E[φ²φ²]) against a
+    # nested adaptive quad over the tetrahedron of the Cho–Saul closed forms.
+    sw, sb, n = 3.0, 1.0, 3
+    spec = NetworkSpec(activation="relu", prior="laplace", sigma_w=sw, sigma_b=sb, input_dim=3, width=n)
+    a = _coeffs(XS3, sw, sb)
+    e = [relu_simplex("laplace", a[0], a[1], p) for p in (0, 1, 2)]
+    nngp = sb**2 + sw**2 * e[1]
+    ntk = nngp + sw**2 * e[0] * (sw**2 * XS3[0] @ XS3[1] / 3 + sb**2)
+    k = kernels(spec, XS3)
+    assert k.nngp[0, 1] == pytest.approx(nngp, rel=1e-9)
+    assert k.ntk[0, 1] == pytest.approx(ntk, rel=1e-9)
+    h11, h22 = (_power_moment(ak, "laplace", 2) / 2 for ak in a)   # E[relu(z)²] = ½E[z²]
+    ref = _g4c_pair(sw, n, h11, h22, e[1], e[2], 6.0, sb**4 * 3.0)
+    assert exact_correlators(spec, XS3).g4c_pair[0, 1] == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.parametrize("prior,dof", [("laplace", 6.0), pytest.param("student-t", 9.0, marks=pytest.mark.slow)])
+def test_relu_four_live_one_point_moments_are_the_prior_moments(prior, dof):
+    # E[relu(z)^k] = ½E[z^k] exactly (z is symmetric): G4c and G6c on the diagonal from the multinomial moments.
+    sw, sb, n = 3.0, 1.0, 4
+    spec = NetworkSpec(activation="relu", prior=prior, prior_dof=dof, sigma_w=sw, sigma_b=sb, input_dim=3, width=n)
+    th = exact_correlators(spec, XS3)
+    a = _coeffs(XS3, sw, sb)[0]
+    h2, h4, h6 = (_power_moment(a, prior, k, dof) / 2 for k in (2, 4, 6))
+    mu4, mu6 = moment(prior, 4, dof), moment(prior, 6, dof)
+    assert th.g4c_diag[0] == pytest.approx(sw**4 / n * (mu4 * h4 - 3 * h2 * h2) + sb**4 * (mu4 - 3), rel=1e-10)
+    g6 = sw**6 / n**2 * (mu6 * h6 - 15 * mu4 * h4 * h2 + 30 * h2**3) + sb**6 * (mu6 - 15 * mu4 + 30)
+    assert th.g6c_diag[0] == pytest.approx(g6, rel=1e-10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prior", ["laplace", "student-t"])
+def test_kernel_and_theory_agree_on_the_cli_with_four_live_parameters(capsys, prior):
+    argv = ["--activation", "relu", "--prior", prior, "--prior-dof", "8", "--sigma-w", "2", "--sigma-b", "0.5",
+            "--x", "1,0.5,-0.3;-0.2,1.1,0.4;0.7,-0.9,0.2"]
+    assert main(["kernel", *argv]) == 0
+    k = json.loads(capsys.readouterr()[0])
+    assert main(["theory", "--width", "4", *argv]) == 0
+    th = json.loads(capsys.readouterr()[0])
+    np.testing.assert_allclose(k["nngp"], th["g2"], rtol=1e-12, atol=0)
+    assert k["warnings"] == [] and th["warnings"] == []
