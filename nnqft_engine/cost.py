@@ -23,7 +23,7 @@ QUADRATURE_PAIR_S = 8e-4         # one Gauss–Hermite layer per pair (measured 
 PRIOR_PAIR_S = 2e-4              # the first layer over a non-Gaussian prior, per pair
 RELU_SPHERE_PAIR_S = 0.06        # relu at d > 1: one split (cubed-sphere) rule per pair, docs/physics.md §4.2
 RELU_SPHERE_T_PAIR_S = 1.0       # the same under student-t (graded cells, numerical radial moments)
-RELU_MIXTURE_PAIR_S = 0.1        # relu, > 3 live parameters, laplace / student-t: the scale-mixture rule (§4.2.1),
+RELU_MIXTURE_PAIR_S = 0.1        # relu, > 3 live parameters, laplace / student-t: the scale-mixture rule (§4.2),
                                  # measured 0.05–0.1 s per pair for E[φφ] and E[φ′φ′] (laplace, 5·10⁵ nodes)
 TABLE_NODE_S = 1e-4              # propagator table: per node, plus a quadratic term (long distances cost more)
 TABLE_NODE2_S = 3e-8

@@ -18,7 +18,7 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
         return ("the sequential mechanism at input_dim > 1: its moments E[s² h h] use the unsplit tensor rules, "
                 "1e-9 relative is not guaranteed (docs/physics.md §4.2)")
     if spec.prior == "gaussian":
-        return None    # every two-point moment through the pair's bivariate Gaussian (§4.2.1)
+        return None    # every two-point moment through the pair's bivariate Gaussian (§4.2)
     live = live_parameters(spec)
     if not act.smooth:
         if live <= 3:
@@ -28,7 +28,7 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
                 return None
             return (f"{act.name} with {live} live first-layer parameters under the {spec.prior} prior: the scale-"
                     "mixture rule's box is cut to bound its cost (a moment close to divergence, or ≥ 5 live "
-                    "parameters), 1e-9 relative is not guaranteed (docs/physics.md §4.2.1)")
+                    "parameters), 1e-9 relative is not guaranteed (docs/physics.md §4.2)")
         return (f"{act.name} with {live} live first-layer parameters under the {spec.prior} prior (no Gaussian scale "
                 "mixture): first-layer integrals are split at the kinks only along the bias, measured ~2e-4 "
                 "relative, not 1e-9 (docs/physics.md §4.2)")

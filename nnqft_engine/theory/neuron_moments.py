@@ -143,7 +143,7 @@ class NeuronMoments:
         self.q = layer_variances(spec, x)[0]
         self.scales, self.v = _coefficients(spec, x)
         self.closed = self.act.exponential and s2_of_nodes is None
-        # gaussian prior at d > 1: one d = 1 rule per pair of points (`pair_reduction`, docs/physics.md §4.2.1)
+        # gaussian prior at d > 1: one d = 1 rule per pair of points (`pair_reduction`, docs/physics.md §4.2)
         # relu, > 3 live parameters, laplace / student-t: the Gaussian scale mixture (`scale_mixture`)
         self.pairwise = None
         if not self.closed and s2_of_nodes is None and spec.input_dim > 1:

@@ -1,4 +1,4 @@
-"""First-layer moments at d > 1 through the law of the pair (z(x_i), z(x_j)) (docs/physics.md §4.2, §4.2.1).
+"""First-layer moments at d > 1 through the law of the pair (z(x_i), z(x_j)) (docs/physics.md §4.2).
 
 z(x_k) = a_k·u with u the standardized first-layer parameters and a_k = (σ_w x_k/√d, σ_b). Under the gaussian
 prior (z_i, z_j) is exactly bivariate Gaussian whatever d is, and every bivariate Gaussian is, in law, a d = 1

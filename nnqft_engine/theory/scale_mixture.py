@@ -1,4 +1,4 @@
-"""First-layer pair moments under laplace and student-t priors as Gaussian scale mixtures (docs/physics.md §4.2.1).
+"""First-layer pair moments under laplace and student-t priors as Gaussian scale mixtures (docs/physics.md §4.2).
 
 A standardized laplace parameter is α = √V·Z with V ~ Exp(1), a standardized student-t one α = √V·Z with
 V ~ InvGamma(ν/2, (ν−2)/2) (Z ~ N(0, 1), E V = 1 in both). Given the scales V ∈ R₊^m of the m live parameters,

@@ -1,10 +1,10 @@
-"""Independent references for first-layer pair moments at d > 1 (docs/physics.md §4.2.1), scipy's adaptive quad.
+"""Independent references for first-layer pair moments at d > 1 (docs/physics.md §4.2), scipy's adaptive quad.
 
 - `gaussian_pair`: E[g(u, v)] over a bivariate Gaussian with covariance [[k11, k12], [k12, k22]], as a nested 2-D
   quad in the Cholesky frame u = √k11·z₁, v = c₁z₁ + c₂z₂, split where u or v crosses 0 (relu's kink, the middle
   of tanh's transition).
 - `relu_simplex`: a relu moment under the laplace / student-t prior with m = 4 live parameters through the scale
-  mixture on the simplex (the identity of §4.2.1, which `test_exactness_nd` checks against raw-parameter quadrature
+  mixture on the simplex (the identity of §4.2, which `test_exactness_nd` checks against raw-parameter quadrature
   where m = 3 and where a dead coordinate makes m = 4 a d = 2 integral), as a nested 3-D quad over the
   tetrahedron with the Cho–Saul closed forms written out here.
 """

@@ -1,5 +1,5 @@
 """First-layer integrals at input dimension d > 1 at 1e-9 against independent references (issue 11, item 1;
-docs/physics.md §4.2.1): the gaussian prior through each pair's bivariate Gaussian, relu with four live parameters
+docs/physics.md §4.2): the gaussian prior through each pair's bivariate Gaussian, relu with four live parameters
 under laplace / student-t through the Gaussian scale mixture."""
 import itertools
 import json
