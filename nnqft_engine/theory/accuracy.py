@@ -32,6 +32,12 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
         return (f"{act.name} with {live} live first-layer parameters under the {spec.prior} prior (no Gaussian scale "
                 "mixture): first-layer integrals are split at the kinks only along the bias, measured ~2e-4 "
                 "relative, not 1e-9 (docs/physics.md §4.2)")
+    if scale_mixture.erf_supported(spec):
+        if kernel:
+            return None   # E[φφ], E[φ′φ′] through the scale mixture (§4.2)
+        return (f"erf at input_dim > 1 under the {spec.prior} prior: G2 comes from the scale mixture (1e-9), but "
+                "E[h²h²] and E[h⁶] (G4c, G6c) use a tensor product of the prior's Gauss rule; 1e-9 relative is not "
+                "guaranteed there (docs/physics.md §4.2)")
     return (f"{act.name} at input_dim > 1 under the {spec.prior} prior: first-layer integrals use a tensor product "
             "of the prior's Gauss rule, not split at the activation's transition; 1e-9 relative is not guaranteed "
             "(docs/physics.md §4.2)")

@@ -79,6 +79,8 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
         return _relu_pairwise(spec, x, x2)
     if n_per_dim is None and x2 is x and scale_mixture.supported(spec):
         return scale_mixture.relu_first_layer(spec, x)
+    if n_per_dim is None and x2 is x and scale_mixture.erf_supported(spec):
+        return scale_mixture.erf_first_layer(spec, x)
     pts = x if x2 is x else np.concatenate([x, x2])
     rule = split_rule(spec, pts) if n_per_dim is None else None
     if rule is None:

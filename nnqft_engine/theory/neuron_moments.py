@@ -153,6 +153,10 @@ class NeuronMoments:
                 self.pairwise = scale_mixture.MixtureMoments(spec, x)
         if not self.closed and self.pairwise is None:
             self._build_rule(s2_of_nodes)
+        # erf under laplace / student-t (≤ 3 live): H₁₂ from the scale mixture, as the kernels take it; the higher
+        # moments keep the tensor rule (docs/physics.md §4.2)
+        self._h2 = (scale_mixture.erf_first_layer(spec, x)[0] if s2_of_nodes is None
+                    and scale_mixture.erf_supported(spec) else None)
 
     def _build_rule(self, s2_of_nodes=None) -> None:
         """The joint rule over all points: self._rule, φ at its nodes (self.h), and s² there."""
@@ -188,6 +192,8 @@ class NeuronMoments:
             return self._gn(eye[:, None, :] + eye[None, :, :])
         if self.pairwise is not None:
             return self.pairwise.h2()
+        if self._h2 is not None:
+            return self._h2
         return (self.h * self._rule.weights(2)[:, None]).T @ self.h
 
     def h4_pair(self) -> np.ndarray:

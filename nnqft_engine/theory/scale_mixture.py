@@ -245,3 +245,65 @@ class MixtureMoments:
         i, j = list(pts)[0], list(pts)[-1]
         return float(relu_pair_moments(self.prior, self.dof, self.a, np.array([i]), np.array([j]), degree)[0])
 
+
+
+# ---- smooth φ with a closed-form Gaussian pair (erf): one more, radial, dimension ----------------------------------
+
+def erf_supported(spec: NetworkSpec) -> bool:
+    """erf at d > 1 under laplace / student-t with at most three live parameters (the rule is m-dimensional)."""
+    return (spec.activation == "erf" and spec.input_dim > 1 and spec.prior in ("laplace", "student-t")
+            and live_parameters(spec) <= 3)
+
+
+def _radial_rule(alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x, w) for ∫₀^∞ x^{α−1}e^{−x} g(x) dx / Γ(α): trapezoid in s = log x (g(x) = G(xC) is analytic in s for
+    |Im s| < π, e^{−x} caps the strip below π/2; the weight narrows like 1/√α). Measured on erf × laplace,
+    d = 2, σ_w = 3: step 0.4 leaves 3e-8, 0.3 3e-11, 0.2 agrees with 0.1 to 1e-15."""
+    step = min(0.2, 0.6 / math.sqrt(alpha))
+    s = np.arange(-LOG_TOL / alpha, math.log(LOG_TOL + 20.0 * math.sqrt(alpha) + alpha), step)
+    logw = alpha * s - np.exp(s) - special.gammaln(alpha) + math.log(step)
+    keep = logw > logw.max() - LOG_TOL
+    return np.exp(s[keep]), np.exp(logw[keep])
+
+
+def _erf_gauss(k11, k22, k12, det):
+    """(E[erf(u)erf(v)], E[erf′(u)erf′(v)]) (Williams' arcsin form and its k₁₂-derivative; (1 + 2k₁₁)(1 + 2k₂₂) −
+    4k₁₂² = 1 + 2(k₁₁ + k₂₂) + 4 det, free of cancellation)."""
+    p, q = 1 + 2 * k11, 1 + 2 * k22
+    return (2 / np.pi) * np.arcsin(2 * k12 / np.sqrt(p * q)), (4 / np.pi) / np.sqrt(1 + 2 * (k11 + k22) + 4 * det)
+
+
+def erf_first_layer(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(E[erf(z_i)erf(z_j)], E[erf′erf′]) (P, P) under laplace / student-t: V = Rθ, the simplex rule in θ times a
+    radial rule (laplace: R ~ Gamma(m) given θ; student-t: ρ = S(θ)/R ~ Gamma(ma), S = βΣ1/θ_l, §4.2)."""
+    a = live_coefficients(spec, x)
+    p, m = a.shape
+    theta, w = simplex_rule("laplace", 6.0, m, 0)          # Γ(m)·Π θ_l·step^{m−1}: dθ up to Γ(m)
+    w = w / math.gamma(m)
+    if spec.prior == "laplace":
+        rad, rw = _radial_rule(m)
+        scale = np.outer(np.ones(len(theta)), rad)        # R = x
+        w = w * math.gamma(m)
+    else:
+        al, beta = spec.prior_dof / 2, (spec.prior_dof - 2) / 2
+        rad, rw = _radial_rule(m * al)
+        log_t = np.log(theta)
+        s_sum = beta * (1.0 / theta).sum(1)
+        # ∫_Δ Π θ^{−a−1} c^m S^{−ma} Γ(ma) E_ρ[G((S/ρ)C)] dθ with c = β^a/Γ(a)
+        w = w * np.exp(m * (al * math.log(beta) - special.gammaln(al)) - (al + 1) * log_t.sum(1)
+                       - m * al * np.log(s_sum) + special.gammaln(m * al))
+        scale = s_sum[:, None] / rad[None, :]
+    i, j = np.triu_indices(p)
+    e_phi, e_dphi = np.empty((p, p)), np.empty((p, p))
+    l, n = np.triu_indices(m, 1)
+    tt = theta[:, l] * theta[:, n]
+    for pair in range(len(i)):
+        check_cancelled()
+        ai, aj = a[i[pair]], a[j[pair]]
+        c11, c22, c12 = theta @ ai**2, theta @ aj**2, theta @ (ai * aj)
+        det = tt @ (ai[l] * aj[n] - ai[n] * aj[l]) ** 2
+        f, g = _erf_gauss(c11[:, None] * scale, c22[:, None] * scale, c12[:, None] * scale,
+                          det[:, None] * scale**2)
+        e_phi[i[pair], j[pair]] = e_phi[j[pair], i[pair]] = w @ (f @ rw)
+        e_dphi[i[pair], j[pair]] = e_dphi[j[pair], i[pair]] = w @ (g @ rw)
+    return e_phi, e_dphi

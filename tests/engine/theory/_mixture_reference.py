@@ -70,3 +70,28 @@ def relu_simplex(prior, ai, aj, p, *, dof=6.0, tol=1e-11):
 
     return _quad(lambda t1: _quad(lambda t2: _quad(lambda t3: f(t1, t2, t3), 0.0, 1.0 - t1 - t2, tol),
                                   0.0, 1.0 - t1, tol), 0.0, 1.0, tol)
+
+
+def erf_pair_student_t_mixture(sw, sb, xs, *, dof=6.0, grad=False, tol=1e-10):
+    """E[erf(z₁)erf(z₂)] (grad: E[erf′erf′]) at d = 2 under the student-t prior: α = √V·Z with V ~ InvGamma(ν/2,
+    (ν−2)/2), Williams' arcsin form given the V's, and a 3-D nested quad over them (in log V, where the
+    inverse-gamma density is smooth and decays fast at both ends)."""
+    a, beta = dof / 2, (dof - 2) / 2
+    log_c = a * math.log(beta) - special.gammaln(a)
+    s2 = sw * sw / 2
+    x1, x2 = (np.asarray(x, float) for x in xs)
+
+    def g(v1, v2, vb):
+        k11 = s2 * (v1 * x1[0] ** 2 + v2 * x1[1] ** 2) + sb * sb * vb
+        k22 = s2 * (v1 * x2[0] ** 2 + v2 * x2[1] ** 2) + sb * sb * vb
+        k12 = s2 * (v1 * x1[0] * x2[0] + v2 * x1[1] * x2[1]) + sb * sb * vb
+        if grad:
+            return 4 / math.pi / math.sqrt((1 + 2 * k11) * (1 + 2 * k22) - 4 * k12 * k12)
+        return 2 / math.pi * math.asin(max(-1.0, min(1.0, 2 * k12 / math.sqrt((1 + 2 * k11) * (1 + 2 * k22)))))
+
+    def q(f):   # E over one V: ∫ V p(V) f(V) dt, V = e^t
+        dens = lambda t: math.exp(log_c - a * t - beta * math.exp(-t))  # noqa: E731
+        return integrate.quad(lambda t: dens(t) * f(math.exp(t)), -8.0, 30.0, epsabs=1e-15, epsrel=tol,
+                              limit=200)[0]
+
+    return q(lambda vb: q(lambda v2: q(lambda v1: g(v1, v2, vb))))

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 from _exact_reference_nd import relu_pair
-from _mixture_reference import gaussian_pair, relu_gauss, relu_simplex
+from _mixture_reference import erf_pair_student_t_mixture, gaussian_pair, relu_gauss, relu_simplex
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.activations import get_activation
@@ -172,3 +172,21 @@ def test_kernel_and_theory_agree_on_the_cli_with_four_live_parameters(capsys, pr
     th = json.loads(capsys.readouterr()[0])
     np.testing.assert_allclose(k["nngp"], th["g2"], rtol=1e-12, atol=0)
     assert k["warnings"] == [] and th["warnings"] == []
+
+
+@pytest.mark.slow
+def test_erf_d2_student_t_kernel_against_the_scale_mixture():
+    # student-t (ν = 6): the radial variable is ρ = S(θ)/R ~ Gamma(mν/2); reference: nested quad over the three
+    # inverse-gamma scales (~1 min).
+    sw, sb = 3.0, 1.0
+    spec = NetworkSpec(activation="erf", prior="student-t", sigma_w=sw, sigma_b=sb, input_dim=2, width=3)
+    nngp = sb**2 + sw**2 * erf_pair_student_t_mixture(sw, sb, XS2)
+    assert kernels(spec, XS2).nngp[0, 1] == pytest.approx(nngp, rel=1e-9)
+    assert exact_correlators(spec, XS2).g2[0, 1] == pytest.approx(nngp, rel=1e-9)
+
+
+@pytest.mark.parametrize("prior", ["laplace", "student-t"])
+def test_erf_d2_mixture_kernel_and_theory_agree(prior):
+    spec = NetworkSpec(activation="erf", prior=prior, sigma_w=2.0, sigma_b=0.4, input_dim=2, width=5)
+    x = np.array([(1.0, 0.5), (-0.3, 1.2), (0.8, -0.9)])
+    np.testing.assert_allclose(kernels(spec, x).nngp, exact_correlators(spec, x).g2, rtol=1e-13, atol=0)
