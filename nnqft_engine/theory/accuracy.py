@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..activations import get_activation
 from ..spec import NetworkSpec
-from . import scale_mixture
+from . import scale_mixture, trig_moments
 from .first_layer import live_parameters
 
 
@@ -17,7 +17,7 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
     if not kernel and spec.independence == "sequential" and not spec.iid:
         return ("the sequential mechanism at input_dim > 1: its moments E[s² h h] use the unsplit tensor rules, "
                 "1e-9 relative is not guaranteed (docs/physics.md §4.2)")
-    if spec.prior == "gaussian":
+    if spec.prior == "gaussian" or trig_moments.supported(spec):
         return None    # every two-point moment through the pair's bivariate Gaussian (§4.2)
     live = live_parameters(spec)
     if not act.smooth:

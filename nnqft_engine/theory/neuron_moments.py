@@ -7,7 +7,8 @@ H_{1..k} = E_{w,b}[h(x₁)…h(x_k)] is a (d+1)-dimensional integral. Three exac
 - d = 1 (and rademacher at any d): `first_layer.split_rule`, the rule the kernels share — relu in polar
   coordinates split at every kink angle, smooth φ on graded composite Gauss–Legendre pieces;
 - gaussian prior at d > 1: the bivariate Gaussian of each pair of points (`pair_reduction`), and relu under
-  laplace / student-t with more than three live parameters its scale mixture (`scale_mixture`), for every
+  laplace / student-t with more than three live parameters its scale mixture (`scale_mixture`), sin and cos
+  under any prior the characteristic function (`trig_moments`), for every
   moment of at most two points (a tuple of more points falls back to the routes below);
 - kinked φ (relu), d > 1, with a continuous prior: a product rule over all but one parameter, and along the last
   one (b, or the last weight when σ_b = 0) Gauss–Legendre on pieces split at every kink b = −w·x_k, at the
@@ -29,7 +30,7 @@ from ..gauss_rules import legendre_rule
 from ..priors import quadrature_rule, standardized_pdf
 from ..spec import NetworkSpec, layer_variances
 from .first_layer import FirstLayerRule, smooth_rule, split_rule
-from . import scale_mixture
+from . import scale_mixture, trig_moments
 from .pair_reduction import PairwiseMoments
 from .quadrature import first_layer_rule
 
@@ -151,6 +152,8 @@ class NeuronMoments:
                 self.pairwise = PairwiseMoments(spec, x)
             elif scale_mixture.supported(spec):
                 self.pairwise = scale_mixture.MixtureMoments(spec, x)
+            elif trig_moments.supported(spec):
+                self.pairwise = trig_moments.TrigMoments(spec, x)
         if not self.closed and self.pairwise is None:
             self._build_rule(s2_of_nodes)
         # erf under laplace / student-t (≤ 3 live): H₁₂ from the scale mixture, as the kernels take it; the higher

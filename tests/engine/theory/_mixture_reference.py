@@ -95,3 +95,21 @@ def erf_pair_student_t_mixture(sw, sb, xs, *, dof=6.0, grad=False, tol=1e-10):
                               limit=200)[0]
 
     return q(lambda vb: q(lambda v2: q(lambda v1: g(v1, v2, vb))))
+
+
+def laplace_mixture_pair(gauss_moment, sw, sb, xs, *, tol=1e-10):
+    """E[F(z₁, z₂)] at d = 2 under the laplace prior for any F whose Gaussian expectation `gauss_moment(k11, k22,
+    k12)` is closed form: a 3-D nested quad over the Exp(1) scales of (w₁, w₂, b)."""
+    s2 = sw * sw / 2
+    x1, x2 = (np.asarray(x, float) for x in xs)
+
+    def g(v1, v2, vb):
+        k11 = s2 * (v1 * x1[0] ** 2 + v2 * x1[1] ** 2) + sb * sb * vb
+        k22 = s2 * (v1 * x2[0] ** 2 + v2 * x2[1] ** 2) + sb * sb * vb
+        k12 = s2 * (v1 * x1[0] * x2[0] + v2 * x1[1] * x2[1]) + sb * sb * vb
+        return gauss_moment(k11, k22, k12)
+
+    def q(f):
+        return integrate.quad(lambda v: math.exp(-v) * f(v), 0, np.inf, epsabs=1e-15, epsrel=tol, limit=200)[0]
+
+    return q(lambda vb: q(lambda v2: q(lambda v1: g(v1, v2, vb))))

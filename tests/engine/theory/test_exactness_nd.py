@@ -190,3 +190,52 @@ def test_erf_d2_mixture_kernel_and_theory_agree(prior):
     spec = NetworkSpec(activation="erf", prior=prior, sigma_w=2.0, sigma_b=0.4, input_dim=2, width=5)
     x = np.array([(1.0, 0.5), (-0.3, 1.2), (0.8, -0.9)])
     np.testing.assert_allclose(kernels(spec, x).nngp, exact_correlators(spec, x).g2, rtol=1e-13, atol=0)
+
+
+# ---- sin, cos: the prior's characteristic function --------------------------------------------------------------
+
+@pytest.mark.parametrize("dof,closed", [(5.0, lambda s: math.exp(-math.sqrt(5) * s) * (1 + math.sqrt(5) * s + 5 * s * s / 3)),
+                                        (7.0, lambda s: math.exp(-math.sqrt(7) * s) * (1 + math.sqrt(7) * s + 14 * s * s / 5
+                                                                                     + 7 * math.sqrt(7) * s**3 / 15))])
+def test_student_t_characteristic_function_against_the_elementary_forms(dof, closed):
+    from nnqft_engine.theory.trig_moments import characteristic
+
+    t = np.array([0.0, 0.01, 0.3, 1.7, 5.0, 20.0])   # ψ_T(s) of t_ν for odd ν; α = T·√((ν−2)/ν)
+    ref = [closed(abs(v) * math.sqrt((dof - 2) / dof)) for v in t]
+    np.testing.assert_allclose(characteristic("student-t", t, dof), ref, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("activation", ["sin", "cos"])
+@pytest.mark.parametrize("prior", ["uniform", "rademacher"])
+def test_trig_d2_on_an_axis_is_the_d1_integral(activation, prior):
+    # With x₂ = 0 the d = 2 moments are d = 1 ones at σ_w/√2, where uniform's split rule and rademacher's atoms are
+    # exact: every moment the correlators use, to rounding.
+    from nnqft_engine.theory.neuron_moments import NeuronMoments
+
+    sw, sb = 3.0, 1.0
+    x2, x1 = np.array([[1.3, 0.0], [-0.6, 0.0]]), np.array([[1.3], [-0.6]])
+    n2 = NeuronMoments(NetworkSpec(activation=activation, prior=prior, sigma_w=sw, sigma_b=sb, input_dim=2), x2)
+    n1 = NeuronMoments(NetworkSpec(activation=activation, prior=prior, sigma_w=sw / math.sqrt(2), sigma_b=sb), x1)
+    for name in ("h2", "h4_pair", "h31_pair", "h6"):
+        np.testing.assert_allclose(getattr(n2, name)(), getattr(n1, name)(), rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation", ["sin", "cos"])
+def test_trig_d2_laplace_kernel_against_the_scale_mixture(activation):
+    # Independent route: given the Exp(1) scales the pair is Gaussian, E[sin u sin v] = e^{−(k₁₁+k₂₂)/2} sinh k₁₂
+    # (cos: cosh), nested quad over the three scales.
+    from _mixture_reference import laplace_mixture_pair
+
+    sw, sb = 3.0, 1.0
+    spec = NetworkSpec(activation=activation, prior="laplace", sigma_w=sw, sigma_b=sb, input_dim=2, width=3)
+    sign = {"sin": -1.0, "cos": 1.0}        # e^{−(a+b)/2} sinh c (cosh c) without overflow: c ≤ (a + b)/2
+    other = "cos" if activation == "sin" else "sin"
+    e = lambda name: laplace_mixture_pair(  # noqa: E731
+        lambda a, b, c: 0.5 * (math.exp(c - (a + b) / 2) + sign[name] * math.exp(-c - (a + b) / 2)), sw, sb, XS2)
+    nngp = sb**2 + sw**2 * e(activation)
+    ntk = nngp + sw**2 * e(other) * (sw**2 * XS2[0] @ XS2[1] / 2 + sb**2)
+    k = kernels(spec, XS2)
+    assert k.nngp[0, 1] == pytest.approx(nngp, rel=1e-9)
+    assert k.ntk[0, 1] == pytest.approx(ntk, rel=1e-9)
+    assert exact_correlators(spec, XS2).g2[0, 1] == pytest.approx(nngp, rel=1e-9)
