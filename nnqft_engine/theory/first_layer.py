@@ -18,9 +18,11 @@ reach ~1e-13 instead:
   the prior's kink (laplace, 0) and support edges (uniform, ±√3), with the density in the weights.
 
 Rademacher is exact with its 2^{d+1} atoms. relu at d > 1 with two live parameters uses the polar rule, with
-three (d = 2 with a bias, d = 3 without) the cubed-sphere rule of `relu_sphere`. Beyond that, and for smooth φ
-at d > 1, the older rules remain (`quadrature.first_layer_rule`, `neuron_moments.piecewise_rule`), with the
-accuracy docs/physics.md §4.2 states.
+three (d = 2 with a bias, d = 3 without) the cubed-sphere rule of `relu_sphere`. Two-point moments at d > 1
+under the gaussian prior, relu with more live parameters under laplace / student-t, erf's H₁₂ there and sin/cos
+go through the pair's law instead (`pair_reduction`, `scale_mixture`, `trig_moments`); the rest keeps the older
+rules (`quadrature.first_layer_rule`, `neuron_moments.piecewise_rule`), with the accuracy docs/physics.md §4.2
+states (`accuracy.accuracy_note`).
 """
 from __future__ import annotations
 

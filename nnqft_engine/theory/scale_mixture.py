@@ -120,7 +120,8 @@ def _relu_gauss(k11, k22, k12, det, degree: tuple[int, int]) -> np.ndarray:
     """E[relu(u)^p relu(v)^q] over the bivariate Gaussian (arc-cosine forms, Cho–Saul J_n; angle from atan2 so
     nearly parallel pairs keep their accuracy)."""
     root = np.sqrt(np.maximum(det, 0.0))
-    rest = np.pi - np.arctan2(root, k12)          # π − θ
+    rest = np.where(k11 * k22 > 0, np.pi - np.arctan2(root, k12), np.pi / 2)   # π − θ; θ = π/2 at a zero-variance
+    # point, as the arc-cosine kernel takes it (docs/physics.md §3)
     two_pi = 2 * np.pi
     if degree == (0, 0):
         return rest / two_pi
