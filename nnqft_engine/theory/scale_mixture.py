@@ -105,7 +105,7 @@ def _simplex_rule(prior: str, dof: float, m: int, degree: int) -> tuple[np.ndarr
         t = np.concatenate([np.zeros((len(rest), 1)), np.full((len(rest), 1), v), rest], axis=1)
         log_theta = t - _logsumexp(t)[:, None]
         lw = _log_weights(prior, dof, m, degree, log_theta)
-        keep = lw > -LOG_TOL - 10.0          # a first cut; the final one is relative to the peak
+        keep = lw > -LOG_TOL - 20.0          # a first cut (the peak is above e^{-13}); the final one is relative
         thetas.append(log_theta[keep])
         logs.append(lw[keep])
     log_theta, lw = np.concatenate(thetas), np.concatenate(logs)
@@ -132,7 +132,8 @@ def _relu_gauss(k11, k22, k12, det, degree: tuple[int, int]) -> np.ndarray:
     if degree == (1, 3):
         k11, k22 = k22, k11
     if degree in ((3, 1), (1, 3)):
-        # polar coordinates: (1/2π)·8·∫ cos³t cos(t − θ) dt over the wedge = k₁₁^{3/2}k₂₂^{1/2}[3ρ(π − θ) + sin θ(ρ² + 2)]/2π
+        # polar coordinates: (1/2π)·8·∫ cos³t cos(t − θ) dt over the wedge
+        #   = k₁₁^{3/2} k₂₂^{1/2} [3ρ(π − θ) + sin θ (ρ² + 2)] / 2π
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(k22 > 0, k12 * k12 / np.where(k22 > 0, k22, 1.0), 0.0)
         return (3 * k11 * k12 * rest + root * (ratio + 2 * k11)) / two_pi
