@@ -97,6 +97,21 @@ def test_gaussian_d3_kernel_and_theory_agree(activation):
     np.testing.assert_allclose(kernels(spec, x).nngp, exact_correlators(spec, x).g2, rtol=1e-13, atol=0)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "erf", "gelu", "relu"])
+def test_gaussian_pair_moments_two_independent_rules_agree(activation):
+    # The pair moments of `theory` (gauss_moments' trapezoid rules / closed forms on the 2×2 covariance) against
+    # the d = 1 graded rule of the virtual pair z_k = c_kU + sV (h_tuple), for every moment the deep first layer uses.
+    from nnqft_engine.theory.pair_reduction import PairwiseMoments
+
+    spec = NetworkSpec(activation=activation, sigma_w=3.0, sigma_b=1.0, input_dim=3)
+    pm = PairwiseMoments(spec, np.random.default_rng(4).normal(size=(3, 3)))
+    h2, h4, h31 = pm.h2(), pm.h4_pair(), pm.h31_pair()
+    for i, j in itertools.product(range(3), repeat=2):
+        assert h2[i, j] == pytest.approx(pm.h_tuple((i, j)), rel=1e-10)
+        assert h4[i, j] == pytest.approx(pm.h_tuple((i, i, j, j)), rel=1e-10)
+        assert h31[i, j] == pytest.approx(pm.h_tuple((i, i, i, j)), rel=1e-10)
+
+
 # ---- relu under laplace / student-t: the Gaussian scale mixture -------------------------------------------------
 
 @pytest.mark.slow
