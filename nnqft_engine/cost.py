@@ -23,6 +23,9 @@ QUADRATURE_PAIR_S = 8e-4         # one Gauss–Hermite layer per pair (measured 
 PRIOR_PAIR_S = 2e-4              # the first layer over a non-Gaussian prior, per pair
 RELU_SPHERE_PAIR_S = 0.06        # relu at d > 1: one split (cubed-sphere) rule per pair, docs/physics.md §4.2
 RELU_SPHERE_T_PAIR_S = 1.0       # the same under student-t (graded cells, numerical radial moments)
+RELU_MIXTURE_PAIR_S = 0.02       # relu, > 3 live parameters, laplace / student-t: the scale-mixture rule (§4.2),
+                                 # measured ~0.01 s per pair for E[φφ] and E[φ′φ′] (laplace, 3·10⁵ nodes)
+ERF_MIXTURE_PAIR_S = 0.03        # erf at d > 1, laplace / student-t: simplex × radial rule, measured ~0.013 s per pair
 TABLE_NODE_S = 1e-4              # propagator table: per node, plus a quadratic term (long distances cost more)
 TABLE_NODE2_S = 3e-8
 
@@ -130,7 +133,13 @@ def kernel_cost(spec: NetworkSpec, n_points: int, *, factor: float = 1.0) -> Cos
     if spec.prior != "gaussian":
         seconds += pairs * PRIOR_PAIR_S
     if spec.input_dim > 1 and spec.activation == "relu" and spec.prior not in ("gaussian", "rademacher"):
-        seconds += pairs * (RELU_SPHERE_T_PAIR_S if spec.prior == "student-t" else RELU_SPHERE_PAIR_S)
+        live = spec.input_dim * (spec.sigma_w > 0) + (spec.sigma_b > 0)
+        if live > 3 and spec.prior in ("laplace", "student-t"):
+            seconds += 1.0 + pairs * RELU_MIXTURE_PAIR_S
+        else:
+            seconds += pairs * (RELU_SPHERE_T_PAIR_S if spec.prior == "student-t" else RELU_SPHERE_PAIR_S)
+    if spec.input_dim > 1 and spec.activation == "erf" and spec.prior in ("laplace", "student-t"):
+        seconds += pairs * ERF_MIXTURE_PAIR_S
     memory = BASE_MB + 12 * 8 * p2 / 2**20
     return Cost(memory, seconds * factor, f"P×P kernel matrices for {n_points} points",
                 f"{'closed-form' if closed else 'quadrature'} kernels on {n_points} points × {spec.depth} layers")

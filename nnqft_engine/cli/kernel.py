@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..cost import check, kernel_cost
-from ..theory.first_layer import accuracy_note
+from ..theory.accuracy import accuracy_note
 from ..theory.kernels import kernels
 from .common import ArgumentParser, add_memory_flag, add_network_flags, emit, memory_limit, network_spec, parse_points
 

@@ -6,7 +6,7 @@ from ..spec import SpecError
 from ..theory.deep import deep_correlators
 from ..theory.density import output_density
 from ..theory.finite_width import exact_correlators
-from ..theory.first_layer import accuracy_note
+from ..theory.accuracy import accuracy_note
 from ..theory.joint_density import joint_density
 from .common import ArgumentParser, add_memory_flag, add_network_flags, emit, memory_limit, network_spec, parse_points
 

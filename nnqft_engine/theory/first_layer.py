@@ -18,9 +18,11 @@ reach ~1e-13 instead:
   the prior's kink (laplace, 0) and support edges (uniform, ±√3), with the density in the weights.
 
 Rademacher is exact with its 2^{d+1} atoms. relu at d > 1 with two live parameters uses the polar rule, with
-three (d = 2 with a bias, d = 3 without) the cubed-sphere rule of `relu_sphere`. Beyond that, and for smooth φ
-at d > 1, the older rules remain (`quadrature.first_layer_rule`, `neuron_moments.piecewise_rule`), with the
-accuracy docs/physics.md §4.2 states.
+three (d = 2 with a bias, d = 3 without) the cubed-sphere rule of `relu_sphere`. Two-point moments at d > 1
+under the gaussian prior, relu with more live parameters under laplace / student-t, erf's H₁₂ there and sin/cos
+go through the pair's law instead (`pair_reduction`, `scale_mixture`, `trig_moments`); the rest keeps the older
+rules (`quadrature.first_layer_rule`, `neuron_moments.piecewise_rule`), with the accuracy docs/physics.md §4.2
+states (`accuracy.accuracy_note`).
 """
 from __future__ import annotations
 
@@ -176,17 +178,22 @@ def smooth_rule(spec: NetworkSpec, x: np.ndarray, edge_grading: bool = False) ->
     """Graded composite Gauss–Legendre in (u, v). `edge_grading` (uniform prior) adds pieces shrinking
     geometrically towards the support edges u = ±√3, for integrands singular there (the sequential mechanism's
     s²(u) = Q_v(F(u)) ~ F^v at one edge, −v log(1 − F) at the other)."""
-    sw, sb = spec.sigma_w, spec.sigma_b
-    xmax = float(np.abs(x).max())
+    return smooth_rule_for(spec.prior, spec.sigma_w, spec.sigma_b, float(np.abs(x).max()), spec.prior_dof,
+                           edge_grading)
+
+
+def smooth_rule_for(prior: str, sw: float, sb: float, xmax: float, dof: float = 6.0,
+                    edge_grading: bool = False) -> FirstLayerRule:
+    """`smooth_rule` for z = sw·x·u + sb·v with |x| ≤ xmax (nodes (sw·u, sb·v))."""
     # Transition width of φ(σ_w x u + …) in u is 1/(σ_w |x|) (tanh's poles sit π/2 from the real axis).
     h_w = min(1.0, 1.0 / max(sw * xmax, 1e-300))
     h_b = min(1.0, 1.5 / max(sb, 1e-300))
     # Along u a transition at u* = −σ_b v/(σ_w x) has width |u*|/(σ_b|v|): pieces may grow ∝ |u| (v is
     # bounded by the prior's bulk); along v every feature is ≥ 1/σ_b ≥ 1 wide.
-    extra = SQRT3 * (1.0 - 2.0 ** -np.arange(1, 40)) if edge_grading and spec.prior == "uniform" else np.zeros(0)
-    u, wu = (axis_rule(spec.prior, h_w, spec.prior_dof, growth=_GROWTH_U[spec.prior], core=12.0, extra=extra)
+    extra = SQRT3 * (1.0 - 2.0 ** -np.arange(1, 40)) if edge_grading and prior == "uniform" else np.zeros(0)
+    u, wu = (axis_rule(prior, h_w, dof, growth=_GROWTH_U[prior], core=12.0, extra=extra)
              if sw * xmax > 0 else (np.zeros(1), np.ones(1)))
-    v, wv = (axis_rule(spec.prior, h_b, spec.prior_dof, growth=0.5, core=12.0) if sb > 0
+    v, wv = (axis_rule(prior, h_b, dof, growth=0.5, core=12.0) if sb > 0
              else (np.zeros(1), np.ones(1)))
     keep_u, keep_v = wu > 0, wv > 0
     u, wu, v, wv = u[keep_u], wu[keep_u], v[keep_v], wv[keep_v]
@@ -194,32 +201,16 @@ def smooth_rule(spec: NetworkSpec, x: np.ndarray, edge_grading: bool = False) ->
     return FirstLayerRule(nodes=nodes, degree_weights=np.outer(wu, wv).reshape(1, -1), homogeneous=False)
 
 
+def relu_polar_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float = 6.0) -> FirstLayerRule:
+    """The polar rule (two live standardized parameters, z_k = coeffs[k]·(u, v)) for other modules."""
+    return _relu_polar_rule(prior, coeffs, scales, dof)
+
+
 def _rademacher_rule(spec: NetworkSpec) -> FirstLayerRule:
     d = spec.input_dim
     signs = np.array(np.meshgrid(*[[-1.0, 1.0]] * (d + 1), indexing="ij")).reshape(d + 1, -1).T
     nodes = signs * np.array([spec.sigma_w / math.sqrt(d)] * d + [spec.sigma_b])
     return FirstLayerRule(nodes=nodes, degree_weights=np.full((1, len(nodes)), 0.5 ** (d + 1)), homogeneous=False)
-
-
-def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
-    """A sentence where the first-layer integrals are not known to reach 1e-9 relative (docs/physics.md §4.2),
-    None where they are; `kernel`: for the NNGP/NTK only (closed forms cover the gaussian prior there)."""
-    act = get_activation(spec.activation)
-    if spec.input_dim == 1 or spec.prior == "rademacher" or act.exponential or act.name == "linear":
-        return None
-    if kernel and spec.prior == "gaussian" and act.closed_form:
-        return None
-    if not kernel and spec.independence == "sequential" and not spec.iid:
-        return ("the sequential mechanism at input_dim > 1: its moments E[s² h h] use the unsplit tensor rules, "
-                "1e-9 relative is not guaranteed (docs/physics.md §4.2)")
-    if not act.smooth:
-        if live_parameters(spec) <= 3:
-            return None
-        return (f"{act.name} with {live_parameters(spec)} live first-layer parameters (input_dim ≥ 3 with a bias): "
-                "first-layer integrals are split at the kinks only along the bias, measured ~2e-4 relative, not "
-                "1e-9 (docs/physics.md §4.2)")
-    return (f"{act.name} at input_dim > 1: first-layer integrals use a tensor product of the prior's Gauss rule, "
-            "not split at the activation's transition; 1e-9 relative is not guaranteed (docs/physics.md §4.2)")
 
 
 def split_rule(spec: NetworkSpec, x: np.ndarray) -> FirstLayerRule | None:

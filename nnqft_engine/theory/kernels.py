@@ -4,7 +4,8 @@ All arithmetic is float64 numpy. Closed forms (arc-cosine, arcsin, sin/cos, gaus
 exist, Gauss–Hermite quadrature otherwise. With a non-Gaussian prior the first hidden layer's expectations
 are taken over that prior, since z¹ = w·x + b is a sum of only d + 1 terms. For d = 1 (and for any prior when
 φ has no closed form) that uses the split rule `first_layer.split_rule` that the exact correlators share, which
-reaches ~1e-13 also at relu's kink (docs/physics.md §4); for d > 1 `quadrature.first_layer_rule`.
+reaches ~1e-13 also at relu's kink (docs/physics.md §4); for d > 1 under the gaussian prior the same d = 1 rules
+per pair of points (`pair_reduction`), otherwise `relu_sphere` or `quadrature.first_layer_rule`.
 """
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from ..activations import Activation, get_activation
 from ..cancel import check_cancelled
 from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
+from . import scale_mixture, trig_moments
 from .first_layer import live_parameters, split_rule
 from .neuron_moments import PIECEWISE_PRIORS, piecewise_rule
+from .pair_reduction import gaussian_first_layer
 from .quadrature import first_layer_rule, gaussian_pair_expectation
 
 
@@ -74,6 +77,12 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
     if n_per_dim is None and spec.input_dim > 1 and act.name == "relu" and spec.prior != "rademacher" \
             and live_parameters(spec) <= 3:
         return _relu_pairwise(spec, x, x2)
+    if n_per_dim is None and x2 is x and scale_mixture.supported(spec):
+        return scale_mixture.relu_first_layer(spec, x)
+    if n_per_dim is None and x2 is x and scale_mixture.erf_supported(spec):
+        return scale_mixture.erf_first_layer(spec, x)
+    if n_per_dim is None and x2 is x and trig_moments.supported(spec):
+        return trig_moments.trig_first_layer(spec, x)
     pts = x if x2 is x else np.concatenate([x, x2])
     rule = split_rule(spec, pts) if n_per_dim is None else None
     if rule is None:
@@ -142,6 +151,9 @@ def kernels(spec: NetworkSpec, x, *, n_per_dim: int | None = None) -> Kernels:
             # use (`first_layer.split_rule`), so `kernel` and `theory` agree; Gaussian closed forms stay exact.
             if layer == 0 and (spec.prior != "gaussian" or (d == 1 and not act.closed_form)):
                 e_phi, e_dphi = prior_first_layer(spec, pts, n_per_dim=n_per_dim)
+            elif layer == 0 and not act.closed_form and n_per_dim is None:
+                # d > 1, gaussian prior: the d = 1 rule per pair (`pair_reduction`), as `theory` does
+                e_phi, e_dphi = gaussian_first_layer(spec, pts)
             else:
                 e_phi, e_dphi = _symmetric_layer(act, k, q)
             theta *= e_dphi                                   # in place: P×P temporaries dominate at P ~ 1000

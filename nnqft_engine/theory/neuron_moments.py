@@ -6,6 +6,10 @@ H_{1..k} = E_{w,b}[h(x₁)…h(x_k)] is a (d+1)-dimensional integral. Three exac
   it diverges (laplace / student-t tails make high moments infinite — reported as inf, not a wrong number);
 - d = 1 (and rademacher at any d): `first_layer.split_rule`, the rule the kernels share — relu in polar
   coordinates split at every kink angle, smooth φ on graded composite Gauss–Legendre pieces;
+- gaussian prior at d > 1: the bivariate Gaussian of each pair of points (`pair_reduction`), and relu under
+  laplace / student-t with more than three live parameters its scale mixture (`scale_mixture`), sin and cos
+  under any prior the characteristic function (`trig_moments`), for every
+  moment of at most two points (a tuple of more points falls back to the routes below);
 - kinked φ (relu), d > 1, with a continuous prior: a product rule over all but one parameter, and along the last
   one (b, or the last weight when σ_b = 0) Gauss–Legendre on pieces split at every kink b = −w·x_k, at the
   prior's own kink (laplace) and on a fixed grid over the prior's effective support;
@@ -26,6 +30,8 @@ from ..gauss_rules import legendre_rule
 from ..priors import quadrature_rule, standardized_pdf
 from ..spec import NetworkSpec, layer_variances
 from .first_layer import FirstLayerRule, smooth_rule, split_rule
+from . import scale_mixture, trig_moments
+from .pair_reduction import PairwiseMoments
 from .quadrature import first_layer_rule
 
 SQRT3 = math.sqrt(3.0)
@@ -138,8 +144,26 @@ class NeuronMoments:
         self.q = layer_variances(spec, x)[0]
         self.scales, self.v = _coefficients(spec, x)
         self.closed = self.act.exponential and s2_of_nodes is None
-        if self.closed:
-            return
+        # gaussian prior at d > 1: one d = 1 rule per pair of points (`pair_reduction`, docs/physics.md §4.2)
+        # relu, > 3 live parameters, laplace / student-t: the Gaussian scale mixture (`scale_mixture`)
+        self.pairwise = None
+        if not self.closed and s2_of_nodes is None and spec.input_dim > 1:
+            if spec.prior == "gaussian":
+                self.pairwise = PairwiseMoments(spec, x)
+            elif scale_mixture.supported(spec):
+                self.pairwise = scale_mixture.MixtureMoments(spec, x)
+            elif trig_moments.supported(spec):
+                self.pairwise = trig_moments.TrigMoments(spec, x)
+        if not self.closed and self.pairwise is None:
+            self._build_rule(s2_of_nodes)
+        # erf under laplace / student-t (≤ 3 live): H₁₂ from the scale mixture, as the kernels take it; the higher
+        # moments keep the tensor rule (docs/physics.md §4.2)
+        self._h2 = (scale_mixture.erf_first_layer(spec, x)[0] if s2_of_nodes is None
+                    and scale_mixture.erf_supported(spec) else None)
+
+    def _build_rule(self, s2_of_nodes=None) -> None:
+        """The joint rule over all points: self._rule, φ at its nodes (self.h), and s² there."""
+        spec, x = self.spec, self.x
         if s2_of_nodes is None:
             rule = split_rule(spec, x)
         elif spec.input_dim == 1 and self.act.smooth and spec.prior in _PIECE_RANGE:
@@ -169,6 +193,10 @@ class NeuronMoments:
         if self.closed:
             eye = np.eye(len(self.x))
             return self._gn(eye[:, None, :] + eye[None, :, :])
+        if self.pairwise is not None:
+            return self.pairwise.h2()
+        if self._h2 is not None:
+            return self._h2
         return (self.h * self._rule.weights(2)[:, None]).T @ self.h
 
     def h4_pair(self) -> np.ndarray:
@@ -176,6 +204,8 @@ class NeuronMoments:
         if self.closed:
             eye = np.eye(len(self.x))
             return self._gn(2 * eye[:, None, :] + 2 * eye[None, :, :])
+        if self.pairwise is not None:
+            return self.pairwise.h4_pair()
         h2 = self.h * self.h
         return (h2 * self._rule.weights(4)[:, None]).T @ h2
 
@@ -184,17 +214,27 @@ class NeuronMoments:
         if self.closed:
             eye = np.eye(len(self.x))
             return self._gn(3 * eye[:, None, :] + eye[None, :, :])
+        if self.pairwise is not None:
+            return self.pairwise.h31_pair()
         return (self.h**3 * self._rule.weights(4)[:, None]).T @ self.h
 
     def h6(self) -> np.ndarray:
         if self.closed:
             return self._gn(6 * np.eye(len(self.x)))
+        if self.pairwise is not None:
+            return self.pairwise.h6()
         return self._rule.weights(6) @ self.h**6
 
     def h_tuple(self, idx: tuple[int, ...]) -> float:
         """E[h(x_{i1}) … h(x_{ik})] for point indices idx."""
         if self.closed:
             return float(self._gn(np.bincount(np.asarray(idx), minlength=len(self.x)).astype(float)))
+        if self.pairwise is not None:
+            val = self.pairwise.h_tuple(idx)
+            if val is not None:
+                return val
+            if not hasattr(self, "_rule"):   # more than two distinct points: the joint rule (docs/physics.md §4.2)
+                self._build_rule()
         return float(self._rule.weights(len(idx)) @ np.prod(self.h[:, list(idx)], axis=1))
 
     def s2_h2(self) -> np.ndarray:

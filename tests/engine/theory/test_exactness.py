@@ -147,7 +147,7 @@ def test_sequential_mechanism_moment_against_nested_quad(activation, prior):
 
 
 def test_accuracy_note_names_exactly_the_cases_without_a_split_rule():
-    from nnqft_engine.theory.first_layer import accuracy_note
+    from nnqft_engine.theory.accuracy import accuracy_note
 
     exact = [NetworkSpec(activation="tanh", prior="laplace"),                       # d = 1: split rules
              NetworkSpec(activation="relu", prior="student-t", input_dim=2),      # cubed sphere
@@ -155,9 +155,18 @@ def test_accuracy_note_names_exactly_the_cases_without_a_split_rule():
              NetworkSpec(activation="erf", input_dim=3),                           # kernel: arc-sine closed form
              NetworkSpec(activation="tanh", prior="rademacher", input_dim=2)]     # exact atoms
     assert [accuracy_note(s, kernel=True) for s in exact] == [None] * len(exact)
+    # kernel and theory alike: the pair's bivariate Gaussian (gaussian prior), the scale mixture (relu, 4 live)
+    both = [NetworkSpec(activation="erf", input_dim=3), NetworkSpec(activation="tanh", input_dim=2),
+            NetworkSpec(activation="relu", input_dim=3), NetworkSpec(activation="relu", prior="laplace", input_dim=3),
+            NetworkSpec(activation="relu", prior="student-t", prior_dof=8.0, input_dim=3)]
+    assert [accuracy_note(s, kernel=k) for s in both for k in (True, False)] == [None] * 2 * len(both)
+    assert accuracy_note(NetworkSpec(activation="erf", prior="laplace", input_dim=2), kernel=True) is None
     noted = [(NetworkSpec(activation="tanh", prior="laplace", input_dim=2), True),
-             (NetworkSpec(activation="relu", prior="uniform", input_dim=3), True),  # four live parameters
-             (NetworkSpec(activation="erf", input_dim=3), False),                  # theory: tensor Gauss–Hermite
+             (NetworkSpec(activation="relu", prior="uniform", input_dim=3), True),  # four live parameters, no mixture
+             (NetworkSpec(activation="relu", prior="laplace", input_dim=4), True),  # five live: the box is cut
+             (NetworkSpec(activation="relu", prior="student-t", prior_dof=4.5, input_dim=3), False),  # E[h⁴] near ∞
+             (NetworkSpec(activation="erf", prior="laplace", input_dim=2), False),   # G4c: E[h²h²] by a tensor rule
+             (NetworkSpec(activation="erf", prior="laplace", input_dim=3), True),    # four live parameters
              (NetworkSpec(activation="relu", prior="laplace", input_dim=2, independence="sequential",
                           independence_strength=0.5), False)]
     for spec, kernel in noted:
@@ -166,13 +175,17 @@ def test_accuracy_note_names_exactly_the_cases_without_a_split_rule():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known gap (docs/physics.md §4.2): smooth φ at d > 1 under laplace uses a "
-                   "tensor Gauss–Laguerre rule, not split at the transition: measured 2e-8 here, 6e-5 at σ_w = 3")
-def test_erf_d2_laplace_kernel_against_the_scale_mixture():
-    sw, sb = 1.5, 0.3
-    spec = NetworkSpec(activation="erf", prior="laplace", sigma_w=sw, sigma_b=sb, input_dim=2)
+@pytest.mark.parametrize("sw,sb", [(1.5, 0.3), (3.0, 1.0)])
+def test_erf_d2_laplace_kernel_against_the_scale_mixture(sw, sb):
+    # Was the known gap (tensor Gauss–Laguerre: 2e-8 at σ_w = 1.5, 6e-5 at σ_w = 3); now the engine's own scale-mixture
+    # rule (simplex × radial trapezoid, docs/physics.md §4.2) against this nested quad over the scales.
+    spec = NetworkSpec(activation="erf", prior="laplace", sigma_w=sw, sigma_b=sb, input_dim=2, width=3)
     nngp = sb**2 + sw**2 * erf_pair_laplace_mixture(sw, sb, XS2)
-    assert kernels(spec, XS2).nngp[0, 1] == pytest.approx(nngp, rel=1e-9)
+    ntk = nngp + sw**2 * erf_pair_laplace_mixture(sw, sb, XS2, grad=True) * (sw**2 * XS2[0] @ XS2[1] / 2 + sb**2)
+    k = kernels(spec, XS2)
+    assert k.nngp[0, 1] == pytest.approx(nngp, rel=1e-9)
+    assert k.ntk[0, 1] == pytest.approx(ntk, rel=1e-9)
+    assert exact_correlators(spec, XS2).g2[0, 1] == pytest.approx(nngp, rel=1e-9)
 
 
 @pytest.mark.slow
