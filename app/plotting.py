@@ -66,18 +66,6 @@ def ellipse(cov: np.ndarray, n_sigma: float, n: int = 200) -> tuple[np.ndarray, 
     return pts[0], pts[1]
 
 
-def contour(x: np.ndarray, y: np.ndarray, z: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """The level line of z[i, j] (sampled on the uniform grids x[i], y[j]) in data units, its pieces separated
-    by NaN (draw with connect='finite'). pyqtgraph's isocurve puts sample (i, j) at (i + ½, j + ½)."""
-    xs: list = []
-    ys: list = []
-    for line in pg.functions.isocurve(np.asarray(z, dtype=float), level, connected=True):
-        a = np.asarray(line, dtype=float) - 0.5
-        xs += [x[0] + a[:, 0] * (x[1] - x[0]), [np.nan]]
-        ys += [y[0] + a[:, 1] * (y[1] - y[0]), [np.nan]]
-    return (np.concatenate(xs), np.concatenate(ys)) if xs else (np.array([]), np.array([]))
-
-
 def finite(a) -> np.ndarray:
     """Replace non-finite entries by NaN so pyqtgraph skips them instead of raising."""
     arr = np.asarray(a, dtype=float)

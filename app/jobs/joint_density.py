@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import numpy as np
+
 from nnqft_engine.spec import NetworkSpec
 from nnqft_engine.theory.joint_density import JointDensity, available, joint_density
+
+from .contours import level_line
 
 POINTS = 161         # grid points per axis: the smoothing is 1.6 steps = 0.13 standard deviations
 SPAN_SD = 6.5
@@ -24,12 +28,22 @@ def needs_work(spec: NetworkSpec, x1: float, x2: float) -> bool:
 
 def exact_joint(spec: NetworkSpec, x1: float, x2: float) -> JointDensity:
     """The joint density, or SpecError (one sentence) where there is none here."""
+    return _cached(spec, x1, x2)[0]
+
+
+def exact_joint_lines(spec: NetworkSpec, x1: float, x2: float) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Its level lines at density.levels (39/86/99 %), computed here in the worker, not by the view."""
+    return _cached(spec, x1, x2)[1]
+
+
+def _cached(spec: NetworkSpec, x1: float, x2: float) -> tuple:
     key = _key(spec, x1, x2)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     result = joint_density(spec, x1, x2, span_sd=SPAN_SD, points=POINTS)
-    _CACHE[key] = result
+    lines = tuple(level_line(result.f1, result.f2, result.p, float(level)) for level in result.levels)
+    _CACHE[key] = (result, lines)
     while len(_CACHE) > 16:
         _CACHE.popitem(last=False)
-    return result
+    return result, lines

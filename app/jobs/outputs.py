@@ -19,7 +19,7 @@ from nnqft_engine.theory.kernels import kernels
 from ..state import AppState
 from ..theory import edgeworth, finite_width_theory, live_settings
 from .exact_density import ExactDensity, exact_density, needs_work
-from .joint_density import JointDensity, exact_joint, needs_work as joint_needs_work
+from .joint_density import JointDensity, exact_joint, exact_joint_lines, needs_work as joint_needs_work
 from .progress import Progress
 
 SCATTER_MAX = 1500
@@ -64,6 +64,7 @@ class OutputsResult:
     exact_reason: str | None = None      # why there is none (one sentence); None while it is being computed
     joint: JointDensity | None = None    # the exact joint density of (f(x₁), f(x₂)), after the 1-D one
     joint_reason: str | None = None      # why there is none; None while it is being computed
+    joint_lines: tuple = ()              # its level lines (x, y) at joint.levels, NaN between segments
 
 
 def _theory(spec, pts: np.ndarray, grid: np.ndarray) -> dict:
@@ -144,9 +145,11 @@ def _exact(spec, x1: float, edges: np.ndarray) -> dict:
 def _joint(spec, pts: np.ndarray) -> dict:
     """The exact joint density of (f(x₁), f(x₂)), or the sentence saying why there is none."""
     try:
-        return {"joint": exact_joint(spec, float(pts[0, 0]), float(pts[1, 0])), "joint_reason": ""}
+        x1, x2 = float(pts[0, 0]), float(pts[1, 0])
+        return {"joint": exact_joint(spec, x1, x2), "joint_lines": exact_joint_lines(spec, x1, x2),
+                "joint_reason": ""}
     except SpecError as exc:
-        return {"joint": None, "joint_reason": str(exc)}
+        return {"joint": None, "joint_lines": (), "joint_reason": str(exc)}
 
 
 def run(state: AppState) -> Iterator[OutputsResult]:

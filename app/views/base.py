@@ -33,6 +33,7 @@ from PySide6 import QtCore, QtWidgets
 from .. import plotting
 from ..state import AppState
 from ..themes import Theme, load_theme
+from .room import RoomHolder
 from .widgets import Canvas, Note
 
 Job = Callable[[], Iterator[Any]]
@@ -77,6 +78,7 @@ class ViewBase(QtWidgets.QWidget):
         self._note_of: dict[pg.PlotItem, "Note"] = {}
         self._ranges: dict[str, tuple[float, float]] = {}   # axis ranges set by steady_axis
         self._builder: Iterator[None] | None = None
+        self._room = RoomHolder(self)   # legends and notes keep their room while results stream in (room.py)
         # Called after the view's canvas painted a frame (the main window times results with it).
         self.frame_painted: Callable[[], None] = lambda: None
 
@@ -180,6 +182,7 @@ class ViewBase(QtWidgets.QWidget):
         self.last_result = result
         self.show_result(result)
         self.sync_legends()
+        self._room.hold(self._cells.values())
 
     def export_items(self) -> list[tuple[str, pg.PlotItem]]:
         """(name, plot item) pairs of the view's plots."""

@@ -276,8 +276,7 @@ class OutputsView(ViewBase):
             self.joint_note.setToolTip("")
             return
         self.joint_lines[0].opts["name"] = f"exact joint density, N = {r.width:,} (39/86/99 %)"
-        for item, level in zip(self.joint_lines, j.levels):
-            cx, cy = plotting.contour(j.f1, j.f2, j.p, float(level))
+        for item, (cx, cy) in zip(self.joint_lines, r.joint_lines):   # computed by the job (jobs/contours.py)
             item.setData(cx, cy, pen=plotting.pen(t["theory2"], lw), connect="finite")
         text = (f"Exact contours: the law of (f(x₁), f(x₂)) smoothed by a Gaussian of 1.6 grid steps "
                 f"(σ = {j.smooth[0]:.2g}, {j.smooth[1]:.2g}).")

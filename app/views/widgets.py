@@ -20,6 +20,29 @@ class Canvas(pg.GraphicsLayoutWidget):
         super().paintEvent(event)
         self._on_painted()
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 — Qt override
+        self.equal_columns()
+        super().resizeEvent(event)
+
+    def equal_columns(self) -> None:
+        """Every column gets an equal share of the width, whatever its legends' and notes' text asks for: a
+        legend gaining a longer entry would otherwise move the column border, resizing (and redrawing every
+        axis of) both plots at each new result. Views lay legends and notes out for this share (_fit_below)."""
+        central = getattr(self, "ci", None)   # resized once inside pyqtgraph's __init__, before ci exists
+        if central is None:
+            return
+        grid = central.layout
+        n = grid.columnCount()
+        if n < 2:
+            return
+        left, _top, right, _bottom = grid.getContentsMargins()
+        share = (self.viewport().width() - left - right
+                 - grid.horizontalSpacing() * (n - 1)) / n
+        share = max(40.0, share)
+        for col in range(n):
+            if abs(grid.columnMinimumWidth(col) - share) > 0.5:
+                grid.setColumnFixedWidth(col, share)
+
 
 class Note(pg.LabelItem):
     """A note under its plot: wraps at the plot's width; takes no room when empty."""
