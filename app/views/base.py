@@ -78,6 +78,7 @@ class ViewBase(QtWidgets.QWidget):
         self._note_of: dict[pg.PlotItem, "Note"] = {}
         self._ranges: dict[str, tuple[float, float]] = {}   # axis ranges set by steady_axis
         self._builder: Iterator[None] | None = None
+        self._canvases: list[Canvas] = []
         self._room = RoomHolder(self)   # legends and notes keep their room while results stream in (room.py)
         # Called after the view's canvas painted a frame (the main window times results with it).
         self.frame_painted: Callable[[], None] = lambda: None
@@ -118,6 +119,7 @@ class ViewBase(QtWidgets.QWidget):
         """The view's plot area, below anything already in its vertical layout."""
         canvas = Canvas(lambda: self.frame_painted())
         self.layout_.addWidget(canvas, 1)
+        self._canvases.append(canvas)
         return canvas
 
     # ---- to implement ------------------------------------------------------------------------------------
@@ -182,6 +184,8 @@ class ViewBase(QtWidgets.QWidget):
         self.last_result = result
         self.show_result(result)
         self.sync_legends()
+        for canvas in self._canvases:
+            canvas.equal_columns()   # columns added by late build steps get their share too
         self._room.hold(self._cells.values())
 
     def export_items(self) -> list[tuple[str, pg.PlotItem]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterable
 
 import pyqtgraph as pg
+import shiboken6
 from PySide6 import QtCore
 
 HOLD_S = 1.5
@@ -45,10 +46,7 @@ class RoomHolder:
 
     def hold(self, cells: Iterable[pg.GraphicsLayout]) -> None:
         """After a result was drawn: no row below a plot shrinks until the results pause."""
-        self._cells = list(cells)
-        for canvas in {id(v): v for c in self._cells if c.scene() is not None for v in c.scene().views()}.values():
-            if hasattr(canvas, "equal_columns"):
-                canvas.equal_columns()   # columns added by late build steps get their share too
+        self._cells = [c for c in cells if shiboken6.isValid(c)]
         for cell in self._cells:
             held = self._held.setdefault(id(cell), {})
             for row in ROWS_BELOW:
@@ -64,6 +62,8 @@ class RoomHolder:
         """Give back the room no longer needed (one re-layout)."""
         self._timer.stop()
         for cell in self._cells:
+            if not shiboken6.isValid(cell):   # the view was rebuilt meanwhile
+                continue
             for row in self._held.pop(id(cell), {}):
                 cell.layout.setRowMinimumHeight(row, 0.0)
         self._held.clear()

@@ -12,9 +12,13 @@ from .. import plotting
 class Canvas(pg.GraphicsLayoutWidget):
     """A view's plot area; tells its view when a frame has really been painted (for latency timings)."""
 
+    SPACING = 6.0   # between cells; Qt's default, set explicitly: asking the style for it mid-theme-change crashed
+
     def __init__(self, on_painted: Callable[[], None]):
         super().__init__()
         self._on_painted = on_painted
+        self.ci.layout.setHorizontalSpacing(self.SPACING)
+        self.ci.layout.setVerticalSpacing(self.SPACING)
 
     def paintEvent(self, event) -> None:  # noqa: N802 — Qt override
         super().paintEvent(event)
@@ -37,7 +41,7 @@ class Canvas(pg.GraphicsLayoutWidget):
             return
         left, _top, right, _bottom = grid.getContentsMargins()
         share = (self.viewport().width() - left - right
-                 - grid.horizontalSpacing() * (n - 1)) / n
+                 - self.SPACING * (n - 1)) / n
         share = max(40.0, share)
         for col in range(n):
             if abs(grid.columnMinimumWidth(col) - share) > 0.5:

@@ -12,7 +12,8 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
     """A sentence where the first-layer integrals are not known to reach 1e-9 relative, None where they are;
     `kernel`: for the NNGP/NTK only (degrees 0 and 2; `theory` also needs the fourth and sixth moments)."""
     act = get_activation(spec.activation)
-    if spec.input_dim == 1 and act.name in ("sin", "cos") and spec.prior in ("laplace", "student-t"):
+    if spec.input_dim == 1 and act.name in ("sin", "cos") and spec.prior in ("laplace", "student-t") \
+            and not trig_moments.supported(spec):
         # the d = 1 graded rule does not resolve the oscillation out in the heavy tails (measured against the
         # characteristic function, σ_w = 3/√2, σ_b = 1: laplace 2e-8, student-t 3e-6)
         return (f"{act.name} under the {spec.prior} prior at input_dim 1: the graded first-layer rule misses the "

@@ -147,7 +147,9 @@ class NeuronMoments:
         # gaussian prior at d > 1: one d = 1 rule per pair of points (`pair_reduction`, docs/physics.md §4.2)
         # relu, > 3 live parameters, laplace / student-t: the Gaussian scale mixture (`scale_mixture`)
         self.pairwise = None
-        if not self.closed and s2_of_nodes is None and spec.input_dim > 1:
+        if not self.closed and s2_of_nodes is None and spec.input_dim == 1 and trig_moments.supported(spec):
+            self.pairwise = trig_moments.TrigMoments(spec, x)
+        elif not self.closed and s2_of_nodes is None and spec.input_dim > 1:
             if spec.prior == "gaussian":
                 self.pairwise = PairwiseMoments(spec, x)
             elif scale_mixture.supported(spec):
