@@ -8,7 +8,7 @@ they no longer need once the results have paused for HOLD_S: a single re-layout,
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import pyqtgraph as pg
 import shiboken6

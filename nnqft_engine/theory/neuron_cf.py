@@ -73,6 +73,21 @@ def _extent(u: np.ndarray, f_minus: np.ndarray) -> float:
     return float(np.abs(u[big]).max()) if big.any() else float(np.abs(u).max())
 
 
+def u_rule(pts: list[float], reach: float, span: float, fine_rel: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights in u over the pieces between `pts`, graded towards each split point: to
+    fine_rel·span, or towards u = 0 (where the ridge g(ru) lives) to the ridge's width 0.05/reach."""
+    fine0 = min(0.05 / max(reach, 1e-300), 1e-2 * span)
+    fine = fine_rel * span
+    edges: list[float] = []
+    for p, q in zip(pts[:-1], pts[1:]):
+        piece = _graded(p, q, fine0 if p == 0.0 else fine, fine0 if q == 0.0 else fine)
+        edges.extend(piece if not edges else piece[1:])
+    e = np.asarray(edges)
+    g, gw = legendre_rule(_L_U)
+    half = 0.5 * np.diff(e)
+    return ((0.5 * (e[1:] + e[:-1]))[:, None] + half[:, None] * g).ravel(), (half[:, None] * gw).ravel()
+
+
 def _graded(lo: float, hi: float, fine_lo: float, fine_hi: float, ratio: float = 2.0) -> list[float]:
     """Edges of [lo, hi] with pieces growing geometrically from fine_lo at lo and fine_hi at hi (to the middle)."""
     left, right = [lo], [hi]
@@ -119,17 +134,7 @@ class RayCF:
         if self.odd:
             u_lo = 0.0
         pts = sorted(p for p in special_pts if u_lo <= p <= u_hi)
-        fine0 = min(0.05 / max(s * r_max, 1e-300), 1e-2 * (u_hi - u_lo))
-        fine = (1e-9 if precise else 1e-7) * (u_hi - u_lo)
-        edges: list[float] = []
-        for p, q in zip(pts[:-1], pts[1:]):
-            piece = _graded(p, q, fine0 if p == 0.0 else fine, fine0 if q == 0.0 else fine)
-            edges.extend(piece if not edges else piece[1:])
-        edges_a = np.asarray(edges)
-        g, gw = legendre_rule(_L_U)
-        half = 0.5 * np.diff(edges_a)
-        u = ((0.5 * (edges_a[1:] + edges_a[:-1]))[:, None] + half[:, None] * g).ravel()
-        wu = (half[:, None] * gw).ravel()
+        u, wu = u_rule(pts, s * r_max, u_hi - u_lo, 1e-9 if precise else 1e-7)
         self.u, self.s = u, s
         # F(u) − [u > 0]: z_o-intervals where y is inside φ's range (y is monotone in z_o).
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -21,12 +21,10 @@ import numpy as np
 from scipy import special
 
 from ..activations import get_activation
-from ..gauss_rules import legendre_rule
-from .neuron_cf import _TS, _Z_REACH, _extent, _graded
+from .neuron_cf import _TS, _Z_REACH, _extent, u_rule
 
 FOLDED = ("gelu", "silu")
 _TABLE = 1 << 18
-_L_U = 8
 
 
 def _phi(name: str):
@@ -120,17 +118,7 @@ class FoldRayCF:
         u_lo, u_hi = min(corners.min(), 0.0), max(corners.max(), 0.0)
         pts = sorted({u_lo, u_hi, 0.0} | {a * p + b * q for p in (fmin, 0.0) for q in (fmin, 0.0)
                                          if u_lo <= a * p + b * q <= u_hi})
-        fine0 = min(0.05 / max(s * r_max, 1e-300), 1e-2 * (u_hi - u_lo))
-        fine = (1e-9 if precise else 1e-5) * (u_hi - u_lo)
-        edges: list[float] = []
-        for p, q in zip(pts[:-1], pts[1:]):
-            piece = _graded(p, q, fine0 if p == 0.0 else fine, fine0 if q == 0.0 else fine)
-            edges.extend(piece if not edges else piece[1:])
-        e = np.asarray(edges)
-        g, gw = legendre_rule(_L_U)
-        half = 0.5 * np.diff(e)
-        u = ((0.5 * (e[1:] + e[:-1]))[:, None] + half[:, None] * g).ravel()
-        self.wu = (half[:, None] * gw).ravel()
+        u, self.wu = u_rule(pts, s * r_max, u_hi - u_lo, 1e-9 if precise else 1e-5)
         self.u, self.s = u, s
         # Split points of the z_o-line: φ(z_o) = (u − a·v)/b for v ∈ {φ_min, 0}, each on both branches.
         cuts = []

@@ -147,18 +147,6 @@ def test_erf_normalised_with_the_exact_covariance_and_the_1d_marginal():
         assert marg[i] == pytest.approx(conv, abs=1e-6 * marg.max())
 
 
-def test_large_width_tanh_joint_density_is_the_smoothed_nngp_gaussian():
-    spec = NetworkSpec(activation="tanh", width=100_000, sigma_w=1.5, sigma_b=0.3)
-    d = joint_density(spec, 0.8, -0.4)
-    c = d.cov + np.diag(np.square(d.smooth))
-    f1, f2 = np.meshgrid(d.f1, d.f2, indexing="ij")
-    ci = np.linalg.inv(c)
-    gauss = np.exp(-0.5 * (ci[0, 0] * f1**2 + 2 * ci[0, 1] * f1 * f2 + ci[1, 1] * f2**2)) / (
-        2 * math.pi * math.sqrt(np.linalg.det(c)))
-    # The 1/N correction: relative size ~ excess kurtosis ~ 1/N ≈ 1e-5 of the peak.
-    assert np.abs(d.p - gauss).max() < 1e-3 * gauss.max()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("spec, x2, m", [
     (ERF, -0.5, 10**6),
