@@ -262,6 +262,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_state(self, new: AppState, changed: set[str]) -> None:
         """Switch to the new state's view first, so the first frame painted there shows the new state."""
         self.state = new
+        for view in self.views.values():
+            view.release_room()   # a preset or session lays the plots out afresh (views/room.py)
         self.show_view(new.view)
         self._set_state(new, changed)
         self._update_banner()
@@ -355,6 +357,8 @@ class MainWindow(QtWidgets.QMainWindow):
         dock sized so every control shows without scrolling. Leaving restores the window, dock and fonts
         exactly (presentation.enter / leave)."""
         if on != self.presentation:
+            for view in self.views.values():
+                view.release_room()   # new font sizes: notes and legends need other heights
             (enter if on else leave)(self, size)
             self._update_banner()
 

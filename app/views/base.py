@@ -188,6 +188,10 @@ class ViewBase(QtWidgets.QWidget):
             canvas.equal_columns()   # columns added by late build steps get their share too
         self._room.hold(self._cells.values())
 
+    def release_room(self) -> None:
+        """Give back the room held under the plots for earlier results (a new preset, session or mode)."""
+        self._room.release()
+
     def export_items(self) -> list[tuple[str, pg.PlotItem]]:
         """(name, plot item) pairs of the view's plots."""
         return [(p.titleLabel.text or f"plot{i}", p) for i, p in enumerate(self._plots)]

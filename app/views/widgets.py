@@ -43,9 +43,30 @@ class Canvas(pg.GraphicsLayoutWidget):
         share = (self.viewport().width() - left - right
                  - self.SPACING * (n - 1)) / n
         share = max(40.0, share)
+        if max(self._column_need(grid, col) for col in range(n)) > share:
+            # a column's content needs more than its share (long ticks or titles on a small screen): let the
+            # layout divide the width by content, as it does by default, rather than cut a plot off
+            for col in range(n):
+                grid.setColumnMinimumWidth(col, 0.0)
+                grid.setColumnMaximumWidth(col, self.UNBOUNDED)
+            return
         for col in range(n):
-            if abs(grid.columnMinimumWidth(col) - share) > 0.5:
+            if abs(grid.columnMinimumWidth(col) - share) > 0.5 or abs(grid.columnMaximumWidth(col) - share) > 0.5:
                 grid.setColumnFixedWidth(col, share)
+
+    UNBOUNDED = 16777215.0   # QWIDGETSIZE_MAX
+
+    @staticmethod
+    def _column_need(grid, col: int) -> float:
+        """The widest minimum width of the items in `col` that occupy that column alone."""
+        need = 0.0
+        for row in range(grid.rowCount()):
+            item = grid.itemAt(row, col)
+            if item is None or (col > 0 and grid.itemAt(row, col - 1) is item) or \
+                    (col + 1 < grid.columnCount() and grid.itemAt(row, col + 1) is item):
+                continue
+            need = max(need, item.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).width())
+        return need
 
 
 class Note(pg.LabelItem):
