@@ -28,6 +28,7 @@ from typing import Any, Callable, ClassVar, Iterator, Protocol
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6 import QtCore, QtWidgets
 
 from .. import plotting
@@ -290,7 +291,7 @@ class ViewBase(QtWidgets.QWidget):
 
     def _share_of_canvas(self, plot: pg.PlotItem) -> float:
         views = plot.scene().views() if plot.scene() is not None else []
-        if not views:
+        if not views or not shiboken6.isValid(views[0].ci.layout):   # torn down at exit
             return plot.width()
         columns = max(1, views[0].ci.layout.columnCount())
         return views[0].viewport().width() * getattr(self._cells[plot], "colspan", 1) / columns

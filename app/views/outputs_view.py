@@ -17,6 +17,15 @@ from ..state import NETWORK_FIELDS, SAMPLING_FIELDS, AppState
 from .base import ViewBase
 
 
+def _brief(reason: str, limit: int = 70) -> str:
+    """A refusal's first clause for the note under a plot (five wrapped lines squeezed the plots at 720p); the
+    whole reason goes in the note's tooltip."""
+    if len(reason) <= limit:
+        return reason
+    cuts = [i for i in (reason.find(m) for m in (" (", ": ", "; ", " — ")) if i >= 20]
+    return reason[:min(cuts)] + " (hover for why)" if cuts else reason
+
+
 def _wrap(text: str, width: int = 38) -> str:
     import textwrap
     return "\n".join(textwrap.wrap(text, width))
@@ -233,7 +242,8 @@ class OutputsView(ViewBase):
             self.exact_bins.setData([], [])
             self.atom_line.setVisible(False)
             if r.exact_reason:
-                notes.append(f"Exact density: not available — {r.exact_reason}.")
+                notes.append(f"Exact density: not available — {_brief(r.exact_reason)}.")
+                tips.append(f"Exact density: not available — {r.exact_reason}.")
             elif r.depth == 1:
                 notes.append("Exact density: computing…")
         else:
@@ -270,10 +280,11 @@ class OutputsView(ViewBase):
             for item in self.joint_lines:
                 item.setData([], [])
             if r.joint_reason:
-                self.joint_note.setText(f"Exact joint density: not available — {r.joint_reason}.")
+                self.joint_note.setText(f"Exact joint density: not available — {_brief(r.joint_reason)}.")
             else:
                 self.joint_note.setText("Exact joint density: computing…" if r.depth == 1 else "")
-            self.joint_note.setToolTip("")
+            self.joint_note.setToolTip(_wrap(f"Exact joint density: not available — {r.joint_reason}.", 60)
+                                       if r.joint_reason else "")
             return
         self.joint_lines[0].opts["name"] = f"exact joint density, N = {r.width:,} (39/86/99 %)"
         for item, (cx, cy) in zip(self.joint_lines, r.joint_lines):   # computed by the job (jobs/contours.py)

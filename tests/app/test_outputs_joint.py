@@ -78,6 +78,7 @@ def test_where_there_is_no_joint_density_the_view_says_why(open_window, change, 
     assert r.joint is None and why in r.joint_reason
     assert all(not len(item.getData()[0] if item.getData()[0] is not None else []) for item in v.joint_lines)
     assert "Exact joint density: not available" in v.joint_note.toPlainText()
+    assert why in v.joint_note.toolTip().replace("\n", " ")
     assert all(e.opts["pen"].style() == QtCore.Qt.PenStyle.SolidLine for e in v.ellipses)
 
 
