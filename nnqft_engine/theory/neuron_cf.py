@@ -102,6 +102,20 @@ def _graded(lo: float, hi: float, fine_lo: float, fine_hi: float, ratio: float =
     return left + right[::-1]
 
 
+def ray_frame(sigma: np.ndarray, theta: float) -> tuple[int, int, float, float, float, float, float]:
+    """For U = cosθ·φ(z₁) + sinθ·φ(z₂) = a·φ(z_i) + b·φ(z_o): the inner index i (the larger coefficient a), the
+    outer o, and z_i | z_o ~ N(m·z_o, τ²) with z_o ~ N(0, sd_o²)."""
+    c, sn = math.cos(theta), math.sin(theta)
+    i, o = (0, 1) if abs(c) >= abs(sn) else (1, 0)
+    a, b = (c, sn) if i == 0 else (sn, c)
+    if b == 0.0:
+        b = 1e-300
+    sd_o = math.sqrt(sigma[o, o])
+    m = sigma[i, o] / sigma[o, o]
+    tau = math.sqrt(max(sigma[i, i] - sigma[i, o] ** 2 / sigma[o, o], 0.0))
+    return i, o, a, b, sd_o, m, tau
+
+
 class RayCF:
     """C(r·(cos θ, sin θ)) for one θ: F of U_θ on a u-rule, then any r by the by-parts formula."""
 
@@ -109,14 +123,7 @@ class RayCF:
                  precise: bool = True):
         inv, lo_e, hi_e = _INVERSE[activation]
         fwd = _FORWARD[activation]
-        c, sn = math.cos(theta), math.sin(theta)
-        i, o = (0, 1) if abs(c) >= abs(sn) else (1, 0)
-        a, b = (c, sn) if i == 0 else (sn, c)
-        if b == 0.0:
-            b = 1e-300
-        sd_o = math.sqrt(sigma[o, o])
-        m = sigma[i, o] / sigma[o, o]
-        tau = math.sqrt(max(sigma[i, i] - sigma[i, o] ** 2 / sigma[o, o], 0.0))
+        i, o, a, b, sd_o, m, tau = ray_frame(sigma, theta)
         # Support of U and the points where F is not smooth.
         span = [lo_e, hi_e]
         reach = [fwd(-_Z_REACH * math.sqrt(sigma[k, k])) if not math.isfinite(lo_e) else lo_e for k in (i, o)]

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import special
 
 from ..activations import get_activation
-from .neuron_cf import _TS, _Z_REACH, _extent, u_rule
+from .neuron_cf import _TS, _Z_REACH, _extent, ray_frame, u_rule
 
 FOLDED = ("gelu", "silu")
 _TABLE = 1 << 18
@@ -105,14 +105,7 @@ class FoldRayCF:
         phi = _phi(activation)
         reach = _Z_REACH * math.sqrt(max(sigma[0, 0], sigma[1, 1]))
         t, fmin, z_plus, z_minus = _inverses(activation)
-        c, sn = math.cos(theta), math.sin(theta)
-        i, o = (0, 1) if abs(c) >= abs(sn) else (1, 0)
-        a, b = (c, sn) if i == 0 else (sn, c)
-        if b == 0.0:
-            b = 1e-300
-        sd_o = math.sqrt(sigma[o, o])
-        m = sigma[i, o] / sigma[o, o]
-        tau = math.sqrt(max(sigma[i, i] - sigma[i, o] ** 2 / sigma[o, o], 0.0))
+        i, o, a, b, sd_o, m, tau = ray_frame(sigma, theta)
         top = float(phi(reach))
         corners = np.array([a * p + b * q for p in (fmin, top) for q in (fmin, top)])
         u_lo, u_hi = min(corners.min(), 0.0), max(corners.max(), 0.0)

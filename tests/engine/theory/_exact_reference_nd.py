@@ -135,20 +135,33 @@ def smooth_pair(prior, g, sw, sb, xs, *, tol=1e-11):
     return over(lambda w1: p(w1) * over(lambda w2: h(w1, w2) * p(w2)))
 
 
+def mixture_covariance(sw, sb, xs):
+    """(V₁, V₂, V_b) ↦ (k₁₁, k₂₂, k₁₂): the pre-activations' covariance at d = 2 given the scales of (w₁, w₂, b)."""
+    s2 = sw * sw / 2
+    x1, x2 = (np.asarray(x, float) for x in xs)
+
+    def cov(v1, v2, vb):
+        return (s2 * (v1 * x1[0] ** 2 + v2 * x1[1] ** 2) + sb * sb * vb,
+                s2 * (v1 * x2[0] ** 2 + v2 * x2[1] ** 2) + sb * sb * vb,
+                s2 * (v1 * x1[0] * x2[0] + v2 * x1[1] * x2[1]) + sb * sb * vb)
+    return cov
+
+
+def erf_gauss_moment(k11, k22, k12, *, grad=False):
+    """Williams' closed forms: E[erf(z₁)erf(z₂)] (grad: E[erf′erf′]) for (z₁, z₂) ~ N(0, K)."""
+    if grad:
+        return 4 / math.pi / math.sqrt((1 + 2 * k11) * (1 + 2 * k22) - 4 * k12 * k12)
+    return 2 / math.pi * math.asin(max(-1.0, min(1.0, 2 * k12 / math.sqrt((1 + 2 * k11) * (1 + 2 * k22)))))
+
+
 def erf_pair_laplace_mixture(sw, sb, xs, *, grad=False, tol=1e-10):
     """E[erf(z₁)erf(z₂)] (grad: E[erf′erf′]) at d = 2 under the laplace prior, by its Gaussian scale mixture:
     a standardized laplace α is √V·Z with V ~ Exp(1), so given (V₁, V₂, V_b) the pair (z₁, z₂) is Gaussian and
     Williams' arcsin closed form applies; a 3-D nested quad over the V's (smooth integrand) remains."""
-    s2 = sw * sw / 2
-    x1, x2 = (np.asarray(x, float) for x in xs)
+    cov = mixture_covariance(sw, sb, xs)
 
     def g(v1, v2, vb):
-        k11 = s2 * (v1 * x1[0] ** 2 + v2 * x1[1] ** 2) + sb * sb * vb
-        k22 = s2 * (v1 * x2[0] ** 2 + v2 * x2[1] ** 2) + sb * sb * vb
-        k12 = s2 * (v1 * x1[0] * x2[0] + v2 * x1[1] * x2[1]) + sb * sb * vb
-        if grad:
-            return 4 / math.pi / math.sqrt((1 + 2 * k11) * (1 + 2 * k22) - 4 * k12 * k12)
-        return 2 / math.pi * math.asin(2 * k12 / math.sqrt((1 + 2 * k11) * (1 + 2 * k22)))
+        return erf_gauss_moment(*cov(v1, v2, vb), grad=grad)
 
     def q(f):
         return integrate.quad(lambda v: math.exp(-v) * f(v), 0, np.inf, epsabs=1e-15, epsrel=tol, limit=200)[0]

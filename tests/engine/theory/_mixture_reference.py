@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from scipy import integrate, special
+from _exact_reference_nd import erf_gauss_moment, mixture_covariance
 
 
 def _quad(f, a, b, tol):
@@ -78,16 +79,10 @@ def erf_pair_student_t_mixture(sw, sb, xs, *, dof=6.0, grad=False, tol=1e-10):
     inverse-gamma density is smooth and decays fast at both ends)."""
     a, beta = dof / 2, (dof - 2) / 2
     log_c = a * math.log(beta) - special.gammaln(a)
-    s2 = sw * sw / 2
-    x1, x2 = (np.asarray(x, float) for x in xs)
+    cov = mixture_covariance(sw, sb, xs)
 
     def g(v1, v2, vb):
-        k11 = s2 * (v1 * x1[0] ** 2 + v2 * x1[1] ** 2) + sb * sb * vb
-        k22 = s2 * (v1 * x2[0] ** 2 + v2 * x2[1] ** 2) + sb * sb * vb
-        k12 = s2 * (v1 * x1[0] * x2[0] + v2 * x1[1] * x2[1]) + sb * sb * vb
-        if grad:
-            return 4 / math.pi / math.sqrt((1 + 2 * k11) * (1 + 2 * k22) - 4 * k12 * k12)
-        return 2 / math.pi * math.asin(max(-1.0, min(1.0, 2 * k12 / math.sqrt((1 + 2 * k11) * (1 + 2 * k22)))))
+        return erf_gauss_moment(*cov(v1, v2, vb), grad=grad)
 
     def q(f):   # E over one V: ∫ V p(V) f(V) dt, V = e^t
         dens = lambda t: math.exp(log_c - a * t - beta * math.exp(-t))  # noqa: E731
@@ -100,14 +95,10 @@ def erf_pair_student_t_mixture(sw, sb, xs, *, dof=6.0, grad=False, tol=1e-10):
 def laplace_mixture_pair(gauss_moment, sw, sb, xs, *, tol=1e-10):
     """E[F(z₁, z₂)] at d = 2 under the laplace prior for any F whose Gaussian expectation `gauss_moment(k11, k22,
     k12)` is closed form: a 3-D nested quad over the Exp(1) scales of (w₁, w₂, b)."""
-    s2 = sw * sw / 2
-    x1, x2 = (np.asarray(x, float) for x in xs)
+    cov = mixture_covariance(sw, sb, xs)
 
     def g(v1, v2, vb):
-        k11 = s2 * (v1 * x1[0] ** 2 + v2 * x1[1] ** 2) + sb * sb * vb
-        k22 = s2 * (v1 * x2[0] ** 2 + v2 * x2[1] ** 2) + sb * sb * vb
-        k12 = s2 * (v1 * x1[0] * x2[0] + v2 * x1[1] * x2[1]) + sb * sb * vb
-        return gauss_moment(k11, k22, k12)
+        return gauss_moment(*cov(v1, v2, vb))
 
     def q(f):
         return integrate.quad(lambda v: math.exp(-v) * f(v), 0, np.inf, epsabs=1e-15, epsrel=tol, limit=200)[0]
