@@ -83,3 +83,18 @@ def test_results_do_not_move_the_outputs_plots(open_window, qtbot):
     qtbot.waitUntil(lambda: not v._room.holding, timeout=5000)
     assert all(v._cells[p].layout.rowMinimumHeight(r) == 0 for p in v._plots for r in (1, 2)
                if r < v._cells[p].layout.rowCount())
+
+
+def test_every_plot_draws_major_ticks_only_and_caches_its_axes(open_window):
+    """A re-ranged axis redraws its ticks and the grid it carries; minor grid lines made that ~6× slower and
+    were the GUI thread's longest stretches (README, self-test `gui_max_busy_ms`)."""
+    from PySide6 import QtWidgets
+    w = open_window(AppState())
+    cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    for view in w.views.values():
+        view.ensure_built()
+        assert view._plots
+        for plot in view._plots:
+            for side in ("left", "bottom"):
+                assert plot.getAxis(side).style["maxTickLevel"] == 0
+            assert all(plot.getAxis(s).cacheMode() == cached for s in ("left", "bottom", "right", "top"))
