@@ -31,7 +31,7 @@ _SQRT2 = math.sqrt(2.0)
 # adaptive quadrature |δC| ≲ 1e-11 / 5e-9 (tests/engine/theory/test_joint_density_laplace.py).
 _TS = {True: _tanh_sinh(1.0 / 16, 3.6), False: _tanh_sinh(1.0 / 5, 2.8)}
 _FINE = {True: 1e-9, False: 1e-5}
-_LINE_GRID = 4001     # points of the b = 0 line on which roots of U = u are bracketed before Newton
+_LINE_GRID = 4001     # points of a parameter-plane segment on which roots of U = u are bracketed before Newton
 
 
 def _laplace_tail(z: np.ndarray, beta1: float, beta2: float) -> np.ndarray:
@@ -74,47 +74,83 @@ class _Strip:
         return -np.abs(w) / self.lw - np.abs(zo - self.x_o * w) / self.lb
 
     def below(self, zo: np.ndarray, w_star: np.ndarray, shift: np.ndarray) -> np.ndarray:
-        k1 = np.zeros_like(zo)
         k2 = zo / self.x_o if self.x_o != 0.0 else np.full_like(zo, np.inf)
-        kinks = [np.full_like(zo, -np.inf), np.minimum(k1, k2), np.maximum(k1, k2), np.full_like(zo, np.inf)]
-        total = np.zeros_like(zo)
-        for lo, hi in zip(kinks[:-1], kinks[1:]):
-            top = np.minimum(hi, w_star)
-            live = top > lo
-            if not live.any():
-                continue
-            lo_, top_, zo_ = lo[live], top[live], zo[live]
-            rep = np.where(np.isfinite(lo_), np.where(np.isfinite(top_), 0.5 * (lo_ + top_), lo_ + 1.0), top_ - 1.0)
-            slope = -np.sign(rep) / self.lw + self.x_o * np.sign(zo_ - self.x_o * rep) / self.lb
-            with np.errstate(invalid="ignore"):
-                e_lo = np.where(np.isfinite(lo_), self.exponent(lo_, zo_), -np.inf)
-                e_hi = self.exponent(top_, zo_)
-            total[live] += _piece(e_lo + self.log_norm + shift[live], e_hi + self.log_norm + shift[live], slope,
-                                  top_ - lo_)
+        k_lo, k_hi = np.minimum(0.0, k2), np.maximum(0.0, k2)
+        scale = self.log_norm + shift
+        with np.errstate(invalid="ignore", over="ignore"):
+            # (−∞, k_lo]: both |·| terms grow away to the left, slope 1/λ_w + |x_o|/λ_b.
+            top = np.minimum(k_lo, w_star)
+            total = _piece(-np.inf, self.exponent(top, zo) + scale, 1.0 / self.lw + abs(self.x_o) / self.lb,
+                           np.inf)
+            for lo, hi in ((k_lo, k_hi), (k_hi, np.inf)):
+                top = np.minimum(hi, w_star)
+                length = np.maximum(top - lo, 0.0)
+                top = np.maximum(top, lo)
+                rep = np.where(np.isfinite(top), 0.5 * (lo + top), lo + 1.0)
+                slope = -np.sign(rep) / self.lw + self.x_o * np.sign(zo - self.x_o * rep) / self.lb
+                total += _piece(self.exponent(lo, zo) + scale, self.exponent(top, zo) + scale, slope, length)
         return total
 
 
-def _line_roots(u: np.ndarray, a: float, b: float, x_i: float, x_o: float, fwd, grad, w_reach: float) -> list:
-    """w with aφ(w x_i) + bφ(w x_o) = u on the line b = 0 (every sign change on a grid, then Newton), one array
-    per root slot (NaN where absent)."""
-    w = np.linspace(-w_reach, w_reach, _LINE_GRID)
-    g = a * fwd(w * x_i) + b * fwd(w * x_o)
-    diff = g[None, :] - u[:, None]
-    change = np.signbit(diff[:, :-1]) != np.signbit(diff[:, 1:])
-    slots = int(change.sum(axis=1).max()) if change.size else 0
-    roots = []
-    for _ in range(slots):
-        has = change.any(axis=1)
-        k = np.argmax(change, axis=1)
-        change[np.arange(len(u)), k] = False
-        d0, d1 = diff[np.arange(len(u)), k], diff[np.arange(len(u)), k + 1]
-        r = w[k] + (w[1] - w[0]) * d0 / np.where(d0 != d1, d0 - d1, 1.0)
-        for _ in range(4):
-            gp = a * x_i * grad(r * x_i) + b * x_o * grad(r * x_o)
-            val = a * fwd(r * x_i) + b * fwd(r * x_o) - u
-            r = np.clip(r - np.where(np.abs(gp) > 1e-300, val / np.where(gp == 0, 1.0, gp), 0.0), w[k], w[k + 1])
-        roots.append(np.where(has, r, np.nan))
-    return roots
+class Segment:
+    """U = aφ(w x_i + b) + bφ(w x_o + b) along a segment (w, b) = (w₀, b₀) + t·(dw, db), t ∈ [t₀, t₁] of the
+    parameter plane, tabulated: its roots U = u (as z_o = x_o w + b) and its interior extrema (values of U where
+    the law of U is not smooth, when the segment is a kink or an edge of the parameters' density)."""
+
+    def __init__(self, frame: tuple[float, float, float, float], fwd, grad, start: tuple[float, float],
+                 direction: tuple[float, float], t_range: tuple[float, float]):
+        self.a, self.b, self.x_i, self.x_o = frame
+        self.fwd, self.grad = fwd, grad
+        self.start, self.dir = start, direction
+        self.t = np.linspace(*t_range, _LINE_GRID)
+        self.g = self._u(self.t)
+
+    def _point(self, t):
+        return self.start[0] + self.dir[0] * t, self.start[1] + self.dir[1] * t
+
+    def _u(self, t):
+        w, b = self._point(t)
+        return self.a * self.fwd(w * self.x_i + b) + self.b * self.fwd(w * self.x_o + b)
+
+    def _du(self, t):
+        w, b = self._point(t)
+        return (self.a * (self.dir[0] * self.x_i + self.dir[1]) * self.grad(w * self.x_i + b)
+                + self.b * (self.dir[0] * self.x_o + self.dir[1]) * self.grad(w * self.x_o + b))
+
+    def extrema(self) -> list[float]:
+        """U at the interior local extrema (bisection on dU/dt between grid sign changes)."""
+        d = self._du(self.t)
+        out = []
+        for k in np.nonzero(np.signbit(d[:-1]) != np.signbit(d[1:]))[0]:
+            lo, hi = self.t[k], self.t[k + 1]
+            for _ in range(36):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if np.signbit(self._du(mid)) == np.signbit(d[k]) else (lo, mid)
+            out.append(float(self._u(0.5 * (lo + hi))))
+        return out
+
+    def roots(self, u: np.ndarray) -> list[np.ndarray]:
+        """z_o at every root of U = u on the segment, one array per monotone run of the tabulated U (NaN where
+        that run does not reach u): bracketed by binary search, then Newton kept inside the bracket."""
+        t, g = self.t, self.g
+        turns = np.nonzero(np.signbit(np.diff(g[:-1])) != np.signbit(np.diff(g[1:])))[0] + 1
+        out = []
+        for lo, hi in zip(np.concatenate([[0], turns]), np.concatenate([turns, [len(t) - 1]])):
+            run = g[lo:hi + 1]
+            rising = run[-1] >= run[0]
+            ordered = run if rising else run[::-1]
+            has = (u >= ordered[0]) & (u <= ordered[-1])
+            j = np.clip(np.searchsorted(ordered, u), 1, len(run) - 1)
+            k = lo + (j - 1 if rising else len(run) - 1 - j)       # bracket [t[k], t[k + 1]]
+            d0, d1 = g[k] - u, g[k + 1] - u
+            r = t[k] + (t[1] - t[0]) * d0 / np.where(d0 != d1, d0 - d1, 1.0)
+            for _ in range(4):
+                gp = self._du(r)
+                step = np.where(np.abs(gp) > 1e-300, (self._u(r) - u) / np.where(gp == 0, 1.0, gp), 0.0)
+                r = np.clip(r - step, t[k], t[k + 1])
+            w, b = self._point(r)
+            out.append(np.where(has, self.x_o * w + b, np.nan))
+        return out
 
 
 def readout_kernel(prior: str, s: float, r: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -155,6 +191,13 @@ class LaplaceRayCF:
             for e_o in (lo_e, hi_e):
                 if math.isfinite(e_i) and math.isfinite(e_o):
                     special_pts.add(a * e_i + b * e_o)
+        # The line b = 0 is a kink of the parameters' density: U's extrema along it are kinks of F.
+        b_line = None
+        if x_o != 0.0:
+            grad = lambda z: act.numpy_grad(np.asarray(z, dtype=np.float64), 0.0)   # noqa: E731
+            w_reach = min(40.0 * lam_w + z_reach[1] / abs(x_o), 1e6)
+            b_line = Segment((a, b, x_i, x_o), fwd, grad, (0.0, 0.0), (1.0, 0.0), (-w_reach, w_reach))
+            special_pts.update(v for v in b_line.extrema() if u_lo <= v <= u_hi)
         self.odd = activation in ODD
         if self.odd:
             u_lo = 0.0
@@ -173,10 +216,8 @@ class LaplaceRayCF:
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             y0 = u / (a + b) if a + b != 0.0 else np.full_like(u, np.nan)
             cuts = [np.zeros_like(u), np.where((y0 > lo_e) & (y0 < hi_e), inv(np.clip(y0, lo_e, hi_e)), np.nan)]
-        if x_o != 0.0:
-            grad = lambda z: act.numpy_grad(np.asarray(z, dtype=np.float64), 0.0)   # noqa: E731
-            w_reach = 40.0 * lam_w + z_reach[1] / max(abs(x_o), 1e-300)
-            cuts += [x_o * w for w in _line_roots(u, a, b, x_i, x_o, fwd, grad, min(w_reach, 1e6))]
+        if b_line is not None:
+            cuts += b_line.roots(u)
         cuts = np.stack(cuts, axis=1)
         inside = (cuts > z_a[:, None]) & (cuts < z_b[:, None])
         cuts = np.where(inside, cuts, np.inf)
@@ -211,7 +252,7 @@ class LaplaceRayCF:
         else:   # ∫_{w*}^{∞} at z_o = ∫_{−∞}^{−w*} at −z_o (w → −w)
             inner = strip.below(-flat[0], -flat[1], flat[2])
         inner = np.nan_to_num(inner.reshape(zo.shape), nan=0.0)
-        self.work = 3 * inner.size                                   # three exponential pieces per term
+        self.work = 2.5 * inner.size     # terms of the cost model (three exponentials each; calibrated: 3e7 ≈ 2 s)
         f = closed + np.bincount(row, weights=width * (inner @ wts), minlength=len(u))
         self.f_minus = f - (u > 0)
         self.bandwidth = s * _extent(u, self.f_minus)

@@ -1,7 +1,7 @@
-"""Exact depth-1 joint density of (f(x₁), f(x₂)) under the laplace prior at small N (docs/physics.md §4.6): one
-neuron's characteristic function on rays against independent nested adaptive quadrature over (w, b), the
-density's mass, covariance and marginal against closed forms and the 1-D exact density, and χ² against 10⁶
-sampled networks (plus the same smoothing noise)."""
+"""Exact depth-1 joint density of (f(x₁), f(x₂)) under the laplace and uniform priors at small N (docs/physics.md
+§4.6): one neuron's characteristic function on rays against independent nested adaptive quadrature over (w, b),
+the density's mass, covariance and marginal against closed forms and an independent 1-D inversion, and χ²
+against 10⁶ sampled networks (plus the same smoothing noise)."""
 import math
 
 import numpy as np
@@ -13,6 +13,7 @@ from nnqft_engine.activations import get_activation
 from nnqft_engine.theory.density import preactivation_density
 from nnqft_engine.theory.joint_density import joint_density
 from nnqft_engine.theory.neuron_cf_laplace import LaplaceRayCF
+from nnqft_engine.theory.neuron_cf_uniform import UniformRayCF
 
 PRESET = NetworkSpec(activation="erf", width=3, prior="laplace", sigma_w=2.0, sigma_b=0.1)   # the "Priors" preset
 PRESET_X = (1.0, -1.0)
@@ -55,12 +56,57 @@ def nested_laplace_cf(activation, x, sw, sb, s, t1, t2):
     pytest.param("linear", (1.0, 0.3), 1.0, 0.5, 2, 1.0, (3.0,), marks=pytest.mark.slow),
 ])
 def test_laplace_ray_cf_against_nested_adaptive_quadrature(activation, x, sw, sb, n, theta, radii):
-    """Measured |δC| ≤ 1e-12 (precise) and ≤ 1e-11 (the densities' faster rule) on these rays."""
+    """Measured |δC| ≤ 1e-12 (precise) and ≤ 5e-9 (the densities’ faster rule) on these rays."""
     s = sw / math.sqrt(n)
     want = np.array([nested_laplace_cf(activation, x, sw, sb, s, r * math.cos(theta), r * math.sin(theta))
                      for r in radii])
     for precise, tol in ((True, 1e-9), (False, 1e-7)):
         ray = LaplaceRayCF(activation, x, sw, sb, s, theta, 30.0, precise=precise)
+        np.testing.assert_allclose(ray(np.array(radii)), want, rtol=0, atol=tol)
+
+
+def nested_uniform_cf(activation, x, sw, sb, s, t1, t2):
+    """E_{w,b}[ψ(s(t₁φ(wx₁ + b) + t₂φ(wx₂ + b)))], ψ(v) = sin(√3v)/(√3v), w and b uniform with standard deviations
+    σ_w, σ_b, by nested adaptive quadrature over the rectangle: outer over w in 40 pieces, inner over b split at
+    every root of the ridge t·φ = 0 (bracketed on a grid)."""
+    phi = get_activation(activation).numpy_fn
+    hw, hb = math.sqrt(3) * sw, math.sqrt(3) * sb
+
+    def inner(w):
+        def f(b):
+            v = math.sqrt(3) * s * (t1 * float(phi(np.array(w * x[0] + b), 0.0))
+                                    + t2 * float(phi(np.array(w * x[1] + b), 0.0)))
+            return (1.0 if v == 0 else math.sin(v) / v) / (2 * hb)
+
+        bb = np.linspace(-hb, hb, 4001)
+        g = t1 * phi(w * x[0] + bb, 0.0) + t2 * phi(w * x[1] + bb, 0.0)
+        pts = [-hb, hb]
+        for k in np.nonzero(np.sign(g[:-1]) != np.sign(g[1:]))[0]:
+            pts.append(bb[k] - g[k] * (bb[k + 1] - bb[k]) / (g[k + 1] - g[k]))
+        pts = sorted(set(pts))
+        return sum(integrate.quad(f, p, q, epsabs=1e-14, epsrel=1e-12, limit=400)[0]
+                   for p, q in zip(pts[:-1], pts[1:]))
+
+    edges = np.linspace(-hw, hw, 41)
+    return sum(integrate.quad(lambda w: inner(w) / (2 * hw), p, q, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
+               for p, q in zip(edges[:-1], edges[1:]))
+
+
+@pytest.mark.parametrize("activation, x, sw, sb, n, theta, radii", [
+    ("erf", PRESET_X, 2.0, 0.3, 3, 0.4, (3.0, 25.0)),   # near-flat edge: U piles up at a − b (precise 2e-13)
+    pytest.param("erf", (1.0, -0.5), 2.0, 0.3, 2, 2.0, (3.0, 25.0), marks=pytest.mark.slow),
+    pytest.param("tanh", (0.5, 1.5), 2.0, 0.3, 2, 1.0, (2.0, 10.0), marks=pytest.mark.slow),
+    pytest.param("sigmoid", (-0.5, 1.0), 2.0, 0.3, 2, 2.7, (5.0, 20.0), marks=pytest.mark.slow),
+    pytest.param("softplus", (1.0, -0.5), 1.5, 0.5, 2, 2.0, (3.0,), marks=pytest.mark.slow),
+    pytest.param("linear", (1.0, 0.3), 1.0, 0.5, 2, 1.0, (3.0,), marks=pytest.mark.slow),
+])
+def test_uniform_ray_cf_against_nested_adaptive_quadrature(activation, x, sw, sb, n, theta, radii):
+    """Measured |δC| ≤ 2.4e-13 (precise) and ≤ 1.5e-9 (the densities' faster rule) on these rays."""
+    s = sw / math.sqrt(n)
+    want = np.array([nested_uniform_cf(activation, x, sw, sb, s, r * math.cos(theta), r * math.sin(theta))
+                     for r in radii])
+    for precise, tol in ((True, 1e-9), (False, 1e-7)):
+        ray = UniformRayCF(activation, x, sw, sb, s, theta, 30.0, precise=precise)
         np.testing.assert_allclose(ray(np.array(radii)), want, rtol=0, atol=tol)
 
 
@@ -127,7 +173,9 @@ def chi_square_p(spec, x, m, k=6):
 @pytest.mark.parametrize("spec, x", [
     (PRESET, PRESET_X),
     (NetworkSpec(activation="tanh", width=1, prior="laplace", sigma_w=1.5, sigma_b=0.5), (1.0, 0.3)),
+    (NetworkSpec(activation="tanh", width=3, prior="uniform", sigma_w=2.0, sigma_b=0.1), PRESET_X),
 ])
-def test_laplace_joint_density_against_sampled_networks_chi_square(spec, x):
-    """10⁶ networks. Measured p = 0.40 (the Priors preset: erf, N = 3) and 0.31 (tanh, N = 1)."""
+def test_joint_density_against_sampled_networks_chi_square(spec, x):
+    """10⁶ networks. Measured p = 0.40 (the Priors preset: erf × laplace, N = 3), 0.31 (tanh × laplace, N = 1),
+    0.13 (tanh × uniform, N = 3)."""
     assert chi_square_p(spec, x, 10**6) > 1e-4
