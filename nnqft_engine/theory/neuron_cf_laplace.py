@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
 
 from ..activations import get_activation
 from .neuron_cf import _FORWARD, _INVERSE, _Z_REACH, ODD, _extent, _tanh_sinh, u_rule
@@ -35,7 +34,8 @@ _LINE_GRID = 4001     # points of a parameter-plane segment on which roots of U 
 
 
 def _laplace_tail(z: np.ndarray, beta1: float, beta2: float) -> np.ndarray:
-    """P(β₁L₁ + β₂L₂ > z), L standard laplace (density e^{−|x|}/2) and z ≥ 0: (β₁²e^{−z/β₁} − β₂²e^{−z/β₂})/(2(β₁² − β₂²))."""
+    """P(β₁L₁ + β₂L₂ > z) for z ≥ 0, L standard laplace (density e^{−|x|}/2):
+    (β₁²e^{−z/β₁} − β₂²e^{−z/β₂})/(2(β₁² − β₂²))."""
     beta1, beta2 = max(beta1, beta2), min(beta1, beta2)
     if beta2 == 0.0:
         return 0.5 * np.exp(-z / beta1)
@@ -133,7 +133,12 @@ class Segment:
         """z_o at every root of U = u on the segment, one array per monotone run of the tabulated U (NaN where
         that run does not reach u): bracketed by binary search, then Newton kept inside the bracket."""
         t, g = self.t, self.g
-        turns = np.nonzero(np.signbit(np.diff(g[:-1])) != np.signbit(np.diff(g[1:])))[0] + 1
+        # Monotone runs: the sign of each step, rounding-level steps (a saturated φ) taking their predecessor's.
+        d = np.diff(g)
+        sign = np.where(np.abs(d) > 1e-14 * (np.abs(g).max() + 1e-300), np.sign(d), 0.0)
+        idx = np.maximum.accumulate(np.where(sign != 0, np.arange(len(d)), 0))
+        sign = sign[idx]
+        turns = np.nonzero(sign[:-1] * sign[1:] < 0)[0] + 1
         out = []
         for lo, hi in zip(np.concatenate([[0], turns]), np.concatenate([turns, [len(t) - 1]])):
             run = g[lo:hi + 1]

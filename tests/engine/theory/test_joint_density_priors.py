@@ -139,7 +139,9 @@ def smoothed_marginal(spec, x, h, f):
     reach = 50 * math.hypot(spec.sigma_w * x, spec.sigma_b)
 
     def c1(t):
-        g = lambda z: float(preactivation_density(spec, x, np.array([z]))[0]) * psi(s * t * float(phi(np.array(z), 0.0)))  # noqa: E731
+        def g(z):
+            return float(preactivation_density(spec, x, np.array([z]))[0]) * psi(s * t * float(phi(np.array(z), 0.0)))
+
         return sum(integrate.quad(g, p, q, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
                    for p, q in ((-reach, 0.0), (0.0, reach)))
 
