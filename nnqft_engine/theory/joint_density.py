@@ -199,7 +199,8 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
 def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> JointDensity:
     """Smooth φ: C on rays — from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (gaussian prior, monotone or one-minimum φ:
     neuron_cf, neuron_cf_fold; laplace or uniform prior, monotone φ: neuron_cf_laplace, neuron_cf_uniform), else
-    by a 2-D parameter rule where that resolves it (large N) — inverted by filtered back-projection (joint_rays). No atoms: the law of f has a density, smoothed here like relu's."""
+    by a 2-D parameter rule where that resolves it (large N) — inverted by filtered back-projection (joint_rays).
+    No atoms: the law of f has a density, smoothed here like relu's."""
     n = spec.width
     s = spec.sigma_w / math.sqrt(n)
     m = (points - 1) // 2
