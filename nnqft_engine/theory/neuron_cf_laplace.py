@@ -82,7 +82,8 @@ class _Strip:
             top = np.minimum(k_lo, w_star)
             total = _piece(-np.inf, self.exponent(top, zo) + scale, 1.0 / self.lw + abs(self.x_o) / self.lb,
                            np.inf)
-            for lo, hi in ((k_lo, k_hi), (k_hi, np.inf)):
+            rest = ((k_lo, k_hi), (k_hi, np.inf)) if self.x_o != 0.0 else ((k_lo, np.inf),)   # x_o = 0: no b-kink
+            for lo, hi in rest:
                 top = np.minimum(hi, w_star)
                 length = np.maximum(top - lo, 0.0)
                 top = np.maximum(top, lo)
@@ -196,6 +197,12 @@ class LaplaceRayCF:
             for e_o in (lo_e, hi_e):
                 if math.isfinite(e_i) and math.isfinite(e_o):
                     special_pts.add(a * e_i + b * e_o)
+            # The ends of the kink line b = 0 where an input is 0 (a kink of F) or small against σ_b
+            # (a sharp step: at |x|σ_w = 0.67σ_b missing it cost 4e-8).
+            if math.isfinite(e_i) and abs(x[o]) * sigma_w < sigma_b:
+                special_pts.add(a * e_i + b * float(fwd(0.0)))
+            if math.isfinite(e_i) and abs(x[i]) * sigma_w < sigma_b:
+                special_pts.add(a * float(fwd(0.0)) + b * e_i)
         # The line b = 0 is a kink of the parameters' density: U's extrema along it are kinks of F.
         b_line = None
         if x_o != 0.0:
