@@ -17,7 +17,8 @@ noise has exactly this density, which is how the tests compare it with sampled n
 C(t) for relu is in closed form (a Gaussian times e^{−(q·z)²/2} is a Gaussian; the quadrant probabilities of
 a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT (~0.1–0.5 s). For the smooth
 activations C(t) is a 2-D integral of a ridge of width 1/(s|t|); it is computed along rays t = rθ̂ instead,
-from the law of the projection cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf, neuron_cf_fold: gaussian prior) or by a
+from the law of the projection cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf, neuron_cf_fold: gaussian prior;
+neuron_cf_laplace, neuron_cf_uniform: monotone φ × laplace or uniform, with the readout's own ψ) or by a
 2-D parameter rule where that resolves it (neuron_cf_rule: large N), and inverted by filtered back-projection
 (joint_rays); over a cost budget, refused with the estimate.
 """
@@ -36,9 +37,12 @@ from .joint_rays import backprojected
 from .kernels import kernels
 from .neuron_cf import MONOTONE, RayCF, activation_reach
 from .neuron_cf_fold import FOLDED, FoldRayCF
+from .neuron_cf_laplace import LaplaceRayCF
+from .neuron_cf_uniform import SQRT3, UniformRayCF
 from .neuron_cf_rule import ParameterRule
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
+READOUT_CHEBYSHEV = 48    # Chebyshev nodes in r beyond the bandwidth's (laplace/uniform readout: _smooth_activation)
 _ROWS = 64                # rows of the Fourier grid per block (~30 ms)
 HPD_MASSES = (1 - math.exp(-0.5), 1 - math.exp(-2.0), 1 - math.exp(-4.5))   # 39 %, 86 %, 99 %: 1σ, 2σ, 3σ in 2-D
 
@@ -194,8 +198,9 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
 
 def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> JointDensity:
     """Smooth φ: C on rays — from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (gaussian prior, monotone or one-minimum φ:
-    neuron_cf, neuron_cf_fold), else by a 2-D parameter rule where that resolves it (large N) — inverted by
-    filtered back-projection (joint_rays). No atoms: the law of f has a density, smoothed here like relu's."""
+    neuron_cf, neuron_cf_fold; laplace or uniform prior, monotone φ: neuron_cf_laplace, neuron_cf_uniform), else
+    by a 2-D parameter rule where that resolves it (large N) — inverted by filtered back-projection (joint_rays).
+    No atoms: the law of f has a density, smoothed here like relu's."""
     n = spec.width
     s = spec.sigma_w / math.sqrt(n)
     m = (points - 1) // 2
@@ -208,6 +213,22 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> Joi
         bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
         p, _ = backprojected(lambda theta, r_max: ray(spec.activation, sigma, s, theta, r_max, precise=False), n,
                              spec.sigma_b, h, f1, f2, bandwidth, box=wide)
+    elif spec.prior in ("laplace", "uniform") and spec.activation in MONOTONE:
+        # ψ_laplace(v) = 1/(1 + v²/2) has poles at v = ±i√2, so C(r) is less smooth in r than under the gaussian
+        # readout: READOUT_CHEBYSHEV nodes beyond the bandwidth's (48 and 160 gave the same density to 2e-12 at
+        # the Priors preset). ψ_uniform(v) = sin(√3v)/(√3v) is entire, its frequencies √3 times the gaussian's.
+        ray_class = LaplaceRayCF if spec.prior == "laplace" else UniformRayCF
+        bandwidth = s * math.sqrt(2.0) * (1.0 if spec.prior == "laplace" else SQRT3) * activation_reach(
+            spec.activation, 4.0 * sigma)
+
+        def prior_ray(theta, r_max):
+            return ray_class(spec.activation, (x1, x2), spec.sigma_w, spec.sigma_b, s, theta, r_max, precise=False)
+
+        def bias(v):
+            return characteristic_function(spec.prior, spec.sigma_b * v)
+
+        p, _ = backprojected(prior_ray, n, spec.sigma_b, h, f1, f2, bandwidth, box=wide, bias_cf=bias,
+                             min_chebyshev=READOUT_CHEBYSHEV)
     else:
         p = _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, wide)
     neg = p < 0
@@ -230,7 +251,8 @@ def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box) -> np.ndarray:
     lam = float(np.linalg.eigvalsh(cov + np.diag(np.square(h)))[0])
     r_pilot = 2.0 * math.sqrt(2 * math.log(1e13) / lam)
     why = (f"the exact joint density for {spec.activation} under the {spec.prior} prior is a 2-D quadrature of a "
-           "ridge here (the closed-form CDF route needs the gaussian prior and a monotone or one-minimum φ)")
+           "ridge here (the closed-form CDF routes need the gaussian prior and a monotone or one-minimum φ, or "
+           "the laplace or uniform prior and a monotone φ)")
     rules: dict = {}
 
     def rule_for(r_max: float, resolution: float = 1.0) -> ParameterRule:

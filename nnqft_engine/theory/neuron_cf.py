@@ -73,9 +73,11 @@ def _extent(u: np.ndarray, f_minus: np.ndarray) -> float:
     return float(np.abs(u[big]).max()) if big.any() else float(np.abs(u).max())
 
 
-def u_rule(pts: list[float], reach: float, span: float, fine_rel: float) -> tuple[np.ndarray, np.ndarray]:
+def u_rule(pts: list[float], reach: float, span: float, fine_rel: float,
+           max_piece: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre nodes and weights in u over the pieces between `pts`, graded towards each split point: to
-    fine_rel·span, or towards u = 0 (where the ridge g(ru) lives) to the ridge's width 0.05/reach."""
+    fine_rel·span, or towards u = 0 (where the ridge g(ru) lives) to the ridge's width 0.05/reach; no piece wider
+    than max_piece (an oscillating readout kernel)."""
     fine0 = min(0.05 / max(reach, 1e-300), 1e-2 * span)
     fine = fine_rel * span
     edges: list[float] = []
@@ -83,6 +85,9 @@ def u_rule(pts: list[float], reach: float, span: float, fine_rel: float) -> tupl
         piece = _graded(p, q, fine0 if p == 0.0 else fine, fine0 if q == 0.0 else fine)
         edges.extend(piece if not edges else piece[1:])
     e = np.asarray(edges)
+    if math.isfinite(max_piece):
+        parts = np.maximum(1, np.ceil(np.diff(e) / max_piece)).astype(int)
+        e = np.concatenate([np.linspace(lo, hi, k + 1)[:-1] for lo, hi, k in zip(e[:-1], e[1:], parts)] + [e[-1:]])
     g, gw = legendre_rule(_L_U)
     half = 0.5 * np.diff(e)
     return ((0.5 * (e[1:] + e[:-1]))[:, None] + half[:, None] * g).ravel(), (half[:, None] * gw).ravel()
