@@ -51,7 +51,8 @@ def reference_moments(prior, act, sw, sb, xs, width):
         z1, z2 = (c[0] * u1 + c[1] * u2[sel] + c[2] * u3[sel] for c in a)
         f1, f2, g1, g2 = act.numpy_fn(z1, 0.0), act.numpy_fn(z2, 0.0), act.numpy_grad(z1, 0.0), act.numpy_grad(z2, 0.0)
         wv, q1 = w1 * w23[sel], f1 * f1
-        acc += [wv @ q1, wv @ (f2 * f2), wv @ (f1 * f2), wv @ (q1 * f2 * f2), wv @ (q1 * q1), wv @ q1**3, wv @ (g1 * g2)]
+        acc += [wv @ q1, wv @ (f2 * f2), wv @ (f1 * f2), wv @ (q1 * f2 * f2), wv @ (q1 * q1), wv @ q1**3,
+                wv @ (g1 * g2)]
     return dict(zip(NAMES, acc))
 
 

@@ -69,10 +69,11 @@ def test_uniform_note_follows_the_largest_coefficient():
     assert "not measured" in note(True, activation="tanh", prior="student-t", prior_dof=9.0)
     assert "not measured" in accuracy_note(NetworkSpec(activation="tanh", prior="laplace", input_dim=3), kernel=True)
     relu4 = NetworkSpec(activation="relu", prior="uniform", input_dim=3)     # no scale mixture, bias-axis split
-    assert "NTK up to 3.2e-3" in accuracy_note(relu4, kernel=True) and "G2 measured up to 2.8e-4" in accuracy_note(relu4)
+    assert "NTK up to 3.2e-3" in accuracy_note(relu4, kernel=True)
+    assert "G2 measured up to 2.8e-4" in accuracy_note(relu4)
     for kernel in (True, False):
-        assert all("1e-9" in note(kernel, activation=a, prior=p) for a in ("tanh", "gelu", "silu", "sigmoid", "softplus")
-                   for p in ("laplace", "student-t"))
+        assert all("1e-9" in note(kernel, activation=a, prior=p)
+                   for a in ("tanh", "gelu", "silu", "sigmoid", "softplus") for p in ("laplace", "student-t"))
 
 
 def test_cli_kernel_warnings_use_the_points(capsys):
