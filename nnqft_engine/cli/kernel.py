@@ -16,7 +16,7 @@ def run(argv: list[str]) -> int:
     spec = network_spec(args, pts)
     check(kernel_cost(spec, len(pts)), memory_limit(args), "use fewer points in --x or a closed-form activation")
     k = kernels(spec, pts)
-    note = accuracy_note(spec, kernel=True)
+    note = accuracy_note(spec, kernel=True, x=pts)
     emit({"x": pts[:, 0] if pts.shape[1] == 1 else pts, "nngp": k.nngp, "ntk": k.ntk,
           "warnings": [note] if note else []})
     return 0

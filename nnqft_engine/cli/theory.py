@@ -34,7 +34,7 @@ def run(argv: list[str]) -> int:
     if spec.depth == 1:
         out["g6c_diag"] = exact_correlators(spec, pts).g6c_diag
     out["kurtosis"] = th.kurtosis
-    note = accuracy_note(spec)
+    note = accuracy_note(spec, x=pts)
     out["warnings"] = list(th.warnings) + ([note] if note else [])
     if args.density:
         dens = output_density(spec, pts[0])

@@ -2,15 +2,43 @@
 `kernel` and `theory` put in their JSON `warnings`."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..activations import get_activation
 from ..spec import NetworkSpec
 from . import scale_mixture, trig_moments
 from .first_layer import live_parameters
 
+# smooth φ × uniform with at most three live parameters: the tensor Gauss–Legendre rule (≥ 62 nodes on
+# [−√3, √3]) against an independent composite rule and nested quad (NNGP, NTK, G2, G4c, G6c; tanh, erf, gelu, silu,
+# sigmoid, softplus; σ_w ∈ {1, 2, 3}, σ_b ∈ {0.3, 1}): ≤ 1.2e-13 relative while every coefficient σ_w|x_l|/√d,
+# σ_b is ≤ 2.55, ≤ 2.6e-10 at 5.1 (tanh's NTK; the others ≤ 1e-12), 4e-5 at 10.2: the nearest singularity of
+# φ(a·u) in u_l is ~1/|a_l| away, so the error grows geometrically with the largest coefficient (§4.2)
+UNIFORM_TENSOR_REACH = 5.1
 
-def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
+# smooth φ × laplace / student-t (ν = 6) at d = 2 with a bias (three live parameters), the tensor Gauss rule against
+# an independent composite Gauss–Legendre rule over (w₁, w₂, b) (itself within 6e-15 of nested quad): the largest
+# relative error over σ_w ∈ {1, 2, 3} (student-t {1, 3}), σ_b ∈ {0.3, 1}, width 1, of (NNGP or NTK, G2/G4c/G6c)
+# (docs/physics.md §4.2). erf's NNGP/NTK use the scale mixture instead (1e-9); gelu's G4c under student-t is not
+# decided (the reference's cut at |u| = 2000 leaves ~1e-6 of E[gelu⁴], whose integrand decays only like |u|⁻³).
+TENSOR_RULE_ERROR: dict[tuple[str, str], tuple[float | None, float | None]] = {
+    ("tanh", "laplace"): (1.4e-5, 2.3e-5), ("sigmoid", "laplace"): (5.5e-9, 2.2e-8),
+    ("gelu", "laplace"): (3.5e-7, 3.5e-7), ("silu", "laplace"): (1.1e-8, 1.0e-8),
+    ("softplus", "laplace"): (8.3e-10, 6.0e-11), ("erf", "laplace"): (None, 5.4e-5),
+    ("tanh", "student-t"): (1.3e-10, 1.1e-9), ("sigmoid", "student-t"): (2.0e-11, 7.1e-11),
+    ("gelu", "student-t"): (1.8e-10, None), ("erf", "student-t"): (None, 8.9e-10),
+}
+
+
+def largest_coefficient(spec: NetworkSpec, x: np.ndarray) -> float:
+    """max(σ_w|x_l|/√d, σ_b) over the points x (P, d): z = a·u with u standardized."""
+    return max(spec.sigma_w * float(np.abs(x).max(initial=0.0)) / np.sqrt(spec.input_dim), spec.sigma_b)
+
+
+def accuracy_note(spec: NetworkSpec, *, kernel: bool = False, x: np.ndarray | None = None) -> str | None:
     """A sentence where the first-layer integrals are not known to reach 1e-9 relative, None where they are;
-    `kernel`: for the NNGP/NTK only (degrees 0 and 2; `theory` also needs the fourth and sixth moments)."""
+    `kernel`: for the NNGP/NTK only (degrees 0 and 2; `theory` also needs the fourth and sixth moments);
+    `x` (P, d): the points, where the accuracy depends on them (smooth φ under the uniform prior)."""
     act = get_activation(spec.activation)
     if spec.input_dim == 1 and act.name in ("sin", "cos") and spec.prior in ("laplace", "student-t") \
             and not trig_moments.supported(spec):
@@ -36,15 +64,41 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False) -> str | None:
             return (f"{act.name} with {live} live first-layer parameters under the {spec.prior} prior: the scale-"
                     "mixture rule's box is cut to bound its cost (a moment close to divergence, or ≥ 5 live "
                     "parameters), 1e-9 relative is not guaranteed (docs/physics.md §4.2)")
+        # measured at d = 3 with x₃ = 0 against the d = 2 nested quad (σ_w ∈ {1, 2, 3}, σ_b ∈ {0.3, 1}, §4.2)
+        measured = ("NNGP measured up to 2.8e-4 and NTK up to 3.2e-3 relative" if kernel else
+                    "G2 measured up to 2.8e-4 relative, G4c and G6c not measured")
         return (f"{act.name} with {live} live first-layer parameters under the {spec.prior} prior (no Gaussian scale "
-                "mixture): first-layer integrals are split at the kinks only along the bias, measured ~2e-4 "
-                "relative, not 1e-9 (docs/physics.md §4.2)")
-    if scale_mixture.erf_supported(spec):
-        if kernel:
-            return None   # E[φφ], E[φ′φ′] through the scale mixture (§4.2)
-        return (f"erf at input_dim > 1 under the {spec.prior} prior: G2 comes from the scale mixture (1e-9), but "
-                "E[h²h²] and E[h⁶] (G4c, G6c) use a tensor product of the prior's Gauss rule; 1e-9 relative is not "
-                "guaranteed there (docs/physics.md §4.2)")
-    return (f"{act.name} at input_dim > 1 under the {spec.prior} prior: first-layer integrals use a tensor product "
-            "of the prior's Gauss rule, not split at the activation's transition; 1e-9 relative is not guaranteed "
-            "(docs/physics.md §4.2)")
+                f"mixture): first-layer integrals are split at the kinks only along the bias; {measured} "
+                "(d = 3, σ_w ≤ 3), not 1e-9 (docs/physics.md §4.2)")
+    if spec.prior == "uniform" and live <= 3:
+        return _uniform_smooth_note(spec, act.name, x)
+    if scale_mixture.erf_supported(spec) and kernel:
+        return None   # E[φφ], E[φ′φ′] through the scale mixture (§4.2)
+    return _heavy_tail_note(spec, act.name, live, kernel)
+
+
+def _heavy_tail_note(spec: NetworkSpec, name: str, live: int, kernel: bool) -> str:
+    """smooth φ × laplace / student-t (and uniform beyond three live parameters): the tensor Gauss rule, with the
+    error measured at d = 2 where there is one."""
+    erf_mixture = name == "erf" and not kernel and scale_mixture.erf_supported(spec)
+    what = "NNGP/NTK" if kernel else ("G4c, G6c (G2 is the scale mixture's, 1e-9)" if erf_mixture else "G2, G4c, G6c")
+    worst = TENSOR_RULE_ERROR.get((name, spec.prior), (None, None))[0 if kernel else 1]
+    if live > 3 or (spec.prior == "student-t" and spec.prior_dof != 6.0):
+        worst = None
+    measured = ("not measured" if worst is None else
+                f"measured up to {worst:.1e} relative (d = 2 with a bias, σ_w ≤ 3, σ_b ∈ {{0.3, 1}}, two points)")
+    head = f"{name} at input_dim {spec.input_dim} under the {spec.prior} prior"
+    rule = ("E[h²h²] and E[h⁶] use" if erf_mixture else "first-layer integrals use")
+    return (f"{head}: {rule} a tensor product of the prior's Gauss rule, not split at the activation's transition; "
+            f"{what} {measured}; 1e-9 relative is not guaranteed (docs/physics.md §4.2)")
+
+
+def _uniform_smooth_note(spec: NetworkSpec, name: str, x: np.ndarray | None) -> str | None:
+    """smooth φ × uniform, at most three live parameters: exact to ~1e-13 up to UNIFORM_TENSOR_REACH."""
+    reach = None if x is None else largest_coefficient(spec, np.atleast_2d(np.asarray(x, dtype=np.float64)))
+    if reach is not None and reach <= UNIFORM_TENSOR_REACH:
+        return None
+    where = "" if reach is None else f" (here {reach:.3g})"
+    return (f"{name} under the uniform prior at input_dim {spec.input_dim}: the tensor Gauss–Legendre rule is "
+            f"measured ≤ 2.6e-10 relative while every coefficient σ_w|x_l|/√d, σ_b is ≤ {UNIFORM_TENSOR_REACH}, "
+            f"but 4e-5 at 10.2{where}; 1e-9 relative is not guaranteed (docs/physics.md §4.2)")
