@@ -93,6 +93,54 @@ class _Strip:
         return total
 
 
+class MonotoneRay:
+    """One ray's frame for a monotone φ: U_θ = aφ(z_i) + bφ(z_o), |a| ≥ |b|, z_i = z_o + wΔ on the line z_o = const
+    (shared by the laplace and uniform routes)."""
+
+    def __init__(self, activation: str, x: tuple[float, float], theta: float):
+        self.inv, self.lo_e, self.hi_e = _INVERSE[activation]
+        self.fwd = _FORWARD[activation]
+        self.act = get_activation(activation)
+        c, sn = math.cos(theta), math.sin(theta)
+        self.i, self.o = (0, 1) if abs(c) >= abs(sn) else (1, 0)
+        a, b = (c, sn) if self.i == 0 else (sn, c)
+        self.a, self.b = a, (b if b != 0.0 else 1e-300)
+        self.x_i, self.x_o = x[self.i], x[self.o]
+        self.delta = self.x_i - self.x_o
+        self.lower = (self.a > 0) == (self.delta > 0)      # the inner set is w ≤ w* (else w ≥ w*)
+
+    def grad(self, z):
+        return self.act.numpy_grad(np.asarray(z, dtype=np.float64), 0.0)
+
+    def window(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The z_o-interval (z_a, z_b) where y = (u − bφ(z_o))/a is inside φ's range (outside it the inner
+        probability is 0 or 1)."""
+        a, b, lo_e, hi_e = self.a, self.b, self.lo_e, self.hi_e
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            v1 = (u - a * hi_e) / b if math.isfinite(hi_e) else np.full_like(u, -math.copysign(math.inf, a * b))
+            v2 = (u - a * lo_e) / b if math.isfinite(lo_e) else np.full_like(u, math.copysign(math.inf, a * b))
+            return (self.inv(np.clip(np.minimum(v1, v2), lo_e, hi_e)),
+                    self.inv(np.clip(np.maximum(v1, v2), lo_e, hi_e)))
+
+    def w_star(self, u: np.ndarray, zo: np.ndarray) -> np.ndarray:
+        """w* = (φ⁻¹(y) − z_o)/Δ, the end of the inner half-line, for u (one per row of z_o)."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            y = (u[:, None] - self.b * self.fwd(zo)) / self.a
+            zi = self.inv(np.clip(y, self.lo_e, self.hi_e))
+        return (zi - zo) / self.delta
+
+
+def split_pieces(lo: np.ndarray, hi: np.ndarray, cuts: np.ndarray):
+    """Per row, the pieces of [lo, hi] between the cuts inside it: (piece starts, piece ends, row index)."""
+    cuts = np.where((cuts > lo[:, None]) & (cuts < hi[:, None]), cuts, np.inf)
+    bounds = np.sort(np.concatenate([lo[:, None], cuts], axis=1), axis=1)
+    bounds = np.minimum(np.concatenate([bounds, np.full((len(lo), 1), np.inf)], axis=1), hi[:, None])
+    lo_z, hi_z = bounds[:, :-1], bounds[:, 1:]
+    keep = hi_z > lo_z
+    row = np.broadcast_to(np.arange(len(lo))[:, None], lo_z.shape)[keep]
+    return lo_z[keep], hi_z[keep], row
+
+
 class Segment:
     """U = aφ(w x_i + b) + bφ(w x_o + b) along a segment (w, b) = (w₀, b₀) + t·(dw, db), t ∈ [t₀, t₁] of the
     parameter plane, tabulated: its roots U = u (as z_o = x_o w + b) and its interior extrema (values of U where
@@ -172,16 +220,9 @@ class LaplaceRayCF:
 
     def __init__(self, activation: str, x: tuple[float, float], sigma_w: float, sigma_b: float, s: float,
                  theta: float, r_max: float, precise: bool = True):
-        inv, lo_e, hi_e = _INVERSE[activation]
-        fwd = _FORWARD[activation]
-        act = get_activation(activation)
-        c, sn = math.cos(theta), math.sin(theta)
-        i, o = (0, 1) if abs(c) >= abs(sn) else (1, 0)
-        a, b = (c, sn) if i == 0 else (sn, c)
-        if b == 0.0:
-            b = 1e-300
-        x_i, x_o = x[i], x[o]
-        delta = x_i - x_o
+        ray = MonotoneRay(activation, x, theta)
+        inv, lo_e, hi_e, fwd, a, b = ray.inv, ray.lo_e, ray.hi_e, ray.fwd, ray.a, ray.b
+        i, o, x_i, x_o = ray.i, ray.o, ray.x_i, ray.x_o
         lam_w, lam_b = sigma_w / _SQRT2, sigma_b / _SQRT2
         beta_o = (abs(x_o) * lam_w, lam_b)                       # z_o = x_o w + b: two laplace scales
         lam_star = max(beta_o)
@@ -206,9 +247,8 @@ class LaplaceRayCF:
         # The line b = 0 is a kink of the parameters' density: U's extrema along it are kinks of F.
         b_line = None
         if x_o != 0.0:
-            grad = lambda z: act.numpy_grad(np.asarray(z, dtype=np.float64), 0.0)   # noqa: E731
             w_reach = min(40.0 * lam_w + z_reach[1] / abs(x_o), 1e6)
-            b_line = Segment((a, b, x_i, x_o), fwd, grad, (0.0, 0.0), (1.0, 0.0), (-w_reach, w_reach))
+            b_line = Segment((a, b, x_i, x_o), fwd, ray.grad, (0.0, 0.0), (1.0, 0.0), (-w_reach, w_reach))
             special_pts.update(v for v in b_line.extrema() if u_lo <= v <= u_hi)
         self.odd = activation in ODD
         if self.odd:
@@ -216,12 +256,7 @@ class LaplaceRayCF:
         pts = sorted(p for p in special_pts if u_lo <= p <= u_hi)
         u, self.wu = u_rule(pts, s * r_max, u_hi - u_lo, _FINE[precise])
         self.u, self.s = u, s
-        # z_o-interval where y is inside φ's range (outside it the inner probability is 0 or 1).
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            v1 = (u - a * hi_e) / b if math.isfinite(hi_e) else np.full_like(u, -math.copysign(math.inf, a * b))
-            v2 = (u - a * lo_e) / b if math.isfinite(lo_e) else np.full_like(u, math.copysign(math.inf, a * b))
-            z_a = inv(np.clip(np.minimum(v1, v2), lo_e, hi_e))
-            z_b = inv(np.clip(np.maximum(v1, v2), lo_e, hi_e))
+        z_a, z_b = ray.window(u)
         left, right = (1.0, 0.0) if b > 0 else (0.0, 1.0)
         closed = left * _below(z_a, *beta_o) + right * _below(-z_b, *beta_o)
         # Split points inside (z_a, z_b): z_o = 0, w* = 0 and b = 0.
@@ -230,16 +265,7 @@ class LaplaceRayCF:
             cuts = [np.zeros_like(u), np.where((y0 > lo_e) & (y0 < hi_e), inv(np.clip(y0, lo_e, hi_e)), np.nan)]
         if b_line is not None:
             cuts += b_line.roots(u)
-        cuts = np.stack(cuts, axis=1)
-        inside = (cuts > z_a[:, None]) & (cuts < z_b[:, None])
-        cuts = np.where(inside, cuts, np.inf)
-        bounds = np.sort(np.concatenate([z_a[:, None], cuts], axis=1), axis=1)
-        bounds = np.concatenate([bounds, np.full((len(u), 1), np.inf)], axis=1)
-        bounds = np.minimum(bounds, z_b[:, None])
-        lo_z, hi_z = bounds[:, :-1], bounds[:, 1:]
-        keep = hi_z > lo_z
-        row = np.broadcast_to(np.arange(len(u))[:, None], lo_z.shape)[keep]
-        lo_z, hi_z = lo_z[keep], hi_z[keep]
+        lo_z, hi_z, row = split_pieces(z_a, z_b, np.stack(cuts, axis=1))
         # Tanh–sinh in P = L(z_o/λ*) (a laplace CDF), accurate from both ends: p = P, q = 1 − P.
         p_lo = _below(lo_z, lam_star, 0.0)
         q_hi = _below(-hi_z, lam_star, 0.0)
@@ -251,15 +277,11 @@ class LaplaceRayCF:
             zo = np.where(p < 0.5, lam_star * np.log(2 * np.maximum(p, 1e-300)),
                           -lam_star * np.log(2 * np.maximum(q, 1e-300)))
         zo = np.clip(zo, lo_z[:, None], hi_z[:, None])
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            y = (u[row][:, None] - b * fwd(zo)) / a
-            zi = inv(np.clip(y, lo_e, hi_e))
-        w_star = (zi - zo) / delta
+        w_star = ray.w_star(u[row], zo)
         shift = np.abs(zo) / lam_star + math.log(2 * lam_star)      # divides by the laplace density dP/dz_o
         strip = _Strip(lam_w, lam_b, x_o)
-        lower = (a > 0) == (delta > 0)                               # the inner set is w ≤ w* (else w ≥ w*)
         flat = (zo.ravel(), w_star.ravel(), np.broadcast_to(shift, zo.shape).ravel())
-        if lower:
+        if ray.lower:
             inner = strip.below(*flat)
         else:   # ∫_{w*}^{∞} at z_o = ∫_{−∞}^{−w*} at −z_o (w → −w)
             inner = strip.below(-flat[0], -flat[1], flat[2])

@@ -14,9 +14,8 @@ import math
 
 import numpy as np
 
-from ..activations import get_activation
-from .neuron_cf import _FORWARD, _INVERSE, ODD, _extent, _tanh_sinh, u_rule
-from .neuron_cf_laplace import Segment
+from .neuron_cf import ODD, _extent, _tanh_sinh, u_rule
+from .neuron_cf_laplace import MonotoneRay, Segment, split_pieces
 
 SQRT3 = math.sqrt(3.0)
 _TS = {True: _tanh_sinh(1.0 / 16, 3.6), False: _tanh_sinh(1.0 / 7, 3.0)}   # z_o-pieces, precise / fast
@@ -53,26 +52,14 @@ class UniformRayCF:
 
     def __init__(self, activation: str, x: tuple[float, float], sigma_w: float, sigma_b: float, s: float,
                  theta: float, r_max: float, precise: bool = True):
-        inv, lo_e, hi_e = _INVERSE[activation]
-        fwd = _FORWARD[activation]
-        act = get_activation(activation)
-        c, sn = math.cos(theta), math.sin(theta)
-        i, o = (0, 1) if abs(c) >= abs(sn) else (1, 0)
-        a, b = (c, sn) if i == 0 else (sn, c)
-        if b == 0.0:
-            b = 1e-300
-        x_i, x_o = x[i], x[o]
-        delta = x_i - x_o
+        ray = MonotoneRay(activation, x, theta)
+        fwd, a, b, x_o = ray.fwd, ray.a, ray.b, ray.x_o
         hw, hb = SQRT3 * sigma_w, SQRT3 * sigma_b
         reach_w = hw * abs(x_o)
         support = reach_w + hb
-
-        def grad(z):
-            return act.numpy_grad(np.asarray(z, dtype=np.float64), 0.0)
-
-        frame = (a, b, x_i, x_o)
-        edges = [Segment(frame, fwd, grad, (side * hw, 0.0), (0.0, 1.0), (-hb, hb)) for side in (-1.0, 1.0)]
-        edges += [Segment(frame, fwd, grad, (0.0, side * hb), (1.0, 0.0), (-hw, hw)) for side in (-1.0, 1.0)]
+        frame = (a, b, ray.x_i, x_o)
+        edges = [Segment(frame, fwd, ray.grad, (side * hw, 0.0), (0.0, 1.0), (-hb, hb)) for side in (-1.0, 1.0)]
+        edges += [Segment(frame, fwd, ray.grad, (0.0, side * hb), (1.0, 0.0), (-hw, hw)) for side in (-1.0, 1.0)]
         values = [float(v) for e in edges for v in (e.g[0], e.g[-1])] + [v for e in edges for v in e.extrema()]
         u_lo, u_hi = min(min(values), 0.0), max(max(values), 0.0)
         self.odd = activation in ODD
@@ -82,33 +69,18 @@ class UniformRayCF:
         u, self.wu = u_rule(pts, s * r_max, u_hi - u_lo, _FINE[precise],
                             max_piece=3.0 / (SQRT3 * s * max(r_max, 1e-300)))   # ≤ 3 rad of the kernel per 8-node piece
         self.u, self.s = u, s
-        # z_o-interval where y is inside φ's range, within the support of z_o.
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            v1 = (u - a * hi_e) / b if math.isfinite(hi_e) else np.full_like(u, -math.copysign(math.inf, a * b))
-            v2 = (u - a * lo_e) / b if math.isfinite(lo_e) else np.full_like(u, math.copysign(math.inf, a * b))
-            z_a = inv(np.clip(np.minimum(v1, v2), lo_e, hi_e))
-            z_b = inv(np.clip(np.maximum(v1, v2), lo_e, hi_e))
+        z_a, z_b = ray.window(u)
         left, right = (1.0, 0.0) if b > 0 else (0.0, 1.0)
         closed = left * _below(z_a, reach_w, hb) + right * _below(-z_b, reach_w, hb)
         lo_all, hi_all = np.clip(z_a, -support, support), np.clip(z_b, -support, support)
         corners = [np.full_like(u, sa * reach_w + sb * hb) for sa in (-1.0, 1.0) for sb in (-1.0, 1.0)]
         cuts = np.stack(corners + [z for e in edges for z in e.roots(u)], axis=1)
-        cuts = np.where((cuts > lo_all[:, None]) & (cuts < hi_all[:, None]), cuts, np.inf)
-        bounds = np.sort(np.concatenate([lo_all[:, None], cuts], axis=1), axis=1)
-        bounds = np.minimum(np.concatenate([bounds, np.full((len(u), 1), np.inf)], axis=1), hi_all[:, None])
-        lo_z, hi_z = bounds[:, :-1], bounds[:, 1:]
-        keep = hi_z > lo_z
-        row = np.broadcast_to(np.arange(len(u))[:, None], lo_z.shape)[keep]
-        lo_z, hi_z = lo_z[keep], hi_z[keep]
+        lo_z, hi_z, row = split_pieces(lo_all, hi_all, cuts)
         d_lo, d_hi, gw = _TS[precise]
         half = hi_z - lo_z
         zo = np.where(d_lo < 0.5, lo_z[:, None] + half[:, None] * d_lo, hi_z[:, None] - half[:, None] * d_hi)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            y = (u[row][:, None] - b * fwd(zo)) / a
-            zi = inv(np.clip(y, lo_e, hi_e))
-        w_star = (zi - zo) / delta
-        lower = (a > 0) == (delta > 0)                      # the inner set is w ≤ w* (else w ≥ w*)
-        if not lower:                                        # ∫_{w*}^{∞} at z_o = ∫_{−∞}^{−w*} at −z_o (w → −w)
+        w_star = ray.w_star(u[row], zo)
+        if not ray.lower:                                        # ∫_{w*}^{∞} at z_o = ∫_{−∞}^{−w*} at −z_o (w → −w)
             zo, w_star = -zo, -w_star
         if x_o != 0.0:
             e1, e2 = (zo - hb) / x_o, (zo + hb) / x_o

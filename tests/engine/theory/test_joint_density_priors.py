@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import integrate
 
-from nnqft_engine import NetworkSpec, SampleSettings, sample_outputs
+from _joint_chi_square import chi_square_p
+
+from nnqft_engine import NetworkSpec
 from nnqft_engine.activations import get_activation
 from nnqft_engine.theory.density import preactivation_density
 from nnqft_engine.theory.joint_density import joint_density
@@ -157,22 +159,6 @@ def smoothed_marginal(spec, x, h, f):
     wt = (half[:, None] * gw).ravel()
     big_phi = np.array([psi(spec.sigma_b * ti) * c1(ti) ** n for ti in t]) * np.exp(-0.5 * (h * t) ** 2)
     return np.cos(np.outer(f, t)) @ (wt * big_phi) / math.pi
-
-
-def chi_square_p(spec, x, m, k=6):
-    """p-value of the binned law of (f₁ + ε₁, f₂ + ε₂) from m sampled networks against the density's bin
-    expectations (box option), bins of k×k grid steps with ≥ 20 expected."""
-    b = joint_density(spec, *x, points=121, box=(k, k))
-    f = sample_outputs(spec, list(x), SampleSettings(ensemble=m, seed=5, dtype="float64"))
-    g = f + np.random.default_rng(1).standard_normal(f.shape) * np.array(b.smooth)
-    step = np.array([b.f1[1] - b.f1[0], b.f2[1] - b.f2[0]])
-    idx = np.arange(3, 121, k)
-    edges = [np.append(c - k * step[i] / 2, c[-1] + k * step[i] / 2) for i, c in enumerate((b.f1[idx], b.f2[idx]))]
-    counts, _, _ = np.histogram2d(g[:, 0], g[:, 1], bins=edges)
-    expected = b.p[np.ix_(idx, idx)] * (k * step[0]) * (k * step[1]) * len(g)
-    keep = expected > 20
-    chi2 = float((((counts[keep] - expected[keep]) ** 2) / expected[keep]).sum())
-    return stats.chi2.sf(chi2, keep.sum())
 
 
 @pytest.mark.slow
