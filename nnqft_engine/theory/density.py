@@ -29,14 +29,18 @@ from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
 from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
 
-_T_TOL = 1e-13
+_P_TOL = 1e-11   # the density's error from cutting the inversion at T, times the standard deviation of f
 _MAX_GRID = 40001
 # Fourier points × pre-activation points of one inversion: beyond this (a heavy-tailed prior at small N, a tiny
 # σ_b) it would take minutes; refused with a sentence before anything large is built. Evaluated in blocks (bounded
 # memory), each a cancellation point.
 MAX_TERMS = 2e8
+# The student-t characteristic function is a Bessel function: a term costs ~8× a laplace or uniform one (~40 ns).
+_TERM_COST = {"student-t": 8.0}
 _CHUNK = 1 << 18   # entries of one block of the (t × z) and (f × t) products (a few ms: a cancellation point)
 _L = 12
+# φ(z) = 0 only at z = 0 (or as z → ±∞): ψ(t·σ_wφ(z)/√N) then has no narrow features away from z = 0.
+_ZERO_ONLY_AT_ORIGIN = frozenset({"relu", "erf", "tanh", "gelu", "sigmoid", "softplus", "silu", "linear"})
 
 
 @dataclass(frozen=True)
@@ -103,16 +107,16 @@ def preactivation_density(spec: NetworkSpec, x1: float, z: np.ndarray) -> np.nda
     raise SpecError(f"no pre-activation density for prior {prior!r}")
 
 
-def _z_rule(spec: NetworkSpec, x1: float, h0: float, hmax: float, positive_only: bool):
+def _z_rule(spec: NetworkSpec, x1: float, h0: float, hmax: float | None, positive_only: bool):
     """Composite rule for E over z (density included): pieces graded from z = 0 (where φ vanishes and where the
-    laplace/uniform densities have kinks), at most hmax wide in the bulk, split at the uniform trapezoid's
-    corners."""
+    laplace/uniform densities have kinks), at most hmax wide in the bulk (None: graded all the way), split at the
+    uniform trapezoid's corners."""
     a, b = abs(spec.sigma_w * x1), spec.sigma_b
     reach = tail_range(spec.prior, spec.prior_dof) * max(a, b)
     if spec.prior == "uniform":
         reach = SQRT3 * (a + b)
     half = graded_edges(h0, reach, 0.15)
-    extra = np.arange(hmax, min(reach, 30 * math.sqrt(a * a + b * b)), hmax)
+    extra = [] if hmax is None else np.arange(hmax, min(reach, 30 * math.sqrt(a * a + b * b)), hmax)
     corners = [SQRT3 * abs(a - b)] if spec.prior == "uniform" else []
     half = np.unique(np.concatenate([half, extra, corners]))
     half = half[half <= reach]
@@ -124,6 +128,33 @@ def _z_rule(spec: NetworkSpec, x1: float, h0: float, hmax: float, positive_only:
 def _checked(fn, block):
     check_cancelled()
     return fn(block)
+
+
+def _cut_off(t: np.ndarray, abs_phi: np.ndarray, tol: float) -> tuple[float, float, float]:
+    """Where to cut ∫₀^∞ Φ(t) cos(tf) dt/π: the first probe t from which the envelope of |Φ| (its maximum
+    beyond t) integrates to ≤ tol·π, counting beyond the last probe a power law fitted over its last decade.
+    Returns (T, |Φ| there, the error bound at the last probe)."""
+    env = np.maximum.accumulate(abs_phi[::-1])[::-1]
+    seg = 0.5 * (env[1:] + env[:-1]) * np.diff(t)          # trapezoid: above a convex decreasing envelope
+    j = int(np.searchsorted(t, t[-1] / 10.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = math.log(env[j] / env[-1]) / math.log(t[-1] / t[j]) if env[-1] > 0 else math.inf
+    last = 0.0 if env[-1] == 0 else (env[-1] * t[-1] / (k - 1) if k > 1.05 else math.inf)
+    tails = (np.append(np.cumsum(seg[::-1])[::-1], 0.0) + last) / math.pi
+    i = int(np.argmax(tails <= tol)) if tails[-1] <= tol else len(t) - 1
+    return float(t[i]), float(env[i]), float(tails[-1])
+
+
+def _on_uniform_grid(t_step: float, weights: np.ndarray, span: float, df: float) -> tuple[np.ndarray, np.ndarray]:
+    """(1/π)Σₖ wₖ cos(kδt·f) on f = jδf over ±span by one FFT: with δf·δt = 2π/M the sum over k is periodic in
+    k with period M, so the weights fold onto M bins (δf is the requested spacing or a little finer)."""
+    m_size = 1 << int(math.ceil(math.log2(2 * math.pi / (t_step * df))))
+    df = 2 * math.pi / (m_size * t_step)
+    half = int(math.ceil(span / df))
+    coef = np.bincount(np.arange(len(weights)) % m_size, weights=weights, minlength=m_size)
+    p = np.fft.fft(coef).real / math.pi
+    j = np.arange(-half, half + 1)
+    return j * df, p[j % m_size]
 
 
 def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
@@ -154,9 +185,13 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
     heavy = spec.prior in ("laplace", "student-t")
     # A product a·h of two bulk variables has exponential tails at small N: widen the window there.
     span = (1.5 if heavy else 1.0) * (8.0 + 24.0 / math.sqrt(n)) * sd
-    # Cut-off T: the bias' characteristic function (if it decays) or the bulk's.
-    t_max = 8.3 / sb if (sb > 0 and spec.prior == "gaussian") else 300.0 / sd
-    hmax = min(0.1 * sd_z, 1.5 * 2 * math.pi * math.sqrt(n) / (t_max * sw * 1.2 + 1e-300))
+    # Cut-off T: the bias' characteristic function (if it decays) or the bulk's. Where ψ(t·amp(z)) does not
+    # oscillate in z (a non-oscillating ψ, and φ vanishing only at z = 0, where the z-rule is graded) its
+    # features at any t are resolved by the graded rule: the bulk needs no finer pieces and T may be large
+    # (heavy-tailed priors at small N decay like a power of t). Otherwise the pieces resolve ψ's period at T.
+    calm = spec.prior in ("gaussian", "laplace", "student-t") and act.name in _ZERO_ONLY_AT_ORIGIN
+    t_max = 8.3 / sb if (sb > 0 and spec.prior == "gaussian") else (1e4 if calm else 300.0) / sd
+    hmax = None if calm else min(0.1 * sd_z, 1.5 * 2 * math.pi * math.sqrt(n) / (t_max * sw * 1.2 + 1e-300))
     zq, wq = _z_rule(spec, x1, 1e-4 * sd_z, hmax, relu)
     hq = act.numpy_fn(zq, 0.0)
     amp = sw * hq / math.sqrt(n)
@@ -166,35 +201,35 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
         bias = characteristic_function(spec.prior, sb * t, spec.prior_dof) if sb > 0 else 1.0
         return bias * ((p_off + c) ** n - p_off**n)
 
-    step = min(0.25 / sd, math.pi / span)
+    # Trapezoid in t (every term of a full-line sum): Σₖ δt Φ(kδt) e^{−ikδt f}/2π is exactly the density
+    # periodized with period 2π/δt = 3·span (Poisson summation), so with the window holding the law its only
+    # error is the cut at T — no finer rule is needed however slowly Φ decays.
+    step = min(0.25 / sd, 2 * math.pi / (3 * span))
     probe = np.geomspace(step, t_max, 200)
-    vals = np.abs(phi_rem(probe))
-    big = np.nonzero(vals > _T_TOL)[0]
-    t_end = probe[min(big[-1] + 1, len(probe) - 1)] if len(big) else step
-    tail = float(vals[min(big[-1] + 1, len(probe) - 1)]) if len(big) else 0.0
-    if tail > 1e-7:
-        raise SpecError(f"the characteristic function of f decays too slowly here (|Φ(T)| = {tail:.1e}) "
-                        "to invert on a grid: use σ_b > 0 with the gaussian prior, or sample")
-    if t_end / step > 20000:
+    t_end, tail, beyond = _cut_off(probe, np.abs(phi_rem(probe)), _P_TOL / sd)
+    if beyond * sd > 1e-6:
+        raise SpecError(f"the characteristic function of f decays too slowly here (cutting it at T = {t_max:.3g} "
+                        f"errs by {beyond:.1e} in the density) to invert on a grid: raise N or σ_b, or sample")
+    if t_end / step > 200000:
         raise SpecError("the output density here needs too fine a Fourier grid (σ_b too small for the spread "
                         "of f): increase σ_b or sample")
-    t, wt = composite_rule(np.append(np.arange(0.0, t_end, step), t_end), _L)
-    if len(t) * len(amp) > MAX_TERMS:
+    t = np.arange(int(math.ceil(t_end / step)) + 1) * step
+    wt = np.full(len(t), step)
+    wt[0] = 0.5 * step
+    if len(t) * len(amp) * _TERM_COST.get(spec.prior, 1.0) > MAX_TERMS:
         raise SpecError(f"the exact density here needs a Fourier inversion of {len(t) * len(amp):.0e} terms (the "
                         "characteristic function of f decays slowly: a heavy-tailed prior at small N, or a small "
                         "σ_b): too costly; sample instead, or raise N or σ_b")
     rows = max(1, _CHUNK // len(amp))
     phi = np.concatenate([_checked(phi_rem, t[i:i + rows]) for i in range(0, len(t), rows)])
-    spike_width = sb if sb > 0 else sd
-    if grid is None:
-        df = min(sd / 60.0, spike_width / 10.0)
-        m = min(_MAX_GRID, 2 * int(math.ceil(span / df)) + 1)
-        f = np.linspace(-span, span, m)
+    weights = wt * phi
+    if grid is None:   # a uniform grid fine enough for the spike (width σ_b) where there is one
+        spike_width = sb if (sb > 0 and p_off > 0) else sd
+        f, p = _on_uniform_grid(step, weights, span, max(min(sd / 60.0, spike_width / 10.0), span / _MAX_GRID))
     else:
-        f = np.asarray(grid, dtype=np.float64)
-    weights, rows = wt * phi, max(1, _CHUNK // len(t))
-    p = np.concatenate([_checked(lambda fi: np.cos(np.outer(fi, t)) @ weights, f[i:i + rows])
-                        for i in range(0, len(f), rows)]) / math.pi
+        f, rows = np.asarray(grid, dtype=np.float64), max(1, _CHUNK // len(t))
+        p = np.concatenate([_checked(lambda fi: np.cos(np.outer(fi, t)) @ weights, f[i:i + rows])
+                            for i in range(0, len(f), rows)]) / math.pi
     atom = p_off**n
     if atom > 0 and sb > 0:
         p = p + atom * standardized_pdf(spec.prior, f / sb, spec.prior_dof) / sb

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from _joint_chi_square import chi_square_p
+from _density_references import chi_square_p, smoothed_marginal
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.activations import get_activation
-from nnqft_engine.theory.density import preactivation_density
 from nnqft_engine.theory.joint_density import joint_density
 from nnqft_engine.theory.neuron_cf_laplace import LaplaceRayCF
 from nnqft_engine.theory.neuron_cf_uniform import UniformRayCF
@@ -133,32 +132,6 @@ def test_preset_normalised_with_the_exact_covariance_and_the_1d_marginal():
     marg = d.p.sum(axis=0) * (d.f1[1] - d.f1[0])
     want = smoothed_marginal(PRESET, PRESET_X[1], d.smooth[1], d.f2[::10])
     np.testing.assert_allclose(marg[::10], want, rtol=0, atol=1e-6 * marg.max())
-
-
-def smoothed_marginal(spec, x, h, f):
-    """The density of f(x) + ε, ε ~ N(0, h²), by its own 1-D Fourier inversion: Φ(t) = ψ(σ_b t)·C₁(t)^N·e^{−h²t²/2},
-    C₁(t) = ∫ p_z(z) ψ(s t φ(z)) dz with p_z the closed-form laplace pre-activation density, each C₁ by adaptive
-    quadrature split at z = 0, the t-integral by composite Gauss–Legendre up to where the smoothing ends Φ."""
-    phi = get_activation(spec.activation).numpy_fn
-    s, n = spec.sigma_w / math.sqrt(spec.width), spec.width
-    psi = lambda v: 1.0 / (1.0 + 0.5 * v * v)   # noqa: E731
-    reach = 50 * math.hypot(spec.sigma_w * x, spec.sigma_b)
-
-    def c1(t):
-        def g(z):
-            return float(preactivation_density(spec, x, np.array([z]))[0]) * psi(s * t * float(phi(np.array(z), 0.0)))
-
-        return sum(integrate.quad(g, p, q, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
-                   for p, q in ((-reach, 0.0), (0.0, reach)))
-
-    t_max = math.sqrt(2 * math.log(1e14)) / h
-    edges = np.linspace(0.0, t_max, 41)
-    g, gw = np.polynomial.legendre.leggauss(16)
-    half = 0.5 * np.diff(edges)
-    t = ((0.5 * (edges[1:] + edges[:-1]))[:, None] + half[:, None] * g).ravel()
-    wt = (half[:, None] * gw).ravel()
-    big_phi = np.array([psi(spec.sigma_b * ti) * c1(ti) ** n for ti in t]) * np.exp(-0.5 * (h * t) ** 2)
-    return np.cos(np.outer(f, t)) @ (wt * big_phi) / math.pi
 
 
 @pytest.mark.slow
