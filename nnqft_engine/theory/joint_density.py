@@ -15,7 +15,9 @@ the continuous part has integrable singularities (C decays only like 1/|t|). A s
 noise has exactly this density, which is how the tests compare it with sampled networks.
 
 C(t) for relu is in closed form (a Gaussian times e^{−(q·z)²/2} is a Gaussian; the quadrant probabilities of
-a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT (~0.1–0.5 s). For the smooth
+a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT (~0.1–0.5 s). Under the laplace and
+uniform priors the readout's own ψ replaces the Gaussian (Φ = ψ(σ_b(t₁+t₂))·C(t)^N, C(t) = E[ψ(s(t₁φ(z₁) +
+t₂φ(z₂)))]) and C is again closed form, a sum over cones of the (w, b) plane (neuron_cf_relu_cones). For the smooth
 activations C(t) is a 2-D integral of a ridge of width 1/(s|t|); it is computed along rays t = rθ̂ instead,
 from the law of the projection cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf, neuron_cf_fold: gaussian prior;
 neuron_cf_laplace, neuron_cf_uniform: monotone φ × laplace or uniform, with the readout's own ψ) or by a
@@ -39,11 +41,13 @@ from .neuron_cf import MONOTONE, RayCF, activation_reach
 from .neuron_cf_fold import FOLDED, FoldRayCF
 from .neuron_cf_laplace import LaplaceRayCF
 from .neuron_cf_uniform import SQRT3, UniformRayCF
+from .neuron_cf_relu_cones import PRIORS as RELU_CONE_PRIORS, ReluConeCF
 from .neuron_cf_rule import ParameterRule
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
 READOUT_CHEBYSHEV = 48    # Chebyshev nodes in r beyond the bandwidth's (laplace/uniform readout: _smooth_activation)
 _ROWS = 64                # rows of the Fourier grid per block (~30 ms)
+RELU_REACH = {"gaussian": 24.0, "laplace": 32.0, "uniform": 24.0}   # relu's FFT period: (8 + this/√N) sd
 HPD_MASSES = (1 - math.exp(-0.5), 1 - math.exp(-2.0), 1 - math.exp(-4.5))   # 39 %, 86 %, 99 %: 1σ, 2σ, 3σ in 2-D
 
 
@@ -77,9 +81,9 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
         raise SpecError("with a rademacher prior f takes finitely many values: it has no joint density")
     if get_activation(spec.activation).exponential:
         raise SpecError("gauss-net's joint density is not implemented (its normaliser depends on x)")
-    if spec.activation == "relu" and spec.prior != "gaussian":
-        raise SpecError(f"the exact joint density for relu is implemented for the gaussian prior only (got "
-                        f"{spec.prior}: its kinks would need a split rule on every ray)")
+    if spec.activation == "relu" and spec.prior not in ("gaussian",) + RELU_CONE_PRIORS:
+        raise SpecError(f"the exact joint density for relu needs the gaussian, laplace or uniform prior (got "
+                        f"{spec.prior}: its readout has no closed form over the relu cones)")
     if spec.sigma_b <= 0 or spec.sigma_w <= 0:
         raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
                         "degenerate)")
@@ -160,24 +164,40 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     if spec.activation != "relu":
         return _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box)
     # The period must hold the whole law (aliasing folds the tails back in); a product of Gaussians has
-    # exponential tails at small N (the 1-D density's window, theory/density.py).
-    reach = (8.0 + 24.0 / math.sqrt(n)) * sd
+    # exponential tails at small N (the 1-D density's window, theory/density.py), a product of laplace variables
+    # stretched-exponential ones, e^{−2√(|f|/λ_aλ_h)}: a wider period (RELU_REACH).
+    reach = (8.0 + RELU_REACH[spec.prior] / math.sqrt(n)) * sd
     size = [_fast_size(2 * int(math.ceil(max(half[k], reach[k]) / step[k])) + 2) for k in range(2)]
     t = [(np.arange(size[k]) - size[k] // 2) * (2 * math.pi / (size[k] * step[k])) for k in range(2)]
     smooth = SMOOTH_STEPS * step
+    if spec.prior == "gaussian":
+        p00 = 0.25 + math.asin(sigma[0, 1] / math.sqrt(sigma[0, 0] * sigma[1, 1])) / (2 * math.pi)
 
-    def damping(t1, t2):   # the bias' and the smoothing's factors of Φ·G
-        return np.exp(-0.5 * (sb * (t1 + t2)) ** 2 - 0.5 * ((smooth[0] * t1) ** 2 + (smooth[1] * t2) ** 2))
+        def neuron(t1, t2):
+            return relu_neuron_cf(sigma, s * t1, s * t2)
+    else:   # closed form over cones of the (w, b) plane (neuron_cf_relu_cones)
+        neuron = ReluConeCF(spec.prior, (x1, x2), sw, sb, s)
+        p00 = neuron.p00
 
-    phi = np.empty((size[0], size[1]))
-    for i in range(0, size[0], _ROWS):   # in blocks of rows, each a cancellation point
-        check_cancelled()
-        t1, t2 = np.meshgrid(t[0][i:i + _ROWS], t[1], indexing="ij")
-        block = damping(t1, t2) * relu_neuron_cf(sigma, s * t1, s * t2) ** n
-        if box is not None:   # the box's characteristic function
+    def block_of(t1, t2):   # Φ·(the smoothing's and the box's characteristic functions)
+        block = characteristic_function(spec.prior, sb * (t1 + t2)) * neuron(t1, t2) ** n
+        block *= np.exp(-0.5 * ((smooth[0] * t1) ** 2 + (smooth[1] * t2) ** 2))
+        if box is not None:
             block *= np.sinc(t1 * box[0] * step[0] / (2 * math.pi)) * np.sinc(t2 * box[1] * step[1] / (2 * math.pi))
-        phi[i:i + _ROWS] = block
+        return block
+
+    # Φ is real and even: rows t₁ ≤ 0 are computed, the others mirrored (Φ(t) = Φ(−t)) except their first
+    # column, whose mirror −t₂ = size₂/2 steps is not on the grid.
+    phi = np.empty((size[0], size[1]))
+    lower = size[0] // 2 + 1
+    for i in range(0, lower, _ROWS):   # in blocks of rows, each a cancellation point
+        check_cancelled()
+        t1, t2 = np.meshgrid(t[0][i:min(i + _ROWS, lower)], t[1], indexing="ij")
+        phi[i:min(i + _ROWS, lower)] = block_of(t1, t2)
     check_cancelled()
+    upper = np.arange(lower, size[0])
+    phi[upper, 1:] = phi[size[0] - upper, :0:-1]
+    phi[upper, 0] = block_of(t[0][upper], np.full(len(upper), t[1][0]))
     # p(f) = (2π)⁻² Σ Φ(t) e^{−it·f} δt₁δt₂ on the centred grids f = (j − M/2)·step (trapezoid = exact up to
     # aliasing for this smooth, decaying Φ).
     dt = (t[0][1] - t[0][0]) * (t[1][1] - t[1][0])
@@ -190,7 +210,6 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     m = (points - 1) // 2
     keep = [slice(size[k] // 2 - m, size[k] // 2 + m + 1) for k in range(2)]
     f1, f2 = (np.arange(-m, m + 1) * step[k] for k in range(2))
-    p00 = 0.25 + math.asin(sigma[0, 1] / math.sqrt(sigma[0, 0] * sigma[1, 1])) / (2 * math.pi)
     return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p[keep[0], keep[1]].copy(),
                         smooth=(float(smooth[0]), float(smooth[1])), levels=levels, cov=cov,
                         diagonal_mass=p00**n, clipped_mass=clipped)

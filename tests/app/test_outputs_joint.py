@@ -69,6 +69,26 @@ def test_erf_draws_the_exact_joint_contours_on_the_scatter(open_window):
         assert abs(inside - mass) < 5 * np.sqrt(mass * (1 - mass) / len(pts)), (inside, mass, len(pts))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("prior", ["laplace", "uniform"])
+def test_relu_under_laplace_and_uniform_priors_draws_the_exact_joint_contours(open_window, prior):
+    """"CLT at work" (relu, N = 2) switched to the laplace or uniform prior: the closed form over cones
+    (neuron_cf_relu_cones) gives contours, and the sampled networks sit inside them as often as they say."""
+    w = open_window(_clt_state(prior=prior, ensemble=20_000))
+    v = w.views["outputs"]
+    r = v.last_result
+    j = r.joint
+    assert j is not None and r.joint_reason == "" and 0.0 < j.diagonal_mass < 1.0
+    assert all(np.isfinite(item.getData()[0]).sum() > 50 for item in v.joint_lines)
+    assert "1.6 grid steps" in v.joint_note.toPlainText()
+    from scipy.interpolate import RegularGridInterpolator
+    pts = r.scatter + np.random.default_rng(3).standard_normal(r.scatter.shape) * j.smooth
+    p_at = RegularGridInterpolator((j.f1, j.f2), j.p, bounds_error=False, fill_value=0.0)(pts)
+    for level, mass in zip(j.levels[:2], HPD):
+        inside = (p_at >= level).mean()
+        assert abs(inside - mass) < 5 * np.sqrt(mass * (1 - mass) / len(pts)), (inside, mass, len(pts))
+
+
 @pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), pytest.param(dict(activation="sin"), "2-D quadrature", marks=pytest.mark.slow),
                                          (dict(x2=1.0), "x₁ = x₂")])
 def test_where_there_is_no_joint_density_the_view_says_why(open_window, change, why):
