@@ -4,6 +4,7 @@
   colour bars, marker labels, the views' rich-text labels and the banner) against its background;
 - `overlap_report`: legends and notes that cover data (a plot's data area, any plot's);
 - `marker_label_problems`: marker labels cut off at a plot's edge or drawn over its title;
+- `plot_sizes`: each plot's data area, and those too small to read from a projector;
 - `state_report`: markers, banner and data ranges against the state (after a preset, a session, a switch);
 - `export_all`: every view exported (PNG, SVG, CSV, NPZ, settings JSON).
 """
@@ -140,6 +141,24 @@ def marker_label_problems(view) -> list[str]:
     return bad
 
 
+MIN_DATA_PX = 50   # below this an axis at the presentation font shows at most two tick labels, curves squashed
+
+
+def plot_sizes(view) -> tuple[dict[str, list[int]], list[str]]:
+    """Each visible plot's data area in pixels, and the plots whose data area is below MIN_DATA_PX (at 1280×720
+    the Depth view's legends and notes once left two plots ~40 px of data)."""
+    sizes, bad = {}, []
+    for plot in view._plots:
+        if not plot.isVisible():
+            continue
+        r = plot.getViewBox().sceneBoundingRect()
+        sizes[plot.titleLabel.text] = [round(r.width()), round(r.height())]
+        if min(r.width(), r.height()) < MIN_DATA_PX:
+            bad.append(f"{view.key}: the data area of {plot.titleLabel.text!r} is {r.width():.0f}×{r.height():.0f} "
+                       f"px (< {MIN_DATA_PX})")
+    return sizes, bad
+
+
 def clipped_canvases(view) -> list[str]:
     """Canvases whose plots need more room than the view gives them (long titles or legends widen a column):
     the rest is cut off at the edge of the window."""
@@ -247,8 +266,10 @@ def run_contract(window, wait_result, presentation: bool = False, size: tuple[in
         rep["ranges"][key] = range_problems(view) or "ok"
         rep.setdefault("clipped", {})[key] = clipped_canvases(view) or "none"
         rep.setdefault("marker_labels", {})[key] = marker_label_problems(view) or "inside"
+        sizes, small = plot_sizes(view)
+        rep.setdefault("plot_px", {})[key] = sizes
         problems += overlap_report(view) + range_problems(view) + clipped_canvases(view) + \
-            marker_label_problems(view)
+            marker_label_problems(view) + small
         if presentation:
             fit[key] = controls_fit(window)
             if not fit[key]["ok"]:

@@ -227,7 +227,7 @@ class ViewBase(QtWidgets.QWidget):
         cell.addItem(legend, row=1, col=0)
         plot.legend = legend   # PlotItem.addItem(name=…) fills it
         plotting.collapse(legend, True)
-        plot.getViewBox().sigResized.connect(lambda *_, p=plot: self._fit_below(p))
+        plot.getViewBox().sigResized.connect(lambda *_, p=plot: self._fit_below(p, resized=True))
         self._cells[plot] = cell
         cell.colspan = colspan
         self._plots.append(plot)
@@ -277,19 +277,23 @@ class ViewBase(QtWidgets.QWidget):
         self._notes.append(note)
         return note
 
-    def _fit_below(self, plot: pg.PlotItem) -> None:
+    def _fit_below(self, plot: pg.PlotItem, resized: bool = False) -> None:
         """Wrap the plot's note and lay out its legend's entries in as many columns as the plot's share of the
         canvas holds. The share, not the plot's current width: a legend laid out wide keeps its column wide
-        (its minimum width), which would keep the legend wide — and the canvas wider than the window."""
+        (its minimum width), which would keep the legend wide — and the canvas wider than the window.
+        `resized`: the plot's size changed (not its content); room held under it for a narrower layout (say,
+        a legend in one column before the window reached its size) is then re-based on the new layout."""
         width = max(60.0, min(plot.width(), self._share_of_canvas(plot)) - 12)
         note = self._note_of.get(plot)
-        if note is not None:
-            note.set_wrap(width)
+        relaid = note is not None and note.set_wrap(width)
         legend = plot.legend
         if legend is not None and legend.items:
             widest = max(s.boundingRect().width() + lab.itemRect().width() + 20 for s, lab in legend.items)
             cols = int(max(1, min(len(legend.items), width // max(widest, 1.0))))
+            relaid = relaid or cols != legend.columnCount
             legend.setColumnCount(cols)
+        if resized and relaid and self._room.holding:
+            self._room.rebase(self._cells[plot])
 
     def _share_of_canvas(self, plot: pg.PlotItem) -> float:
         views = plot.scene().views() if plot.scene() is not None else []

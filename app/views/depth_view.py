@@ -53,20 +53,21 @@ class DepthView(ViewBase):
         self.numbers.setWordWrap(True)
         self.layout_.addWidget(self.numbers)
         self.canvas = self.add_canvas()
-        self.phase_plot = self.add_plot(self.canvas, 0, 0, "χ⊥ (blue ordered, red chaotic)", "σ_w", "σ_b")
+        self.phase_plot = self.add_plot(self.canvas, 0, 0, "χ⊥: blue ordered, red chaotic, green = 1", "σ_w", "σ_b")
         yield
-        self.flow_plot = self.add_plot(self.canvas, 0, 1, "Correlation c⁽ˡ⁾(x₁, x₂)",
-                                       "layer ℓ", "c", legend_offset=(-10, -10))
+        # The correlation flow takes the right column's full height and the kurtosis sits under the phase
+        # diagram: in one row under both, at 1280×720 the legends and notes left each plot ~40 px of data.
+        self.flow_plot = self.add_plot(self.canvas, 0, 1, "Correlation c⁽ˡ⁾(x₁, x₂)", "layer ℓ", "c", rowspan=2)
         yield
-        self.kurt_plot = self.add_plot(self.canvas, 1, 0, "Excess kurtosis G4c/G2² at x₁ against depth",
-                                       "depth L", "G4c / G2²", colspan=2, legend_offset=(70, 10))
+        self.kurt_plot = self.add_plot(self.canvas, 1, 0, "Excess kurtosis G4c/G2² at x₁", "depth L", "G4c / G2²")
         yield
         self.img = pg.ImageItem()
         self.phase_plot.addItem(self.img)
         self.bar = pg.ColorBarItem(values=(-CHI_DECADES, CHI_DECADES), width=14, interactive=False,
                                    label="log₁₀ χ⊥")
+        self.bar.axis.setTicks([[(v, f"{v:g}") for v in (-CHI_DECADES, 0.0, CHI_DECADES)]])   # legible when short
         self.bar.setImageItem(self.img, insert_in=self.phase_plot)
-        self.boundary = self.phase_plot.plot(name="edge of chaos χ⊥ = 1")
+        self.boundary = self.phase_plot.plot()   # the edge of chaos: named in the title (a legend row costs height)
         self.target = pg.TargetItem(pos=(1.0, 0.1), size=16, movable=True, symbol="o")
         self.phase_plot.addItem(self.target)
         self.target.sigPositionChanged.connect(self._point_dragged)
@@ -84,7 +85,7 @@ class DepthView(ViewBase):
         self.limit_line = pg.InfiniteLine(angle=0, pos=1.0, movable=False)
         self.kurt_plot.addItem(self.limit_line)
         self.k_theory = self.kurt_plot.plot(name="1/N theory")
-        self.k_beyond = self.kurt_plot.plot(name="1/N theory, out of range")
+        self.k_beyond = self.kurt_plot.plot(name="beyond its range")
         self.k_meas = self.kurt_plot.plot(name="measured ± 1σ")
         self.k_err = plotting.ErrorBars()
         self.kurt_plot.addItem(self.k_err)
@@ -219,14 +220,14 @@ class DepthView(ViewBase):
                                [0.0, 0.1]])
         lo = min(0.0, float(np.min(vals)))
         self.steady_axis("kurt_y", self.kurt_plot, "y", lo, 1.1 * float(np.max(vals)))
-        lines = [f"N = {r.width}, {r.ensemble:,} networks per depth"]
+        lines = [f"N = {r.width}, {r.ensemble:,} networks/depth"]
         if r.kurt_reason:
             lines.append("1/N theory at L ≥ 2: " + r.kurt_reason)
         elif first_out is not None:
-            lines.append(f"the 1/N theory leaves its range (|G4c/G2²| > 1) from L = {first_out}")
+            lines.append(f"1/N theory out of range (|G4c/G2²| > 1) from L = {first_out}")
         else:
-            lines.append("the 1/N theory stays in range (|G4c/G2²| ≤ 1) up to L = 6")
-        self.kurt_note.setText("\n".join(lines))
+            lines.append("1/N theory in range (|G4c/G2²| ≤ 1) up to L = 6")
+        self.kurt_note.setText(" · ".join(lines))   # one line where it fits: the plot is short at 720p
 
     def _numbers(self, r: DepthResult) -> None:
         t = self.theme

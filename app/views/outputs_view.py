@@ -94,9 +94,11 @@ class OutputsView(ViewBase):
         self.canvas = self.add_canvas()
         self.hist = self.add_plot(self.canvas, 0, 0, "Distribution of f(x₁)", "f(x₁)", "density")
         yield
-        self.joint = self.add_plot(self.canvas, 0, 1, "Joint (f(x₁), f(x₂))", "f(x₁)", "f(x₂)")
+        # The joint takes the right column's full height, the sampled functions sit under the histogram: in a
+        # row under both, at 1280×720 the legends and notes left the histogram and the functions ~40 px of data.
+        self.joint = self.add_plot(self.canvas, 0, 1, "Joint (f(x₁), f(x₂))", "f(x₁)", "f(x₂)", rowspan=2)
         yield
-        self.funcs = self.add_plot(self.canvas, 1, 0, "Sampled networks f(x)", "x", "f(x)", colspan=2)
+        self.funcs = self.add_plot(self.canvas, 1, 0, "Sampled networks f(x)", "x", "f(x)")
         yield
         self.hist_note = self.add_note(self.hist)
         self.hist_curve = self.hist.plot(name="ensemble")

@@ -58,6 +58,16 @@ class RoomHolder:
                     cell.layout.setRowMinimumHeight(row, h)
         self._timer.start()
 
+    def rebase(self, cell: pg.GraphicsLayout) -> None:
+        """The cell's rows were laid out anew for a new size (a legend in more columns, a note wrapped wider):
+        hold no more than they need now, not an older maximum from a narrower layout."""
+        held = self._held.get(id(cell))
+        if held is None or not shiboken6.isValid(cell):
+            return
+        for row in held:
+            held[row] = min(held[row], row_height(cell.layout, row))
+            cell.layout.setRowMinimumHeight(row, held[row])
+
     def release(self) -> None:
         """Give back the room no longer needed (one re-layout)."""
         self._timer.stop()

@@ -97,11 +97,14 @@ class Note(pg.LabelItem):
         self.setAttr("size", f"{pt:g}pt")
         self.setText(self.text)
 
-    def set_wrap(self, px: float) -> None:
+    def set_wrap(self, px: float) -> bool:
+        """Wrap at px; whether that changed the wrap width."""
         if abs(px - self._wrap) > 2:
             self._wrap = px
             self.item.setTextWidth(px)
             self.updateMin()
+            return True
+        return False
 
     def updateMin(self) -> None:  # noqa: N802 — pyqtgraph's naming
         """Wraps instead of widening the layout: no minimum width, its wrapped height."""

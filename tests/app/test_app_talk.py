@@ -233,9 +233,10 @@ def test_svg_export_has_the_widget_size_and_renders_like_the_png(window, tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, size):
-    """Long titles or legends widen a column of plots; the canvas must still fit its view, and marker labels
-    their plot (checked after each preset, on the preset's own view, the dock shown)."""
-    from app.selftest_checks import clipped_canvases, marker_label_problems
+    """Long titles or legends widen a column of plots; the canvas must still fit its view, marker labels
+    their plot, and every plot keep a data area a projector can show (checked after each preset, on the preset's
+    own view, the dock shown)."""
+    from app.selftest_checks import clipped_canvases, marker_label_problems, plot_sizes
     w = window()
     w.set_presentation(True, size=size)
     for preset in w.presets:
@@ -246,6 +247,7 @@ def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, size):
         assert view.key == preset.settings.get("view", "outputs")
         assert not clipped_canvases(view), (preset.name, clipped_canvases(view))
         assert not marker_label_problems(view), (preset.name, marker_label_problems(view))
+        assert not plot_sizes(view)[1], (preset.name, plot_sizes(view))
 
 
 def test_width_sweep_draws_one_sigma_bars_of_significant_points_in_log_coordinates(window):

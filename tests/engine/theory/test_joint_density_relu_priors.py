@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from _joint_chi_square import chi_square_p
+from _density_references import chi_square_p
 
 from nnqft_engine import NetworkSpec, SampleSettings, SpecError, sample_outputs
 from nnqft_engine.cli.main import main
