@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from _density_references import chi_square_p
+from _density_references import chi_square_p, smoothed_inversion
 
 from nnqft_engine import NetworkSpec, SampleSettings, SpecError, sample_outputs
 from nnqft_engine.cli.main import main
@@ -112,14 +112,7 @@ def smoothed_marginal(spec, x, h, f):
         return sum(integrate.quad(g, p, q, epsabs=1e-15, epsrel=1e-13, limit=400)[0]
                    for p, q in zip(cuts[:-1], cuts[1:]))
 
-    t_max = math.sqrt(2 * math.log(1e14)) / h
-    edges = np.linspace(0.0, t_max, 41)
-    g, gw = np.polynomial.legendre.leggauss(16)
-    half = 0.5 * np.diff(edges)
-    t = ((0.5 * (edges[1:] + edges[:-1]))[:, None] + half[:, None] * g).ravel()
-    wt = (half[:, None] * gw).ravel()
-    big_phi = np.array([psi(spec.sigma_b * ti) * c1(ti) ** n for ti in t]) * np.exp(-0.5 * (h * t) ** 2)
-    return np.cos(np.outer(f, t)) @ (wt * big_phi) / math.pi
+    return smoothed_inversion(c1, psi, spec.sigma_b, n, h, f)
 
 
 @pytest.mark.slow
