@@ -1,25 +1,40 @@
-"""Latency of the exact depth-1 finite-width theory."""
+"""Latency of the exact depth-1 finite-width theory and of the exact output densities the Outputs view draws."""
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from ..spec import NetworkSpec
+from ..theory.density import output_density
 from ..theory.finite_width import exact_correlators
+from ..theory.joint_density import joint_density
+
+PRIORS_PRESET = NetworkSpec(width=3, activation="erf", prior="laplace", sigma_w=2.0, sigma_b=0.1)
+CLT_LAPLACE = NetworkSpec(width=2, activation="relu", prior="laplace", sigma_w=1.5, sigma_b=0.1)
+
+
+def _best(fn: Callable[[], object], repeats: int) -> float:
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
-    """Seconds for the exact theory at `points` points (all pair configurations), best of `repeats`."""
+    """Seconds for the exact theory at `points` points (all pair configurations), and for the exact 1-D and
+    joint densities of the Priors preset (erf × laplace, N = 3) and of relu × laplace at N = 2 (the joint on
+    the app's 161² grid), each best of `repeats`."""
     x = np.linspace(-2.0, 2.0, points)
     out = {}
     for act in ("erf", "relu", "tanh"):
         spec = NetworkSpec(width=8, activation=act, prior="laplace" if act == "relu" else "gaussian")
-        best = math.inf
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            exact_correlators(spec, x)
-            best = min(best, time.perf_counter() - t0)
-        out[f"exact_theory_{points}pt_{act}_s"] = best
+        out[f"exact_theory_{points}pt_{act}_s"] = _best(lambda: exact_correlators(spec, x), repeats)
+    out["density_priors_preset_s"] = _best(lambda: output_density(PRIORS_PRESET, 1.0), repeats)
+    out["joint_density_priors_preset_s"] = _best(lambda: joint_density(PRIORS_PRESET, 1.0, -1.0, points=161), repeats)
+    out["joint_density_relu_laplace_n2_s"] = _best(lambda: joint_density(CLT_LAPLACE, 1.0, -0.5, points=161), repeats)
     return out

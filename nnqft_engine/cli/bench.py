@@ -27,9 +27,15 @@ def _table(result: dict) -> str:
     if "widths" in result:
         lines.append("sampler against a flat-tensor draw (networks per second): " + widths_table(result["widths"]))
     if "theory" in result:
+        th = result["theory"]
         lines.append("exact depth-1 theory, 16 points: " + ", ".join(
             f"{k.removeprefix('exact_theory_16pt_').removesuffix('_s')} {v * 1e3:.2f} ms"
-            for k, v in result["theory"].items()))
+            for k, v in th.items() if k.startswith("exact_theory_")))
+        if "density_priors_preset_s" in th:
+            lines.append(f"exact densities: Priors preset (erf × laplace, N = 3) "
+                         f"{th['density_priors_preset_s']:.2f} s, its joint (161²) "
+                         f"{th['joint_density_priors_preset_s']:.2f} s; relu × laplace N = 2 joint "
+                         f"{th['joint_density_relu_laplace_n2_s']:.2f} s")
     if "flow" in result:
         f = result["flow"]
         lines.append(f"gradient flow, {f['ensemble']} networks of width {f['width']}, {f['n_train']} training "

@@ -1,6 +1,7 @@
 """The `kernel`, `sample` and `bench` commands: documented JSON keys and shapes; bad input → exit 2 and one
 line on stderr, never a traceback. A few calls go through a real subprocess; the rest through main()."""
 import json
+import math
 import subprocess
 import sys
 
@@ -155,9 +156,19 @@ def test_bench_table_shows_every_section_without_raw_dicts():
                   "ratio_to_activation_limit", "reference_ratio_to_activation_limit", "ratio_without_rng")},
               "widths": {"activation": "erf", "points": 16, "threads": 1, "device": "cpu", "dtype": "float32",
                          "rows": [row]},
-              "theory": {"exact_theory_16pt_erf_s": 8e-5},
+              "theory": {"exact_theory_16pt_erf_s": 8e-5, "density_priors_preset_s": 0.14,
+                         "joint_density_priors_preset_s": 0.98, "joint_density_relu_laplace_n2_s": 0.81},
               "flow": {"ensemble": 256, "width": 1024, "n_train": 16, "steps_per_s": 125.0, "speedup_vs_loop": 5.4,
                        "speedup_vs_autograd_loop": 9.1, "speedup_ceiling_vs_loop": 24.0}}
     text = _table(result)
     assert "{" not in text and "'" not in text
     assert "3.33" in text and "erf 0.08 ms" in text and "125 steps/s" in text
+    assert "N = 3) 0.14 s, its joint (161²) 0.98 s; relu × laplace N = 2 joint 0.81 s" in text
+
+
+def test_theory_bench_times_the_exact_densities():
+    from nnqft_engine.bench import theory
+    res = theory.benchmark(points=4, repeats=1)
+    assert {"density_priors_preset_s", "joint_density_priors_preset_s", "joint_density_relu_laplace_n2_s",
+            "exact_theory_4pt_erf_s"} <= set(res)
+    assert all(math.isfinite(v) and v > 0 for v in res.values())
