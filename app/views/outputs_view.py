@@ -334,8 +334,15 @@ class OutputsView(ViewBase):
             td("excess kurtosis") + td(_pm(r.kurt, r.kurt_err, "+.3g", ok, not r.kurt_unreliable), d)
             + td("0" if np.isfinite(r.k[0, 0]) else "—", th) + td(fw_k, th2) + td(why),
         ]
+        tip = ""
         if r.warnings and ok:
-            note = (note + " " if note else "") + "⚠ " + "; ".join(html.escape(w) for w in r.warnings[:2])
+            # One line on screen (five wrapped lines squeezed the plots to nothing at 720p); the sentences in the
+            # tooltip. Each warning starts with the estimate it is about ("G4c at x = …: …").
+            names = list(dict.fromkeys(w.split(" at ")[0] for w in r.warnings))
+            note = (note + " " if note else "") + html.escape(
+                f"⚠ heavy tails: the sample's own errors are not honest for {', '.join(names)} (hover for why)")
+            tip = "\n\n".join(_wrap(w, 70) for w in r.warnings)
+        self.numbers.setToolTip(tip)
         note_html = f"<div style='color:{th2}'>{note}</div>" if note else ""
         self.numbers.setText(f"<div style='font-size:{size}px'><table>"
                              + "".join(f"<tr>{row}</tr>" for row in rows) + f"</table>{note_html}</div>")

@@ -330,12 +330,16 @@ def test_help_lists_the_preset_names(capsys):
 
 def test_outputs_show_a_warning_not_a_confident_error_for_heavy_tails(make_window):
     """gauss-net at N = 2: the kurtosis estimator's error needs E[f⁸], which the sample does not resolve
-    (sampling/honesty.py): the Outputs view shows ⚠ and the warning, not ± err; erf at N = 4 shows ±."""
+    (sampling/honesty.py): the Outputs view shows ⚠ and a one-line warning naming the estimates (the sentences
+    in the tooltip: wrapped in full they squeezed the plots to nothing at 720p), not ± err; erf at N = 4 shows ±."""
     w = make_window()
     w.update_state(activation="gauss-net", width=2, ensemble=4000)
-    r = w.views["outputs"].last_result
+    v = w.views["outputs"]
+    r = v.last_result
     assert r.kurt_unreliable and r.warnings
-    assert "⚠" in w.views["outputs"].numbers.text()
+    assert "⚠" in v.numbers.text() and "kurtosis" in v.numbers.text().split("heavy tails")[1]
+    assert all(w_.split(" at ")[0] in v.numbers.text() for w_ in r.warnings)
+    assert " ".join(v.numbers.toolTip().split()) == " ".join(" ".join(r.warnings).split())
     w.update_state(activation="erf", width=4)
-    r = w.views["outputs"].last_result
-    assert not r.kurt_unreliable and "± " in w.views["outputs"].numbers.text()
+    r = v.last_result
+    assert not r.kurt_unreliable and "± " in v.numbers.text() and not v.numbers.toolTip()
