@@ -1,28 +1,16 @@
 """Latency of the exact depth-1 finite-width theory and of the exact output densities the Outputs view draws."""
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable
-
 import numpy as np
 
 from ..spec import NetworkSpec
 from ..theory.density import output_density
 from ..theory.finite_width import exact_correlators
 from ..theory.joint_density import joint_density
+from .sampler import _best_time as _best
 
 PRIORS_PRESET = NetworkSpec(width=3, activation="erf", prior="laplace", sigma_w=2.0, sigma_b=0.1)
 CLT_LAPLACE = NetworkSpec(width=2, activation="relu", prior="laplace", sigma_w=1.5, sigma_b=0.1)
-
-
-def _best(fn: Callable[[], object], repeats: int) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
