@@ -48,31 +48,30 @@ def _asymptotic(y2: np.ndarray, odd: bool) -> np.ndarray:
     return out
 
 
+def _series_or_closed(m, series_fn, closed_fn) -> np.ndarray:
+    """series_fn(m) where |m| is small (the closed form in z = √2/|m| cancels there), else closed_fn(m, z, si, ci)."""
+    m = np.asarray(m, dtype=np.float64)
+    series = np.abs(m) * _ASYMPTOTIC_Z <= SQRT2
+    out = np.empty_like(m)
+    out[series] = series_fn(m[series])
+    z = SQRT2 / np.abs(m[~series])
+    si, ci = special.sici(z)
+    out[~series] = closed_fn(m[~series], z, si, ci)
+    return out
+
+
 def laplace_k(m: np.ndarray) -> np.ndarray:
     """k(m) = m∫₀^∞ e^{−x}/(1 + m²x²/2) dx = √2 sgn(m) f(√2/|m|) (odd, |k(m)| ≤ |m|, → ±π/√2)."""
-    m = np.asarray(m, dtype=np.float64)
-    a = np.abs(m)
-    series = a * _ASYMPTOTIC_Z <= SQRT2
-    out = np.empty_like(m)
-    out[series] = m[series] * _asymptotic(0.5 * m[series] ** 2, odd=False)
-    z = SQRT2 / a[~series]
-    si, ci = special.sici(z)
-    f = ci * np.sin(z) - (si - 0.5 * math.pi) * np.cos(z)
-    out[~series] = SQRT2 * np.sign(m[~series]) * f
-    return out
+    return _series_or_closed(
+        m, lambda ms: ms * _asymptotic(0.5 * ms**2, odd=False),
+        lambda mc, z, si, ci: SQRT2 * np.sign(mc) * (ci * np.sin(z) - (si - 0.5 * math.pi) * np.cos(z)))
 
 
 def laplace_dk(m: np.ndarray) -> np.ndarray:
     """k′(m) = z²g(z), z = √2/|m| (the readout's ψ against the exponential's weight; k′(0) = 1)."""
-    m = np.asarray(m, dtype=np.float64)
-    a = np.abs(m)
-    series = a * _ASYMPTOTIC_Z <= SQRT2
-    out = np.empty_like(m)
-    out[series] = _asymptotic(0.5 * m[series] ** 2, odd=True)
-    z = SQRT2 / a[~series]
-    si, ci = special.sici(z)
-    out[~series] = -z * z * (ci * np.cos(z) + (si - 0.5 * math.pi) * np.sin(z))
-    return out
+    return _series_or_closed(
+        m, lambda ms: _asymptotic(0.5 * ms**2, odd=True),
+        lambda mc, z, si, ci: -z * z * (ci * np.cos(z) + (si - 0.5 * math.pi) * np.sin(z)))
 
 
 def uniform_h(mu: np.ndarray) -> np.ndarray:
