@@ -1,6 +1,7 @@
 """The exact finite-N density of f(x₁) at depth 1 (nnqft_engine.theory.density, docs/physics.md §4.3) on the
-Outputs histogram's range: a grid that resolves relu's all-neurons-off spike, the density averaged over the
-histogram's bins, and a cost guard that turns an inversion too large for an interactive view into a sentence."""
+Outputs histogram's range: points of the inversion's own grid (which resolves relu's all-neurons-off spike),
+the density averaged over the histogram's bins, and a cost guard that turns an inversion too large for an
+interactive view into a sentence."""
 from __future__ import annotations
 
 import math
@@ -14,14 +15,14 @@ from nnqft_engine.spec import NetworkSpec
 from nnqft_engine.theory import density as _density
 
 # An inversion too costly for a live view is refused by the engine itself (nnqft_engine.theory.density.MAX_TERMS,
-# checked before anything large is built); the CLT preset (relu, N = 2, σ_b = 0.1) needs 3.7e7 terms.
+# checked before anything large is built).
 BULK_PER_SD = 40      # grid points per NNGP standard deviation over the histogram's range
 TAIL_PER_SD = 10      # … and beyond it
 
 
 @dataclass(frozen=True)
 class ExactDensity:
-    f: np.ndarray              # grid: the histogram's range (finer over the spike) and the tails beyond it
+    f: np.ndarray              # drawn points: the histogram's range (finer over the spike) and the tails beyond it
     p: np.ndarray              # the density on f (relu's spike included when σ_b > 0)
     bin_mean: np.ndarray       # the density averaged over each histogram bin: what the histogram estimates
     atom_weight: float         # P(every neuron is off) = p_off^N (0 for activations that never vanish)
@@ -31,26 +32,23 @@ class ExactDensity:
     seconds: float             # compute time
 
 
-def density_grid(edges: np.ndarray, spike_width: float, reach: float) -> np.ndarray:
-    """Piecewise uniform: BULK_PER_SD points per standard deviation over the histogram's range, 1/10 of a spike
-    width over ±8 spike widths around 0, TAIL_PER_SD beyond the range out to ±reach (so the density can be
-    checked to integrate to 1). Pieces share their end points; no near-duplicate points (a clean grid for
-    higher-order quadrature)."""
+def display_points(f: np.ndarray, edges: np.ndarray, spike_width: float, reach: float) -> np.ndarray:
+    """Indices into the density's own uniform grid f to draw: about BULK_PER_SD points per standard deviation
+    over the histogram's range, every point over ±8 spike widths around 0 (the grid resolves the spike: ≤ 1/10
+    of its width), TAIL_PER_SD beyond the range out to ±reach (so the drawn density can be checked to integrate
+    to 1). Every drawn value is the inversion's own, not an interpolation."""
     lo, hi = float(edges[0]), float(edges[-1])
     sd = max(-lo, hi) / 4.5
-    knots = [lo, hi]
-    if spike_width > 0 and 8 * spike_width < 0.5 * min(-lo, hi):
-        knots[1:1] = [-8 * spike_width, 8 * spike_width]
-    if reach > max(-lo, hi):
-        knots = [-reach] + knots + [reach]
-    pieces = []
-    for a, b in zip(knots[:-1], knots[1:]):
-        if a >= lo and b <= hi:
-            per_sd = 10 * sd / spike_width if (a, b) == (-8 * spike_width, 8 * spike_width) else BULK_PER_SD
-        else:
-            per_sd = TAIL_PER_SD
-        pieces.append(np.linspace(a, b, max(2, int(math.ceil(per_sd * (b - a) / sd))) + 1)[:-1])
-    return np.append(np.concatenate(pieces), knots[-1])
+    df = float(f[1] - f[0])
+    j = np.arange(len(f))
+    inside = (f >= lo) & (f <= hi)
+    keep = inside & (j % max(1, int(sd / BULK_PER_SD / df)) == 0)
+    keep |= ~inside & (np.abs(f) <= reach) & (j % max(1, int(sd / TAIL_PER_SD / df)) == 0)
+    if spike_width > 0:
+        keep |= np.abs(f) <= 8 * spike_width
+    keep |= j == np.searchsorted(f, lo) - 1   # the points bracketing the range, so it is covered
+    keep |= j == np.searchsorted(f, hi)
+    return np.flatnonzero(keep)
 
 
 def bin_means(f: np.ndarray, p: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -86,11 +84,12 @@ def exact_density(spec: NetworkSpec, x1: float, edges: np.ndarray) -> ExactDensi
     spike = sb if (relu and 0.5**spec.width > 1e-6 and sb > 0) else 0.0
     sd = float(np.max(np.abs(edges))) / 4.5
     reach = (1.5 if spec.prior in ("laplace", "student-t") else 1.0) * (8.0 + 24.0 / math.sqrt(spec.width)) * sd
-    grid = density_grid(np.asarray(edges, dtype=np.float64), spike, reach)
-    d = _density.output_density(spec, x1, grid=grid)
-    result = ExactDensity(f=d.f, p=d.p, bin_mean=bin_means(d.f, d.p, edges), atom_weight=d.atom_weight,
-                          atom_in_p=d.atom_in_p, spike_width=sb if d.atom_in_p else 0.0,
-                          clipped_mass=d.clipped_mass, seconds=time.perf_counter() - t0)
+    d = _density.output_density(spec, x1)   # its own uniform grid: one FFT, however many Fourier terms
+    shown = display_points(d.f, np.asarray(edges, dtype=np.float64), spike, reach)
+    result = ExactDensity(f=d.f[shown], p=d.p[shown], bin_mean=bin_means(d.f, d.p, edges),
+                          atom_weight=d.atom_weight, atom_in_p=d.atom_in_p,
+                          spike_width=sb if d.atom_in_p else 0.0, clipped_mass=d.clipped_mass,
+                          seconds=time.perf_counter() - t0)
     _CACHE[key] = result
     while len(_CACHE) > 16:
         _CACHE.popitem(last=False)

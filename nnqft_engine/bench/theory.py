@@ -11,18 +11,21 @@ from .sampler import _best_time as _best
 
 PRIORS_PRESET = NetworkSpec(width=3, activation="erf", prior="laplace", sigma_w=2.0, sigma_b=0.1)
 CLT_LAPLACE = NetworkSpec(width=2, activation="relu", prior="laplace", sigma_w=1.5, sigma_b=0.1)
+CLT_UNIFORM = NetworkSpec(width=2, activation="relu", prior="uniform", sigma_w=1.5, sigma_b=0.1)
 
 
 def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     """Seconds for the exact theory at `points` points (all pair configurations), and for the exact 1-D and
-    joint densities of the Priors preset (erf × laplace, N = 3) and of relu × laplace at N = 2 (the joint on
-    the app's 161² grid), each best of `repeats`."""
+    joint densities of the Priors preset (erf × laplace, N = 3) and of relu × laplace (and, 1-D, uniform) at
+    N = 2 (the joint on the app's 161² grid), each best of `repeats`."""
     x = np.linspace(-2.0, 2.0, points)
     out = {}
     for act in ("erf", "relu", "tanh"):
         spec = NetworkSpec(width=8, activation=act, prior="laplace" if act == "relu" else "gaussian")
         out[f"exact_theory_{points}pt_{act}_s"] = _best(lambda: exact_correlators(spec, x), repeats)
     out["density_priors_preset_s"] = _best(lambda: output_density(PRIORS_PRESET, 1.0), repeats)
+    out["density_relu_laplace_n2_s"] = _best(lambda: output_density(CLT_LAPLACE, 1.0), repeats)
+    out["density_relu_uniform_n2_s"] = _best(lambda: output_density(CLT_UNIFORM, 1.0), repeats)
     out["joint_density_priors_preset_s"] = _best(lambda: joint_density(PRIORS_PRESET, 1.0, -1.0, points=161), repeats)
     out["joint_density_relu_laplace_n2_s"] = _best(lambda: joint_density(CLT_LAPLACE, 1.0, -0.5, points=161), repeats)
     return out

@@ -11,10 +11,11 @@ two exponentials) or one smooth integral (student-t).
 
 Atoms: where φ(z) = 0 on a set of positive probability (relu: z ≤ 0, p_off = ½) a neuron contributes exactly 0,
 so with probability p_off^N all of them do and f = c. That part is split off in closed form — p_off^N times the
-bias density (a spike of width σ_b), or a true atom at 0 when σ_b = 0 — and only the remainder
-ψ(σ_b t)·[(p_off + C(t))^N − p_off^N] is inverted, where the grid has to resolve nothing narrower than the bulk.
-The characteristic function is real and even (every prior is symmetric), so p(f) = (1/π)∫₀^T Φ(t) cos(tf) dt by
-composite Gauss–Legendre; T is where |Φ| has fallen below 1e-13 of its peak.
+bias density (a spike of width σ_b), or a true atom at 0 when σ_b = 0 — and only the remainder is inverted.
+For relu × laplace/uniform the one-active-neuron law is split off too, in f-space, and the neuron's
+characteristic function is a closed form (density_relu). The characteristic function is real and even (every
+prior is symmetric), so the inverted part is (1/π)∫₀^T Φ(t) cos(tf) dt, a trapezoid sum in t (exact up to the
+periodization and the cut at T, see output_density) turned into the density on a uniform grid by one FFT.
 """
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ from scipy import special
 from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
-from . import student_t_cf
+from . import density_relu, student_t_cf
 from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
 
 _P_TOL = 1e-11   # the density's error from cutting the inversion at T, times the standard deviation of f
 _MAX_GRID = 40001
+_MAX_FOURIER = 200000          # Fourier points of an inversion whose terms are each a quadrature over z
+_MAX_FOURIER_CLOSED = 4000000  # … whose terms are closed forms (relu × laplace/uniform: ~1 µs each)
 # Fourier points × pre-activation points of one inversion: beyond this (a heavy-tailed prior at small N, a tiny
 # σ_b) it would take minutes; refused with a sentence before anything large is built. Evaluated in blocks (bounded
 # memory), each a cancellation point.
@@ -154,8 +157,65 @@ def _on_uniform_grid(t_step: float, weights: np.ndarray, span: float, df: float)
     return j * df, p[j % m_size]
 
 
-def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
-    """Exact density of f(x₁) for a depth-1, i.i.d. ensemble at width spec.width (docs/physics.md §4.3)."""
+def _excess_power(c: np.ndarray, p: float, n: int, drop_linear: bool) -> np.ndarray:
+    """(p + c)^N − p^N, less N p^{N−1} c if `drop_linear`, without the cancellation of the plain difference
+    where c ≪ p (there its rounding, ~1e-17, would outlast the true value at large t)."""
+    u = c / p
+    small = np.abs(u) < 0.5
+    us = np.where(small, u, 0.0)
+    series = np.expm1(n * np.log1p(us)) - (n * us if drop_linear else 0.0)
+    plain = (1.0 + u) ** n - 1.0 - (n * u if drop_linear else 0.0)
+    return p**n * np.where(small, series, plain)
+
+
+def _closed_form_remainder(spec: NetworkSpec, x1: float):
+    """relu × laplace/uniform: Φ less the all-off and the one-active parts (the latter added in f-space by
+    density_relu.one_active), with the neuron's characteristic function in closed form."""
+    active = density_relu.neuron_cf(spec.prior, x1, spec.sigma_w, spec.sigma_b, spec.width)
+
+    def phi_rem(t):
+        bias = characteristic_function(spec.prior, spec.sigma_b * t, spec.prior_dof)
+        return bias * _excess_power(active(t), density_relu.P_OFF, spec.width, True)
+
+    return phi_rem
+
+
+def _quadrature_remainder(spec: NetworkSpec, x1: float, act, sd: float, sd_z: float, p_off: float):
+    """(T to probe, Φ less the all-off part, z-nodes per term) with E_z[ψ(…)] by a composite rule over z.
+    T: the bias' characteristic function (if it decays) or the bulk's. Where ψ(t·amp(z)) does not oscillate in z
+    (a non-oscillating ψ, and φ vanishing only at z = 0, where the z-rule is graded) its features at any t are
+    resolved by the graded rule: the bulk needs no finer pieces and T may be large (heavy-tailed priors at small
+    N decay like a power of t). Otherwise the pieces resolve ψ's period at T."""
+    n, sw, sb = spec.width, spec.sigma_w, spec.sigma_b
+    calm = spec.prior in ("gaussian", "laplace", "student-t") and act.name in _ZERO_ONLY_AT_ORIGIN
+    t_max = 8.3 / sb if (sb > 0 and spec.prior == "gaussian") else (1e4 if calm else 300.0) / sd
+    hmax = None if calm else min(0.1 * sd_z, 1.5 * 2 * math.pi * math.sqrt(n) / (t_max * sw * 1.2 + 1e-300))
+    zq, wq = _z_rule(spec, x1, 1e-4 * sd_z, hmax, p_off > 0)
+    amp = sw * act.numpy_fn(zq, 0.0) / math.sqrt(n)
+
+    def phi_rem(t):
+        c = characteristic_function(spec.prior, np.outer(t, amp), spec.prior_dof) @ wq
+        bias = characteristic_function(spec.prior, sb * t, spec.prior_dof) if sb > 0 else 1.0
+        return bias * ((p_off + c) ** n - p_off**n)
+
+    return t_max, phi_rem, len(amp)
+
+
+@dataclass(frozen=True)
+class FourierPart:
+    """The part of p(f) that is inverted: p_F(f) = (1/π)Σₖ wₖ cos(kδt·f) (a trapezoid in t, k = 0…K); the rest
+    (the all-off spike, and for relu × laplace/uniform the one-active law) is added in f-space."""
+
+    step: float
+    weights: np.ndarray
+    span: float         # the window ±span (the inversion's period is 3·span)
+    variance: float
+    spike_width: float  # the narrowest feature the grid must show (σ_b where a relu spike sits on 0)
+    tail: float
+    closed_form: bool   # relu × laplace/uniform: the one-active law is not in p_F
+
+
+def _validated(spec: NetworkSpec, x1) -> float:
     if spec.depth != 1:
         raise SpecError(f"the exact output density exists only for depth 1 (got depth {spec.depth})")
     if not spec.iid:
@@ -164,17 +224,23 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
         raise SpecError("the exact output density is implemented for 1-D inputs only")
     if spec.prior == "rademacher":
         raise SpecError("with a rademacher prior the output takes finitely many values: it has no density")
-    x1 = float(as_points(x1, 1)[0, 0])
-    act = get_activation(spec.activation)
-    if act.exponential:
+    if get_activation(spec.activation).exponential:
         raise SpecError("gauss-net's output density is not implemented (its normaliser depends on x)")
+    x1 = float(as_points(x1, 1)[0, 0])
+    if math.hypot(spec.sigma_w * x1, spec.sigma_b) == 0:
+        raise SpecError("the pre-activation is identically 0 here (σ_w·x = σ_b = 0): f is a point mass")
+    return x1
+
+
+def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
+    """The weights of the inverted part of the density of f(x₁) (docs/physics.md §4.3); SpecError where the
+    inversion would be inaccurate or too costly."""
+    x1 = _validated(spec, x1)
+    act = get_activation(spec.activation)
     n, sw, sb = spec.width, spec.sigma_w, spec.sigma_b
     sd_z = math.hypot(sw * x1, sb)
-    if sd_z == 0:
-        raise SpecError("the pre-activation is identically 0 here (σ_w·x = σ_b = 0): f is a point mass")
     relu = act.name == "relu"
     p_off = 0.5 if relu else 0.0                                     # P(z ≤ 0), z symmetric
-    # Scales: variance of f, and the narrowest feature the grid must show (the spike of width σ_b).
     zq, wq = _z_rule(spec, x1, 1e-3 * sd_z, 0.1 * sd_z, relu)
     hq = act.numpy_fn(zq, 0.0)
     var = sb * sb + sw * sw * float(wq @ (hq * hq))
@@ -182,22 +248,13 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
     heavy = spec.prior in ("laplace", "student-t")
     # A product a·h of two bulk variables has exponential tails at small N: widen the window there.
     span = (1.5 if heavy else 1.0) * (8.0 + 24.0 / math.sqrt(n)) * sd
-    # Cut-off T: the bias' characteristic function (if it decays) or the bulk's. Where ψ(t·amp(z)) does not
-    # oscillate in z (a non-oscillating ψ, and φ vanishing only at z = 0, where the z-rule is graded) its
-    # features at any t are resolved by the graded rule: the bulk needs no finer pieces and T may be large
-    # (heavy-tailed priors at small N decay like a power of t). Otherwise the pieces resolve ψ's period at T.
-    calm = spec.prior in ("gaussian", "laplace", "student-t") and act.name in _ZERO_ONLY_AT_ORIGIN
-    t_max = 8.3 / sb if (sb > 0 and spec.prior == "gaussian") else (1e4 if calm else 300.0) / sd
-    hmax = None if calm else min(0.1 * sd_z, 1.5 * 2 * math.pi * math.sqrt(n) / (t_max * sw * 1.2 + 1e-300))
-    zq, wq = _z_rule(spec, x1, 1e-4 * sd_z, hmax, relu)
-    hq = act.numpy_fn(zq, 0.0)
-    amp = sw * hq / math.sqrt(n)
-
-    def phi_rem(t):
-        c = characteristic_function(spec.prior, np.outer(t, amp), spec.prior_dof) @ wq
-        bias = characteristic_function(spec.prior, sb * t, spec.prior_dof) if sb > 0 else 1.0
-        return bias * ((p_off + c) ** n - p_off**n)
-
+    cones = density_relu.closed_form_applies(act.name, spec.prior, sw, sb)
+    if cones and spec.prior == "laplace":   # a·relu(z), both laplace: P(|a·h| > y) ~ e^{−2√(y/(β_aβ_z))}
+        span = max(span, density_relu.laplace_product_reach(x1, sw, sb, n))
+    if cones:   # the neuron's characteristic function in closed form: any T is cheap
+        t_max, phi_rem, nodes = 1e7 / sd, _closed_form_remainder(spec, x1), 16
+    else:
+        t_max, phi_rem, nodes = _quadrature_remainder(spec, x1, act, sd, sd_z, p_off)
     # Trapezoid in t (every term of a full-line sum): Σₖ δt Φ(kδt) e^{−ikδt f}/2π is exactly the density
     # periodized with period 2π/δt = 3·span (Poisson summation), so with the window holding the law its only
     # error is the cut at T — no finer rule is needed however slowly Φ decays.
@@ -207,26 +264,40 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
     if beyond * sd > 1e-6:
         raise SpecError(f"the characteristic function of f decays too slowly here (cutting it at T = {t_max:.3g} "
                         f"errs by {beyond:.1e} in the density) to invert on a grid: raise N or σ_b, or sample")
-    if t_end / step > 200000:
+    if t_end / step > (_MAX_FOURIER_CLOSED if cones else _MAX_FOURIER):
         raise SpecError("the output density here needs too fine a Fourier grid (σ_b too small for the spread "
                         "of f): increase σ_b or sample")
     t = np.arange(int(math.ceil(t_end / step)) + 1) * step
     wt = np.full(len(t), step)
     wt[0] = 0.5 * step
-    if len(t) * len(amp) * _TERM_COST.get(spec.prior, 1.0) > MAX_TERMS:
-        raise SpecError(f"the exact density here needs a Fourier inversion of {len(t) * len(amp):.0e} terms (the "
+    if not cones and len(t) * nodes * _TERM_COST.get(spec.prior, 1.0) > MAX_TERMS:
+        raise SpecError(f"the exact density here needs a Fourier inversion of {len(t) * nodes:.0e} terms (the "
                         "characteristic function of f decays slowly: a heavy-tailed prior at small N, or a small "
                         "σ_b): too costly; sample instead, or raise N or σ_b")
-    rows = max(1, _CHUNK // len(amp))
+    rows = max(1, _CHUNK // nodes)
     phi = np.concatenate([_checked(phi_rem, t[i:i + rows]) for i in range(0, len(t), rows)])
-    weights = wt * phi
+    return FourierPart(step=step, weights=wt * phi, span=span, variance=var,
+                       spike_width=sb if (sb > 0 and p_off > 0) else sd, tail=tail, closed_form=cones)
+
+
+def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
+    """Exact density of f(x₁) for a depth-1, i.i.d. ensemble at width spec.width (docs/physics.md §4.3)."""
+    part = fourier_part(spec, x1)
+    x1 = _validated(spec, x1)
+    n, sw, sb = spec.width, spec.sigma_w, spec.sigma_b
+    p_off = 0.5 if spec.activation == "relu" else 0.0
     if grid is None:   # a uniform grid fine enough for the spike (width σ_b) where there is one
-        spike_width = sb if (sb > 0 and p_off > 0) else sd
-        f, p = _on_uniform_grid(step, weights, span, max(min(sd / 60.0, spike_width / 10.0), span / _MAX_GRID))
+        sd = math.sqrt(part.variance)
+        df = max(min(sd / 60.0, part.spike_width / 10.0), part.span / _MAX_GRID)
+        f, p = _on_uniform_grid(part.step, part.weights, part.span, df)
     else:
+        t = np.arange(len(part.weights)) * part.step
         f, rows = np.asarray(grid, dtype=np.float64), max(1, _CHUNK // len(t))
-        p = np.concatenate([_checked(lambda fi: np.cos(np.outer(fi, t)) @ weights, f[i:i + rows])
+        p = np.concatenate([_checked(lambda fi: np.cos(np.outer(fi, t)) @ part.weights, f[i:i + rows])
                             for i in range(0, len(f), rows)]) / math.pi
+    if part.closed_form:
+        p = p + n * p_off ** (n - 1) * density_relu.one_active(spec.prior, f, x1, sw, sb, n,
+                                                                lambda z: preactivation_density(spec, x1, z))
     atom = p_off**n
     if atom > 0 and sb > 0:
         p = p + atom * standardized_pdf(spec.prior, f / sb, spec.prior_dof) / sb
@@ -234,5 +305,5 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
     dfs = np.gradient(f) if len(f) > 1 else np.ones(1)
     clipped = float(-(p[neg] * dfs[neg]).sum())
     p = np.where(neg, 0.0, p)
-    return OutputDensity(x=x1, width=n, f=f, p=p, atom_weight=float(atom), atom_in_p=sb > 0, variance=var,
-                         clipped_mass=clipped, tail=tail)
+    return OutputDensity(x=x1, width=n, f=f, p=p, atom_weight=float(atom), atom_in_p=sb > 0,
+                         variance=part.variance, clipped_mass=clipped, tail=part.tail)

@@ -1,5 +1,5 @@
 """References shared by the density tests: the binned χ² of sampled networks against the exact joint density,
-and an independent 1-D inversion of the smoothed density of f(x) under the laplace prior."""
+and an independent 1-D inversion of the smoothed density of f(x) under the laplace or uniform prior."""
 import math
 
 import numpy as np
@@ -7,7 +7,8 @@ from scipy import integrate, stats
 
 from nnqft_engine import SampleSettings, sample_outputs
 from nnqft_engine.activations import get_activation
-from nnqft_engine.theory.density import preactivation_density
+from nnqft_engine.theory.density import characteristic_function, preactivation_density
+from nnqft_engine.theory.first_layer import SQRT3
 from nnqft_engine.theory.joint_density import joint_density
 
 
@@ -29,19 +30,25 @@ def chi_square_p(spec, x, m, k=6):
 
 def smoothed_marginal(spec, x, h, f):
     """The density of f(x) + ε, ε ~ N(0, h²), by its own 1-D Fourier inversion: Φ(t) = ψ(σ_b t)·C₁(t)^N·e^{−h²t²/2},
-    C₁(t) = ∫ p_z(z) ψ(s t φ(z)) dz with p_z the closed-form laplace pre-activation density, each C₁ by adaptive
-    quadrature split at z = 0, the t-integral by composite Gauss–Legendre up to where the smoothing ends Φ."""
+    C₁(t) = ∫ p_z(z) ψ(s t φ(z)) dz with p_z the closed-form laplace or uniform pre-activation density, each C₁ by
+    adaptive quadrature split at z = 0 (and the uniform trapezoid's corners), the t-integral by composite
+    Gauss–Legendre up to where the smoothing ends Φ."""
     phi = get_activation(spec.activation).numpy_fn
     s, n = spec.sigma_w / math.sqrt(spec.width), spec.width
-    psi = lambda v: 1.0 / (1.0 + 0.5 * v * v)   # noqa: E731
-    reach = 50 * math.hypot(spec.sigma_w * x, spec.sigma_b)
+    psi = lambda v: float(characteristic_function(spec.prior, v))   # noqa: E731
+    a, b = abs(spec.sigma_w * x), spec.sigma_b
+    if spec.prior == "uniform":
+        cuts = [SQRT3 * abs(a - b), SQRT3 * (a + b)]
+    else:
+        cuts = [50 * math.hypot(a, b)]
+    cuts = sorted({-c for c in cuts} | {0.0} | set(cuts))
 
     def c1(t):
         def g(z):
             return float(preactivation_density(spec, x, np.array([z]))[0]) * psi(s * t * float(phi(np.array(z), 0.0)))
 
         return sum(integrate.quad(g, p, q, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
-                   for p, q in ((-reach, 0.0), (0.0, reach)))
+                   for p, q in zip(cuts[:-1], cuts[1:]) if q > p)
 
     return smoothed_inversion(c1, psi, spec.sigma_b, n, h, f)
 
