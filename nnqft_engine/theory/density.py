@@ -29,12 +29,13 @@ from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
 from . import density_relu, student_t_cf
+from .log_interp import LogTable
 from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
 
 _P_TOL = 1e-11   # the density's error from cutting the inversion at T, times the standard deviation of f
 _MAX_GRID = 40001
 _MAX_FOURIER = 200000          # Fourier points of an inversion whose terms are each a quadrature over z
-_MAX_FOURIER_CLOSED = 4000000  # … whose terms are closed forms (relu × laplace/uniform: ~1 µs each)
+_MAX_FOURIER_CLOSED = 10000000 # … whose terms are closed forms or interpolated (~1 µs each)
 # Fourier points × pre-activation points of one inversion: beyond this (a heavy-tailed prior at small N, a tiny
 # σ_b) it would take minutes; refused with a sentence before anything large is built. Evaluated in blocks (bounded
 # memory), each a cancellation point.
@@ -45,6 +46,7 @@ _CHUNK = 1 << 18   # entries of one block of the (t × z) and (f × t) products 
 _L = 12
 # φ(z) = 0 only at z = 0 (or as z → ±∞): ψ(t·σ_wφ(z)/√N) then has no narrow features away from z = 0.
 _ZERO_ONLY_AT_ORIGIN = frozenset({"relu", "erf", "tanh", "gelu", "sigmoid", "softplus", "silu", "linear"})
+_UNBOUNDED = frozenset({"relu", "gelu", "softplus", "silu", "linear"})   # |φ(z)| ~ |z| on one side at least
 
 
 @dataclass(frozen=True)
@@ -180,31 +182,67 @@ def _closed_form_remainder(spec: NetworkSpec, x1: float):
     return phi_rem
 
 
+def _one_laplace_neuron(spec: NetworkSpec, x1: float):
+    """N = 1, laplace: f = c + a·φ(z) is, given z, a sum of two laplace variables, so p(f) = E_z[L(f; σ_b/√2,
+    σ_w|φ(z)|/√2)] (density_relu.laplace_mixture) — no inversion at all (its Φ ~ t⁻³ would need ~10⁶ Fourier
+    points). The z-rule is graded from 1e-7 of the scale of z towards 0 (where φ, and so β_h, vanishes), with
+    pieces at most ½ wide where φ decays exponentially (sigmoid, softplus, silu: e^{−|f|/β_h} turns on over
+    Δz ~ 1)."""
+    act = get_activation(spec.activation)
+    sd_z = math.hypot(spec.sigma_w * x1, spec.sigma_b)
+    half = graded_edges(1e-7 * sd_z, 0.5, 0.7)
+    reach = tail_range("laplace") * sd_z
+    half = np.concatenate([half[half < 0.5], np.arange(0.5, reach, 0.5), [reach]])
+    z, w = composite_rule(np.concatenate([-half[::-1], half[1:]]), 8)
+    w = w * preactivation_density(spec, x1, z)
+    beta_h = spec.sigma_w * np.abs(act.numpy_fn(z, 0.0)) / math.sqrt(2.0)
+    return lambda f: density_relu.laplace_mixture(f, spec.sigma_b / math.sqrt(2.0), beta_h, w)
+
+
 def _quadrature_remainder(spec: NetworkSpec, x1: float, act, sd: float, sd_z: float, p_off: float):
-    """(T to probe, Φ less the all-off part, z-nodes per term) with E_z[ψ(…)] by a composite rule over z.
+    """(T to probe, Φ less the all-off part, cost of a term in z-nodes) with E_z[ψ(…)] by a composite rule over z.
     T: the bias' characteristic function (if it decays) or the bulk's. Where ψ(t·amp(z)) does not oscillate in z
     (a non-oscillating ψ, and φ vanishing only at z = 0, where the z-rule is graded) its features at any t are
     resolved by the graded rule: the bulk needs no finer pieces and T may be large (heavy-tailed priors at small
-    N decay like a power of t). Otherwise the pieces resolve ψ's period at T."""
+    N decay like a power of t). Otherwise the pieces resolve ψ's period at T. Under the laplace and student-t
+    priors C(t) is analytic for Re t > 0: tabulated on log t (log_interp) it costs ~10³ evaluations however many
+    Fourier points there are, so T may reach 1e7/σ_f with the z-rule graded from 1e-10 of the scale of z."""
     n, sw, sb = spec.width, spec.sigma_w, spec.sigma_b
     calm = spec.prior in ("gaussian", "laplace", "student-t") and act.name in _ZERO_ONLY_AT_ORIGIN
-    t_max = 8.3 / sb if (sb > 0 and spec.prior == "gaussian") else (1e4 if calm else 300.0) / sd
+    tabulated = calm and spec.prior in ("laplace", "student-t")
+    t_max = 8.3 / sb if (sb > 0 and spec.prior == "gaussian") else (1e7 if tabulated else 1e4 if calm else 300.0) / sd
     hmax = None if calm else min(0.1 * sd_z, 1.5 * 2 * math.pi * math.sqrt(n) / (t_max * sw * 1.2 + 1e-300))
-    zq, wq = _z_rule(spec, x1, 1e-4 * sd_z, hmax, p_off > 0)
+    zq, wq = _z_rule(spec, x1, (1e-10 if tabulated else 1e-4) * sd_z, hmax, p_off > 0)
     amp = sw * act.numpy_fn(zq, 0.0) / math.sqrt(n)
 
+    def neuron(t):
+        rows, out = max(1, _CHUNK // len(amp)), [np.zeros(0)]
+        for i in range(0, len(t), rows):   # blocks of a few ms, each a cancellation point
+            check_cancelled()
+            out.append(characteristic_function(spec.prior, np.outer(t[i:i + rows], amp), spec.prior_dof) @ wq)
+        return np.concatenate(out)
+
+    t_lo = 2.0 / sd
+    table = LogTable(neuron, t_lo, t_max) if tabulated else None
+
     def phi_rem(t):
-        c = characteristic_function(spec.prior, np.outer(t, amp), spec.prior_dof) @ wq
+        if table is None:
+            c = neuron(t)
+        else:
+            c = np.empty_like(t)
+            low = t <= t_lo
+            c[low], c[~low] = neuron(t[low]), table(t[~low])
         bias = characteristic_function(spec.prior, sb * t, spec.prior_dof) if sb > 0 else 1.0
         return bias * ((p_off + c) ** n - p_off**n)
 
-    return t_max, phi_rem, len(amp)
+    return t_max, phi_rem, (None if tabulated else len(amp))
 
 
 @dataclass(frozen=True)
 class FourierPart:
     """The part of p(f) that is inverted: p_F(f) = (1/π)Σₖ wₖ cos(kδt·f) (a trapezoid in t, k = 0…K); the rest
-    (the all-off spike, and for relu × laplace/uniform the one-active law) is added in f-space."""
+    (the all-off spike; for relu × laplace/uniform the one-active law; for one neuron under laplace all of it)
+    is added in f-space."""
 
     step: float
     weights: np.ndarray
@@ -212,7 +250,7 @@ class FourierPart:
     variance: float
     spike_width: float  # the narrowest feature the grid must show (σ_b where a relu spike sits on 0)
     tail: float
-    closed_form: bool   # relu × laplace/uniform: the one-active law is not in p_F
+    f_space: object = None   # f ↦ the part of p(f) written in f-space (besides the spike), or None
 
 
 def _validated(spec: NetworkSpec, x1) -> float:
@@ -249,10 +287,14 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     # A product a·h of two bulk variables has exponential tails at small N: widen the window there.
     span = (1.5 if heavy else 1.0) * (8.0 + 24.0 / math.sqrt(n)) * sd
     cones = density_relu.closed_form_applies(act.name, spec.prior, sw, sb)
-    if cones and spec.prior == "laplace":   # a·relu(z), both laplace: P(|a·h| > y) ~ e^{−2√(y/(β_aβ_z))}
+    if spec.prior == "laplace" and act.name in _UNBOUNDED:   # a·φ(z), both laplace: P(|aφ| > y) ~ e^{−2√(y/(β_aβ_z))}
         span = max(span, density_relu.laplace_product_reach(x1, sw, sb, n))
+    spike_width = sb if (sb > 0 and p_off > 0) else sd
+    if n == 1 and spec.prior == "laplace" and sb > 0 and not cones and act.name in _ZERO_ONLY_AT_ORIGIN:
+        return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
+                           variance=var, spike_width=spike_width, tail=0.0, f_space=_one_laplace_neuron(spec, x1))
     if cones:   # the neuron's characteristic function in closed form: any T is cheap
-        t_max, phi_rem, nodes = 1e7 / sd, _closed_form_remainder(spec, x1), 16
+        t_max, phi_rem, nodes = 1e7 / sd, _closed_form_remainder(spec, x1), None
     else:
         t_max, phi_rem, nodes = _quadrature_remainder(spec, x1, act, sd, sd_z, p_off)
     # Trapezoid in t (every term of a full-line sum): Σₖ δt Φ(kδt) e^{−ikδt f}/2π is exactly the density
@@ -264,20 +306,26 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     if beyond * sd > 1e-6:
         raise SpecError(f"the characteristic function of f decays too slowly here (cutting it at T = {t_max:.3g} "
                         f"errs by {beyond:.1e} in the density) to invert on a grid: raise N or σ_b, or sample")
-    if t_end / step > (_MAX_FOURIER_CLOSED if cones else _MAX_FOURIER):
-        raise SpecError("the output density here needs too fine a Fourier grid (σ_b too small for the spread "
-                        "of f): increase σ_b or sample")
+    if t_end / step > (_MAX_FOURIER if nodes else _MAX_FOURIER_CLOSED):
+        raise SpecError(f"the exact density here needs {t_end / step:.0e} Fourier points (its characteristic "
+                        "function decays slowly: a heavy-tailed prior at small N, or σ_b small against the spread "
+                        "of f): too costly; raise N or σ_b, or sample")
     t = np.arange(int(math.ceil(t_end / step)) + 1) * step
     wt = np.full(len(t), step)
     wt[0] = 0.5 * step
-    if not cones and len(t) * nodes * _TERM_COST.get(spec.prior, 1.0) > MAX_TERMS:
+    if nodes and len(t) * nodes * _TERM_COST.get(spec.prior, 1.0) > MAX_TERMS:
         raise SpecError(f"the exact density here needs a Fourier inversion of {len(t) * nodes:.0e} terms (the "
                         "characteristic function of f decays slowly: a heavy-tailed prior at small N, or a small "
                         "σ_b): too costly; sample instead, or raise N or σ_b")
-    rows = max(1, _CHUNK // nodes)
+    rows = max(1, _CHUNK // (nodes or 16))
     phi = np.concatenate([_checked(phi_rem, t[i:i + rows]) for i in range(0, len(t), rows)])
-    return FourierPart(step=step, weights=wt * phi, span=span, variance=var,
-                       spike_width=sb if (sb > 0 and p_off > 0) else sd, tail=tail, closed_form=cones)
+    f_space = None
+    if cones:
+        def f_space(f):
+            return n * p_off ** (n - 1) * density_relu.one_active(spec.prior, f, x1, sw, sb, n,
+                                                                   lambda z: preactivation_density(spec, x1, z))
+    return FourierPart(step=step, weights=wt * phi, span=span, variance=var, spike_width=spike_width, tail=tail,
+                       f_space=f_space)
 
 
 def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
@@ -295,9 +343,8 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
         f, rows = np.asarray(grid, dtype=np.float64), max(1, _CHUNK // len(t))
         p = np.concatenate([_checked(lambda fi: np.cos(np.outer(fi, t)) @ part.weights, f[i:i + rows])
                             for i in range(0, len(f), rows)]) / math.pi
-    if part.closed_form:
-        p = p + n * p_off ** (n - 1) * density_relu.one_active(spec.prior, f, x1, sw, sb, n,
-                                                                lambda z: preactivation_density(spec, x1, z))
+    if part.f_space is not None:
+        p = p + part.f_space(f)
     atom = p_off**n
     if atom > 0 and sb > 0:
         p = p + atom * standardized_pdf(spec.prior, f / sb, spec.prior_dof) / sb

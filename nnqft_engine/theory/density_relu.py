@@ -38,9 +38,9 @@ def closed_form_applies(activation: str, prior: str, sigma_w: float, sigma_b: fl
 
 def laplace_product_reach(x1: float, sigma_w: float, sigma_b: float, width: int) -> float:
     """|f| beyond which one term a·relu(z) (laplace scales β_a = s/√2, β_z ≤ max(σ_w|x|, σ_b)/√2) has mass
-    P(|a·h| > y) ≈ e^{−2√(y/(β_aβ_z))} below ~1e-13 (its variance share below ~1e-10): the window must hold it,
+    P(|a·h| > y) ≈ e^{−2√(y/(β_aβ_z))} below ~1e-15 (its variance share below ~1e-9): the window must hold it,
     else the periodized inversion folds it back (~1e-7 of the mass at N = 1 with the bulk's window)."""
-    return 250.0 * sigma_w / math.sqrt(2 * width) * max(abs(sigma_w * x1), sigma_b) / SQRT2
+    return 320.0 * sigma_w / math.sqrt(2 * width) * max(abs(sigma_w * x1), sigma_b) / SQRT2
 
 
 def neuron_cf(prior: str, x1: float, sigma_w: float, sigma_b: float, width: int):
@@ -66,13 +66,18 @@ def one_active_laplace(f: np.ndarray, x1: float, sigma_w: float, sigma_b: float,
     scale = math.hypot(sigma_w * x1, sigma_b)
     h, wh = composite_rule(graded_edges(1e-7 * scale, tail_range("laplace") * scale, 0.7), 8)   # 1e-14
     wh = wh * preactivation_density(h)
-    beta_h = sigma_w / math.sqrt(width) / SQRT2 * h
+    return laplace_mixture(f, sigma_b / SQRT2, sigma_w / math.sqrt(width) / SQRT2 * h, wh)
+
+
+def laplace_mixture(f: np.ndarray, beta_c: float, beta_h: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σⱼ weightsⱼ·L(f; β_c, β_hⱼ): a mixture of laws of the sum of two laplace variables (scales β_c and β_hⱼ)."""
     f = np.abs(np.asarray(f, dtype=np.float64))
-    rows = max(1, _CHUNK // len(h))
-    out = []
+    beta_h = np.maximum(beta_h, 1e-300)   # φ(z) underflowed to 0: the limit β_h → 0 (0·e^{−0/0} is not)
+    rows = max(1, _CHUNK // len(beta_h))
+    out = [np.zeros(0)]
     for i in range(0, len(f), rows):   # blocks of a few ms: bounded memory, each a cancellation point
         check_cancelled()
-        out.append(_laplace_block(f[i:i + rows, None], sigma_b / SQRT2, beta_h) @ wh)
+        out.append(_laplace_block(f[i:i + rows, None], beta_c, beta_h) @ weights)
     return np.concatenate(out)
 
 
