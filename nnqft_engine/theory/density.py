@@ -303,6 +303,9 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     step = min(0.25 / sd, 2 * math.pi / (3 * span))
     probe = np.geomspace(step, t_max, 200)
     t_end, tail, beyond = _cut_off(probe, np.abs(phi_rem(probe)), _P_TOL / sd)
+    if beyond * sd > 1e-6 and act.name == "relu" and sb == 0:
+        raise SpecError("with σ_b = 0 the density of f has a logarithmic spike at 0 (one active neuron with a small "
+                        "pre-activation) that no Fourier grid resolves: raise σ_b (0.01 is enough), or sample")
     if beyond * sd > 1e-6:
         raise SpecError(f"the characteristic function of f decays too slowly here (cutting it at T = {t_max:.3g} "
                         f"errs by {beyond:.1e} in the density) to invert on a grid: raise N or σ_b, or sample")

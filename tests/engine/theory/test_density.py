@@ -110,6 +110,8 @@ def test_cli_theory_density_key(capsys):
 @pytest.mark.parametrize("kw, words", [
     # gelu × laplace at N = 2: gelu nears 0 as z → −∞, so Φ decays slower than any power beyond t⁻²
     (dict(activation="gelu", width=2, sigma_w=1.5, sigma_b=0.1, prior="laplace"), "decays slowly"),
+    # relu with σ_b = 0: the one-active-neuron law is log-singular at 0 (whatever N and the prior)
+    (dict(activation="relu", width=4, sigma_w=1.5, sigma_b=0.0, prior="laplace"), "logarithmic spike"),
     # sin × student-t at N = 2: 1.6e8 terms of the tabulated Bessel function (~20 s)
     (dict(activation="sin", width=2, sigma_w=2.0, sigma_b=0.1, prior="student-t"), "terms"),
 ])
