@@ -86,3 +86,22 @@ def test_exact_density_is_the_gaussian_at_large_width_and_fast():
     gauss = np.exp(-0.5 * e.f**2 / k) / np.sqrt(2 * np.pi * k)
     assert np.abs(e.p - gauss).max() < 1e-3 * gauss.max()
     assert e.seconds < 2.0
+
+
+@pytest.mark.parametrize("prior", ["laplace", "uniform"])
+def test_clt_preset_switched_to_a_non_gaussian_prior_still_draws_the_exact_density(clt_window, prior):
+    """relu × laplace/uniform at N = 2 (refused until the one-active-neuron law moved to f-space): drawn from the
+    inversion's own grid, with its spike, which also tops the bin averages."""
+    w = clt_window
+    w.update_state(prior=prior)
+    v = w.views["outputs"]
+    r = v.last_result
+    e = r.exact
+    assert e is not None and r.exact_reason == "", r.exact_reason
+    assert e.atom_weight == pytest.approx(0.25) and e.atom_in_p and np.all(e.p >= 0)
+    assert np.all(np.diff(e.f) > 0)
+    x, y = v.exact_curve.getData()
+    assert np.array_equal(x, e.f) and np.array_equal(y, e.p)
+    assert e.p[np.abs(e.f) < 0.05].max() > 4.0 / np.sqrt(2 * np.pi * r.k[0, 0])   # the spike over the Gaussian
+    assert np.all(e.bin_mean >= 0)
+    assert r.edges[np.argmax(e.bin_mean)] <= 0.0 <= r.edges[np.argmax(e.bin_mean) + 1]   # the spike's bin is the highest
