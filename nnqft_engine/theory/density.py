@@ -293,6 +293,11 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     if n == 1 and spec.prior == "laplace" and sb > 0 and not cones and act.name in _ZERO_ONLY_AT_ORIGIN:
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
                            variance=var, spike_width=spike_width, tail=0.0, f_space=_one_laplace_neuron(spec, x1))
+    if n == 1 and spec.prior == "uniform" and sb > 0 and act.name in density_relu.INVERSE:
+        return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
+                           variance=var, spike_width=spike_width, tail=0.0,
+                           f_space=lambda f: density_relu.one_uniform_neuron(
+                               f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)))
     if cones:   # the neuron's characteristic function in closed form: any T is cheap
         t_max, phi_rem, nodes = 1e7 / sd, _closed_form_remainder(spec, x1), None
     else:
