@@ -13,7 +13,7 @@ import contextlib
 import threading
 from typing import Callable, Iterator
 
-__all__ = ["Cancelled", "cancel_scope", "check_cancelled", "cancellation_installed"]
+__all__ = ["Cancelled", "cancel_scope", "check_cancelled", "cancellation_installed", "installed_check"]
 
 
 class Cancelled(Exception):
@@ -32,6 +32,11 @@ def check_cancelled() -> None:
 
 def cancellation_installed() -> bool:
     return getattr(_local, "check", None) is not None
+
+
+def installed_check() -> Callable[[], bool] | None:
+    """This thread's installed check (None without one): to hand on to helper threads of the same work."""
+    return getattr(_local, "check", None)
 
 
 @contextlib.contextmanager

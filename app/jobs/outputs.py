@@ -14,6 +14,7 @@ from nnqft_engine import EnsembleStats, histogram_edges, iter_outputs, sample_ou
 from nnqft_engine.cancel import check_cancelled
 from nnqft_engine.sampling.honesty import ErrorReview
 from nnqft_engine.spec import SpecError
+from nnqft_engine.theory.joint_rays import INTERACTIVE_WORK, MAX_WORK, TERMS_PER_SECOND, OverBudget
 from nnqft_engine.theory.kernels import kernels
 
 from ..state import AppState
@@ -65,6 +66,7 @@ class OutputsResult:
     joint: JointDensity | None = None    # the exact joint density of (f(x₁), f(x₂)), after the 1-D one
     joint_reason: str | None = None      # why there is none; None while it is being computed
     joint_lines: tuple = ()              # its level lines (x, y) at joint.levels, NaN between segments
+    joint_after_sample: float = 0.0      # too long for between chunks: computed after the sample, in ~this many s
 
 
 def _theory(spec, pts: np.ndarray, grid: np.ndarray) -> dict:
@@ -142,12 +144,18 @@ def _exact(spec, x1: float, edges: np.ndarray) -> dict:
         return {"exact": None, "exact_reason": str(exc)}
 
 
-def _joint(spec, pts: np.ndarray) -> dict:
-    """The exact joint density of (f(x₁), f(x₂)), or the sentence saying why there is none."""
+def _joint(spec, pts: np.ndarray, max_work: float | None = None) -> dict | float:
+    """The exact joint density of (f(x₁), f(x₂)), or the sentence saying why there is none; where it needs more
+    than `max_work` terms but no more than MAX_WORK (to be computed after the sample), its estimated seconds."""
+    max_work = MAX_WORK if max_work is None else max_work
     try:
         x1, x2 = float(pts[0, 0]), float(pts[1, 0])
-        return {"joint": exact_joint(spec, x1, x2), "joint_lines": exact_joint_lines(spec, x1, x2),
+        return {"joint": exact_joint(spec, x1, x2, max_work), "joint_lines": exact_joint_lines(spec, x1, x2),
                 "joint_reason": ""}
+    except OverBudget as exc:
+        if max_work < MAX_WORK and exc.cost <= MAX_WORK:
+            return max(1.0, exc.cost / TERMS_PER_SECOND)
+        return {"joint": None, "joint_lines": (), "joint_reason": str(exc)}
     except SpecError as exc:
         return {"joint": None, "joint_lines": (), "joint_reason": str(exc)}
 
@@ -168,6 +176,7 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
     kept: list[np.ndarray] = []
     n_kept = n_bad = 0
     paused = False   # whether this job has waited DEBOUNCE_S already
+    after_sample = 0.0   # > 0: the joint density is too long for between chunks (its seconds): after the last one
 
     review = ErrorReview(spec, pts)
 
@@ -181,7 +190,7 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
             warnings=tuple(w for w in est.warnings if not w.startswith("G6c")),   # G6c is not shown here
             scatter=np.concatenate(kept),
             grid=grid[:, 0], funcs=funcs, x1=pts[0, 0], x2=pts[1, 0], width=spec.width, depth=spec.depth,
-            nonfinite=n_bad, dtype=settings.dtype, **theory)
+            nonfinite=n_bad, dtype=settings.dtype, joint_after_sample=after_sample, **theory)
 
     for chunk in iter_outputs(spec, pts, settings):
         if stats is not None and "exact_reason" not in theory:
@@ -193,16 +202,20 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
                 paused = True
                 yield result()
             theory.update(_exact(spec, float(pts[0, 0]), edges[0]))
-        elif stats is not None and "joint_reason" not in theory:
+        elif stats is not None and "joint_reason" not in theory and after_sample == 0.0:
             # One chunk later (the 1-D density is on screen by then): the joint density (0.2–0.5 s for relu, 0.6–2 s
-            # for the smooth activations), after
-            # the same debounce unless this job has waited already (dragging x₂ leaves the 1-D density cached).
+            # for the smooth activations; longer ones wait for the end of the sample), after the same debounce
+            # unless this job has waited already (dragging x₂ leaves the 1-D density cached).
             if joint_needs_work(spec, float(pts[0, 0]), float(pts[1, 0])):
                 if not paused:
                     _cancellable_pause(DEBOUNCE_S)
                     paused = True
                 yield result()
-            theory.update(_joint(spec, pts))
+            joint = _joint(spec, pts, INTERACTIVE_WORK)
+            if isinstance(joint, dict):
+                theory.update(joint)
+            else:
+                after_sample = joint
         n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())
         if stats is None:   # bins from theory, or from the first networks where theory diverges
             edges = _histogram_edges(theory["k"], chunk.values.double().cpu().numpy())

@@ -284,7 +284,9 @@ class OutputsView(ViewBase):
             if r.joint_reason:
                 self.joint_note.setText(f"Exact joint density: not available — {_brief(r.joint_reason)}.")
             else:
-                self.joint_note.setText("Exact joint density: computing…" if r.depth == 1 else "")
+                waiting = (f"computing after the sample (~{r.joint_after_sample:.0f} s)…" if r.joint_after_sample
+                           else "computing…")
+                self.joint_note.setText(f"Exact joint density: {waiting}" if r.depth == 1 else "")
             self.joint_note.setToolTip(_wrap(f"Exact joint density: not available — {r.joint_reason}.", 60)
                                        if r.joint_reason else "")
             return

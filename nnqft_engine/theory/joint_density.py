@@ -35,7 +35,7 @@ from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError
 from .density import characteristic_function
-from .joint_rays import backprojected
+from .joint_rays import MAX_WORK, backprojected
 from .kernels import kernels
 from .neuron_cf import MONOTONE, RayCF, activation_reach
 from .neuron_cf_fold import FOLDED, FoldRayCF
@@ -146,11 +146,12 @@ def hpd_levels(p: np.ndarray, cell: float, masses=HPD_MASSES, total: float | Non
 
 
 def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, span_sd: float = 3.5,
-                  points: int = 97, box=None) -> JointDensity:
+                  points: int = 97, box=None, max_work: float = MAX_WORK) -> JointDensity:
     """The exact (smoothed, see the module docstring) joint density of (f(x₁), f(x₂)) on a `points`×`points`
     grid over ±half_range (default ±span_sd standard deviations per axis). With box = (b₁, b₂) grid steps, p is
     instead its average over the b₁×b₂-step rectangle centred on each grid point (a histogram's expectation:
-    the characteristic function times the box's, sinc(tₖbₖΔₖ/2), inverted the same way)."""
+    the characteristic function times the box's, sinc(tₖbₖΔₖ/2), inverted the same way). An inversion on rays of
+    more than `max_work` terms is refused (joint_rays.OverBudget, carrying its cost)."""
     x1, x2 = float(x1), float(x2)
     _check(spec, x1, x2)
     n, sw, sb = spec.width, spec.sigma_w, spec.sigma_b
@@ -162,7 +163,7 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     points = int(points) | 1                                       # odd: f = 0 is a grid point
     step = 2 * half / (points - 1)
     if spec.activation != "relu":
-        return _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box)
+        return _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_work)
     # The period must hold the whole law (aliasing folds the tails back in); a product of Gaussians has
     # exponential tails at small N (the 1-D density's window, theory/density.py), a product of laplace variables
     # stretched-exponential ones, e^{−2√(|f|/λ_aλ_h)}: a wider period (RELU_REACH).
@@ -215,7 +216,7 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
                         diagonal_mass=p00**n, clipped_mass=clipped)
 
 
-def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> JointDensity:
+def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_work) -> JointDensity:
     """Smooth φ: C on rays — from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (gaussian prior, monotone or one-minimum φ:
     neuron_cf, neuron_cf_fold; laplace or uniform prior, monotone φ: neuron_cf_laplace, neuron_cf_uniform), else
     by a 2-D parameter rule where that resolves it (large N) — inverted by filtered back-projection (joint_rays).
@@ -231,7 +232,7 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> Joi
         ray = FoldRayCF if spec.activation in FOLDED else RayCF
         bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
         p, _ = backprojected(lambda theta, r_max: ray(spec.activation, sigma, s, theta, r_max, precise=False), n,
-                             spec.sigma_b, h, f1, f2, bandwidth, box=wide)
+                             spec.sigma_b, h, f1, f2, bandwidth, box=wide, max_work=max_work)
     elif spec.prior in ("laplace", "uniform") and spec.activation in MONOTONE:
         # ψ_laplace(v) = 1/(1 + v²/2) has poles at v = ±i√2, so C(r) is less smooth in r than under the gaussian
         # readout: READOUT_CHEBYSHEV nodes beyond the bandwidth's (48 and 160 gave the same density to 2e-12 at
@@ -247,9 +248,9 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> Joi
             return characteristic_function(spec.prior, spec.sigma_b * v)
 
         p, _ = backprojected(prior_ray, n, spec.sigma_b, h, f1, f2, bandwidth, box=wide, bias_cf=bias,
-                             min_chebyshev=READOUT_CHEBYSHEV)
+                             min_chebyshev=READOUT_CHEBYSHEV, max_work=max_work)
     else:
-        p = _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, wide)
+        p = _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, wide, max_work)
     neg = p < 0
     cell = step[0] * step[1]
     clipped = float(-p[neg].sum() * cell)
@@ -262,7 +263,7 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box) -> Joi
 RULE_NODES = 120_000   # the largest 2-D parameter rule (one ψ per node, radius and ray; MAX_WORK bounds the rest)
 
 
-def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box) -> np.ndarray:
+def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box, max_work) -> np.ndarray:
     """Every prior, every smooth φ, where a plain 2-D rule resolves C up to the radius the inversion needs: the
     pilot runs to twice the Gaussian limit's 1e-13 radius on a rule resolving that (at most RULE_NODES nodes),
     and the rule for the radius found must agree with a 1.6× finer one to 1e-8 on three rays."""
@@ -299,7 +300,7 @@ def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box) -> np.ndarray:
 
     try:
         p, _ = backprojected(ray_cf, n, spec.sigma_b, h, f1, f2, spec.sigma_w / math.sqrt(n) * 2.0, box=box,
-                             bias_cf=bias, pilot_r_max=r_pilot, min_chebyshev=24)
+                             bias_cf=bias, pilot_r_max=r_pilot, min_chebyshev=24, max_work=max_work)
     except SpecError as exc:
         if "decays too slowly" in str(exc):
             raise SpecError(f"{why}, and at N = {n} its characteristic function decays too slowly for a rule of "

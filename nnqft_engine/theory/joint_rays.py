@@ -17,20 +17,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..cancel import check_cancelled
+from ..cancel import cancel_scope, check_cancelled, installed_check
 from ..gauss_rules import legendre_rule
 from ..spec import SpecError
+from ..threads import choose_threads
 
 _L_R = 12               # Legendre nodes per r-piece
 _PHI_TOL = 1e-13        # r·|Φ| below this is left out
-# Terms of one density (rays × (u-nodes × z-nodes + 0.3 × u-nodes × Chebyshev nodes)): 1e7 took 0.5–1 s on
-# this machine (2 shared cores). Beyond MAX_WORK (gelu/silu at N ≲ 100 on the app's grid) it is refused.
-MAX_WORK = 3e7
+# Terms of one density (rays × (u-nodes × z-nodes + 0.3 × u-nodes × Chebyshev nodes)): 1e7 took 0.4–0.7 s on
+# this machine (2 shared cores, one thread). INTERACTIVE_WORK (~2 s) is what the Outputs view computes between
+# sample chunks; up to MAX_WORK it computes after the sample (the most costly case on the app's grid for σ_w ≤ 3,
+# σ_b ≥ 0.05: softplus × uniform at N = 1, 2.1e8, 13 s on two shared cores); beyond, refused.
+INTERACTIVE_WORK = 3e7
+MAX_WORK = 2.2e8
+TERMS_PER_SECOND = 2e7     # on two shared cores (1.4e7–3.3e7 measured, by ray type): for the view's estimate
 _THETA_FACTOR = 0.3      # rays per unit of r_max·|f|max (measured: 1e-9 of the peak against 0.9, erf N = 2)
 _XI_STEP = 0.2          # ξ-grid step in units of 1/r_max (cubic interpolation: 7e-10 of the peak against 0.05)
+
+
+class OverBudget(SpecError):
+    """The inversion would need `cost` terms, more than the budget it was given."""
+
+    def __init__(self, message: str, cost: float):
+        super().__init__(message)
+        self.cost = cost
 
 
 def _r_rule(r_max: float, omega: float) -> tuple[np.ndarray, np.ndarray]:
@@ -73,12 +87,16 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
                   smooth: tuple[float, float], f1: np.ndarray, f2: np.ndarray, bandwidth: float,
                   box: tuple[float, float] | None = None, pilot_rays: int = 12,
                   bias_cf: Callable[[np.ndarray], np.ndarray] | None = None,
-                  pilot_r_max: float = math.inf, min_chebyshev: int = 48) -> tuple[np.ndarray, dict]:
+                  pilot_r_max: float = math.inf, min_chebyshev: int = 48,
+                  max_work: float = MAX_WORK) -> tuple[np.ndarray, dict]:
     """p on the grid f1 × f2. `ray_cf(θ, r_max)` returns r ↦ C(r(cos θ, sin θ)); `bandwidth` bounds the
     r-frequency of C (s·max|U_θ|). With box = (w₁, w₂), p is averaged over the w₁×w₂ rectangle around each
     point (Φ times the box's characteristic function sinc(t₁w₁/2)·sinc(t₂w₂/2)). `bias_cf(v)`: the readout
     bias's characteristic function at v = t₁ + t₂ (default gaussian, e^{−σ_b²v²/2}). `pilot_r_max`: the radius up
-    to which `ray_cf` is trustworthy; if Φ has not died out by then, SpecError."""
+    to which `ray_cf` is trustworthy; if Φ has not died out by then, SpecError. Over `max_work` terms: OverBudget.
+    Big work builds its rays on two threads (numpy releases the GIL; each ray lands in its own column, so the
+    result does not depend on the thread count); `ray_cf` must be safe to call from several threads after its
+    first call."""
     h1, h2 = smooth
     gauss_b = sigma_b if bias_cf is None else 0.0          # a gaussian bias joins the smoothing's quadratic form
     quad = np.array([[h1 * h1 + gauss_b**2, gauss_b**2], [gauss_b**2, h2 * h2 + gauss_b**2]])
@@ -112,18 +130,15 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
     bandwidth = min(bandwidth, 1.25 * seen)   # the rays' own: where the law of U_θ really ends
     n_cheb = int(0.8 * r_eff * bandwidth) + min_chebyshev
     cost = n_theta * (cdf_terms + 0.3 * n_cheb * u_nodes)   # per ray: its CDF terms, then C(r) at the Chebyshev nodes (cheap terms)
-    if cost > MAX_WORK:
-        raise SpecError(f"the exact joint density here needs ~{cost:.1e} terms ({n_theta} rays: its "
-                        f"characteristic function decays slowly at this N), over the budget of {MAX_WORK:.0e} "
-                        "(~2 s): raise N")
+    if cost > max_work:
+        raise OverBudget(f"the exact joint density here needs ~{cost:.1e} terms ({n_theta} rays: its "
+                         f"characteristic function decays slowly at this N), over the budget of {max_work:.0e} "
+                         f"(~{max_work / TERMS_PER_SECOND:.0f} s): raise N", cost)
     r, wr = _r_rule(r_eff, fmax + bandwidth)
     # C is smooth in r (its frequencies are ≤ `bandwidth`): computed at Chebyshev nodes, interpolated to r.
     r_cheb, to_r = _chebyshev_interpolation(r_eff, n_cheb, r)
     thetas = np.arange(n_theta) * math.pi / n_theta
-    c_cheb = np.empty((len(r_cheb), n_theta))
-    for j, theta in enumerate(thetas):
-        check_cancelled()
-        c_cheb[:, j] = ray_cf(theta, r_eff)(r_cheb)
+    c_cheb = _ray_columns(lambda theta: ray_cf(theta, r_eff)(r_cheb), thetas, choose_threads(int(cost)))
     damp = np.stack([damping(theta, r) for theta in thetas], axis=1)
     weights = (wr * r)[:, None] * (to_r @ c_cheb) ** n * damp
     if box is not None:
@@ -139,3 +154,30 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
         p += _cubic(q[:, j], step, math.cos(theta) * F1 + math.sin(theta) * F2)
     p *= 1.0 / (2 * math.pi**2) * (math.pi / n_theta)
     return p, {"rays": n_theta, "r_max": r_eff, "r_nodes": len(r), "chebyshev": len(r_cheb), "xi": len(xi)}
+
+
+def _ray_columns(column: Callable[[float], np.ndarray], thetas: np.ndarray, workers: int) -> np.ndarray:
+    """column(θ) for every θ, stacked as columns: the first here, the rest on `workers` threads, each under this
+    thread's cancellation check (a newer request stops them all)."""
+    check_cancelled()
+    first = column(thetas[0])
+    out = np.empty((len(first), len(thetas)))
+    out[:, 0] = first
+    check = installed_check() or (lambda: False)
+
+    def job(j: int) -> np.ndarray:
+        with cancel_scope(check):
+            check_cancelled()
+            return column(thetas[j])
+
+    if workers <= 1:
+        for j in range(1, len(thetas)):
+            out[:, j] = job(j)
+        return out
+    pool = ThreadPoolExecutor(workers)
+    try:
+        for j, col in enumerate(pool.map(job, range(1, len(thetas))), start=1):
+            out[:, j] = col
+    finally:   # on an error or a cancellation, rays not yet started are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
+    return out

@@ -116,3 +116,41 @@ def test_the_first_results_come_before_the_joint_density():
     assert results[-1].joint is results[first_joint].joint
     spec = state.network_spec()
     assert not jj.needs_work(spec, 1.0, -0.25)
+
+
+def _priors_state(**changes):
+    preset = next(p for p in load_presets() if p.name == "3-priors")
+    return dataclasses.replace(preset.state(), **{"prior": "gaussian", "ensemble": 20_000, **changes})
+
+
+def test_a_joint_density_too_long_between_chunks_comes_after_the_sample(monkeypatch, open_window):
+    """Over the between-chunks budget (lowered here, so that erf at N = 3, ~1.5e7 terms, exceeds it) but within
+    MAX_WORK: the sample runs to its end first, saying the joint density comes after it, then the joint
+    density arrives — the same one an unhurried request computes."""
+    from app.jobs import joint_density as jj
+    from app.jobs import outputs
+    jj._CACHE.clear()
+    monkeypatch.setattr(outputs, "INTERACTIVE_WORK", 1e5)
+    state = _priors_state(ensemble=200_000)   # several chunks: the joint density is asked for between them
+    results = list(jobs.outputs.run(state))
+    last = results[-1]
+    assert last.joint is not None and last.joint_reason == "" and not any(r.joint for r in results[:-1])
+    waiting = results[-2]
+    assert waiting.progress.done == state.ensemble and waiting.joint_after_sample and waiting.joint_reason is None
+    jj._CACHE.clear()
+    spec = state.network_spec()
+    assert np.array_equal(last.joint.p, jj.exact_joint(spec, state.x1, state.x2).p)
+    w = open_window(state)
+    v = w.views["outputs"]
+    v.show_result(waiting)
+    assert v.joint_note.toPlainText() == "Exact joint density: computing after the sample (~1 s)…"
+
+
+def test_a_joint_density_over_the_full_budget_is_refused_with_its_cost(monkeypatch):
+    from app.jobs import joint_density as jj
+    from app.jobs import outputs
+    jj._CACHE.clear()
+    monkeypatch.setattr(outputs, "INTERACTIVE_WORK", 1e5)
+    monkeypatch.setattr(outputs, "MAX_WORK", 2e5)
+    last = list(jobs.outputs.run(_priors_state(ensemble=5000)))[-1]
+    assert last.joint is None and "over the budget of 2e+05" in last.joint_reason

@@ -15,7 +15,9 @@ from nnqft_engine import NetworkSpec, SpecError
 from nnqft_engine.activations import get_activation
 from nnqft_engine.cli.main import main
 from nnqft_engine.theory.density import output_density
+from nnqft_engine.theory import joint_rays
 from nnqft_engine.theory.joint_density import joint_density, preactivation_cov
+from nnqft_engine.theory.joint_rays import INTERACTIVE_WORK, MAX_WORK, OverBudget
 from nnqft_engine.theory.neuron_cf import RayCF
 from nnqft_engine.theory.neuron_cf_fold import FoldRayCF
 from nnqft_engine.theory.neuron_cf_rule import ParameterRule
@@ -169,14 +171,60 @@ def test_joint_density_against_sampled_networks_chi_square(spec, x2, m):
     (dict(activation="gelu", prior="laplace"), "2-D quadrature of a ridge"),   # N = 2: the rule would be huge
     (dict(activation="relu", prior="student-t"), "relu needs the gaussian, laplace or uniform prior"),
     (dict(prior="rademacher"), "finitely many values"),
-    (dict(activation="gelu"), "over the budget"),     # N = 2 on the app's 161² grid: ~9e7 terms (budget 3e7)
-    (dict(activation="sigmoid", prior="laplace"), "over the budget"),   # N = 2: ~5e7 terms
-    (dict(activation="erf", prior="uniform"), "over the budget"),       # N = 2 at σ_b = 0.3: ~6e7 terms
 ])
 def test_refused_with_a_reason(kw, words):
     spec = NetworkSpec(**{**dict(activation="erf", width=2, sigma_w=2.0, sigma_b=0.3), **kw})
     with pytest.raises(SpecError, match=words):
         joint_density(spec, 1.0, -0.5, span_sd=6.5, points=161)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(activation="gelu"),                        # N = 2 on the app's 161² grid: ~9e7 terms
+    dict(activation="sigmoid", prior="laplace"),    # ~5e7
+    dict(activation="erf", prior="uniform"),        # ~6e7 at σ_b = 0.3
+])
+def test_over_the_interactive_budget_the_refusal_carries_the_cost(kw):
+    """Between two sample chunks the app allows INTERACTIVE_WORK; these exceed it (the Outputs job computes them
+    after the sample, within MAX_WORK), and the refusal says by how much."""
+    spec = NetworkSpec(**{**dict(activation="erf", width=2, sigma_w=2.0, sigma_b=0.3), **kw})
+    with pytest.raises(OverBudget, match="over the budget") as err:
+        joint_density(spec, 1.0, -0.5, span_sd=6.5, points=161, max_work=INTERACTIVE_WORK)
+    assert INTERACTIVE_WORK < err.value.cost <= MAX_WORK
+    assert isinstance(err.value, SpecError)
+
+
+def test_rays_on_two_threads_give_the_same_density_bit_for_bit(monkeypatch):
+    """Rays are built on as many threads as the work deserves (threads.choose_threads); each lands in its own
+    column, so the density does not depend on the count."""
+    spec = NetworkSpec(activation="tanh", width=6, sigma_w=1.5, sigma_b=0.3)
+    got = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(joint_rays, "choose_threads", lambda work, w=workers: w)
+        got[workers] = joint_density(spec, 1.0, -0.5, points=41).p
+    assert np.array_equal(got[1], got[2])
+
+
+@pytest.mark.slow
+def test_gelu_at_n2_within_the_full_budget_has_the_exact_marginal():
+    """gelu, N = 2 (refused before the budget grew): the marginal of f(x₂) on a window of ±12 sd is the 1-D exact
+    density (an independent inversion) convolved with the same Gaussian, and the window holds mass 1 up to the
+    1-D law's tails beyond it. x₁, x₂ of one sign: with opposite signs gelu(z₂) ≈ 0 leaves f(x₁) free, so the
+    law has long tails along the axis f₂ = 0 that any window cuts (2.8e-6 of the marginal's peak at ±12 sd;
+    against nested quadrature the 1-D density is right there to 1e-15)."""
+    spec = NetworkSpec(activation="gelu", width=2, sigma_w=1.5, sigma_b=0.3)
+    x1, x2 = 1.0, 0.5
+    d = joint_density(spec, x1, x2, span_sd=12.0, points=161, max_work=4e8)
+    h = d.smooth[1]
+    one = output_density(spec, x2, grid=np.linspace(-40, 40, 16001))
+    marg = d.p.sum(axis=0) * (d.f1[1] - d.f1[0])
+    for i in range(0, len(d.f2), 10):
+        conv = np.trapezoid(one.p * np.exp(-0.5 * ((d.f2[i] - one.f) / h) ** 2), one.f) / (h * math.sqrt(2 * math.pi))
+        assert marg[i] == pytest.approx(conv, abs=1e-6 * marg.max())
+    cell = (d.f1[1] - d.f1[0]) * (d.f2[1] - d.f2[0])
+    outside = sum(float(np.trapezoid(np.where(np.abs(o.f) > w, o.p, 0.0), o.f))
+                  for o, w in ((output_density(spec, x1, grid=np.linspace(-40, 40, 16001)), d.f1[-1]),
+                               (one, d.f2[-1])))
+    assert d.p.sum() * cell == pytest.approx(1.0, abs=outside + 1e-7)
 
 
 def test_cli_theory_joint_density_for_tanh(capsys):
@@ -186,3 +234,19 @@ def test_cli_theory_joint_density_for_tanh(capsys):
     p = np.array(out["p"])
     assert p.shape == (len(out["f1"]), len(out["f2"])) and np.all(p >= 0)
     assert out["diagonal_mass"] == 0.0
+
+
+COVERED = [(a, p) for a in ("erf", "tanh", "sigmoid", "softplus", "linear") for p in ("gaussian", "laplace", "uniform")]
+COVERED += [("gelu", "gaussian"), ("silu", "gaussian")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation, prior", COVERED)
+def test_the_covered_activations_fit_the_full_budget_at_one_neuron(activation, prior):
+    """README and docs §4.6: these are covered at every N on the app's grid (σ_w ≤ 3, σ_b ≥ 0.05). The cost falls
+    with N (C^N dies sooner); N = 1 at σ_w = 3 is the most costly of the scan N = 1…100 (its pilot prices it)."""
+    for sw, sb in ((3.0, 0.05), (3.0, 1.0), (2.0, 0.3)):
+        spec = NetworkSpec(activation=activation, prior=prior, width=1, sigma_w=sw, sigma_b=sb)
+        with pytest.raises(OverBudget) as err:
+            joint_density(spec, 1.0, -0.5, span_sd=6.5, points=161, max_work=0.0)
+        assert err.value.cost <= MAX_WORK
