@@ -47,6 +47,7 @@ _L = 12
 # φ(z) = 0 only at z = 0 (or as z → ±∞): ψ(t·σ_wφ(z)/√N) then has no narrow features away from z = 0.
 _ZERO_ONLY_AT_ORIGIN = frozenset({"relu", "erf", "tanh", "gelu", "sigmoid", "softplus", "silu", "linear"})
 _UNBOUNDED = frozenset({"relu", "gelu", "softplus", "silu", "linear"})   # |φ(z)| ~ |z| on one side at least
+_PERIODIC_ZEROS = {"sin": 0.0, "cos": math.pi / 2}   # φ = 0 at this + kπ
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,33 @@ def _z_rule(spec: NetworkSpec, x1: float, h0: float, hmax: float | None, positiv
     return z, w * preactivation_density(spec, x1, z)
 
 
+def _periodic_z_rule(spec: NetworkSpec, x1: float, name: str, h0: float, nodes: int = _L):
+    """sin, cos under laplace / student-t: graded geometrically (ratio 2) from h0 towards every zero of φ where the
+    density of z exceeds 1e-13 of its peak (ψ(t·σ_wφ(z)/√N) has a feature of width ~√N/(tσ_w) there), pieces of
+    at most π/4 between them (the integrand oscillates with φ), then of π out to where the prior's standardized
+    tail mass is 1e-16 (beyond the graded zeros the features are not resolved anyway: each weighs ≤ 1e-13 of the
+    peak density times its width); split at z = 0 (the laplace density's kink)."""
+    a, b = abs(spec.sigma_w * x1), spec.sigma_b
+    if spec.prior == "laplace":
+        tail = math.log(1e16) / math.sqrt(2.0)
+    else:   # standardized student-t: t_ν scaled by √((ν−2)/ν)
+        tail = -float(special.stdtrit(spec.prior_dof, 5e-17)) * math.sqrt((spec.prior_dof - 2) / spec.prior_dof)
+    reach = tail * (a + b)
+    step, off = math.pi / 4, _PERIODIC_ZEROS[name]
+    grid = off + step * np.arange(math.floor((-reach - off) / step), math.ceil((reach - off) / step) + 1)
+    zeros = off + math.pi * np.arange(math.floor((-reach - off) / math.pi), math.ceil((reach - off) / math.pi) + 1)
+    peak = float(preactivation_density(spec, x1, np.zeros(1))[0])
+    graded = zeros[(np.abs(zeros) < reach) & (preactivation_density(spec, x1, zeros) > 1e-13 * peak)]
+    core = float(np.abs(graded).max(initial=0.0)) + math.pi
+    grid = grid[(np.abs(grid) <= core) | (np.abs(np.round((grid - off) / math.pi) * math.pi + off - grid) < 1e-9)]
+    offsets = h0 * 2.0 ** np.arange(max(1, int(math.ceil(math.log2(step / h0)))))
+    offsets = np.concatenate([offsets, -offsets])
+    edges = np.unique(np.concatenate([np.clip(grid, -reach, reach), [0.0, -reach, reach],
+                                      (graded[:, None] + offsets).ravel()]))
+    z, w = composite_rule(edges[(edges >= -reach) & (edges <= reach)], nodes)
+    return z, w * preactivation_density(spec, x1, z)
+
+
 def _checked(fn, block):
     check_cancelled()
     return fn(block)
@@ -187,14 +215,17 @@ def _one_laplace_neuron(spec: NetworkSpec, x1: float):
     σ_w|φ(z)|/√2)] (density_relu.laplace_mixture) — no inversion at all (its Φ ~ t⁻³ would need ~10⁶ Fourier
     points). The z-rule is graded from 1e-7 of the scale of z towards 0 (where φ, and so β_h, vanishes), with
     pieces at most ½ wide where φ decays exponentially (sigmoid, softplus, silu: e^{−|f|/β_h} turns on over
-    Δz ~ 1)."""
+    Δz ~ 1); sin and cos: graded the same way towards each of their zeros (_periodic_z_rule)."""
     act = get_activation(spec.activation)
     sd_z = math.hypot(spec.sigma_w * x1, spec.sigma_b)
-    half = graded_edges(1e-7 * sd_z, 0.5, 0.7)
-    reach = tail_range("laplace") * sd_z
-    half = np.concatenate([half[half < 0.5], np.arange(0.5, reach, 0.5), [reach]])
-    z, w = composite_rule(np.concatenate([-half[::-1], half[1:]]), 8)
-    w = w * preactivation_density(spec, x1, z)
+    if act.name in _PERIODIC_ZEROS:
+        z, w = _periodic_z_rule(spec, x1, act.name, 1e-7 * sd_z, nodes=8)
+    else:
+        half = graded_edges(1e-7 * sd_z, 0.5, 0.7)
+        reach = tail_range("laplace") * sd_z
+        half = np.concatenate([half[half < 0.5], np.arange(0.5, reach, 0.5), [reach]])
+        z, w = composite_rule(np.concatenate([-half[::-1], half[1:]]), 8)
+        w = w * preactivation_density(spec, x1, z)
     beta_h = spec.sigma_w * np.abs(act.numpy_fn(z, 0.0)) / math.sqrt(2.0)
     return lambda f: density_relu.laplace_mixture(f, spec.sigma_b / math.sqrt(2.0), beta_h, w)
 
@@ -209,10 +240,16 @@ def _quadrature_remainder(spec: NetworkSpec, x1: float, act, sd: float, sd_z: fl
     Fourier points there are, so T may reach 1e7/σ_f with the z-rule graded from 1e-10 of the scale of z."""
     n, sw, sb = spec.width, spec.sigma_w, spec.sigma_b
     calm = spec.prior in ("gaussian", "laplace", "student-t") and act.name in _ZERO_ONLY_AT_ORIGIN
-    tabulated = calm and spec.prior in ("laplace", "student-t")
+    periodic = spec.prior in ("laplace", "student-t") and act.name in _PERIODIC_ZEROS
+    tabulated = (calm and spec.prior in ("laplace", "student-t")) or periodic
     t_max = 8.3 / sb if (sb > 0 and spec.prior == "gaussian") else (1e7 if tabulated else 1e4 if calm else 300.0) / sd
+    if periodic and spec.prior == "student-t" and sb > 0:   # the bias' ψ ~ e^{−√(ν−2)σ_b t} ends Φ by e^{−40}
+        t_max = min(t_max, 40.0 / (sb * math.sqrt(spec.prior_dof - 2)))
     hmax = None if calm else min(0.1 * sd_z, 1.5 * 2 * math.pi * math.sqrt(n) / (t_max * sw * 1.2 + 1e-300))
-    zq, wq = _z_rule(spec, x1, (1e-10 if tabulated else 1e-4) * sd_z, hmax, p_off > 0)
+    if periodic:   # finest piece: 1e-3 of the narrowest feature at a zero of φ, √N/(T·σ_w)
+        zq, wq = _periodic_z_rule(spec, x1, act.name, 1e-3 * math.sqrt(n) / (t_max * sw))
+    else:
+        zq, wq = _z_rule(spec, x1, (1e-10 if tabulated else 1e-4) * sd_z, hmax, p_off > 0)
     amp = sw * act.numpy_fn(zq, 0.0) / math.sqrt(n)
 
     def neuron(t):
@@ -290,7 +327,8 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     if spec.prior == "laplace" and act.name in _UNBOUNDED:   # a·φ(z), both laplace: P(|aφ| > y) ~ e^{−2√(y/(β_aβ_z))}
         span = max(span, density_relu.laplace_product_reach(x1, sw, sb, n))
     spike_width = sb if (sb > 0 and p_off > 0) else sd
-    if n == 1 and spec.prior == "laplace" and sb > 0 and not cones and act.name in _ZERO_ONLY_AT_ORIGIN:
+    if n == 1 and spec.prior == "laplace" and sb > 0 and not cones and (act.name in _ZERO_ONLY_AT_ORIGIN
+                                                                        or act.name in _PERIODIC_ZEROS):
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
                            variance=var, spike_width=spike_width, tail=0.0, f_space=_one_laplace_neuron(spec, x1))
     if n == 1 and spec.prior == "uniform" and sb > 0 and act.name in density_relu.INVERSE:

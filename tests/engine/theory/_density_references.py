@@ -1,5 +1,5 @@
 """References shared by the density tests: the binned χ² of sampled networks against the exact joint density,
-and an independent 1-D inversion of the smoothed density of f(x) under the laplace or uniform prior."""
+and an independent 1-D inversion of the smoothed density of f(x) under the laplace, uniform or student-t prior."""
 import math
 
 import numpy as np
@@ -28,20 +28,23 @@ def chi_square_p(spec, x, m, k=6):
     return stats.chi2.sf(chi2, keep.sum())
 
 
-def smoothed_marginal(spec, x, h, f):
+def smoothed_marginal(spec, x, h, f, zeros=()):
     """The density of f(x) + ε, ε ~ N(0, h²), by its own 1-D Fourier inversion: Φ(t) = ψ(σ_b t)·C₁(t)^N·e^{−h²t²/2},
-    C₁(t) = ∫ p_z(z) ψ(s t φ(z)) dz with p_z the closed-form laplace or uniform pre-activation density, each C₁ by
-    adaptive quadrature split at z = 0 (and the uniform trapezoid's corners), the t-integral by composite
-    Gauss–Legendre up to where the smoothing ends Φ."""
+    C₁(t) = ∫ p_z(z) ψ(s t φ(z)) dz with p_z the laplace, uniform or student-t pre-activation density, each C₁ by
+    adaptive quadrature split at z = 0, at `zeros` (of φ) and at the uniform trapezoid's corners, out to 50 sd of z
+    (student-t: to ±∞, the tails by QUADPACK's infinite-range rule), the t-integral by composite Gauss–Legendre up
+    to where the smoothing ends Φ."""
     phi = get_activation(spec.activation).numpy_fn
     s, n = spec.sigma_w / math.sqrt(spec.width), spec.width
-    psi = lambda v: float(characteristic_function(spec.prior, v))   # noqa: E731
+    psi = lambda v: float(characteristic_function(spec.prior, v, spec.prior_dof))   # noqa: E731
     a, b = abs(spec.sigma_w * x), spec.sigma_b
     if spec.prior == "uniform":
         cuts = [SQRT3 * abs(a - b), SQRT3 * (a + b)]
     else:
         cuts = [50 * math.hypot(a, b)]
-    cuts = sorted({-c for c in cuts} | {0.0} | set(cuts))
+    cuts = sorted({-c for c in cuts} | {0.0} | set(cuts) | {z for z in zeros if abs(z) < max(cuts)})
+    if spec.prior == "student-t":
+        cuts = [-math.inf] + cuts + [math.inf]
 
     def c1(t):
         def g(z):
