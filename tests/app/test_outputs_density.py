@@ -105,3 +105,27 @@ def test_clt_preset_switched_to_a_non_gaussian_prior_still_draws_the_exact_densi
     assert e.p[np.abs(e.f) < 0.05].max() > 4.0 / np.sqrt(2 * np.pi * r.k[0, 0])   # the spike over the Gaussian
     assert np.all(e.bin_mean >= 0)
     assert r.edges[np.argmax(e.bin_mean)] <= 0.0 <= r.edges[np.argmax(e.bin_mean) + 1]   # the spike's bin is the highest
+
+
+@pytest.mark.parametrize("activation, prior", [("sin", "laplace"), ("cos", "student-t")])
+def test_sin_and_cos_under_heavy_tailed_priors_draw_the_exact_density(clt_window, activation, prior):
+    """Refused before (sin/cos × laplace, student-t at N = 2): now drawn, and the bin averages agree with the
+    histogram of the preset's 50 000 networks (χ² over bins expecting ≥ 20; fixed seed)."""
+    from scipy import stats
+    w = clt_window
+    w.update_state(activation=activation, prior=prior, ensemble=50_000)
+    v = w.views["outputs"]
+    r = v.last_result
+    e = r.exact
+    assert e is not None and r.exact_reason == "", r.exact_reason
+    assert np.all(e.p >= 0) and e.atom_weight == 0.0
+    x, y = v.exact_curve.getData()
+    assert np.array_equal(x, e.f) and np.array_equal(y, e.p)
+    width = np.diff(r.edges)
+    n = r.progress.done
+    counts, expected = r.density * width * n, e.bin_mean * width * n
+    keep = expected >= 20
+    chi2 = float((((counts[keep] - expected[keep]) ** 2) / expected[keep]).sum())
+    assert keep.sum() > 30 and stats.chi2.sf(chi2, keep.sum()) > 1e-4
+    gauss = np.diff(stats.norm.cdf(r.edges / np.sqrt(r.k[0, 0]))) * n      # the NNGP is rejected on the same bins
+    assert stats.chi2.sf(float((((counts[keep] - gauss[keep]) ** 2) / gauss[keep]).sum()), keep.sum()) < 1e-6
