@@ -12,12 +12,15 @@ from .sampler import _best_time as _best
 PRIORS_PRESET = NetworkSpec(width=3, activation="erf", prior="laplace", sigma_w=2.0, sigma_b=0.1)
 CLT_LAPLACE = NetworkSpec(width=2, activation="relu", prior="laplace", sigma_w=1.5, sigma_b=0.1)
 CLT_UNIFORM = NetworkSpec(width=2, activation="relu", prior="uniform", sigma_w=1.5, sigma_b=0.1)
+CLT_SIN_LAPLACE = NetworkSpec(width=2, activation="sin", prior="laplace", sigma_w=1.5, sigma_b=0.1)
+CLT_GELU = NetworkSpec(width=2, activation="gelu", sigma_w=1.5, sigma_b=0.1)
 
 
 def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     """Seconds for the exact theory at `points` points (all pair configurations), and for the exact 1-D and
     joint densities of the Priors preset (erf × laplace, N = 3) and of relu × laplace (and, 1-D, uniform) at
-    N = 2 (the joint on the app's 161² grid), each best of `repeats`."""
+    N = 2 (the joint on the app's 161² grid), sin × laplace at N = 2, each best of `repeats`; and, once, the
+    joint density of gelu at N = 2 on the app's window (±6.5 SD), which the app computes after the sample."""
     x = np.linspace(-2.0, 2.0, points)
     out = {}
     for act in ("erf", "relu", "tanh"):
@@ -28,4 +31,6 @@ def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     out["density_relu_uniform_n2_s"] = _best(lambda: output_density(CLT_UNIFORM, 1.0), repeats)
     out["joint_density_priors_preset_s"] = _best(lambda: joint_density(PRIORS_PRESET, 1.0, -1.0, points=161), repeats)
     out["joint_density_relu_laplace_n2_s"] = _best(lambda: joint_density(CLT_LAPLACE, 1.0, -0.5, points=161), repeats)
+    out["density_sin_laplace_n2_s"] = _best(lambda: output_density(CLT_SIN_LAPLACE, 1.0), repeats)
+    out["joint_density_gelu_n2_s"] = _best(lambda: joint_density(CLT_GELU, 1.0, -0.5, points=161, span_sd=6.5), 1)
     return out
