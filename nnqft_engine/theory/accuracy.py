@@ -6,7 +6,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..spec import NetworkSpec
-from . import scale_mixture, trig_moments
+from . import relu_polytope, scale_mixture, trig_moments
 from .first_layer import live_parameters
 
 # smooth φ × uniform with at most three live parameters: the tensor Gauss–Legendre rule (≥ 62 nodes on
@@ -56,20 +56,20 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False, x: np.ndarray | No
         return None    # every two-point moment through the pair's bivariate Gaussian (§4.2)
     live = live_parameters(spec)
     if not act.smooth:
-        if live <= 3:
+        if live <= 3 or relu_polytope.supported(spec):
             return None
         if scale_mixture.supported(spec):
             if scale_mixture.full_accuracy(spec, (0, 2) if kernel else (2, 4, 6)):
                 return None
             return (f"{act.name} with {live} live first-layer parameters under the {spec.prior} prior: the scale-"
-                    "mixture rule's box is cut to bound its cost (a moment close to divergence, or ≥ 5 live "
-                    "parameters), 1e-9 relative is not guaranteed (docs/physics.md §4.2)")
-        # measured at d = 3 with x₃ = 0 against the d = 2 nested quad (σ_w ∈ {1, 2, 3}, σ_b ∈ {0.3, 1}, §4.2)
-        measured = ("NNGP measured up to 2.8e-4 and NTK up to 3.2e-3 relative" if kernel else
-                    "G2 measured up to 2.8e-4 relative, G4c and G6c not measured")
-        return (f"{act.name} with {live} live first-layer parameters under the {spec.prior} prior (no Gaussian scale "
-                f"mixture): first-layer integrals are split at the kinks only along the bias; {measured} "
-                "(d = 3, σ_w ≤ 3), not 1e-9 (docs/physics.md §4.2)")
+                    f"mixture rule's box is cut to bound its cost (a moment close to divergence, or > "
+                    f"{relu_polytope.MAX_LIVE} live parameters), 1e-9 relative is not guaranteed (docs/physics.md §4.2)")
+        # beyond relu_polytope.MAX_LIVE: the bias-axis split, which missed the NNGP by 2.8e-4 and the NTK by 3.2e-3
+        # at four live parameters (d = 3 with x₃ = 0 against the d = 2 nested quad, σ_w ≤ 3, §4.2)
+        return (f"{act.name} with {live} live first-layer parameters under the {spec.prior} prior (more than "
+                f"{relu_polytope.MAX_LIVE}: no polytope rule): first-layer integrals are split at the kinks only "
+                "along the bias, which missed the NNGP by 2.8e-4 and the NTK by 3.2e-3 relative at four live "
+                "parameters; not 1e-9 (docs/physics.md §4.2)")
     if spec.prior == "uniform" and live <= 3:
         return _uniform_smooth_note(spec, act.name, x)
     if scale_mixture.erf_supported(spec) and kernel:

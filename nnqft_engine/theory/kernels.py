@@ -18,7 +18,7 @@ from ..activations import Activation, get_activation
 from ..cancel import check_cancelled
 from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
-from . import scale_mixture, trig_moments
+from . import relu_polytope, scale_mixture, trig_moments
 from .first_layer import live_parameters, split_rule
 from .neuron_moments import PIECEWISE_PRIORS, piecewise_rule
 from .pair_reduction import gaussian_first_layer
@@ -77,6 +77,8 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
     if n_per_dim is None and spec.input_dim > 1 and act.name == "relu" and spec.prior != "rademacher" \
             and live_parameters(spec) <= 3:
         return _relu_pairwise(spec, x, x2)
+    if n_per_dim is None and relu_polytope.supported(spec):
+        return relu_polytope.relu_first_layer(spec, x, x2)
     if n_per_dim is None and x2 is x and scale_mixture.supported(spec):
         return scale_mixture.relu_first_layer(spec, x)
     if n_per_dim is None and x2 is x and scale_mixture.erf_supported(spec):

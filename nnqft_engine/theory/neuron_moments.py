@@ -6,8 +6,9 @@ H_{1..k} = E_{w,b}[h(x₁)…h(x_k)] is a (d+1)-dimensional integral. Three exac
   it diverges (laplace / student-t tails make high moments infinite — reported as inf, not a wrong number);
 - d = 1 (and rademacher at any d): `first_layer.split_rule`, the rule the kernels share — relu in polar
   coordinates split at every kink angle, smooth φ on graded composite Gauss–Legendre pieces;
-- gaussian prior at d > 1: the bivariate Gaussian of each pair of points (`pair_reduction`), and relu under
-  laplace / student-t with more than three live parameters its scale mixture (`scale_mixture`), sin and cos
+- gaussian prior at d > 1: the bivariate Gaussian of each pair of points (`pair_reduction`), relu with more than
+  three live parameters under uniform / laplace a polynomial over polytopes (`relu_polytope`, any tuple of
+  points), under student-t its scale mixture (`scale_mixture`), sin and cos
   under any prior the characteristic function (`trig_moments`), for every
   moment of at most two points (a tuple of more points falls back to the routes below);
 - kinked φ (relu), d > 1, with a continuous prior: a product rule over all but one parameter, and along the last
@@ -30,7 +31,7 @@ from ..gauss_rules import legendre_rule
 from ..priors import quadrature_rule, standardized_pdf
 from ..spec import NetworkSpec, layer_variances
 from .first_layer import FirstLayerRule, smooth_rule, split_rule
-from . import scale_mixture, trig_moments
+from . import relu_polytope, scale_mixture, trig_moments
 from .pair_reduction import PairwiseMoments
 from .quadrature import first_layer_rule
 
@@ -145,13 +146,16 @@ class NeuronMoments:
         self.scales, self.v = _coefficients(spec, x)
         self.closed = self.act.exponential and s2_of_nodes is None
         # gaussian prior at d > 1: one d = 1 rule per pair of points (`pair_reduction`, docs/physics.md §4.2)
-        # relu, > 3 live parameters, laplace / student-t: the Gaussian scale mixture (`scale_mixture`)
+        # relu, > 3 live parameters: uniform / laplace over polytopes (`relu_polytope`), student-t the Gaussian
+        # scale mixture (`scale_mixture`)
         self.pairwise = None
         if not self.closed and s2_of_nodes is None and spec.input_dim == 1 and trig_moments.supported(spec):
             self.pairwise = trig_moments.TrigMoments(spec, x)
         elif not self.closed and s2_of_nodes is None and spec.input_dim > 1:
             if spec.prior == "gaussian":
                 self.pairwise = PairwiseMoments(spec, x)
+            elif relu_polytope.supported(spec):
+                self.pairwise = relu_polytope.PolytopeMoments(spec, x)
             elif scale_mixture.supported(spec):
                 self.pairwise = scale_mixture.MixtureMoments(spec, x)
             elif trig_moments.supported(spec):

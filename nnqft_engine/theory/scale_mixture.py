@@ -181,7 +181,7 @@ def live_parameters(spec: NetworkSpec) -> int:
 
 def supported(spec: NetworkSpec) -> bool:
     """relu at d > 1 with more than three live parameters under laplace or student-t (three or fewer: the
-    cubed-sphere and polar rules of `first_layer`)."""
+    cubed-sphere and polar rules of `first_layer`; callers take `relu_polytope` first where it applies)."""
     return (spec.activation == "relu" and spec.input_dim > 1 and spec.prior in ("laplace", "student-t")
             and live_parameters(spec) > 3)
 

@@ -155,15 +155,18 @@ def test_accuracy_note_names_exactly_the_cases_without_a_split_rule():
              NetworkSpec(activation="erf", input_dim=3),                           # kernel: arc-sine closed form
              NetworkSpec(activation="tanh", prior="rademacher", input_dim=2)]     # exact atoms
     assert [accuracy_note(s, kernel=True) for s in exact] == [None] * len(exact)
-    # kernel and theory alike: the pair's bivariate Gaussian (gaussian prior), the scale mixture (relu, 4 live)
+    # kernel and theory alike: the pair's bivariate Gaussian (gaussian prior), the scale mixture (relu × student-t,
+    # 4 live), polytopes (relu × uniform / laplace, 4–6 live)
     both = [NetworkSpec(activation="erf", input_dim=3), NetworkSpec(activation="tanh", input_dim=2),
             NetworkSpec(activation="relu", input_dim=3), NetworkSpec(activation="relu", prior="laplace", input_dim=3),
-            NetworkSpec(activation="relu", prior="student-t", prior_dof=8.0, input_dim=3)]
+            NetworkSpec(activation="relu", prior="student-t", prior_dof=8.0, input_dim=3),
+            NetworkSpec(activation="relu", prior="uniform", input_dim=3),
+            NetworkSpec(activation="relu", prior="laplace", input_dim=5)]
     assert [accuracy_note(s, kernel=k) for s in both for k in (True, False)] == [None] * 2 * len(both)
     assert accuracy_note(NetworkSpec(activation="erf", prior="laplace", input_dim=2), kernel=True) is None
     noted = [(NetworkSpec(activation="tanh", prior="laplace", input_dim=2), True),
-             (NetworkSpec(activation="relu", prior="uniform", input_dim=3), True),  # four live parameters, no mixture
-             (NetworkSpec(activation="relu", prior="laplace", input_dim=4), True),  # five live: the box is cut
+             (NetworkSpec(activation="relu", prior="uniform", input_dim=6), True),  # seven live: no polytope rule
+             (NetworkSpec(activation="relu", prior="laplace", input_dim=6), True),  # seven live: the box is cut
              (NetworkSpec(activation="relu", prior="student-t", prior_dof=4.5, input_dim=3), False),  # E[h⁴] near ∞
              (NetworkSpec(activation="erf", prior="laplace", input_dim=2), False),   # G4c: E[h²h²] by a tensor rule
              (NetworkSpec(activation="erf", prior="laplace", input_dim=3), True),    # four live parameters

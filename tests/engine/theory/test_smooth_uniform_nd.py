@@ -68,9 +68,9 @@ def test_uniform_note_follows_the_largest_coefficient():
     assert "not measured" in note(False, activation="gelu", prior="student-t")
     assert "not measured" in note(True, activation="tanh", prior="student-t", prior_dof=9.0)
     assert "not measured" in accuracy_note(NetworkSpec(activation="tanh", prior="laplace", input_dim=3), kernel=True)
-    relu4 = NetworkSpec(activation="relu", prior="uniform", input_dim=3)     # no scale mixture, bias-axis split
-    assert "NTK up to 3.2e-3" in accuracy_note(relu4, kernel=True)
-    assert "G2 measured up to 2.8e-4" in accuracy_note(relu4)
+    for prior in ("uniform", "laplace"):   # relu: exact polytope rules up to six live parameters, the old rules beyond
+        assert accuracy_note(NetworkSpec(activation="relu", prior=prior, input_dim=5)) is None
+        assert "1e-9" in accuracy_note(NetworkSpec(activation="relu", prior=prior, input_dim=6), kernel=True)
     for kernel in (True, False):
         assert all("1e-9" in note(kernel, activation=a, prior=p)
                    for a in ("tanh", "gelu", "silu", "sigmoid", "softplus") for p in ("laplace", "student-t"))
