@@ -106,8 +106,9 @@ class OutputsView(ViewBase):
         self.exact_curve = self.hist.plot(name="exact density")
         self.exact_bins = self.hist.plot()   # dotted: the exact density per bin (the note says so)
         self.edge_curve = self.hist.plot(name="Edgeworth series (truncated)")
+        # the atom sits at 0, mid-plot: its label starts just right of it (centred, it ran over the y axis)
         self.atom_line = pg.InfiniteLine(pos=0.0, angle=90, movable=False, label="atom",
-                                         labelOpts=plotting.MARKER_LABEL)
+                                         labelOpts={**plotting.MARKER_LABEL, "anchors": [(-0.03, 0), (-0.03, 0)]})
         self.atom_line.setVisible(False)
         self.hist.addItem(self.atom_line)
         self._exact_shown = ()
@@ -262,7 +263,7 @@ class OutputsView(ViewBase):
                             "bins, which is what the histogram estimates.")
             if e.atom_weight > 0 and not e.atom_in_p:
                 self.atom_line.setPen(plotting.pen(t["theory2"], 2 * lw))
-                self.atom_line.label.setFormat(f"atom at 0: weight {e.atom_weight:.3g}")
+                self.atom_line.label.setFormat(f"atom {e.atom_weight:.3g}")   # the note says the rest
                 self.atom_line.label.setColor(t["theory2"])
                 notes.append(f"Plus a point mass {e.atom_weight:.3g} at 0 (all neurons off, σ_b = 0).")
             self.atom_line.setVisible(e.atom_weight > 0 and not e.atom_in_p)

@@ -336,6 +336,10 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
                            variance=var, spike_width=spike_width, tail=0.0,
                            f_space=lambda f: density_relu.one_uniform_neuron(
                                f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)))
+    if relu and sb == 0 and spec.prior == "gaussian" and n <= density_relu.NO_BIAS_MAX_WIDTH:
+        return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
+                           variance=var, spike_width=spike_width, tail=0.0,
+                           f_space=lambda f: density_relu.gaussian_no_bias(f, x1, sw, n))
     if cones:   # the neuron's characteristic function in closed form: any T is cheap
         t_max, phi_rem, nodes = 1e7 / sd, _closed_form_remainder(spec, x1), None
     else:
@@ -347,8 +351,9 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     probe = np.geomspace(step, t_max, 200)
     t_end, tail, beyond = _cut_off(probe, np.abs(phi_rem(probe)), _P_TOL / sd)
     if beyond * sd > 1e-6 and act.name == "relu" and sb == 0:
-        raise SpecError("with σ_b = 0 the density of f has a logarithmic spike at 0 (one active neuron with a small "
-                        "pre-activation) that no Fourier grid resolves: raise σ_b (0.01 is enough), or sample")
+        raise SpecError(f"with σ_b = 0 the density of f has a logarithmic spike at 0 (one active neuron with a small "
+                        f"pre-activation) that no Fourier grid resolves under the {spec.prior} prior (under the "
+                        "gaussian prior it is a closed form): raise σ_b (0.01 is enough), or sample")
     if beyond * sd > 1e-6:
         raise SpecError(f"the characteristic function of f decays too slowly here (cutting it at T = {t_max:.3g} "
                         f"errs by {beyond:.1e} in the density) to invert on a grid: raise N or σ_b, or sample")

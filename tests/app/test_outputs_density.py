@@ -129,3 +129,34 @@ def test_sin_and_cos_under_heavy_tailed_priors_draw_the_exact_density(clt_window
     assert keep.sum() > 30 and stats.chi2.sf(chi2, keep.sum()) > 1e-4
     gauss = np.diff(stats.norm.cdf(r.edges / np.sqrt(r.k[0, 0]))) * n      # the NNGP is rejected on the same bins
     assert stats.chi2.sf(float((((counts[keep] - gauss[keep]) ** 2) / gauss[keep]).sum()), keep.sum()) < 1e-6
+
+
+def test_relu_without_biases_draws_the_closed_form_density_and_its_atom(clt_window):
+    """relu × gaussian with σ_b = 0 (refused before: a logarithmic spike no Fourier grid resolves): the closed form,
+    with the all-off atom ¼ drawn as a point mass; bin averages plus the atom agree with the histogram of 50 000
+    networks (χ², fixed seed)."""
+    from PySide6 import QtWidgets
+    from scipy import stats
+    w = clt_window
+    w.update_state(sigma_b=0.0, ensemble=50_000)
+    v = w.views["outputs"]
+    r = v.last_result
+    e = r.exact
+    assert e is not None and r.exact_reason == "", r.exact_reason
+    assert e.atom_weight == pytest.approx(0.25) and not e.atom_in_p and np.all(np.isfinite(e.p) & (e.p >= 0))
+    assert v.atom_line.isVisible() and "point mass 0.25" in v.hist_note.toPlainText()
+    # its label stays inside the plot, right of the line (centred on it, it ran over the y axis' tick labels)
+    w.set_presentation(True, (1280, 720))   # large fonts, small plot: where it overlapped
+    w.show()
+    QtWidgets.QApplication.processEvents()
+    v.atom_line.label.updatePosition()
+    label, box = v.atom_line.label.sceneBoundingRect(), v.hist.getViewBox().sceneBoundingRect()
+    assert box.left() <= label.left() and label.right() <= box.right()
+    width = np.diff(r.edges)
+    n = r.progress.done
+    expected = e.bin_mean * width * n
+    expected[np.searchsorted(r.edges, 0.0, side="right") - 1] += e.atom_weight * n
+    counts = r.density * width * n
+    keep = expected >= 20
+    chi2 = float((((counts[keep] - expected[keep]) ** 2) / expected[keep]).sum())
+    assert keep.sum() > 30 and stats.chi2.sf(chi2, keep.sum()) > 1e-4

@@ -137,3 +137,34 @@ def test_student_t_preactivation_density_against_nested_quadrature():
                                               * standardized_pdf("student-t", np.array((z - 0.3 * v) / 1.5), 6.0)) / 1.5,
                               -math.inf, math.inf, epsabs=1e-16, epsrel=1e-13, limit=400)[0]
         assert float(preactivation_density(spec, 1.0, np.array([z]))[0]) == pytest.approx(want, rel=1e-10)
+
+
+def test_relu_gaussian_without_biases_is_the_variance_gamma_mixture():
+    """σ_b = 0: one active neuron adds s·αw (a product of normals), so p(f) at N = 1 is ½ E_w[φ(f/(s w))/(s|w|)]
+    and at N = 2 ½ p₁ + ¼ p₁ * p₁ — by quadrature over w and a numerical convolution, not the Bessel forms."""
+    from scipy import special
+
+    sw, x1 = 1.5, 0.8
+
+    def product_density(y, s):   # density of s·α·w, α, w ~ N(0, 1)
+        g = lambda w: math.exp(-0.5 * w * w - 0.5 * (y / (s * w)) ** 2) / (2 * math.pi * s * w)   # noqa: E731
+        return 2 * integrate.quad(g, 0, np.inf, epsabs=0, epsrel=1e-13, limit=400)[0]
+
+    s1 = sw * sw * x1
+    one = NetworkSpec(activation="relu", width=1, sigma_w=sw, sigma_b=0.0)
+    f = np.array([0.05, 0.4, 1.3, 3.0])
+    np.testing.assert_allclose(output_density(one, x1, grid=f).p, [0.5 * product_density(y, s1) for y in f],
+                               rtol=1e-11)
+    s2 = s1 / math.sqrt(2)
+    two = NetworkSpec(activation="relu", width=2, sigma_w=sw, sigma_b=0.0)
+    p1 = lambda y: special.k0(abs(y) / s2) / (math.pi * s2)   # noqa: E731  (checked above at N = 1)
+    for y in (0.3, 1.0, 2.5):
+        conv = integrate.quad(lambda u: p1(u) * p1(y - u), -40, 40, points=[0, y], limit=400, epsabs=1e-15)[0]
+        assert output_density(two, x1, grid=np.array([y])).p[0] == pytest.approx(0.5 * p1(y) + 0.25 * conv,
+                                                                                   rel=1e-10)
+    # On its own grid: finite at 0 (the spike's cell mean), non-negative, mass 1 − 2^{−N} with the atom outside p.
+    for n in (1, 2, 5, 40):
+        d = output_density(NetworkSpec(activation="relu", width=n, sigma_w=sw, sigma_b=0.0), x1)
+        assert not d.atom_in_p and d.atom_weight == pytest.approx(0.5**n)
+        assert np.all(np.isfinite(d.p) & (d.p >= 0))
+        assert np.trapezoid(d.p, d.f) == pytest.approx(1 - 0.5**n, abs=3e-5)
