@@ -33,17 +33,20 @@ class ExactDensity:
 
 
 def display_points(f: np.ndarray, edges: np.ndarray, spike_width: float, reach: float) -> np.ndarray:
-    """Indices into the density's own uniform grid f to draw: about BULK_PER_SD points per standard deviation
+    """Indices into the density's own grid f (uniform, with points refined towards steep features kept) to draw:
+    about BULK_PER_SD points per standard deviation
     over the histogram's range, every point over ±8 spike widths around 0 (the grid resolves the spike: ≤ 1/10
     of its width), TAIL_PER_SD beyond the range out to ±reach (so the drawn density can be checked to integrate
     to 1). Every drawn value is the inversion's own, not an interpolation."""
     lo, hi = float(edges[0]), float(edges[-1])
     sd = max(-lo, hi) / 4.5
-    df = float(f[1] - f[0])
+    df = float(np.median(np.diff(f)))
     j = np.arange(len(f))
+    refined = np.abs(f / df - np.round(f / df)) > 1e-6   # off the uniform lattice: a refinement towards a feature
     inside = (f >= lo) & (f <= hi)
     keep = inside & (j % max(1, int(sd / BULK_PER_SD / df)) == 0)
     keep |= ~inside & (np.abs(f) <= reach) & (j % max(1, int(sd / TAIL_PER_SD / df)) == 0)
+    keep |= refined
     if spike_width > 0:
         keep |= np.abs(f) <= 8 * spike_width
     keep |= j == np.searchsorted(f, lo) - 1   # the points bracketing the range, so it is covered

@@ -28,7 +28,7 @@ from scipy import special
 from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
-from . import density_relu, student_t_cf
+from . import density_relu, density_uniform_neuron, student_t_cf
 from .log_interp import LogTable
 from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
 
@@ -288,6 +288,7 @@ class FourierPart:
     spike_width: float  # the narrowest feature the grid must show (σ_b where a relu spike sits on 0)
     tail: float
     f_space: object = None   # f ↦ the part of p(f) written in f-space (besides the spike), or None
+    features: tuple = ()     # f where a pure f-space p is steep (log-like): the grid is refined towards them
 
 
 def _validated(spec: NetworkSpec, x1) -> float:
@@ -331,11 +332,12 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
                                                                         or act.name in _PERIODIC_ZEROS):
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
                            variance=var, spike_width=spike_width, tail=0.0, f_space=_one_laplace_neuron(spec, x1))
-    if n == 1 and spec.prior == "uniform" and sb > 0 and act.name in density_relu.INVERSE:
+    if n == 1 and spec.prior == "uniform" and sb > 0 and not relu:
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
                            variance=var, spike_width=spike_width, tail=0.0,
-                           f_space=lambda f: density_relu.one_uniform_neuron(
-                               f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)))
+                           f_space=lambda f: density_uniform_neuron.one_uniform_neuron(
+                               f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)),
+                           features=density_uniform_neuron.features(x1, sw, sb, act.name))
     if relu and sb == 0 and spec.prior == "gaussian" and n <= density_relu.NO_BIAS_MAX_WIDTH:
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
                            variance=var, spike_width=spike_width, tail=0.0,
@@ -379,6 +381,14 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
                        f_space=f_space)
 
 
+def _refinement(features, df: float, span: float) -> np.ndarray:
+    """Points graded geometrically (ratio 2, down to 1e-13 of δf) towards each feature from both sides, so the
+    grid's trapezoid sums hold the mass of a log-steep feature (the plateau edge of one uniform neuron)."""
+    steps = df * 2.0 ** -np.arange(1, 44)
+    pts = np.concatenate([c + sign * steps for c in features for sign in (1.0, -1.0)] + [np.asarray(features)])
+    return pts[np.abs(pts) <= span]
+
+
 def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
     """Exact density of f(x₁) for a depth-1, i.i.d. ensemble at width spec.width (docs/physics.md §4.3)."""
     part = fourier_part(spec, x1)
@@ -389,6 +399,9 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
         sd = math.sqrt(part.variance)
         df = max(min(sd / 60.0, part.spike_width / 10.0), part.span / _MAX_GRID)
         f, p = _on_uniform_grid(part.step, part.weights, part.span, df)
+        if part.features and len(part.weights) == 1:   # all in f-space: the grid may take any points
+            f = np.union1d(f, _refinement(part.features, f[1] - f[0], part.span))
+            p = np.zeros_like(f)
     else:
         t = np.arange(len(part.weights)) * part.step
         f, rows = np.asarray(grid, dtype=np.float64), max(1, _CHUNK // len(t))

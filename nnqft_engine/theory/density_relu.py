@@ -13,8 +13,8 @@ a sum of two laplace laws (analytic in h: graded Gauss–Legendre) or of two uni
 its kinks in h and p_z's corners the integrand is exactly c₋₁/h + c₀ + c₁h, integrated in closed form). What is
 left, ψ(σ_b t)·Σ_{k≥2} C(N,k) 2^{k−N} C^k, decays like t⁻⁴ (laplace) or t⁻³ (uniform).
 
-One neuron, smooth φ: under laplace p(f) = E_z[L(f; σ_b/√2, σ_w|φ(z)|/√2)] (laplace_mixture); under uniform,
-for monotone φ, E_z[D(f; √3σ_w|φ(z)|)] split at D's kinks through φ⁻¹ (one_uniform_neuron).
+One neuron, smooth φ, laplace: p(f) = E_z[L(f; σ_b/√2, σ_w|φ(z)|/√2)] (laplace_mixture; under uniform see
+density_uniform_neuron). relu × gaussian with σ_b = 0: a variance-gamma mixture (gaussian_no_bias).
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ import numpy as np
 
 from ..cancel import check_cancelled
 from .first_layer import composite_rule, graded_edges, tail_range
-from .neuron_cf import _FORWARD as FORWARD, _INVERSE as INVERSE
 from .neuron_cf_relu_cones import PRIORS, SQRT2, SQRT3, ReluConeCF
 
 P_OFF = 0.5   # P(z ≤ 0): z is symmetric and has no atom
@@ -124,59 +123,6 @@ def one_active_uniform(f: np.ndarray, x1: float, sigma_w: float, sigma_b: float,
         log_ratio = np.where((e1 != 0) & (length > 0), np.log(hi / lo), 0.0)
     pieces = (alpha0 * e0 + alpha1 * e1) * length + alpha1 * e0 * length * mid + alpha0 * e1 * log_ratio
     return pieces.sum(axis=1)
-
-
-def one_uniform_neuron(f: np.ndarray, x1: float, sigma_w: float, sigma_b: float, activation: str,
-                       preactivation_density) -> np.ndarray:
-    """N = 1, uniform prior, monotone φ (erf, tanh, sigmoid, softplus, linear): p(f) = E_z[D(f; √3σ_w|φ(z)|)],
-    D the trapezoid law of U(±√3σ_b) + U(±A). D's kinks in z (√3σ_w|φ(z)| = ||f| ± √3σ_b|, through φ⁻¹), φ's zero
-    and p_z's corners cut the support into pieces on which the integrand is analytic: Gauss–Legendre (4 × 12
-    nodes) on each, so no Fourier inversion (whose Φ ~ t⁻² there would never converge)."""
-    inverse, lo, hi = INVERSE[activation]
-    phi = FORWARD[activation]
-    fa = np.abs(np.asarray(f, dtype=np.float64))[:, None]
-    big, small = max(abs(sigma_w * x1), sigma_b), min(abs(sigma_w * x1), sigma_b)
-    reach, corner = SQRT3 * (big + small), SQRT3 * (big - small)
-    bias, kappa = SQRT3 * sigma_b, SQRT3 * sigma_w
-    with np.errstate(invalid="ignore", divide="ignore"):
-        roots = [inverse(sign * c / kappa) for c in (np.abs(fa - bias), fa + bias) for sign in (1.0, -1.0)]
-    zero = float(inverse(0.0)) if lo < 0.0 < hi else None
-    fixed = [-reach, reach, -corner, corner] + ([zero] if zero is not None else [])
-    cuts = np.concatenate([np.broadcast_to(np.array(fixed), (len(fa), len(fixed)))]
-                          + [np.where(np.isfinite(r), r, reach) for r in roots], axis=1)
-    cuts = np.sort(np.clip(cuts, -reach, reach), axis=1)
-    x, w = np.polynomial.legendre.leggauss(12)
-    u = (np.arange(4)[:, None] + 0.5 * (x[None, :] + 1.0)).ravel() / 4.0          # 4 sub-pieces × 12 nodes
-    wu = np.tile(w / 8.0, 4)
-    out = []
-    rows = max(1, _CHUNK // (cuts.shape[1] * len(u)))
-    for i in range(0, len(fa), rows):
-        check_cancelled()
-        z, wz = _pieces_rule(cuts[i:i + rows], zero, u, wu)
-        amp = np.maximum(kappa * np.abs(phi(z)), 1e-300)
-        far = fa[i:i + rows, :, None]
-        overlap = np.maximum(0.0, np.minimum(amp, far + bias) - np.maximum(-amp, far - bias))
-        values = preactivation_density(z.ravel()).reshape(z.shape) * overlap / (4 * amp * bias)
-        out.append((values * wz).sum(axis=(1, 2)))
-    return np.concatenate(out)
-
-
-def _pieces_rule(cuts: np.ndarray, zero: float | None, u: np.ndarray, wu: np.ndarray):
-    """Nodes and weights (rows × pieces × len(u)) on the pieces between consecutive cuts. A piece on one side of
-    φ's zero is mapped geometrically towards it (z − zero = d_near·(d_far/d_near)^u): D carries a 1/|φ(z)| that
-    would otherwise sit just outside the piece when a root nears the zero."""
-    lo, hi = cuts[:, :-1, None], cuts[:, 1:, None]
-    z, wz = lo + (hi - lo) * u, (hi - lo) * wu
-    if zero is None:
-        return z, wz
-    right, left = lo > zero, hi < zero
-    near = np.where(right, lo - zero, np.where(left, zero - hi, 1.0))
-    far = np.where(right, hi - zero, np.where(left, zero - lo, 1.0))
-    ratio = np.log(far / near)
-    dist = near * np.exp(ratio * u)
-    side = np.where(right, 1.0, -1.0)
-    geometric = right | left
-    return np.where(geometric, zero + side * dist, z), np.where(geometric, dist * ratio * wu, wz)
 
 
 NO_BIAS_MAX_WIDTH = 100   # beyond, the one-active spike weighs N·2^{−N} < 1e-28 and the Fourier route takes over

@@ -1,7 +1,7 @@
 """The exact 1-D density of f(x) at N = 1 and 2 for smooth activations (docs/physics.md §4.3): under laplace one
 neuron in f-space (a mixture of two-laplace laws over z) and two by an inversion whose neuron characteristic
 function is tabulated on log t (log_interp); under uniform one neuron in f-space (trapezoid laws over z, split
-at their kinks through φ⁻¹). Each against an independent inversion."""
+at their kinks, the roots on φ's monotone branches). Each against an independent inversion."""
 import math
 
 import numpy as np
@@ -47,15 +47,17 @@ def test_laplace_small_n_smoothed_is_an_independent_inversion(activation, n):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("activation", ["erf", "softplus", "sigmoid"])
+@pytest.mark.parametrize("activation", ["erf", "softplus", "sigmoid",
+                                        "gelu", "silu", "sin", "cos"])   # with extrema: refused before
 def test_one_neuron_under_uniform_smoothed_is_an_independent_inversion(activation):
     """The f-space law of one neuron under uniform against smoothed_marginal (sinc readout, C₁ by adaptive
     quadrature). p(f) has kinks where |f| = √3σ_b and where |f| ∓ √3σ_b is the image of an end or corner of z's
-    trapezoid: the smoothing rule is split there. Measured: ≤ 1.4e-15 of the peak."""
+    trapezoid or of an extremum of φ: the smoothing rule is split there. Measured: ≤ 1.4e-15 of the peak."""
     spec = NetworkSpec(activation=activation, width=1, prior="uniform", sigma_w=1.5, sigma_b=0.1)
     phi = get_activation(activation).numpy_fn
     a, b, bias = 1.5, 0.1, math.sqrt(3) * 0.1
-    ends = [math.sqrt(3) * (a + b), math.sqrt(3) * (a - b)]
+    extrema = {"gelu": [-0.7517916], "silu": [-1.2784645], "sin": [math.pi / 2], "cos": [0.0, math.pi]}
+    ends = [math.sqrt(3) * (a + b), math.sqrt(3) * (a - b)] + extrema.get(activation, [])
     amps = [math.sqrt(3) * 1.5 * abs(float(phi(np.array(sign * e), 0.0))) for e in ends for sign in (1, -1)]
     singular = {0.0, bias, -bias} | {sign * (amp + k * bias) for amp in amps for k in (1, -1) for sign in (1, -1)}
     want = smoothed_marginal(spec, 1.0, H, PTS)

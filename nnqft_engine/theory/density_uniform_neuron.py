@@ -1,0 +1,123 @@
+"""One neuron under the uniform prior (N = 1), any smooth φ: the output density in f-space (docs/physics.md §4.3).
+
+f = c + a·φ(z) with c ~ U(±√3σ_b) and a ~ U(±√3σ_w): given z, a sum of two uniforms, so
+
+    p(f) = E_z[D(f; √3σ_w|φ(z)|)],   D(f; A) = |[−A, A] ∩ [|f| − √3σ_b, |f| + √3σ_b]| / (4A·√3σ_b),
+
+the trapezoid law. D kinks in z where √3σ_w|φ(z)| = ||f| ± √3σ_b|; with those roots, φ's zeros and extrema and
+p_z's corners as cuts, the integrand is analytic on every piece: Gauss–Legendre (4 × 12 nodes) on each, mapped
+geometrically towards the nearest zero of φ (D carries a 1/|φ(z)|). No Fourier inversion, whose Φ ~ t⁻² here would never
+converge. The roots: φ is monotone between its extrema on the pre-activation's bounded support, so each branch is
+inverted by bisection (every φ alike: erf … linear, and gelu, silu, sin, cos with their extrema).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import optimize
+
+from ..activations import get_activation
+from ..cancel import check_cancelled
+
+SQRT3 = math.sqrt(3.0)
+_CHUNK = 1 << 18
+_SCAN = 4001          # grid on which φ's extrema and zeros are bracketed before brentq
+_BISECTIONS = 64      # halvings of a branch: below one ulp of z
+
+
+def _special_points(phi, dphi, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """(extrema, zeros) of φ inside (−reach, reach), each bracketed on a grid and refined by brentq."""
+    grid = np.linspace(-reach, reach, _SCAN)
+    out = []
+    for g in (dphi, phi):
+        vals = g(grid)
+        found = list(grid[1:-1][vals[1:-1] == 0.0])
+        for i in np.flatnonzero(np.sign(vals[:-1]) * np.sign(vals[1:]) < 0):
+            found.append(optimize.brentq(g, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-15))
+        out.append(np.array(sorted(found)))
+    return out[0], out[1]
+
+
+def features(x1: float, sigma_w: float, sigma_b: float, activation: str) -> tuple[float, ...]:
+    """f where p is steep: ±√3σ_b, the edge of the plateau that a neuron with a tiny |φ(z)| leaves (log-steep
+    where φ is small on much of z's support, as gelu's left tail at σ_w = 3), and ±(√3σ_b ± √3σ_w|φ|) at φ's
+    extrema (the law of |φ(z)| has a 1/√ edge there)."""
+    act = get_activation(activation)
+    reach = SQRT3 * (abs(sigma_w * x1) + sigma_b)
+    extrema, _ = _special_points(lambda z: act.numpy_fn(np.asarray(z, dtype=np.float64), 0.0),
+                                 lambda z: act.numpy_grad(np.asarray(z, dtype=np.float64), 0.0), reach)
+    bias = SQRT3 * sigma_b
+    out = {bias}
+    for z in extrema:
+        amp = SQRT3 * sigma_w * abs(float(act.numpy_fn(np.array(z), 0.0)))
+        out |= {bias + amp, abs(bias - amp)}
+    return tuple(sorted(sign * c for c in out for sign in (1.0, -1.0)))
+
+
+def _branch_roots(phi, lo: float, hi: float, y: np.ndarray) -> np.ndarray:
+    """z in [lo, hi] with φ(z) = y (φ monotone there); nan where y is outside φ's range on the branch."""
+    f_lo, f_hi = phi(np.array(lo)), phi(np.array(hi))
+    rising = f_hi >= f_lo
+    inside = (y >= min(f_lo, f_hi)) & (y <= max(f_lo, f_hi))
+    a, b = np.full(y.shape, lo), np.full(y.shape, hi)
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (a + b)
+        below = (phi(mid) < y) == rising
+        a, b = np.where(below, mid, a), np.where(below, b, mid)
+    return np.where(inside, 0.5 * (a + b), np.nan)
+
+
+def one_uniform_neuron(f: np.ndarray, x1: float, sigma_w: float, sigma_b: float, activation: str,
+                       preactivation_density) -> np.ndarray:
+    """p(f) at N = 1 under the uniform prior (σ_b > 0), φ any smooth activation."""
+    act = get_activation(activation)
+    phi = lambda z: act.numpy_fn(np.asarray(z, dtype=np.float64), 0.0)      # noqa: E731
+    dphi = lambda z: act.numpy_grad(np.asarray(z, dtype=np.float64), 0.0)   # noqa: E731
+    fa = np.abs(np.asarray(f, dtype=np.float64))[:, None]
+    big, small = max(abs(sigma_w * x1), sigma_b), min(abs(sigma_w * x1), sigma_b)
+    reach, corner = SQRT3 * (big + small), SQRT3 * (big - small)
+    bias, kappa = SQRT3 * sigma_b, SQRT3 * sigma_w
+    extrema, zeros = _special_points(phi, dphi, reach)
+    ends = np.concatenate([[-reach], extrema, [reach]])
+    levels = [c / kappa for c in (np.abs(fa[:, 0] - bias), fa[:, 0] + bias)]
+    roots = [_branch_roots(phi, lo, hi, sign * level)
+             for lo, hi in zip(ends[:-1], ends[1:]) for level in levels for sign in (1.0, -1.0)]
+    fixed = np.concatenate([ends, [-corner, corner], zeros])
+    cuts = np.concatenate([np.broadcast_to(fixed, (len(fa), len(fixed)))]
+                          + [np.where(np.isfinite(r), r, reach)[:, None] for r in roots], axis=1)
+    cuts = np.sort(np.clip(cuts, -reach, reach), axis=1)
+    x, w = np.polynomial.legendre.leggauss(12)
+    u = (np.arange(4)[:, None] + 0.5 * (x[None, :] + 1.0)).ravel() / 4.0          # 4 sub-pieces × 12 nodes
+    wu = np.tile(w / 8.0, 4)
+    out = []
+    rows = max(1, _CHUNK // (cuts.shape[1] * len(u)))
+    for i in range(0, len(fa), rows):
+        check_cancelled()
+        z, wz = _pieces_rule(cuts[i:i + rows], zeros, u, wu)
+        amp = np.maximum(kappa * np.abs(phi(z)), 1e-300)
+        far = fa[i:i + rows, :, None]
+        overlap = np.maximum(0.0, np.minimum(amp, far + bias) - np.maximum(-amp, far - bias))
+        values = preactivation_density(z.ravel()).reshape(z.shape) * overlap / (4 * amp * bias)
+        out.append((values * wz).sum(axis=(1, 2)))
+    return np.concatenate(out)
+
+
+def _pieces_rule(cuts: np.ndarray, zeros: np.ndarray, u: np.ndarray, wu: np.ndarray):
+    """Nodes and weights (rows × pieces × len(u)) on the pieces between consecutive cuts. A piece strictly on one
+    side of its nearest zero of φ is mapped geometrically towards it (z − zero = d_near·(d_far/d_near)^u): D carries
+    a 1/|φ(z)| that would otherwise sit just outside the piece when a root nears the zero."""
+    lo, hi = cuts[:, :-1, None], cuts[:, 1:, None]
+    z, wz = lo + (hi - lo) * u, (hi - lo) * wu
+    if not len(zeros):
+        return z, wz
+    mid = 0.5 * (lo + hi)
+    zero = zeros[np.argmin(np.abs(mid[..., None] - zeros), axis=-1)]
+    right, left = lo > zero, hi < zero
+    near = np.where(right, lo - zero, np.where(left, zero - hi, 1.0))
+    far = np.where(right, hi - zero, np.where(left, zero - lo, 1.0))
+    ratio = np.log(far / near)
+    dist = near * np.exp(ratio * u)
+    side = np.where(right, 1.0, -1.0)
+    geometric = right | left
+    return np.where(geometric, zero + side * dist, z), np.where(geometric, dist * ratio * wu, wz)
