@@ -25,6 +25,28 @@ def clt_window(open_window):
     return open_window(state)
 
 
+def _chi2_sf(r, bin_probability: np.ndarray) -> tuple[float, int]:
+    """(χ² survival probability, bins used) of the histogram's counts against the expected probability per bin,
+    over the bins expecting ≥ 20 networks."""
+    from scipy import stats
+    n = r.progress.done
+    counts, expected = r.density * np.diff(r.edges) * n, bin_probability * n
+    keep = expected >= 20
+    chi2 = float((((counts[keep] - expected[keep]) ** 2) / expected[keep]).sum())
+    return float(stats.chi2.sf(chi2, keep.sum())), int(keep.sum())
+
+
+def _exact_and_gaussian_sf(r) -> tuple[float, float, int]:
+    """χ² survival probabilities of the histogram against the exact density's bin means and against the NNGP
+    Gaussian on the same bins (the bins where the exact density expects ≥ 20 networks)."""
+    from scipy import stats
+    exact = r.exact.bin_mean * np.diff(r.edges)
+    sf_exact, used = _chi2_sf(r, exact)
+    gauss = np.diff(stats.norm.cdf(r.edges / np.sqrt(r.k[0, 0])))
+    sf_gauss, _ = _chi2_sf(r, np.where(exact * r.progress.done >= 20, gauss, 0.0))
+    return sf_exact, sf_gauss, used
+
+
 def test_clt_preset_carries_and_draws_the_exact_density_with_its_spike(clt_window):
     w = clt_window
     v = w.views["outputs"]
@@ -111,7 +133,6 @@ def test_clt_preset_switched_to_a_non_gaussian_prior_still_draws_the_exact_densi
 def test_sin_and_cos_under_heavy_tailed_priors_draw_the_exact_density(clt_window, activation, prior):
     """Refused before (sin/cos × laplace, student-t at N = 2): now drawn, and the bin averages agree with the
     histogram of the preset's 50 000 networks (χ² over bins expecting ≥ 20; fixed seed)."""
-    from scipy import stats
     w = clt_window
     w.update_state(activation=activation, prior=prior, ensemble=50_000)
     v = w.views["outputs"]
@@ -121,14 +142,8 @@ def test_sin_and_cos_under_heavy_tailed_priors_draw_the_exact_density(clt_window
     assert np.all(e.p >= 0) and e.atom_weight == 0.0
     x, y = v.exact_curve.getData()
     assert np.array_equal(x, e.f) and np.array_equal(y, e.p)
-    width = np.diff(r.edges)
-    n = r.progress.done
-    counts, expected = r.density * width * n, e.bin_mean * width * n
-    keep = expected >= 20
-    chi2 = float((((counts[keep] - expected[keep]) ** 2) / expected[keep]).sum())
-    assert keep.sum() > 30 and stats.chi2.sf(chi2, keep.sum()) > 1e-4
-    gauss = np.diff(stats.norm.cdf(r.edges / np.sqrt(r.k[0, 0]))) * n      # the NNGP is rejected on the same bins
-    assert stats.chi2.sf(float((((counts[keep] - gauss[keep]) ** 2) / gauss[keep]).sum()), keep.sum()) < 1e-6
+    sf_exact, sf_gauss, used = _exact_and_gaussian_sf(r)
+    assert used > 30 and sf_exact > 1e-4 and sf_gauss < 1e-6     # the NNGP is rejected on the same bins
 
 
 def test_relu_without_biases_draws_the_closed_form_density_and_its_atom(clt_window):
@@ -136,7 +151,6 @@ def test_relu_without_biases_draws_the_closed_form_density_and_its_atom(clt_wind
     with the all-off atom ¼ drawn as a point mass; bin averages plus the atom agree with the histogram of 50 000
     networks (χ², fixed seed)."""
     from PySide6 import QtWidgets
-    from scipy import stats
     w = clt_window
     w.update_state(sigma_b=0.0, ensemble=50_000)
     v = w.views["outputs"]
@@ -152,14 +166,10 @@ def test_relu_without_biases_draws_the_closed_form_density_and_its_atom(clt_wind
     v.atom_line.label.updatePosition()
     label, box = v.atom_line.label.sceneBoundingRect(), v.hist.getViewBox().sceneBoundingRect()
     assert box.left() <= label.left() and label.right() <= box.right()
-    width = np.diff(r.edges)
-    n = r.progress.done
-    expected = e.bin_mean * width * n
-    expected[np.searchsorted(r.edges, 0.0, side="right") - 1] += e.atom_weight * n
-    counts = r.density * width * n
-    keep = expected >= 20
-    chi2 = float((((counts[keep] - expected[keep]) ** 2) / expected[keep]).sum())
-    assert keep.sum() > 30 and stats.chi2.sf(chi2, keep.sum()) > 1e-4
+    expected = e.bin_mean * np.diff(r.edges)
+    expected[np.searchsorted(r.edges, 0.0, side="right") - 1] += e.atom_weight   # the atom's bin
+    sf, used = _chi2_sf(r, expected)
+    assert used > 30 and sf > 1e-4
 
 
 @pytest.mark.parametrize("activation", ["gelu", "cos"])
@@ -167,18 +177,11 @@ def test_one_neuron_with_extrema_under_uniform_draws_the_exact_density(clt_windo
     """Refused before (N = 1 under uniform was in f-space only for monotone φ): gelu and cos at N = 1, the bin
     averages against the histogram of 50 000 networks (χ², fixed seed); the NNGP Gaussian rejected on the same
     bins."""
-    from scipy import stats
     w = clt_window
     w.update_state(activation=activation, prior="uniform", width=1, ensemble=50_000)
     r = w.views["outputs"].last_result
     e = r.exact
     assert e is not None and r.exact_reason == "", r.exact_reason
     assert np.all(e.p >= 0) and e.atom_weight == 0.0
-    width = np.diff(r.edges)
-    n = r.progress.done
-    counts, expected = r.density * width * n, e.bin_mean * width * n
-    keep = expected >= 20
-    chi2 = float((((counts[keep] - expected[keep]) ** 2) / expected[keep]).sum())
-    assert keep.sum() > 30 and stats.chi2.sf(chi2, keep.sum()) > 1e-4
-    gauss = np.diff(stats.norm.cdf(r.edges / np.sqrt(r.k[0, 0]))) * n
-    assert stats.chi2.sf(float((((counts[keep] - gauss[keep]) ** 2) / gauss[keep]).sum()), keep.sum()) < 1e-6
+    sf_exact, sf_gauss, used = _exact_and_gaussian_sf(r)
+    assert used > 30 and sf_exact > 1e-4 and sf_gauss < 1e-6     # the NNGP is rejected on the same bins
