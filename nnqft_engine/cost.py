@@ -25,6 +25,9 @@ RELU_SPHERE_PAIR_S = 0.06        # relu at d > 1: one split (cubed-sphere) rule 
 RELU_SPHERE_T_PAIR_S = 1.0       # the same under student-t (graded cells, numerical radial moments)
 RELU_MIXTURE_PAIR_S = 0.02       # relu, > 3 live parameters, laplace / student-t: the scale-mixture rule (§4.2),
                                  # measured ~0.01 s per pair for E[φφ] and E[φ′φ′] (laplace, 3·10⁵ nodes)
+RELU_POLYTOPE_PAIR_S = {4: 0.01, 5: 0.025, 6: 0.09}   # relu × uniform / laplace by live parameters (§4.2),
+                                 # measured E[φφ] + E[φ′φ′] per pair: 0.5 / 5 ms (uniform / laplace) at 4, 3 / 11 at
+                                 # 5, 18 / 45 at 6
 ERF_MIXTURE_PAIR_S = 0.03        # erf at d > 1, laplace / student-t: simplex × radial rule, measured ~0.013 s per pair
 TABLE_NODE_S = 1e-4              # propagator table: per node, plus a quadratic term (long distances cost more)
 TABLE_NODE2_S = 3e-8
@@ -134,7 +137,9 @@ def kernel_cost(spec: NetworkSpec, n_points: int, *, factor: float = 1.0) -> Cos
         seconds += pairs * PRIOR_PAIR_S
     if spec.input_dim > 1 and spec.activation == "relu" and spec.prior not in ("gaussian", "rademacher"):
         live = spec.input_dim * (spec.sigma_w > 0) + (spec.sigma_b > 0)
-        if live > 3 and spec.prior in ("laplace", "student-t"):
+        if spec.prior in ("uniform", "laplace") and live in RELU_POLYTOPE_PAIR_S:
+            seconds += pairs * RELU_POLYTOPE_PAIR_S[live]
+        elif live > 3 and spec.prior in ("laplace", "student-t"):
             seconds += 1.0 + pairs * RELU_MIXTURE_PAIR_S
         else:
             seconds += pairs * (RELU_SPHERE_T_PAIR_S if spec.prior == "student-t" else RELU_SPHERE_PAIR_S)

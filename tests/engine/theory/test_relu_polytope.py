@@ -100,3 +100,12 @@ def test_supported_range():
     assert not relu_polytope.supported(spec(prior="laplace", input_dim=6))          # seven live: too dear
     assert not relu_polytope.supported(spec(prior="student-t", input_dim=3))        # the scale mixture
     assert not relu_polytope.supported(NetworkSpec(activation="tanh", prior="uniform", input_dim=3))
+
+
+def test_the_cost_model_prices_the_polytope_rule_by_live_parameters():
+    from nnqft_engine.cost import RELU_POLYTOPE_PAIR_S, kernel_cost
+    cost = [kernel_cost(NetworkSpec(activation="relu", prior="uniform", input_dim=d), 16).seconds for d in (3, 4, 5)]
+    assert cost[0] < cost[1] < cost[2]
+    pairs = 16**2 / 2 + 16
+    assert cost[2] - kernel_cost(NetworkSpec(activation="erf", prior="uniform", input_dim=5), 16).seconds \
+        == pytest.approx(pairs * RELU_POLYTOPE_PAIR_S[6])
