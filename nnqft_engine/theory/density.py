@@ -28,7 +28,7 @@ from scipy import special
 from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
-from . import density_relu, density_uniform_neuron, student_t_cf
+from . import density_relu, density_relu_no_bias, density_uniform_neuron, student_t_cf
 from .log_interp import LogTable
 from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
 
@@ -338,11 +338,14 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
                            f_space=lambda f: density_uniform_neuron.one_uniform_neuron(
                                f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)),
                            features=density_uniform_neuron.features(x1, sw, sb, act.name))
-    if relu and sb == 0 and spec.prior == "gaussian" and n <= density_relu.NO_BIAS_MAX_WIDTH:
+    no_bias = relu and sb == 0 and spec.prior in density_relu_no_bias.PRIORS and n <= density_relu_no_bias.MAX_WIDTH
+    if no_bias and spec.prior == "gaussian":
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
                            variance=var, spike_width=spike_width, tail=0.0,
-                           f_space=lambda f: density_relu.gaussian_no_bias(f, x1, sw, n))
-    if cones:   # the neuron's characteristic function in closed form: any T is cheap
+                           f_space=lambda f: density_relu_no_bias.f_space("gaussian", f, x1, sw, n))
+    if no_bias:   # k ≤ 2 active neurons in f-space, the rest (~t⁻³) inverted with χ in closed form
+        t_max, phi_rem, nodes = 1e7 / sd, density_relu_no_bias.remainder(spec.prior, x1, sw, n), None
+    elif cones:   # the neuron's characteristic function in closed form: any T is cheap
         t_max, phi_rem, nodes = 1e7 / sd, _closed_form_remainder(spec, x1), None
     else:
         t_max, phi_rem, nodes = _quadrature_remainder(spec, x1, act, sd, sd_z, p_off)
@@ -355,7 +358,8 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     if beyond * sd > 1e-6 and act.name == "relu" and sb == 0:
         raise SpecError(f"with σ_b = 0 the density of f has a logarithmic spike at 0 (one active neuron with a small "
                         f"pre-activation) that no Fourier grid resolves under the {spec.prior} prior (under the "
-                        "gaussian prior it is a closed form): raise σ_b (0.01 is enough), or sample")
+                        "gaussian and uniform priors it is written in f-space): raise σ_b (0.01 is enough), or "
+                        "sample")
     if beyond * sd > 1e-6:
         raise SpecError(f"the characteristic function of f decays too slowly here (cutting it at T = {t_max:.3g} "
                         f"errs by {beyond:.1e} in the density) to invert on a grid: raise N or σ_b, or sample")
@@ -373,7 +377,10 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     rows = max(1, _CHUNK // (nodes or 16))
     phi = np.concatenate([_checked(phi_rem, t[i:i + rows]) for i in range(0, len(t), rows)])
     f_space = None
-    if cones:
+    if no_bias:
+        def f_space(f):
+            return density_relu_no_bias.f_space(spec.prior, f, x1, sw, n)
+    elif cones:
         def f_space(f):
             return n * p_off ** (n - 1) * density_relu.one_active(spec.prior, f, x1, sw, sb, n,
                                                                    lambda z: preactivation_density(spec, x1, z))

@@ -14,7 +14,7 @@ its kinks in h and p_z's corners the integrand is exactly c₋₁/h + c₀ + c�
 left, ψ(σ_b t)·Σ_{k≥2} C(N,k) 2^{k−N} C^k, decays like t⁻⁴ (laplace) or t⁻³ (uniform).
 
 One neuron, smooth φ, laplace: p(f) = E_z[L(f; σ_b/√2, σ_w|φ(z)|/√2)] (laplace_mixture; under uniform see
-density_uniform_neuron). relu × gaussian with σ_b = 0: a variance-gamma mixture (gaussian_no_bias).
+density_uniform_neuron). relu with σ_b = 0: density_relu_no_bias.
 """
 from __future__ import annotations
 
@@ -124,41 +124,3 @@ def one_active_uniform(f: np.ndarray, x1: float, sigma_w: float, sigma_b: float,
     pieces = (alpha0 * e0 + alpha1 * e1) * length + alpha1 * e0 * length * mid + alpha0 * e1 * log_ratio
     return pieces.sum(axis=1)
 
-
-NO_BIAS_MAX_WIDTH = 100   # beyond, the one-active spike weighs N·2^{−N} < 1e-28 and the Fourier route takes over
-
-
-def gaussian_no_bias(f: np.ndarray, x1: float, sigma_w: float, width: int) -> np.ndarray:
-    """relu × gaussian with σ_b = 0, the atom 2^{−N} at 0 aside (docs/physics.md §4.3). z = σ_w x w, so an active
-    neuron (probability ½) adds s·αw, s = σ_w²|x|/√N, a product of two standard normals whose characteristic
-    function is (1 + s²t²)^{−1/2}. With k of the N active, f/s has (1 + t²)^{−k/2}, the variance-gamma density
-    p_k(y) = (|y|/2)^ν K_ν(|y|)/(√π Γ(k/2)), ν = (k − 1)/2 (Basset's integral), so
-    p(f) = Σ_{k≥1} C(N, k) 2^{−N} p_k(f/s)/s. k = 1 is K₀(|y|)/π, a logarithmic spike: on a grid through 0 (spacing
-    δ, the smallest |f|/s > 0) it enters within 64δ of 0 as its mean over each grid cell, (1/πδ)∫ K₀ over the cell,
-    so the grid's trapezoid sums hold its mass; elsewhere, and on other grids, as point values."""
-    from scipy import special
-
-    s = sigma_w * sigma_w * abs(x1) / math.sqrt(width)
-    y = np.abs(np.asarray(f, dtype=np.float64)) / s
-    zero = y == 0
-    yz = np.where(zero, 1.0, y)
-    out = np.zeros_like(y)
-    for k in range(1, width + 1):
-        nu = (k - 1) / 2
-        log_w = (special.gammaln(width + 1) - special.gammaln(k + 1) - special.gammaln(width - k + 1)
-                 - width * math.log(2.0) - 0.5 * math.log(math.pi) - special.gammaln(k / 2))
-        with np.errstate(divide="ignore"):
-            log_p = nu * np.log(yz / 2) + np.log(special.kve(nu, yz)) - yz
-        term = np.exp(log_w + log_p)
-        if k == 1:
-            term = np.where(zero, math.inf, term)
-            if zero.any() and (~zero).any():
-                step = float(y[~zero].min())       # the grid's spacing
-                near = y <= 64 * step
-                u = np.asarray(f, dtype=np.float64)[near] / s
-                ik0 = lambda v: np.sign(v) * special.iti0k0(np.abs(v))[1]   # noqa: E731  ∫₀^v K₀, odd
-                term[near] = math.exp(log_w) * (ik0(u + step / 2) - ik0(u - step / 2)) / step
-        else:    # (y/2)^ν K_ν(y) → Γ(ν)/2 as y → 0
-            term = np.where(zero, math.exp(log_w + special.gammaln(nu) - math.log(2.0)), term)
-        out += term
-    return out / s

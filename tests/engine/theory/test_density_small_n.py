@@ -170,3 +170,32 @@ def test_relu_gaussian_without_biases_is_the_variance_gamma_mixture():
         assert not d.atom_in_p and d.atom_weight == pytest.approx(0.5**n)
         assert np.all(np.isfinite(d.p) & (d.p >= 0))
         assert np.trapezoid(d.p, d.f) == pytest.approx(1 - 0.5**n, abs=3e-5)
+
+
+def test_relu_uniform_without_biases_by_the_number_of_active_neurons():
+    """σ_b = 0 under uniform: one active neuron's law p₁ (closed form) and χ against quadrature over w, p₂ = p₁ * p₁
+    against an adaptive convolution; the density on its grid non-negative, of mass 1 − 2^{−N} and of the exact
+    variance."""
+    from nnqft_engine.theory import density_relu_no_bias as nb
+
+    pdf = lambda u: 1 / (2 * math.sqrt(3)) if abs(u) <= math.sqrt(3) else 0.0   # noqa: E731
+    for y in (0.05, 0.7, 2.0):
+        ref = 2 * integrate.quad(lambda w: pdf(w) * pdf(y / w) / w, y / math.sqrt(3), math.sqrt(3),
+                                 epsabs=0, epsrel=1e-13)[0]
+        assert nb.one_active("uniform", np.array([y]))[0] == pytest.approx(ref, rel=1e-12)
+    for t in (0.3, 2.0, 15.0):
+        ref = 2 * integrate.quad(lambda w: pdf(w) * math.sin(math.sqrt(3) * t * w) / (math.sqrt(3) * t * w), 0,
+                                 math.sqrt(3), limit=400, epsabs=0, epsrel=1e-13)[0]
+        assert nb.characteristic("uniform", np.array([t]))[0] == pytest.approx(ref, rel=1e-12)
+    p1 = lambda u: float(nb.one_active("uniform", np.array([u]))[0])   # noqa: E731
+    for y in (0.0, 0.4, 2.5):
+        lo, hi = max(-3.0, y - 3.0), min(3.0, y + 3.0)
+        ref = integrate.quad(lambda u: p1(u) * p1(y - u), lo, hi, points=sorted({0.0, y} - {lo, hi}), limit=800,
+                             epsabs=1e-15, epsrel=1e-12)[0]
+        assert nb.two_active("uniform", np.array([y]))[0] == pytest.approx(ref, rel=1e-11)
+    for n in (1, 2, 3, 5, 20):
+        d = output_density(NetworkSpec(activation="relu", prior="uniform", width=n, sigma_w=1.5, sigma_b=0.0), 1.0)
+        assert not d.atom_in_p and d.atom_weight == pytest.approx(0.5**n)
+        assert np.all(np.isfinite(d.p) & (d.p >= 0))
+        assert np.trapezoid(d.p, d.f) == pytest.approx(1 - 0.5**n, abs=1e-5)
+        assert np.trapezoid(d.p * d.f**2, d.f) == pytest.approx(d.variance, rel=1e-5)
