@@ -32,6 +32,15 @@ class Legend(pg.LegendItem):
         self.updateGeometry()
 
 
+def legend_columns(entry_widths: list[float], width: float) -> int:
+    """The most columns whose entries (filled row by row, each column as wide as its widest entry) fit in
+    `width`: sizing every column by the widest entry overall put a three-entry legend in three rows at 720p."""
+    for cols in range(len(entry_widths), 1, -1):
+        if sum(max(entry_widths[c::cols]) for c in range(cols)) <= width:
+            return cols
+    return 1
+
+
 def collapse(item, empty: bool) -> None:
     """Hide a layout item and give its room back (empty), or show it again."""
     item.setVisible(not empty)

@@ -141,7 +141,7 @@ def marker_label_problems(view) -> list[str]:
     return bad
 
 
-MIN_DATA_PX = 50   # below this an axis at the presentation font shows at most two tick labels, curves squashed
+MIN_DATA_PX = 60   # below this an axis at the presentation font shows at most two or three tick labels
 
 
 def plot_sizes(view) -> tuple[dict[str, list[int]], list[str]]:

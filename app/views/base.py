@@ -204,6 +204,7 @@ class ViewBase(QtWidgets.QWidget):
         cell = layout.addLayout(row=row, col=col, colspan=colspan, rowspan=rowspan)
         cell.setContentsMargins(0, 0, 0, 0)
         cell.setSpacing(0)
+        cell.layout.setRowStretchFactor(0, 1)   # room beyond what legend and note need goes to the data
         # No context menus on stage: enableMenu=False also skips building them (a third of start-up per plot).
         plot = cell.addPlot(row=0, col=0, title=title, enableMenu=False,
                             viewBox=plotting.SteadyViewBox(enableMenu=False), **kw)
@@ -224,6 +225,7 @@ class ViewBase(QtWidgets.QWidget):
         legend = plotting.Legend(labelTextSize=f"{plotting.LEGEND_PT}pt", colCount=4, horSpacing=14)
         legend.setBrush(None)
         legend.setPen(None)
+        legend.layout.setContentsMargins(6, 2, 6, 2)   # no frame to keep clear of: the 9 px default took data rows
         cell.addItem(legend, row=1, col=0)
         plot.legend = legend   # PlotItem.addItem(name=…) fills it
         plotting.collapse(legend, True)
@@ -288,8 +290,9 @@ class ViewBase(QtWidgets.QWidget):
         relaid = note is not None and note.set_wrap(width)
         legend = plot.legend
         if legend is not None and legend.items:
-            widest = max(s.boundingRect().width() + lab.itemRect().width() + 20 for s, lab in legend.items)
-            cols = int(max(1, min(len(legend.items), width // max(widest, 1.0))))
+            gap = legend.layout.horizontalSpacing()   # between a sample and its label, and between entries
+            cols = plotting.legend_columns([s.boundingRect().width() + lab.itemRect().width() + 2 * gap + 4
+                                            for s, lab in legend.items], width - 12 + gap)   # 12: margins
             relaid = relaid or cols != legend.columnCount
             legend.setColumnCount(cols)
         if resized and relaid and self._room.holding:

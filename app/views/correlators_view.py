@@ -39,10 +39,8 @@ class CorrelatorsView(ViewBase):
         yield
         # |G_c| falls from the top left: the legend goes top right, the slopes bottom left.
         self.sw_plot = self.add_plot(self.canvas, 1, 1, "Width sweep at x₁", "width N", "|G_c|")
-        # The second row carries the sweep's two legend rows and its slopes: the first row gets more of the
-        # spare height, or at 1280×720 G2 keeps less than 60 px of data while G4 has 190.
-        self.canvas.ci.layout.setRowStretchFactor(0, 3)
-        self.canvas.ci.layout.setRowStretchFactor(1, 2)
+        # The second row carries the sweep's two legend rows and its slopes, which the row's preferred height
+        # already holds: spare height is shared equally (3:2 for the first row left the sweep ~70 px at 720p).
         yield
         self.sw_plot.setLogMode(x=True, y=True)
         self.log_axis(self.sw_plot, "left")
@@ -173,12 +171,14 @@ class CorrelatorsView(ViewBase):
         self._data["sweep_widths"] = w
         self._data["sweep_G4c_err"] = np.asarray(sw.g4_err, dtype=float)
         self._data["sweep_G6c_err"] = np.asarray(sw.g6_err, dtype=float)
-        parts = [f"{lab} slope {s:+.2f} ± {e:.2f}" if np.isfinite(s) else note for lab, s, e, note in
-                 (("|G4c|", sw.slope4, sw.slope4_err, sw.g4_note), ("|G6c|", sw.slope6, sw.slope6_err, sw.g6_note))
-                 if np.isfinite(s) or note]
-        txt = "\n".join(parts) + (f"\n(theory −1, −2; {sw.ensemble:,} networks per width; "
-                                   "▽: upper limit |Ĝ| + 2σ where |Ĝ| < 3σ)")
-        self.sw_note.setText(txt + ("\ntheory: " + sw.reason if sw.reason else ""))
+        # Short lines: at 1280×720 four wrapped ones left the sweep ~70 px of data.
+        fits = [(lab, s, e, note) for lab, s, e, note in
+                (("|G4c|", sw.slope4, sw.slope4_err, sw.g4_note), ("|G6c|", sw.slope6, sw.slope6_err, sw.g6_note))]
+        slopes = [f"{lab.strip('|')} {s:+.2f} ± {e:.2f}".replace("-", "−") for lab, s, e, _ in fits if np.isfinite(s)]
+        lines = ([f"slope {', '.join(slopes)}"] if slopes else []) \
+            + [note for _, s, _, note in fits if not np.isfinite(s) and note]
+        lines += [f"theory −1, −2; {sw.ensemble:,} networks per width", "▽ upper limit |Ĝ| + 2σ where |Ĝ| < 3σ"]
+        self.sw_note.setText("\n".join(lines) + ("\ntheory: " + sw.reason if sw.reason else ""))
 
     def _sweep_error_bars(self, name: str, w: np.ndarray, v: np.ndarray, err: np.ndarray, color, lw: float) -> None:
         """±1σ bars in the log-log sweep; significant points have |Ĝ| ≥ 3σ, so |Ĝ| − σ > 0."""

@@ -19,7 +19,11 @@ from .base import ViewBase
 
 def _brief(reason: str, limit: int = 70) -> str:
     """A refusal's first clause for the note under a plot (five wrapped lines squeezed the plots at 720p); the
-    whole reason goes in the note's tooltip."""
+    whole reason goes in the note's tooltip. The note already names the density, so the reason's own "the exact
+    … density" subject is dropped."""
+    for subject in ("the exact output density ", "the exact joint density ", "the exact density here "):
+        if reason.startswith(subject):
+            reason = reason[len(subject):]
     if len(reason) <= limit:
         return reason
     cuts = [i for i in (reason.find(m) for m in (" (", ": ", "; ", " — ")) if i >= 20]
@@ -99,13 +103,17 @@ class OutputsView(ViewBase):
         self.joint = self.add_plot(self.canvas, 0, 1, "Joint (f(x₁), f(x₂))", "f(x₁)", "f(x₂)", rowspan=2)
         yield
         self.funcs = self.add_plot(self.canvas, 1, 0, "Sampled networks f(x)", "x", "f(x)")
+        # The histogram's cell also holds a legend and a note (~110 px at 720p): room beyond what the cells ask
+        # for goes mostly to it (shared equally, its data was ~80 px tall at 1280×720 presentation).
+        self.canvas.ci.layout.setRowStretchFactor(0, 2)
+        self.canvas.ci.layout.setRowStretchFactor(1, 1)
         yield
         self.hist_note = self.add_note(self.hist)
         self.hist_curve = self.hist.plot(name="ensemble")
         self.gauss_curve = self.hist.plot(name="NNGP (N = ∞)")
         self.exact_curve = self.hist.plot(name="exact density")
         self.exact_bins = self.hist.plot()   # dotted: the exact density per bin (the note says so)
-        self.edge_curve = self.hist.plot(name="Edgeworth series (truncated)")
+        self.edge_curve = self.hist.plot(name="Edgeworth (truncated)")   # short: two legend columns at 720p
         # the atom sits at 0, mid-plot: its label starts just right of it (centred, it ran over the y axis)
         self.atom_line = pg.InfiniteLine(pos=0.0, angle=90, movable=False, label="atom",
                                          labelOpts={**plotting.MARKER_LABEL, "anchors": [(-0.03, 0), (-0.03, 0)]})

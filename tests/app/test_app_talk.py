@@ -230,20 +230,42 @@ def test_svg_export_has_the_widget_size_and_renders_like_the_png(window, tmp_pat
     assert diff.mean() < 12 and np.percentile(diff, 95) < 60, (diff.mean(), np.percentile(diff, 95))
 
 
+def test_at_720p_the_histogram_and_the_width_sweep_keep_a_projectable_data_area(window, qtbot):
+    """At 1280×720 presentation the histogram shares its cell with a legend and a note: it once kept ~80 px of
+    data (less than the sampled functions under it) and the sweep ~70 px under its four-line note. Measured once
+    the layout has settled (the rows under the plots keep their room for HOLD_S while results stream in)."""
+    from app.selftest_checks import plot_sizes
+    from app.views.room import HOLD_S
+    w = window()
+    small_presets(w)
+    w.set_presentation(True, size=(1280, 720))
+    sizes = {}
+    for name in ("1-clt", "2-interactions"):
+        w.apply_preset(next(p for p in w.presets if p.name == name))
+        qtbot.wait(int(HOLD_S * 1000) + 300)
+        sizes.update(plot_sizes(w.current_view())[0])
+    hist, funcs = sizes["Distribution of f(x₁)"][1], sizes["Sampled networks f(x)"][1]
+    assert hist >= 100 and hist > funcs >= 70, sizes
+    assert sizes["Width sweep at x₁"][1] >= 70, sizes
+    assert w.views["outputs"].hist.legend.columnCount == 2   # three entries in two rows, not three
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
-def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, size):
+def test_no_view_is_cut_off_in_presentation_mode_on_any_preset(window, qtbot, size):
     """Long titles or legends widen a column of plots; the canvas must still fit its view, marker labels
     their plot, and every plot keep a data area a projector can show (checked after each preset, on the preset's
     own view, the dock shown)."""
     from app.selftest_checks import clipped_canvases, marker_label_problems, plot_sizes
+    from app.views.room import HOLD_S
     w = window()
     w.set_presentation(True, size=size)
     for preset in w.presets:
         w.apply_preset(preset)
         view = w.current_view()
         w.grab()
-        QtWidgets.QApplication.processEvents()   # the canvas re-lays out its plots after the resize events
+        # settled: the canvas re-lays out after the resize events, the rows under the plots after HOLD_S
+        qtbot.wait(int(HOLD_S * 1000) + 300)
         assert view.key == preset.settings.get("view", "outputs")
         assert not clipped_canvases(view), (preset.name, clipped_canvases(view))
         assert not marker_label_problems(view), (preset.name, marker_label_problems(view))

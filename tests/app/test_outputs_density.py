@@ -73,7 +73,7 @@ def test_clt_preset_carries_and_draws_the_exact_density_with_its_spike(clt_windo
     assert np.array_equal(x, e.f) and np.array_equal(y, e.p)
     assert v.exact_curve.name() == "exact (N = 2)"
     assert "exact (N = 2)" in [label.text for _, label in v.hist.legend.items]
-    assert "Edgeworth series (truncated)" == v.edge_curve.name()
+    assert "Edgeworth (truncated)" == v.edge_curve.name()
     assert v.hist.getViewBox().viewRange()[1][1] >= e.p.max()
     assert "Spike at 0" in v.hist_note.toPlainText() and "histogram" in v.hist_note.toolTip()
     assert "exact_density" in v.export_data()

@@ -41,3 +41,15 @@ def test_steady_range_gives_growing_data_head_room():
     # a jump to another scale is no growth: no head-room
     assert plotting.steady_range((0.0, 1.0), -0.0035, 0.0018, margin=0.0, grow=0.5) == approx((-0.0035, 0.0018))
     assert plotting.steady_range((0.0, 1.0), -2.0, 2.0, margin=0.0, grow=0.5) == approx((-2.0, 2.0))
+
+
+def test_legend_columns_size_each_column_by_its_own_entries():
+    """Entries fill row by row; a column is as wide as its widest entry, not the widest entry overall."""
+    legend_columns = plotting.legend_columns
+    widths = [130.0, 170.0, 230.0]
+    assert legend_columns(widths, 530.0) == 3          # all in one row: 130 + 170 + 230
+    assert legend_columns(widths, 529.0) == 2          # 230 under 130: columns 230 + 170 = 400
+    assert legend_columns(widths, 400.0) == 2
+    assert legend_columns(widths, 399.0) == 1
+    assert legend_columns([500.0], 100.0) == 1         # one entry too wide still gets its row
+    assert legend_columns([50.0] * 4, 150.0) == 3      # 4 entries in 3 columns: 50 + 50 + 50
