@@ -28,7 +28,7 @@ from scipy import special
 from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
-from . import density_relu, density_relu_no_bias, density_uniform_neuron, student_t_cf
+from . import density_relu, density_relu_no_bias, density_uniform_neuron, density_uniform_pair, student_t_cf
 from .log_interp import LogTable
 from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
 
@@ -338,6 +338,11 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
                            f_space=lambda f: density_uniform_neuron.one_uniform_neuron(
                                f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)),
                            features=density_uniform_neuron.features(x1, sw, sb, act.name))
+    if n == 2 and spec.prior == "uniform" and sb > 0 and not relu:
+        return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
+                           variance=var, spike_width=spike_width, tail=0.0,
+                           f_space=lambda f: density_uniform_pair.two_uniform_neurons(
+                               f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)))
     no_bias = relu and sb == 0 and spec.prior in density_relu_no_bias.PRIORS and n <= density_relu_no_bias.MAX_WIDTH
     if no_bias and spec.prior == "gaussian":
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,

@@ -55,52 +55,106 @@ def features(x1: float, sigma_w: float, sigma_b: float, activation: str) -> tupl
     return tuple(sorted(sign * c for c in out for sign in (1.0, -1.0)))
 
 
-def _branch_roots(phi, lo: float, hi: float, y: np.ndarray) -> np.ndarray:
+def _branch_roots(phi, lo: float, hi: float, y: np.ndarray, bisections: int = _BISECTIONS) -> np.ndarray:
     """z in [lo, hi] with φ(z) = y (φ monotone there); nan where y is outside φ's range on the branch."""
     f_lo, f_hi = phi(np.array(lo)), phi(np.array(hi))
     rising = f_hi >= f_lo
     inside = (y >= min(f_lo, f_hi)) & (y <= max(f_lo, f_hi))
     a, b = np.full(y.shape, lo), np.full(y.shape, hi)
-    for _ in range(_BISECTIONS):
+    for _ in range(bisections):
         mid = 0.5 * (a + b)
         below = (phi(mid) < y) == rising
         a, b = np.where(below, mid, a), np.where(below, b, mid)
     return np.where(inside, 0.5 * (a + b), np.nan)
 
 
+class Neuron:
+    """One neuron's f-space geometry under the uniform prior: φ, z's bounded support [−reach, reach] with its
+    trapezoid corners ±corner, φ's extrema and zeros on it; readout amplitude κ = √3·(readout scale)."""
+
+    def __init__(self, x1: float, sigma_w: float, sigma_b: float, activation: str, readout: float | None = None):
+        act = get_activation(activation)
+        self.phi = lambda z: act.numpy_fn(np.asarray(z, dtype=np.float64), 0.0)      # noqa: E731
+        dphi = lambda z: act.numpy_grad(np.asarray(z, dtype=np.float64), 0.0)        # noqa: E731
+        big, small = max(abs(sigma_w * x1), sigma_b), min(abs(sigma_w * x1), sigma_b)
+        self.reach, self.corner = SQRT3 * (big + small), SQRT3 * (big - small)
+        self.bias = SQRT3 * sigma_b
+        self.kappa = SQRT3 * (sigma_w if readout is None else readout)
+        self.extrema, self.zeros = _special_points(self.phi, dphi, self.reach)
+        self.ends = np.concatenate([[-self.reach], self.extrema, [self.reach]])
+
+    def amplitudes(self, z: np.ndarray) -> np.ndarray:
+        """κ|φ(z)|: the half-width of the neuron's uniform term a·φ(z) given z (floored above 0)."""
+        return np.maximum(self.kappa * np.abs(self.phi(z)), 1e-300)
+
+    def singular_z(self) -> np.ndarray:
+        """z where the law of κ|φ(z)| is not smooth: the support's ends and corners, φ's extrema and zeros."""
+        return np.concatenate([self.ends, [-self.corner, self.corner], self.zeros])
+
+    def cuts(self, levels: list[np.ndarray], bisections: int = _BISECTIONS) -> np.ndarray:
+        """Per row, the sorted z cutting [−reach, reach] at singular_z and wherever κ|φ(z)| equals one of the
+        row's levels (each branch of φ inverted by bisection)."""
+        roots = [_branch_roots(self.phi, lo, hi, sign * level / self.kappa, bisections)
+                 for lo, hi in zip(self.ends[:-1], self.ends[1:]) for level in levels for sign in (1.0, -1.0)]
+        fixed = self.singular_z()
+        rows = len(levels[0])
+        cuts = np.concatenate([np.broadcast_to(fixed, (rows, len(fixed)))]
+                              + [np.where(np.isfinite(r), r, self.reach)[:, None] for r in roots], axis=1)
+        return np.sort(np.clip(cuts, -self.reach, self.reach), axis=1)
+
+    def expectation(self, cuts: np.ndarray, integrand, preactivation_density, geometric: bool = True) -> np.ndarray:
+        """Per row i, E_z[integrand(i-rows, z)] over the pieces between the row's cuts (Gauss–Legendre, 4 × 12
+        nodes, mapped geometrically towards φ's nearest zero where `geometric`). integrand(rows, z) takes a slice
+        of row indices and z of shape (rows, pieces, nodes)."""
+        x, w = np.polynomial.legendre.leggauss(12)
+        u = (np.arange(4)[:, None] + 0.5 * (x[None, :] + 1.0)).ravel() / 4.0          # 4 sub-pieces × 12 nodes
+        wu = np.tile(w / 8.0, 4)
+        out = []
+        rows = max(1, _CHUNK // (cuts.shape[1] * len(u)))
+        for i in range(0, len(cuts), rows):
+            check_cancelled()
+            z, wz = _pieces_rule(cuts[i:i + rows], self.zeros if geometric else np.zeros(0), u, wu)
+            values = preactivation_density(z.ravel()).reshape(z.shape) * integrand(slice(i, i + rows), z)
+            out.append((values * wz).sum(axis=(1, 2)))
+        return np.concatenate(out) if out else np.zeros(0)
+
+
 def one_uniform_neuron(f: np.ndarray, x1: float, sigma_w: float, sigma_b: float, activation: str,
-                       preactivation_density) -> np.ndarray:
-    """p(f) at N = 1 under the uniform prior (σ_b > 0), φ any smooth activation."""
-    act = get_activation(activation)
-    phi = lambda z: act.numpy_fn(np.asarray(z, dtype=np.float64), 0.0)      # noqa: E731
-    dphi = lambda z: act.numpy_grad(np.asarray(z, dtype=np.float64), 0.0)   # noqa: E731
-    fa = np.abs(np.asarray(f, dtype=np.float64))[:, None]
-    big, small = max(abs(sigma_w * x1), sigma_b), min(abs(sigma_w * x1), sigma_b)
-    reach, corner = SQRT3 * (big + small), SQRT3 * (big - small)
-    bias, kappa = SQRT3 * sigma_b, SQRT3 * sigma_w
-    extrema, zeros = _special_points(phi, dphi, reach)
-    ends = np.concatenate([[-reach], extrema, [reach]])
-    levels = [c / kappa for c in (np.abs(fa[:, 0] - bias), fa[:, 0] + bias)]
-    roots = [_branch_roots(phi, lo, hi, sign * level)
-             for lo, hi in zip(ends[:-1], ends[1:]) for level in levels for sign in (1.0, -1.0)]
-    fixed = np.concatenate([ends, [-corner, corner], zeros])
-    cuts = np.concatenate([np.broadcast_to(fixed, (len(fa), len(fixed)))]
-                          + [np.where(np.isfinite(r), r, reach)[:, None] for r in roots], axis=1)
-    cuts = np.sort(np.clip(cuts, -reach, reach), axis=1)
-    x, w = np.polynomial.legendre.leggauss(12)
-    u = (np.arange(4)[:, None] + 0.5 * (x[None, :] + 1.0)).ravel() / 4.0          # 4 sub-pieces × 12 nodes
-    wu = np.tile(w / 8.0, 4)
-    out = []
-    rows = max(1, _CHUNK // (cuts.shape[1] * len(u)))
-    for i in range(0, len(fa), rows):
-        check_cancelled()
-        z, wz = _pieces_rule(cuts[i:i + rows], zeros, u, wu)
-        amp = np.maximum(kappa * np.abs(phi(z)), 1e-300)
-        far = fa[i:i + rows, :, None]
-        overlap = np.maximum(0.0, np.minimum(amp, far + bias) - np.maximum(-amp, far - bias))
-        values = preactivation_density(z.ravel()).reshape(z.shape) * overlap / (4 * amp * bias)
-        out.append((values * wz).sum(axis=(1, 2)))
-    return np.concatenate(out)
+                       preactivation_density, readout: float | None = None) -> np.ndarray:
+    """p(f) at N = 1 under the uniform prior (σ_b > 0), φ any smooth activation; `readout` the readout's scale
+    (σ_w/√N as one of N neurons; σ_w by default)."""
+    nr = Neuron(x1, sigma_w, sigma_b, activation, readout)
+    fa = np.abs(np.asarray(f, dtype=np.float64))
+    cuts = nr.cuts([np.abs(fa - nr.bias), fa + nr.bias])
+    far = fa[:, None, None]
+
+    def density(rows, z):   # D(f; A): the trapezoid law of U(±√3σ_b) + U(±A)
+        amp = nr.amplitudes(z)
+        overlap = np.maximum(0.0, np.minimum(amp, far[rows] + nr.bias) - np.maximum(-amp, far[rows] - nr.bias))
+        return overlap / (4 * amp * nr.bias)
+
+    return nr.expectation(cuts, density, preactivation_density)
+
+
+def one_uniform_neuron_cdf(v: np.ndarray, x1: float, sigma_w: float, sigma_b: float, activation: str,
+                           preactivation_density, readout: float | None = None) -> np.ndarray:
+    """P(c + a·φ(z) ≤ v) at N = 1 under the uniform prior (σ_b > 0): E_z[T(|v|; A)] − ½ signed, T the CDF of
+    U(±√3σ_b) + U(±A) written kink by kink (no cancellation as A → 0); its kinks in z are the density's."""
+    nr = Neuron(x1, sigma_w, sigma_b, activation, readout)
+    v = np.asarray(v, dtype=np.float64)
+    va = np.abs(v)
+    cuts = nr.cuts([np.abs(va - nr.bias), va + nr.bias])
+    vv = va[:, None, None]
+
+    def centred_cdf(rows, z):   # T − ½: the mean of U(±s)'s CDF over [v − A, v + A], a kink at −s and at +s
+        amp, x = nr.amplitudes(z), vv[rows]
+        out = np.zeros(np.broadcast_shapes(amp.shape, x.shape))
+        for k, slope in ((-nr.bias, 0.5 / nr.bias), (nr.bias, -0.5 / nr.bias)):
+            part = np.where(x - amp >= k, x - k, np.where(x + amp <= k, 0.0, (x + amp - k) ** 2 / (4 * amp)))
+            out += slope * part
+        return out - 0.5
+
+    return 0.5 + np.sign(v) * nr.expectation(cuts, centred_cdf, preactivation_density)
 
 
 def _pieces_rule(cuts: np.ndarray, zeros: np.ndarray, u: np.ndarray, wu: np.ndarray):
