@@ -19,11 +19,12 @@ from .base import ViewBase
 
 def _brief(reason: str, limit: int = 70) -> str:
     """A refusal's first clause for the note under a plot (five wrapped lines squeezed the plots at 720p); the
-    whole reason goes in the note's tooltip. The note already names the density, so the reason's own "the exact
-    … density" subject is dropped."""
+    whole reason goes in the note's tooltip. The note already names the density, so a reason's own "the exact …
+    density" subject is dropped where a verb follows it ("… needs i.i.d. parameters")."""
     for subject in ("the exact output density ", "the exact joint density ", "the exact density here "):
-        if reason.startswith(subject):
-            reason = reason[len(subject):]
+        rest = reason[len(subject):]
+        if reason.startswith(subject) and rest.split(" ", 1)[0] in ("needs", "is", "exists"):
+            reason = rest
     if len(reason) <= limit:
         return reason
     cuts = [i for i in (reason.find(m) for m in (" (", ": ", "; ", " — ")) if i >= 20]

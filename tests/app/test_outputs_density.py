@@ -173,16 +173,28 @@ def test_relu_without_biases_draws_the_exact_density_and_its_atom(clt_window, pr
     assert used > 30 and sf > 1e-4
 
 
-@pytest.mark.parametrize("activation", ["gelu", "cos"])
-def test_one_neuron_with_extrema_under_uniform_draws_the_exact_density(clt_window, activation):
-    """Refused before (N = 1 under uniform was in f-space only for monotone φ): gelu and cos at N = 1, the bin
-    averages against the histogram of 50 000 networks (χ², fixed seed); the NNGP Gaussian rejected on the same
-    bins."""
+@pytest.mark.parametrize("activation, width", [("gelu", 1), ("cos", 1), ("sin", 2), ("linear", 2)])
+def test_small_uniform_networks_draw_the_exact_density(clt_window, activation, width):
+    """Refused before: gelu and cos at N = 1 (f-space was only for monotone φ), sin and linear at N = 2 (their
+    Φ ~ t⁻³ never converged; now the two-neuron f-space law). The bin averages against the histogram of 50 000
+    networks (χ², fixed seed); the NNGP Gaussian rejected on the same bins."""
     w = clt_window
-    w.update_state(activation=activation, prior="uniform", width=1, ensemble=50_000)
+    w.update_state(activation=activation, prior="uniform", width=width, ensemble=50_000)
     r = w.views["outputs"].last_result
     e = r.exact
     assert e is not None and r.exact_reason == "", r.exact_reason
     assert np.all(e.p >= 0) and e.atom_weight == 0.0
     sf_exact, sf_gauss, used = _exact_and_gaussian_sf(r)
     assert used > 30 and sf_exact > 1e-4 and sf_gauss < 1e-6     # the NNGP is rejected on the same bins
+
+
+def test_a_refusal_note_drops_only_a_subject_the_note_already_names():
+    """"Exact density: not available — needs i.i.d. parameters …": the reason's "the exact … density" goes where a
+    verb follows it; a subject with a qualifier stays whole (stripped, it read "for sin … is a quadrature")."""
+    from app.views.outputs_view import _brief
+    assert _brief("the exact output density needs i.i.d. parameters (independence 'none')") \
+        == "needs i.i.d. parameters (independence 'none')"
+    qualified = "the exact joint density for sin under the uniform prior is slow"
+    assert _brief(qualified) == qualified
+    long = "the exact joint density for sin under the uniform prior is a 2-D quadrature of a ridge here: too slow"
+    assert _brief(long).startswith("the exact joint density for sin") and _brief(long).endswith("(hover for why)")
