@@ -28,7 +28,8 @@ from scipy import special
 from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
-from . import density_relu, density_relu_no_bias, density_uniform_neuron, density_uniform_pair, student_t_cf
+from . import (density_laplace_few, density_relu, density_relu_no_bias, density_uniform_neuron,
+               density_uniform_pair, student_t_cf)
 from .log_interp import LogTable
 from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
 
@@ -48,6 +49,9 @@ _L = 12
 _ZERO_ONLY_AT_ORIGIN = frozenset({"relu", "erf", "tanh", "gelu", "sigmoid", "softplus", "silu", "linear"})
 _UNBOUNDED = frozenset({"relu", "gelu", "softplus", "silu", "linear"})   # |φ(z)| ~ |z| on one side at least
 _PERIODIC_ZEROS = {"sin": 0.0, "cos": math.pi / 2}   # φ = 0 at this + kπ
+# φ → 0 faster than any exponential on one side (gelu: zΦ(z)): under laplace at small N the neuron's
+# characteristic function decays more slowly than any power of t, so N = 2, 3 are written in f-space.
+_SUPER_EXPONENTIAL_ZERO = frozenset({"gelu"})
 
 
 @dataclass(frozen=True)
@@ -221,13 +225,18 @@ def _one_laplace_neuron(spec: NetworkSpec, x1: float):
     if act.name in _PERIODIC_ZEROS:
         z, w = _periodic_z_rule(spec, x1, act.name, 1e-7 * sd_z, nodes=8)
     else:
-        half = graded_edges(1e-7 * sd_z, 0.5, 0.7)
-        reach = tail_range("laplace") * sd_z
-        half = np.concatenate([half[half < 0.5], np.arange(0.5, reach, 0.5), [reach]])
-        z, w = composite_rule(np.concatenate([-half[::-1], half[1:]]), 8)
+        z, w = composite_rule(_laplace_z_edges(sd_z), 8)
         w = w * preactivation_density(spec, x1, z)
     beta_h = spec.sigma_w * np.abs(act.numpy_fn(z, 0.0)) / math.sqrt(2.0)
     return lambda f: density_relu.laplace_mixture(f, spec.sigma_b / math.sqrt(2.0), beta_h, w)
+
+
+def _laplace_z_edges(sd_z: float) -> np.ndarray:
+    """Pieces over z under laplace: graded from 1e-7 of its scale towards 0, at most ½ wide beyond."""
+    half = graded_edges(1e-7 * sd_z, 0.5, 0.7)
+    reach = tail_range("laplace") * sd_z
+    half = np.concatenate([half[half < 0.5], np.arange(0.5, reach, 0.5), [reach]])
+    return np.concatenate([-half[::-1], half[1:]])
 
 
 def _quadrature_remainder(spec: NetworkSpec, x1: float, act, sd: float, sd_z: float, p_off: float):
@@ -338,6 +347,12 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
                            f_space=lambda f: density_uniform_neuron.one_uniform_neuron(
                                f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)),
                            features=density_uniform_neuron.features(x1, sw, sb, act.name))
+    if n in (2, 3) and spec.prior == "laplace" and sb > 0 and act.name in _SUPER_EXPONENTIAL_ZERO:
+        law = density_laplace_few.laplace_neurons(
+            n, _laplace_z_edges(sd_z), lambda z: preactivation_density(spec, x1, z),
+            lambda z: act.numpy_fn(z, 0.0), sw, sb, span)
+        return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
+                           variance=var, spike_width=sb, tail=0.0, f_space=law)   # the peak: c's cusp
     if n == 2 and spec.prior == "uniform" and sb > 0 and not relu:
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
                            variance=var, spike_width=spike_width, tail=0.0,

@@ -24,10 +24,8 @@ import numpy as np
 
 from ..cancel import check_cancelled
 from .density_uniform_neuron import Neuron, one_uniform_neuron_cdf
+from .piecewise_table import PiecewiseChebyshev, graded_between
 
-_DEGREE = 20
-_GRADING = 24            # halvings towards each break point: the innermost piece is 2⁻²⁴ ≈ 6e-8 of the gap
-_CHUNK = 1 << 18
 # A cut 2⁻⁴⁰ of a branch off its kink moves the integral by ~(that)²: far below rounding (64 halvings, as for the
 # one-neuron law's 1/|φ|, cost a third of the time).
 _BISECTIONS = 40
@@ -45,48 +43,6 @@ def _end_graded_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
 _U, _WU = _end_graded_rule(20)
 
 
-class _PiecewiseChebyshev:
-    """fn tabulated on pieces between `breaks`, each gap graded towards both ends; barycentric evaluation at
-    Chebyshev points of the second kind; 0 below the first break, fn(last) above the last."""
-
-    def __init__(self, fn, breaks: np.ndarray):
-        steps = 0.5 ** np.arange(1, _GRADING + 1)
-        edges = [breaks]
-        for lo, hi in zip(breaks[:-1], breaks[1:]):
-            gap = hi - lo
-            edges += [lo + gap * steps, hi - gap * steps]
-        self.edges = np.unique(np.concatenate(edges))
-        j = np.arange(_DEGREE + 1)
-        self.nodes = np.cos(math.pi * j / _DEGREE)[::-1]               # −1 … 1
-        self.weights = np.where((j == 0) | (j == _DEGREE), 0.5, 1.0) * (-1.0) ** j
-        lo, hi = self.edges[:-1, None], self.edges[1:, None]
-        self.values = fn((0.5 * (lo + hi) + 0.5 * (hi - lo) * self.nodes).ravel()).reshape(len(lo), -1)
-        self.top = float(self.values[-1, -1])
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        flat = x.ravel()
-        out = np.empty_like(flat)
-        rows = max(1, _CHUNK // (_DEGREE + 1))
-        for i in range(0, len(flat), rows):
-            out[i:i + rows] = self._eval(flat[i:i + rows])
-        return out.reshape(x.shape)
-
-    def _eval(self, x: np.ndarray) -> np.ndarray:
-        k = np.clip(np.searchsorted(self.edges, x, side="right") - 1, 0, len(self.edges) - 2)
-        lo, hi = self.edges[k], self.edges[k + 1]
-        t = np.clip((2.0 * x - lo - hi) / (hi - lo), -1.0, 1.0)
-        diff = t[:, None] - self.nodes
-        exact = diff == 0.0
-        diff = np.where(exact, 1.0, diff)
-        q = self.weights / diff
-        vals = self.values[k]
-        out = (q * vals).sum(axis=1) / q.sum(axis=1)
-        hit = exact.any(axis=1)
-        out[hit] = vals[hit][exact[hit]]
-        return np.where(x <= self.edges[0], 0.0, np.where(x >= self.edges[-1], self.top, out))
-
-
 def break_points(neuron: Neuron) -> np.ndarray:
     """Where G₁ (the law of c + a·φ(z)) is not analytic: ±√3σ_b ± κ|φ(z*)| at z's singular points, and 0."""
     amps = neuron.kappa * np.abs(neuron.phi(neuron.singular_z()))
@@ -100,8 +56,9 @@ def two_uniform_neurons(f: np.ndarray, x1: float, sigma_w: float, sigma_b: float
     readout = sigma_w / math.sqrt(2.0)
     neuron = Neuron(x1, sigma_w, sigma_b, activation, readout)
     breaks = break_points(neuron)
-    table = _PiecewiseChebyshev(lambda v: one_uniform_neuron_cdf(v, x1, sigma_w, sigma_b, activation,
-                                                                 preactivation_density, readout), breaks)
+    table = PiecewiseChebyshev(lambda v: one_uniform_neuron_cdf(v, x1, sigma_w, sigma_b, activation,
+                                                                preactivation_density, readout),
+                               graded_between(breaks), below=0.0)
     f_all = np.asarray(f, dtype=np.float64)
     # the law lives on |f| ≤ √3σ_b + 2·max κ|φ| (every term bounded): the window's far part is exactly 0
     inside = np.abs(f_all) < breaks[-1] + float(neuron.amplitudes(neuron.singular_z()).max())

@@ -173,13 +173,16 @@ def test_relu_without_biases_draws_the_exact_density_and_its_atom(clt_window, pr
     assert used > 30 and sf > 1e-4
 
 
-@pytest.mark.parametrize("activation, width", [("gelu", 1), ("cos", 1), ("sin", 2), ("linear", 2)])
-def test_small_uniform_networks_draw_the_exact_density(clt_window, activation, width):
-    """Refused before: gelu and cos at N = 1 (f-space was only for monotone φ), sin and linear at N = 2 (their
-    Φ ~ t⁻³ never converged; now the two-neuron f-space law). The bin averages against the histogram of 50 000
-    networks (χ², fixed seed); the NNGP Gaussian rejected on the same bins."""
+@pytest.mark.parametrize("prior, activation, width", [("uniform", "gelu", 1), ("uniform", "cos", 1),
+                                                     ("uniform", "sin", 2), ("uniform", "linear", 2),
+                                                     ("laplace", "gelu", 2)])
+def test_small_networks_draw_the_exact_density_where_it_was_refused(clt_window, prior, activation, width):
+    """Refused before: under uniform gelu and cos at N = 1 (f-space was only for monotone φ), sin and linear at
+    N = 2 (their Φ ~ t⁻³ never converged; now the two-neuron f-space law); gelu × laplace at N = 2 (now g₁ ⊛ q in
+    f-space). The bin averages against the histogram of 50 000 networks (χ², fixed seed); the NNGP Gaussian
+    rejected on the same bins."""
     w = clt_window
-    w.update_state(activation=activation, prior="uniform", width=width, ensemble=50_000)
+    w.update_state(activation=activation, prior=prior, width=width, ensemble=50_000)
     r = w.views["outputs"].last_result
     e = r.exact
     assert e is not None and r.exact_reason == "", r.exact_reason

@@ -108,8 +108,8 @@ def test_cli_theory_density_key(capsys):
 
 
 @pytest.mark.parametrize("kw, words", [
-    # gelu × laplace at N = 2: gelu nears 0 as z → −∞, so Φ decays slower than any power beyond t⁻²
-    (dict(activation="gelu", width=2, sigma_w=1.5, sigma_b=0.1, prior="laplace"), "decays slowly"),
+    # gelu × laplace at N = 4 with a small σ_b: gelu nears 0 as z → −∞, so Φ decays slowly (N ≤ 3: f-space)
+    (dict(activation="gelu", width=4, sigma_w=1.5, sigma_b=0.01, prior="laplace"), "decays slowly"),
     # relu with σ_b = 0: the one-active-neuron law is log-singular at 0 (whatever N and the prior)
     (dict(activation="relu", width=4, sigma_w=1.5, sigma_b=0.0, prior="laplace"), "logarithmic spike"),
 ])
