@@ -363,7 +363,7 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
                            variance=var, spike_width=spike_width, tail=0.0,
                            f_space=lambda f: density_relu_no_bias.f_space("gaussian", f, x1, sw, n))
-    if no_bias:   # k ≤ 2 active neurons in f-space, the rest (~t⁻³) inverted with χ in closed form
+    if no_bias:   # k ≤ 2 (uniform) or 4 (laplace) active neurons in f-space, the rest inverted with χ in closed form
         t_max, phi_rem, nodes = 1e7 / sd, density_relu_no_bias.remainder(spec.prior, x1, sw, n), None
     elif cones:   # the neuron's characteristic function in closed form: any T is cheap
         t_max, phi_rem, nodes = 1e7 / sd, _closed_form_remainder(spec, x1), None
@@ -378,7 +378,7 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     if beyond * sd > 1e-6 and act.name == "relu" and sb == 0:
         raise SpecError(f"with σ_b = 0 the density of f has a logarithmic spike at 0 (one active neuron with a small "
                         f"pre-activation) that no Fourier grid resolves under the {spec.prior} prior (under the "
-                        "gaussian and uniform priors it is written in f-space): raise σ_b (0.01 is enough), or "
+                        "gaussian, uniform and laplace priors it is written in f-space): raise σ_b (0.01 is enough), or "
                         "sample")
     if beyond * sd > 1e-6:
         raise SpecError(f"the characteristic function of f decays too slowly here (cutting it at T = {t_max:.3g} "

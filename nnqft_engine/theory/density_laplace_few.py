@@ -72,8 +72,15 @@ def laplace_neurons(width: int, z_edges: np.ndarray, z_density, phi, sigma_w: fl
     return lambda f: np.where(np.abs(f) <= span, law(np.abs(np.asarray(f, dtype=np.float64))), 0.0)
 
 
+def tabulated_convolution(g, q, mass_near_0: float, eps: float, reach: float) -> PiecewiseChebyshev:
+    """g ⊛ q on |f| ≤ reach, tabulated towards 0 (g, q even and analytic but at 0; `mass_near_0` = Q(ε))."""
+    law = PiecewiseChebyshev(_convolution(g, q, mass_near_0, eps, reach), _geometric(eps, reach))
+    return lambda f: np.where(np.abs(f) <= reach, law(np.abs(np.asarray(f, dtype=np.float64))), 0.0)
+
+
 def _convolution(g_table, q_table, mass_near_0: float, eps: float, reach: float):
-    """f ↦ (g ⊛ q)(f) = g(f)·Q(ε) + ∫_{ε<|y|<reach} q(y) g(f − y) dy (both even, singular only at 0)."""
+    """f ↦ (g ⊛ q)(f) = g(f)·Q(ε) + ∫_{ε<|y|<reach} q(y) g(f − y) dy (both even, singular only at 0; where
+    |f| < 2ε, g(f) is read at 2ε: it may be log-singular at 0, and that sliver weighs ~ε log²ε)."""
     up = _geometric(eps, reach)[1:]                   # ε … reach, graded towards y = 0
     close = _geometric(eps * 1e-2, reach)[1:]         # … and towards y = f
 
@@ -90,7 +97,7 @@ def _convolution(g_table, q_table, mass_near_0: float, eps: float, reach: float)
             y = 0.5 * (lo + hi) + 0.5 * (hi - lo) * _GL_X
             vals = q_table(np.abs(y)) * g_table(np.abs(fi - y))
             out[i] = float(((vals @ _GL_W) * 0.5 * (hi - lo)[:, 0]).sum()) \
-                + float(g_table(np.array([abs(fi)]))[0]) * mass_near_0
+                + float(g_table(np.array([max(abs(fi), 2.0 * eps)]))[0]) * mass_near_0
         return out
 
     return convolved

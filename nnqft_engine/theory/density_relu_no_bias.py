@@ -9,23 +9,30 @@ of Y = α|w|, so p(f) = Σ_{k≥1} C(N, k) 2^{−N} p_k(f/s)/s beside the atom 2
 - uniform: p₁(y) = (1/6)log(3/|y|) on |y| < 3, a logarithmic spike at 0; p₂ = p₁ * p₁ by quadrature (bounded,
   a cusp at 0); k ≥ 3 by Fourier inversion of (½ + ½χ)^N less its k ≤ 2 terms, χ(t) = E[e^{itY}] = Si(3t)/(3t),
   which decays like t⁻³ there.
-- laplace (p₁ = 2K₀(2√(2|y|))) would take the same route, but its window (the product's stretched-exponential
-  tail) makes p₂ on the grid cost ~10 s and the inversion of k ≥ 3 over 10⁷ Fourier points at N = 3–5: refused.
+- laplace: p₁(y) = 2K₀(2√(2|y|)), log-singular at 0 with a stretched-exponential tail; p₂, p₃, p₄ by graded
+  convolutions in f-space, each tabulated (density_laplace_few), k ≥ 5 inverted with
+  χ(t) = (2/t)·g(2/t), g(a) = ∫₀^∞ e^{−au}/(1 + u²) du = Ci(a)sin a − (Si(a) − π/2)cos a, so the inverted rest
+  decays like t⁻⁵ (from k = 3 it would be t⁻³: over 10⁷ Fourier points on the window this tail needs).
 
 On a grid through 0 (spacing δ, the smallest |f|/s > 0), p₁ enters within 64δ of 0 as its mean over each grid
 cell (from its closed-form CDF), so the grid's trapezoid sums hold its mass; elsewhere as point values.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from scipy import special
 
+from . import density_laplace_few
+
 MAX_WIDTH = 100   # beyond, the one-active spike weighs N·2^{−N} < 1e-28: the plain Fourier route takes over
-PRIORS = ("gaussian", "uniform")
+PRIORS = ("gaussian", "uniform", "laplace")
+_F_SPACE_K = {"uniform": 2, "laplace": 4}   # active neurons written in f-space; the rest is inverted
 _CELL_REACH = 64
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
+_GL16_X, _GL16_W = np.polynomial.legendre.leggauss(16)
 
 
 def scale(x1: float, sigma_w: float, width: int) -> float:
@@ -42,6 +49,8 @@ def one_active(prior: str, y: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         if prior == "uniform":
             return np.where(a < 3.0, np.log(3.0 / a) / 6.0, 0.0)
+        if prior == "laplace":
+            return 2.0 * special.k0(2.0 * np.sqrt(2.0 * a))
         return special.k0(a) / math.pi
 
 
@@ -52,6 +61,9 @@ def _one_active_cdf(prior: str, y: np.ndarray) -> np.ndarray:
         if prior == "uniform":
             b = np.minimum(a, 3.0)
             out = np.where(b > 0, (b * np.log(3.0 / np.where(b > 0, b, 1.0)) + b) / 6.0, 0.0)
+        elif prior == "laplace":   # ½∫₀^v uK₀(u) du, v = 2√(2y)
+            v = 2.0 * np.sqrt(2.0 * a)
+            out = np.where(v > 0, 0.5 * (1.0 - v * special.k1(np.where(v > 0, v, 1.0))), 0.0)
         else:
             out = special.iti0k0(a)[1] / math.pi
     return np.sign(y) * out
@@ -77,6 +89,10 @@ def characteristic(prior: str, t: np.ndarray) -> np.ndarray:
     if prior == "uniform":
         val = special.sici(3.0 * ts)[0] / (3.0 * ts)
         return np.where(small, 1.0 - 0.5 * t * t, val)     # Si(x)/x = 1 − x²/18 + …, E[(α|w|)²] = 1
+    if prior == "laplace":   # E_w[1/(1 + t²w²/2)] = (2/t)·g(2/t)
+        a = 2.0 / ts
+        si, ci = special.sici(a)
+        return np.where(small, 1.0 - 0.5 * t * t, a * (ci * np.sin(a) - (si - 0.5 * math.pi) * np.cos(a)))
     return 1.0 / np.sqrt(1.0 + t * t)
 
 
@@ -116,22 +132,63 @@ def f_space(prior: str, f: np.ndarray, x1: float, sigma_w: float, width: int) ->
     if prior == "gaussian":
         return _variance_gamma_mixture(y, width) / s
     out = _weight(width, 1) * _one_active_on_grid(prior, y)
-    if width >= 2:
+    if prior == "laplace":
+        for k, law in enumerate(_laplace_laws(min(width, _F_SPACE_K["laplace"]), _reach(x1, sigma_w, width)), 2):
+            out = out + _weight(width, k) * _cell_means_near_0(law, y)
+    elif width >= 2:
         out = out + _weight(width, 2) * two_active(prior, y)
     return out / s
 
 
+def _cell_means_near_0(law, y: np.ndarray) -> np.ndarray:
+    """law (even) at y, as cell means within _CELL_REACH cells of 0 on a grid through 0: p_k (k ≥ 2) has a
+    |y|·log-like cusp there, which the grid's trapezoid sums would miss by ~δ²·log (3e-4 of p₂'s mass at
+    δ = 0.02). The cell on 0 is taken as twice its right half (the cusp at a node's end, not inside)."""
+    out = law(y)
+    zero = y == 0
+    if zero.any() and (~zero).any():
+        step = float(np.abs(y[~zero]).min())
+        near = np.abs(y) <= _CELL_REACH * step
+        centre = np.where(y[near] == 0, step / 4, y[near])
+        half = np.where(y[near] == 0, step / 4, step / 2)
+        nodes = centre[:, None] + half[:, None] * _GL16_X
+        out[near] = (law(nodes.ravel()).reshape(nodes.shape) @ _GL16_W) * half / step * np.where(y[near] == 0, 2, 1)
+    return out
+
+
+def _reach(x1: float, sigma_w: float, width: int) -> float:
+    """The window in units of s (density.fourier_part's laplace product reach, 320·(σ_w/√(2N))·σ_w|x|/√2 = 160s)."""
+    return 160.0
+
+
+@functools.lru_cache(maxsize=4)
+def _laplace_laws(k_max: int, reach: float) -> tuple:
+    """p₂ … p_{k_max} under laplace (y-units), each p₁ ⊛ the previous, tabulated towards 0 (density_laplace_few)."""
+    eps = 1e-14
+    mass_near_0 = float(2.0 * _one_active_cdf("laplace", np.array([eps]))[0])
+
+    def p1(y):
+        return one_active("laplace", np.maximum(np.abs(y), 1e-300))
+
+    laws, previous = [], p1
+    for _ in range(2, k_max + 1):
+        previous = density_laplace_few.tabulated_convolution(previous, p1, mass_near_0, eps, reach)
+        laws.append(previous)
+    return tuple(laws)
+
+
 def remainder(prior: str, x1: float, sigma_w: float, width: int):
-    """t ↦ Φ(t) less its k ≤ 2 terms (uniform): Σ_{k≥3} C(N, k) 2^{−N} χ(st)^k, by Horner, so that nothing
-    cancels where χ is small."""
+    """t ↦ Φ(t) less its f-space terms (k ≤ K: 2 uniform, 4 laplace): Σ_{k>K} C(N, k) 2^{−N} χ(st)^k, by Horner,
+    so that nothing cancels where χ is small."""
     s = scale(x1, sigma_w, width)
+    first = _F_SPACE_K[prior] + 1
 
     def phi(t):
         c = characteristic(prior, s * np.asarray(t, dtype=np.float64))
         total = np.zeros_like(c)
-        for k in range(width, 2, -1):      # Horner: w₃ + c(w₄ + c(…)), then times c³
+        for k in range(width, first - 1, -1):      # Horner: w_K + c(w_{K+1} + c(…)), then times c^K
             total = total * c + _weight(width, k)
-        return total * c**3
+        return total * c**first
 
     return phi
 

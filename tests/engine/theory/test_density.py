@@ -111,7 +111,7 @@ def test_cli_theory_density_key(capsys):
     # gelu × laplace at N = 4 with a small σ_b: gelu nears 0 as z → −∞, so Φ decays slowly (N ≤ 3: f-space)
     (dict(activation="gelu", width=4, sigma_w=1.5, sigma_b=0.01, prior="laplace"), "decays slowly"),
     # relu with σ_b = 0: the one-active-neuron law is log-singular at 0 (whatever N and the prior)
-    (dict(activation="relu", width=4, sigma_w=1.5, sigma_b=0.0, prior="laplace"), "logarithmic spike"),
+    (dict(activation="relu", width=4, sigma_w=1.5, sigma_b=0.0, prior="student-t"), "logarithmic spike"),
 ])
 def test_an_inversion_too_large_is_refused_before_it_is_built(kw, words, monkeypatch):
     """The engine refuses with a sentence (the app shows it) instead of building it."""

@@ -199,3 +199,36 @@ def test_relu_uniform_without_biases_by_the_number_of_active_neurons():
         assert np.all(np.isfinite(d.p) & (d.p >= 0))
         assert np.trapezoid(d.p, d.f) == pytest.approx(1 - 0.5**n, abs=1e-5)
         assert np.trapezoid(d.p * d.f**2, d.f) == pytest.approx(d.variance, rel=1e-5)
+
+
+def test_relu_laplace_without_biases_by_the_number_of_active_neurons():
+    """σ_b = 0 under laplace (refused before): p₁ = 2K₀(2√(2|y|)) and χ against quadrature over w; p₂ = p₁ * p₁
+    and p₃ = p₂ * p₁ (the tables of graded convolutions) against adaptive convolutions; on its grid the density
+    is non-negative, of mass 1 − 2^{−N} and of the exact variance (to the grid: 3e-6)."""
+    from nnqft_engine.theory import density_relu_no_bias as nb
+
+    lap = lambda u: math.exp(-math.sqrt(2) * abs(u)) / math.sqrt(2)   # noqa: E731  (standardized)
+    for y in (0.01, 0.7, 4.0):
+        ref = 2 * integrate.quad(lambda w: lap(w) * lap(y / w) / w, 0, np.inf, epsabs=0, epsrel=1e-13, limit=400)[0]
+        assert nb.one_active("laplace", np.array([y]))[0] == pytest.approx(ref, rel=1e-11)
+    for t in (0.3, 2.0, 40.0):
+        ref = 2 * integrate.quad(lambda w: lap(w) / (1 + 0.5 * (t * w) ** 2), 0, np.inf, epsabs=0, epsrel=1e-13,
+                                 limit=400)[0]
+        assert nb.characteristic("laplace", np.array([t]))[0] == pytest.approx(ref, rel=1e-11)
+    p1 = lambda u: float(nb.one_active("laplace", np.array([max(abs(u), 1e-300)]))[0])   # noqa: E731
+    p2, p3 = nb._laplace_laws(3, 160.0)
+    cuts = lambda y: sorted({-60.0, 0.0, y, 60.0 + y})   # noqa: E731
+    for y in (0.0, 0.3, 2.5):
+        pts = cuts(y)
+        ref2 = sum(integrate.quad(lambda u: p1(u) * p1(y - u), a, b, limit=800, epsabs=1e-15, epsrel=1e-12)[0]
+                   for a, b in zip(pts[:-1], pts[1:]) if b > a)
+        assert p2(np.array([y]))[0] == pytest.approx(ref2, rel=1e-10)
+        ref3 = sum(integrate.quad(lambda u: p2(np.array([u]))[0] * p1(y - u), a, b, limit=800, epsabs=1e-15,
+                                  epsrel=1e-12)[0] for a, b in zip(pts[:-1], pts[1:]) if b > a)
+        assert p3(np.array([y]))[0] == pytest.approx(ref3, rel=1e-10)
+    for n in (1, 2, 3, 5, 20):
+        d = output_density(NetworkSpec(activation="relu", prior="laplace", width=n, sigma_w=1.5, sigma_b=0.0), 1.0)
+        assert not d.atom_in_p and d.atom_weight == pytest.approx(0.5**n)
+        assert np.all(np.isfinite(d.p) & (d.p >= 0))
+        assert np.trapezoid(d.p, d.f) == pytest.approx(1 - 0.5**n, abs=1e-5)
+        assert np.trapezoid(d.p * d.f**2, d.f) == pytest.approx(d.variance, rel=2e-5)
