@@ -307,6 +307,9 @@ class OutputsView(ViewBase):
                 f"(σ = {j.smooth[0]:.2g}, {j.smooth[1]:.2g}).")
         if j.diagonal_mass > 1e-3:
             text += f" Ridge on the diagonal: {_all_neurons(r.width)} off at x₁ and x₂ (weight {j.diagonal_mass:.3g})."
+        if j.axis_mass > 1e-3:   # σ_b = 0, x₁x₂ < 0
+            text += (f" Ridges on the axes: {_all_neurons(r.width)} active at x₁ only, or at x₂ only (weight "
+                     f"{j.axis_mass:.3g} each).")
         self.joint_note.setText(text)
         self.joint_note.setToolTip(_wrap(
             "The exact finite-N joint density at depth 1 by Fourier inversion of the characteristic function "

@@ -45,6 +45,6 @@ def run(argv: list[str]) -> int:
         jd = joint_density(spec, pts[0, 0], pts[1, 0])
         out["joint_density"] = {"f1": jd.f1, "f2": jd.f2, "p": jd.p, "smooth": list(jd.smooth),
                                 "levels": jd.levels, "hpd_masses": [0.393, 0.865, 0.989],
-                                "diagonal_mass": jd.diagonal_mass}
+                                "diagonal_mass": jd.diagonal_mass, "axis_mass": jd.axis_mass}
     emit(out)
     return 0

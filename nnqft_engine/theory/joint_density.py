@@ -34,6 +34,7 @@ import numpy as np
 from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError
+from . import density_relu_no_bias
 from .density import characteristic_function
 from .joint_rays import MAX_WORK, backprojected
 from .kernels import kernels
@@ -56,7 +57,8 @@ class JointDensity:
     """p[i, j] = the density of (f(x₁) + ε₁, f(x₂) + ε₂) at (f1[i], f2[j]), εₖ ~ N(0, smooth[k]²) (float64).
     `levels`: density values whose upper level sets hold HPD_MASSES of the whole law (not only the window);
     `cov`: the exact covariance of (f₁, f₂) (without the smoothing); `diagonal_mass`: P₀₀^N, the weight of
-    (c, c) on the diagonal (relu: all neurons off at both points); `clipped_mass`: negative ringing set to 0."""
+    (c, c) on the diagonal (relu: all neurons off at both points); `clipped_mass`: negative ringing set to 0;
+    `axis_mass`: see below."""
 
     x: tuple[float, float]
     width: int
@@ -68,6 +70,8 @@ class JointDensity:
     cov: np.ndarray
     diagonal_mass: float
     clipped_mass: float
+    axis_mass: float = 0.0   # relu, σ_b = 0, x₁x₂ < 0: each neuron is active at one point only, so with all of them
+                             # on one side f is 0 at the other point: a ridge on each axis of this weight (2^{−N})
 
 
 def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
@@ -84,9 +88,13 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
     if spec.activation == "relu" and spec.prior not in ("gaussian",) + RELU_CONE_PRIORS:
         raise SpecError(f"the exact joint density for relu needs the gaussian, laplace or uniform prior (got "
                         f"{spec.prior}: its readout has no closed form over the relu cones)")
-    if spec.sigma_b <= 0 or spec.sigma_w <= 0:
+    relu_no_bias = spec.activation == "relu" and spec.sigma_b == 0 and spec.prior in density_relu_no_bias.PRIORS
+    if spec.sigma_w <= 0 or (spec.sigma_b <= 0 and not relu_no_bias):
         raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
                         "degenerate)")
+    if spec.sigma_b == 0 and x1 * x2 >= 0:
+        raise SpecError("with σ_b = 0 and x₁, x₂ on the same side of 0 (or one at 0), f(x₂) = (x₂/x₁)·f(x₁) for "
+                        "relu: the joint law sits on a line and has no density")
     if abs(x1 - x2) < 1e-9 * max(1.0, abs(x1)):
         raise SpecError("x₁ = x₂: f(x₁) = f(x₂), the joint law sits on the diagonal and has no density")
 
@@ -171,7 +179,14 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     size = [_fast_size(2 * int(math.ceil(max(half[k], reach[k]) / step[k])) + 2) for k in range(2)]
     t = [(np.arange(size[k]) - size[k] // 2) * (2 * math.pi / (size[k] * step[k])) for k in range(2)]
     smooth = SMOOTH_STEPS * step
-    if spec.prior == "gaussian":
+    if sb == 0:   # x₁x₂ < 0: a neuron is active at exactly one of the points (density_relu_no_bias)
+        scales = [density_relu_no_bias.scale(x, sw, n) for x in (x1, x2)]
+        p00 = 0.0
+
+        def neuron(t1, t2):
+            return 0.5 * (density_relu_no_bias.characteristic(spec.prior, scales[0] * t1)
+                          + density_relu_no_bias.characteristic(spec.prior, scales[1] * t2))
+    elif spec.prior == "gaussian":
         p00 = 0.25 + math.asin(sigma[0, 1] / math.sqrt(sigma[0, 0] * sigma[1, 1])) / (2 * math.pi)
 
         def neuron(t1, t2):
@@ -213,7 +228,7 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     f1, f2 = (np.arange(-m, m + 1) * step[k] for k in range(2))
     return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p[keep[0], keep[1]].copy(),
                         smooth=(float(smooth[0]), float(smooth[1])), levels=levels, cov=cov,
-                        diagonal_mass=p00**n, clipped_mass=clipped)
+                        diagonal_mass=p00**n, clipped_mass=clipped, axis_mass=0.5**n if sb == 0 else 0.0)
 
 
 def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_work) -> JointDensity:
