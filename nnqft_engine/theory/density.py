@@ -298,6 +298,7 @@ class FourierPart:
     tail: float
     f_space: object = None   # f ↦ the part of p(f) written in f-space (besides the spike), or None
     features: tuple = ()     # f where a pure f-space p is steep (log-like): the grid is refined towards them
+    peak_width: float = 0.0  # a pure f-space p's central peak (~σ_b): points every tenth of it over ±10 of it
 
 
 def _validated(spec: NetworkSpec, x1) -> float:
@@ -352,10 +353,12 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
             n, _laplace_z_edges(sd_z), lambda z: preactivation_density(spec, x1, z),
             lambda z: act.numpy_fn(z, 0.0), sw, sb, span)
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
-                           variance=var, spike_width=sb, tail=0.0, f_space=law)   # the peak: c's cusp
+                           variance=var, spike_width=spike_width, tail=0.0, f_space=law,
+                           peak_width=sb)   # the peak: c's laplace cusp
     if n == 2 and spec.prior == "uniform" and sb > 0 and not relu:
+        # the peak: where φ is tiny on much of z's support, f ≈ c + one term, a plateau of width ~√3σ_b
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
-                           variance=var, spike_width=spike_width, tail=0.0,
+                           variance=var, spike_width=spike_width, tail=0.0, peak_width=sb,
                            f_space=lambda f: density_uniform_pair.two_uniform_neurons(
                                f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)))
     no_bias = relu and sb == 0 and spec.prior in density_relu_no_bias.PRIORS and n <= density_relu_no_bias.MAX_WIDTH
@@ -426,8 +429,11 @@ def output_density(spec: NetworkSpec, x1, *, grid=None) -> OutputDensity:
         sd = math.sqrt(part.variance)
         df = max(min(sd / 60.0, part.spike_width / 10.0), part.span / _MAX_GRID)
         f, p = _on_uniform_grid(part.step, part.weights, part.span, df)
-        if part.features and len(part.weights) == 1:   # all in f-space: the grid may take any points
-            f = np.union1d(f, _refinement(part.features, f[1] - f[0], part.span))
+        if len(part.weights) == 1:   # all in f-space: the grid may take any points
+            if part.features:
+                f = np.union1d(f, _refinement(part.features, f[1] - f[0], part.span))
+            if 0 < part.peak_width < 2 * (f[1] - f[0]):   # the window's grid cannot show the peak
+                f = np.union1d(f, part.peak_width / 10 * np.arange(-100, 101))
             p = np.zeros_like(f)
     else:
         t = np.arange(len(part.weights)) * part.step

@@ -32,7 +32,10 @@ def _special_points(phi, dphi, reach: float) -> tuple[np.ndarray, np.ndarray]:
     out = []
     for g in (dphi, phi):
         vals = g(grid)
-        found = list(grid[1:-1][vals[1:-1] == 0.0])
+        exact = vals == 0.0
+        # where g underflows to exactly 0 over a stretch (gelu below z ≈ −8), only the stretch's ends are points
+        inner = exact[1:-1] & ~(exact[:-2] & exact[2:])
+        found = list(grid[1:-1][inner])
         for i in np.flatnonzero(np.sign(vals[:-1]) * np.sign(vals[1:]) < 0):
             found.append(optimize.brentq(g, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-15))
         out.append(np.array(sorted(found)))

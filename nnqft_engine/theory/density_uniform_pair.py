@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ..cancel import check_cancelled
-from .density_uniform_neuron import Neuron, one_uniform_neuron_cdf
+from .density_uniform_neuron import Neuron, one_uniform_neuron, one_uniform_neuron_cdf
 from .piecewise_table import PiecewiseChebyshev, graded_between
 
 # A cut 2⁻⁴⁰ of a branch off its kink moves the integral by ~(that)²: far below rounding (64 halvings, as for the
@@ -59,6 +59,9 @@ def two_uniform_neurons(f: np.ndarray, x1: float, sigma_w: float, sigma_b: float
     table = PiecewiseChebyshev(lambda v: one_uniform_neuron_cdf(v, x1, sigma_w, sigma_b, activation,
                                                                 preactivation_density, readout),
                                graded_between(breaks), below=0.0)
+    # Below this half-width the window's mean of g₁ is g₁(f) to ~w²g₁″ (φ underflows to exactly 0 on a stretch of
+    # z for gelu at σ_w|x| ≳ 5, where the quotient would be 0/0).
+    tiny_amp = 1e-6 * neuron.kappa
     f_all = np.asarray(f, dtype=np.float64)
     # the law lives on |f| ≤ √3σ_b + 2·max κ|φ| (every term bounded): the window's far part is exactly 0
     inside = np.abs(f_all) < breaks[-1] + float(neuron.amplitudes(neuron.singular_z()).max())
@@ -76,6 +79,10 @@ def two_uniform_neurons(f: np.ndarray, x1: float, sigma_w: float, sigma_b: float
         amp = neuron.amplitudes(z)
         fz = fi[row][:, None]
         quotient = (table(fz + amp) - table(fz - amp)) / (2.0 * amp)
+        tiny = amp < tiny_amp   # the quotient's rounding (~1e-16/w) would show: its limit G₁′ = g₁ instead
+        if tiny.any():
+            g1 = one_uniform_neuron(fi, x1, sigma_w, sigma_b, activation, preactivation_density, readout)
+            quotient = np.where(tiny, g1[row][:, None], quotient)
         dens = preactivation_density(z.ravel()).reshape(z.shape)
         sums = (dens * quotient) @ _WU * (hi - lo)[:, 0]
         out[i:i + rows] = np.bincount(row, weights=sums, minlength=len(fi))

@@ -26,7 +26,7 @@ def test_gelu_under_laplace_at_small_n_holds_mass_and_variance(width):
     drawn grid starts p at σ_b/10 spacing (the peak is c's laplace cusp)."""
     spec = _spec(width)
     part = fourier_part(spec, 1.0)
-    assert len(part.weights) == 1 and part.spike_width == spec.sigma_b
+    assert len(part.weights) == 1 and part.peak_width == spec.sigma_b
     f = np.linspace(-part.span, part.span, 400_001)
     p = part.f_space(f)
     assert np.all(p >= 0) and np.array_equal(p, part.f_space(-f))

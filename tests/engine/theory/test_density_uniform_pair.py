@@ -80,3 +80,14 @@ def test_two_neurons_smoothed_is_an_independent_inversion(activation):
     spec = _spec(activation)
     want = smoothed_marginal(spec, 1.0, H, PTS, zeros=[-math.pi, 0.0, math.pi] if activation == "sin" else [0.0])
     np.testing.assert_allclose(_smoothed_f_space(spec), want, rtol=0, atol=1e-10 * want.max())
+
+
+def test_two_neurons_where_phi_underflows_to_zero_on_a_stretch_of_z():
+    """gelu at σ_w|x| = 7.5: φ(z) is exactly 0 in float64 below z ≈ −8.4 (a fifth of z's support), where the
+    quotient (G₁(f + w) − G₁(f − w))/2w is 0/0 — it dropped that mass (19 %) until its limit g₁(f) was used;
+    the stretch's end is one zero of φ, not hundreds (the cuts took 80 s). The variance is the exact one."""
+    spec = NetworkSpec(activation="gelu", width=2, prior="uniform", sigma_w=3.0, sigma_b=0.01)
+    d = output_density(spec, 2.5)
+    assert np.all(np.isfinite(d.p) & (d.p >= 0))
+    assert np.trapezoid(d.p * d.f**2, d.f) == pytest.approx(d.variance, rel=1e-6)
+    assert np.trapezoid(d.p, d.f) == pytest.approx(1.0, abs=5e-3)   # the peak (width σ_b) on a 0.15-step grid
