@@ -67,3 +67,20 @@ def smoothed_inversion(c1, psi, sigma_b: float, n: int, h: float, f: np.ndarray)
     wt = (half[:, None] * gw).ravel()
     big_phi = np.array([psi(sigma_b * ti) * c1(ti) ** n for ti in t]) * np.exp(-0.5 * (h * t) ** 2)
     return np.cos(np.outer(f, t)) @ (wt * big_phi) / math.pi
+
+
+def smoothed_f_space(spec, x, h, pts, singular):
+    """An all-f-space density convolved with N(0, h²) at `pts`: composite Gauss–Legendre (test_density_relu_priors'
+    rule) split at the `singular` points, the law evaluated in one call."""
+    from nnqft_engine.theory.density import fourier_part
+    from test_density_relu_priors import _smoothing_rule
+    part = fourier_part(spec, x)
+    assert len(part.weights) == 1 and part.f_space is not None   # nothing inverted
+    rules = [_smoothing_rule(pt - 10 * h, pt + 10 * h, list(singular), h / 8) for pt in pts]
+    p = part.f_space(np.concatenate([f for f, _ in rules]))
+    out, start = [], 0
+    for pt, (f, w) in zip(pts, rules):
+        kernel = np.exp(-0.5 * ((f - pt) / h) ** 2) / (math.sqrt(2 * math.pi) * h)
+        out.append(w @ (p[start:start + len(f)] * kernel))
+        start += len(f)
+    return np.array(out)

@@ -1,12 +1,10 @@
 """gelu × laplace at N = 2, 3 (docs/physics.md §4.3): refused before (gelu nears 0 faster than any exponential,
 so the neuron's characteristic function decays more slowly than any power of t and no Fourier cut converges);
 now g₁ ⊛ q ⊛ … in f-space, each convolution tabulated."""
-import math
 
 import numpy as np
 import pytest
-from _density_references import smoothed_marginal
-from test_density_relu_priors import _smoothing_rule
+from _density_references import smoothed_f_space, smoothed_marginal
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.theory.density import fourier_part, output_density
@@ -43,13 +41,6 @@ def test_gelu_under_laplace_smoothed_is_an_independent_inversion(width):
     under the smoothing, which ends Φ whatever C₁'s slow decay). Measured: 1.8e-10 (N = 2), 9e-11 (N = 3) of the
     peak."""
     spec = _spec(width)
-    part = fourier_part(spec, 1.0)
-    rules = [_smoothing_rule(pt - 10 * H, pt + 10 * H, [0.0], H / 8) for pt in PTS]
-    p = part.f_space(np.concatenate([f for f, _ in rules]))
-    got, start = [], 0
-    for pt, (f, w) in zip(PTS, rules):
-        kernel = np.exp(-0.5 * ((f - pt) / H) ** 2) / (math.sqrt(2 * math.pi) * H)
-        got.append(w @ (p[start:start + len(f)] * kernel))
-        start += len(f)
+    got = smoothed_f_space(spec, 1.0, H, PTS, [0.0])
     want = smoothed_marginal(spec, 1.0, H, PTS)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9 * want.max())

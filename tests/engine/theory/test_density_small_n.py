@@ -193,12 +193,7 @@ def test_relu_uniform_without_biases_by_the_number_of_active_neurons():
         ref = integrate.quad(lambda u: p1(u) * p1(y - u), lo, hi, points=sorted({0.0, y} - {lo, hi}), limit=800,
                              epsabs=1e-15, epsrel=1e-12)[0]
         assert nb.two_active("uniform", np.array([y]))[0] == pytest.approx(ref, rel=1e-11)
-    for n in (1, 2, 3, 5, 20):
-        d = output_density(NetworkSpec(activation="relu", prior="uniform", width=n, sigma_w=1.5, sigma_b=0.0), 1.0)
-        assert not d.atom_in_p and d.atom_weight == pytest.approx(0.5**n)
-        assert np.all(np.isfinite(d.p) & (d.p >= 0))
-        assert np.trapezoid(d.p, d.f) == pytest.approx(1 - 0.5**n, abs=1e-5)
-        assert np.trapezoid(d.p * d.f**2, d.f) == pytest.approx(d.variance, rel=1e-5)
+    _no_bias_on_its_grid("uniform", var_rel=1e-5)
 
 
 def test_relu_laplace_without_biases_by_the_number_of_active_neurons():
@@ -226,9 +221,15 @@ def test_relu_laplace_without_biases_by_the_number_of_active_neurons():
         ref3 = sum(integrate.quad(lambda u: p2(np.array([u]))[0] * p1(y - u), a, b, limit=800, epsabs=1e-15,
                                   epsrel=1e-12)[0] for a, b in zip(pts[:-1], pts[1:]) if b > a)
         assert p3(np.array([y]))[0] == pytest.approx(ref3, rel=1e-10)
+    _no_bias_on_its_grid("laplace", var_rel=2e-5)
+
+
+def _no_bias_on_its_grid(prior: str, var_rel: float) -> None:
+    """relu, σ_b = 0 at N = 1…20: the atom 2^{−N} outside p; p finite, ≥ 0, of mass 1 − 2^{−N} and the exact
+    variance on its own grid."""
     for n in (1, 2, 3, 5, 20):
-        d = output_density(NetworkSpec(activation="relu", prior="laplace", width=n, sigma_w=1.5, sigma_b=0.0), 1.0)
+        d = output_density(NetworkSpec(activation="relu", prior=prior, width=n, sigma_w=1.5, sigma_b=0.0), 1.0)
         assert not d.atom_in_p and d.atom_weight == pytest.approx(0.5**n)
         assert np.all(np.isfinite(d.p) & (d.p >= 0))
         assert np.trapezoid(d.p, d.f) == pytest.approx(1 - 0.5**n, abs=1e-5)
-        assert np.trapezoid(d.p * d.f**2, d.f) == pytest.approx(d.variance, rel=2e-5)
+        assert np.trapezoid(d.p * d.f**2, d.f) == pytest.approx(d.variance, rel=var_rel)

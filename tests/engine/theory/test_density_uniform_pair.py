@@ -5,13 +5,12 @@ import math
 
 import numpy as np
 import pytest
-from _density_references import smoothed_marginal
+from _density_references import smoothed_f_space, smoothed_marginal
 from scipy import integrate
-from test_density_relu_priors import _smoothing_rule
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.theory import density_uniform_neuron
-from nnqft_engine.theory.density import fourier_part, output_density, preactivation_density
+from nnqft_engine.theory.density import output_density, preactivation_density
 
 H = 0.1
 PTS = np.array([-2.0, -0.3, 0.0, 0.05, 0.4, 1.5])
@@ -56,21 +55,6 @@ def test_two_neurons_hold_mass_and_variance_on_the_grid(activation):
     assert np.all(d.p[support] == 0.0)   # bounded terms: nothing beyond the support
 
 
-def _smoothed_f_space(spec):
-    """The f-space density convolved with N(0, H²) at PTS: Gauss–Legendre split at 0 and ±√3σ_b (one call)."""
-    part = fourier_part(spec, 1.0)
-    assert len(part.weights) == 1 and part.f_space is not None   # nothing inverted
-    bias = math.sqrt(3) * spec.sigma_b
-    rules = [_smoothing_rule(pt - 10 * H, pt + 10 * H, [-bias, 0.0, bias], H / 8) for pt in PTS]
-    p = part.f_space(np.concatenate([f for f, _ in rules]))
-    out, start = [], 0
-    for pt, (f, w) in zip(PTS, rules):
-        kernel = np.exp(-0.5 * ((f - pt) / H) ** 2) / (math.sqrt(2 * math.pi) * H)
-        out.append(w @ (p[start:start + len(f)] * kernel))
-        start += len(f)
-    return np.array(out)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("activation", ["sin", "linear", "tanh"])
 def test_two_neurons_smoothed_is_an_independent_inversion(activation):
@@ -79,7 +63,9 @@ def test_two_neurons_smoothed_is_an_independent_inversion(activation):
     (tanh, which the old cut inversion held to only ~1e-6)."""
     spec = _spec(activation)
     want = smoothed_marginal(spec, 1.0, H, PTS, zeros=[-math.pi, 0.0, math.pi] if activation == "sin" else [0.0])
-    np.testing.assert_allclose(_smoothed_f_space(spec), want, rtol=0, atol=1e-10 * want.max())
+    bias = math.sqrt(3) * spec.sigma_b
+    got = smoothed_f_space(spec, 1.0, H, PTS, [-bias, 0.0, bias])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * want.max())
 
 
 def test_two_neurons_where_phi_underflows_to_zero_on_a_stretch_of_z():
