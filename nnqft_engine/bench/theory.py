@@ -19,6 +19,7 @@ CLT_GELU_UNIFORM = NetworkSpec(width=1, activation="gelu", prior="uniform", sigm
 CLT_SIN_UNIFORM = NetworkSpec(width=2, activation="sin", prior="uniform", sigma_w=1.5, sigma_b=0.1)
 CLT_GELU_LAPLACE = NetworkSpec(width=2, activation="gelu", prior="laplace", sigma_w=1.5, sigma_b=0.1)
 CLT_NO_BIAS = NetworkSpec(width=2, activation="relu", sigma_w=1.5, sigma_b=0.0)
+CLT_NO_BIAS_STUDENT_T = NetworkSpec(width=2, activation="relu", prior="student-t", sigma_w=1.5, sigma_b=0.0)
 RELU_UNIFORM_D5 = NetworkSpec(width=4, activation="relu", prior="uniform", sigma_w=2.0, sigma_b=0.5, input_dim=5)
 
 
@@ -28,7 +29,7 @@ def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     N = 2 (the joint on the app's 161² grid), sin × laplace at N = 2, each best of `repeats`; and, once, the
     joint density of gelu at N = 2 on the app's window (±6.5 SD), which the app computes after the sample; gelu ×
     uniform at N = 1, sin × uniform and gelu × laplace at N = 2 (once each) and relu without biases at N = 2
-    (f-space forms); and, once, the relu × uniform kernel at d = 5 with a bias (six live parameters, the polytope
+    (f-space forms; under student-t once, cold: its per-ν tables are built); and, once, the relu × uniform kernel at d = 5 with a bias (six live parameters, the polytope
     rule's largest) at `points` points."""
     x = np.linspace(-2.0, 2.0, points)
     out = {}
@@ -46,6 +47,7 @@ def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     out["density_sin_uniform_n2_s"] = _best(lambda: output_density(CLT_SIN_UNIFORM, 1.0), 1)
     out["density_gelu_laplace_n2_s"] = _best(lambda: output_density(CLT_GELU_LAPLACE, 1.0), 1)
     out["density_relu_no_bias_n2_s"] = _best(lambda: output_density(CLT_NO_BIAS, 1.0), repeats)
+    out["density_relu_no_bias_student_t_n2_s"] = _best(lambda: output_density(CLT_NO_BIAS_STUDENT_T, 1.0), 1)
     xs = np.random.default_rng(0).normal(size=(points, 5))
     out[f"kernel_relu_uniform_d5_{points}pt_s"] = _best(lambda: kernels(RELU_UNIFORM_D5, xs), 1)
     return out

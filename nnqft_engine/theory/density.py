@@ -361,13 +361,14 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
                            variance=var, spike_width=spike_width, tail=0.0, peak_width=sb,
                            f_space=lambda f: density_uniform_pair.two_uniform_neurons(
                                f, x1, sw, sb, act.name, lambda z: preactivation_density(spec, x1, z)))
-    no_bias = relu and sb == 0 and spec.prior in density_relu_no_bias.PRIORS and n <= density_relu_no_bias.MAX_WIDTH
+    few = n <= density_relu_no_bias.MAX_WIDTH
+    no_bias = relu and sb == 0 and spec.prior in density_relu_no_bias.PRIORS and (few or spec.prior != "gaussian")
     if no_bias and spec.prior == "gaussian":
         return FourierPart(step=min(0.25 / sd, 2 * math.pi / (3 * span)), weights=np.zeros(1), span=span,
                            variance=var, spike_width=spike_width, tail=0.0,
                            f_space=lambda f: density_relu_no_bias.f_space("gaussian", f, x1, sw, n))
-    if no_bias:   # k ≤ 2 (uniform) or 4 (laplace) active neurons in f-space, the rest inverted with χ in closed form
-        t_max, phi_rem, nodes = 1e7 / sd, density_relu_no_bias.remainder(spec.prior, x1, sw, n), None
+    if no_bias:   # k ≤ 2 (uniform) or 4 (laplace, student-t) active neurons in f-space, the rest inverted
+        t_max, phi_rem, nodes = 1e7 / sd, density_relu_no_bias.remainder(spec.prior, x1, sw, n, spec.prior_dof), None
     elif cones:   # the neuron's characteristic function in closed form: any T is cheap
         t_max, phi_rem, nodes = 1e7 / sd, _closed_form_remainder(spec, x1), None
     else:
@@ -378,11 +379,6 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     step = min(0.25 / sd, 2 * math.pi / (3 * span))
     probe = np.geomspace(step, t_max, 200)
     t_end, tail, beyond = _cut_off(probe, np.abs(phi_rem(probe)), _P_TOL / sd)
-    if beyond * sd > 1e-6 and act.name == "relu" and sb == 0:
-        raise SpecError(f"with σ_b = 0 the density of f has a logarithmic spike at 0 (one active neuron with a small "
-                        f"pre-activation) that no Fourier grid resolves under the {spec.prior} prior (under the "
-                        "gaussian, uniform and laplace priors it is written in f-space): raise σ_b (0.01 is enough), or "
-                        "sample")
     if beyond * sd > 1e-6:
         raise SpecError(f"the characteristic function of f decays too slowly here (cutting it at T = {t_max:.3g} "
                         f"errs by {beyond:.1e} in the density) to invert on a grid: raise N or σ_b, or sample")
@@ -400,9 +396,9 @@ def fourier_part(spec: NetworkSpec, x1) -> FourierPart:
     rows = max(1, _CHUNK // (nodes or 16))
     phi = np.concatenate([_checked(phi_rem, t[i:i + rows]) for i in range(0, len(t), rows)])
     f_space = None
-    if no_bias:
+    if no_bias and few:
         def f_space(f):
-            return density_relu_no_bias.f_space(spec.prior, f, x1, sw, n)
+            return density_relu_no_bias.f_space(spec.prior, f, x1, sw, n, spec.prior_dof)
     elif cones:
         def f_space(f):
             return n * p_off ** (n - 1) * density_relu.one_active(spec.prior, f, x1, sw, sb, n,

@@ -13,8 +13,10 @@ of Y = α|w|, so p(f) = Σ_{k≥1} C(N, k) 2^{−N} p_k(f/s)/s beside the atom 2
   convolutions in f-space, each tabulated (density_laplace_few), k ≥ 5 inverted with
   χ(t) = (2/t)·g(2/t), g(a) = ∫₀^∞ e^{−au}/(1 + u²) du = Ci(a)sin a − (Si(a) − π/2)cos a, so the inverted rest
   decays like t⁻⁵ (from k = 3 it would be t⁻³: over 10⁷ Fourier points on the window this tail needs).
+- student-t (ν): p₁, its CDF and χ are one integral each over log|w| (student_t_product), tabulated per ν;
+  p₂ … p₄ by the same graded convolutions as laplace, k ≥ 5 inverted (χ falls like log(t)/t).
 
-On a grid through 0 (spacing δ, the smallest |f|/s > 0), p₁ enters within 64δ of 0 as its mean over each grid
+On a grid through 0 (spacing δ, the smallest |f|/s > 0), p₁ enters within 2048δ of 0 as its mean over each grid
 cell (from its closed-form CDF), so the grid's trapezoid sums hold its mass; elsewhere as point values.
 """
 from __future__ import annotations
@@ -25,12 +27,15 @@ import math
 import numpy as np
 from scipy import special
 
-from . import density_laplace_few
+from . import density_laplace_few, student_t_product
 
-MAX_WIDTH = 100   # beyond, the one-active spike weighs N·2^{−N} < 1e-28: the plain Fourier route takes over
-PRIORS = ("gaussian", "uniform", "laplace")
-_F_SPACE_K = {"uniform": 2, "laplace": 4}   # active neurons written in f-space; the rest is inverted
-_CELL_REACH = 64
+# Beyond, the k ≤ 4 active terms weigh ≤ C(N, 4)·2^{−N} < 1e-22: f_space leaves them out (they would add < 1e-20
+# to p), and remainder still takes them out of Φ.
+MAX_WIDTH = 100
+_HORNER_MAX_WIDTH = 2000   # (½ + ½χ)^N − (its k ≤ K terms) would leave rounding noise ~1e-16·2^{−N} that never decays
+PRIORS = ("gaussian", "uniform", "laplace", "student-t")
+_F_SPACE_K = {"uniform": 2, "laplace": 4, "student-t": 4}   # active neurons written in f-space; the rest is inverted
+_CELL_REACH = 2048
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
 _GL16_X, _GL16_W = np.polynomial.legendre.leggauss(16)
 
@@ -43,9 +48,11 @@ def _weight(n: int, k: int) -> float:
     return math.exp(special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1) - n * math.log(2))
 
 
-def one_active(prior: str, y: np.ndarray) -> np.ndarray:
-    """p₁(y), the density of α|w|."""
+def one_active(prior: str, y: np.ndarray, dof: float = 6.0) -> np.ndarray:
+    """p₁(y), the density of α|w| (dof: the student-t prior's ν)."""
     a = np.abs(y)
+    if prior == "student-t":
+        return student_t_product.density(a, dof)
     with np.errstate(divide="ignore", invalid="ignore"):
         if prior == "uniform":
             return np.where(a < 3.0, np.log(3.0 / a) / 6.0, 0.0)
@@ -54,8 +61,10 @@ def one_active(prior: str, y: np.ndarray) -> np.ndarray:
         return special.k0(a) / math.pi
 
 
-def _one_active_cdf(prior: str, y: np.ndarray) -> np.ndarray:
+def _one_active_cdf(prior: str, y: np.ndarray, dof: float = 6.0) -> np.ndarray:
     """∫₀^y p₁ (odd in y)."""
+    if prior == "student-t":
+        return student_t_product.cdf(y, dof)
     a = np.abs(y)
     with np.errstate(divide="ignore", invalid="ignore"):
         if prior == "uniform":
@@ -69,21 +78,23 @@ def _one_active_cdf(prior: str, y: np.ndarray) -> np.ndarray:
     return np.sign(y) * out
 
 
-def _one_active_on_grid(prior: str, y: np.ndarray) -> np.ndarray:
+def _one_active_on_grid(prior: str, y: np.ndarray, dof: float = 6.0) -> np.ndarray:
     """p₁ at y, as cell means within _CELL_REACH cells of 0 on a grid through 0 (inf at 0 on any other)."""
-    out = one_active(prior, y)
+    out = one_active(prior, y, dof)
     zero = y == 0
     if zero.any() and (~zero).any():
         step = float(np.abs(y[~zero]).min())
         near = np.abs(y) <= _CELL_REACH * step
         u = y[near]
-        out[near] = (_one_active_cdf(prior, u + step / 2) - _one_active_cdf(prior, u - step / 2)) / step
+        out[near] = (_one_active_cdf(prior, u + step / 2, dof) - _one_active_cdf(prior, u - step / 2, dof)) / step
     return out
 
 
-def characteristic(prior: str, t: np.ndarray) -> np.ndarray:
+def characteristic(prior: str, t: np.ndarray, dof: float = 6.0) -> np.ndarray:
     """χ(t) = E[e^{itα|w|}]: uniform Si(3t)/(3t), gaussian (1 + t²)^{−1/2}."""
     t = np.abs(np.asarray(t, dtype=np.float64))
+    if prior == "student-t":
+        return student_t_product.characteristic(t, dof)
     small = t < 1e-6
     ts = np.where(small, 1.0, t)
     if prior == "uniform":
@@ -125,15 +136,17 @@ def two_active(prior: str, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def f_space(prior: str, f: np.ndarray, x1: float, sigma_w: float, width: int) -> np.ndarray:
-    """The part of p(f) written in f-space: every k under the gaussian prior, k = 1, 2 under uniform."""
+def f_space(prior: str, f: np.ndarray, x1: float, sigma_w: float, width: int, dof: float = 6.0) -> np.ndarray:
+    """The part of p(f) written in f-space: every k under the gaussian prior, k ≤ _F_SPACE_K[prior] else."""
     s = scale(x1, sigma_w, width)
     y = np.asarray(f, dtype=np.float64) / s
     if prior == "gaussian":
         return _variance_gamma_mixture(y, width) / s
-    out = _weight(width, 1) * _one_active_on_grid(prior, y)
-    if prior == "laplace":
-        for k, law in enumerate(_laplace_laws(min(width, _F_SPACE_K["laplace"]), _reach(x1, sigma_w, width)), 2):
+    out = _weight(width, 1) * _one_active_on_grid(prior, y, dof)
+    if prior in ("laplace", "student-t"):
+        laws = _convolved_laws(prior, float(dof) if prior == "student-t" else 0.0,
+                               min(width, _F_SPACE_K[prior]), _reach(x1, sigma_w, width))
+        for k, law in enumerate(laws, 2):
             out = out + _weight(width, k) * _cell_means_near_0(law, y)
     elif width >= 2:
         out = out + _weight(width, 2) * two_active(prior, y)
@@ -161,30 +174,34 @@ def _reach(x1: float, sigma_w: float, width: int) -> float:
     return 160.0
 
 
-@functools.lru_cache(maxsize=4)
-def _laplace_laws(k_max: int, reach: float) -> tuple:
-    """p₂ … p_{k_max} under laplace (y-units), each p₁ ⊛ the previous, tabulated towards 0 (density_laplace_few)."""
+def _convolved_laws(prior: str, dof: float, k_max: int, reach: float) -> tuple:
+    """p₂ … p_{k_max} (y-units), each p₁ ⊛ the previous, tabulated towards 0 (density_laplace_few)."""
+    return tuple(_convolved_law(prior, dof, k, reach) for k in range(2, k_max + 1))
+
+
+@functools.lru_cache(maxsize=16)
+def _convolved_law(prior: str, dof: float, k: int, reach: float):
+    """p_k = p₁ ⊛ p_{k−1}, cached one k at a time: stepping N from 2 to 4 adds one convolution per step."""
     eps = 1e-14
-    mass_near_0 = float(2.0 * _one_active_cdf("laplace", np.array([eps]))[0])
+    mass_near_0 = float(2.0 * _one_active_cdf(prior, np.array([eps]), dof)[0])
 
     def p1(y):
-        return one_active("laplace", np.maximum(np.abs(y), 1e-300))
+        return one_active(prior, np.maximum(np.abs(y), 1e-300), dof)
 
-    laws, previous = [], p1
-    for _ in range(2, k_max + 1):
-        previous = density_laplace_few.tabulated_convolution(previous, p1, mass_near_0, eps, reach)
-        laws.append(previous)
-    return tuple(laws)
+    previous = p1 if k == 2 else _convolved_law(prior, dof, k - 1, reach)
+    return density_laplace_few.tabulated_convolution(previous, p1, mass_near_0, eps, reach)
 
 
-def remainder(prior: str, x1: float, sigma_w: float, width: int):
-    """t ↦ Φ(t) less its f-space terms (k ≤ K: 2 uniform, 4 laplace): Σ_{k>K} C(N, k) 2^{−N} χ(st)^k, by Horner,
-    so that nothing cancels where χ is small."""
+def remainder(prior: str, x1: float, sigma_w: float, width: int, dof: float = 6.0):
+    """t ↦ Φ(t) less its f-space terms (k ≤ K: 2 uniform, 4 laplace/student-t): Σ_{k>K} C(N, k) 2^{−N} χ(st)^k,
+    by Horner, so that nothing cancels where χ is small."""
     s = scale(x1, sigma_w, width)
     first = _F_SPACE_K[prior] + 1
 
     def phi(t):
-        c = characteristic(prior, s * np.asarray(t, dtype=np.float64))
+        c = characteristic(prior, s * np.asarray(t, dtype=np.float64), dof)
+        if width > _HORNER_MAX_WIDTH:   # 2^{−N} underflows: Φ has no k ≤ K terms left to take out
+            return ((1.0 + c) / 2.0) ** width
         total = np.zeros_like(c)
         for k in range(width, first - 1, -1):      # Horner: w_K + c(w_{K+1} + c(…)), then times c^K
             total = total * c + _weight(width, k)

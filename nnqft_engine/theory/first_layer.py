@@ -27,11 +27,12 @@ states (`accuracy.accuracy_note`).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from scipy import optimize, special
 
 from ..activations import get_activation
 from ..gauss_rules import legendre_rule
@@ -43,6 +44,7 @@ SQRT3 = math.sqrt(3.0)
 MAX_DEGREE = 8
 _L_ANGLE = 12          # Legendre nodes per angular piece
 _ANGLE_PIECES = 16     # base pieces over [−π, π) (R_k and a(θ) are analytic on each)
+_AXIS_LEVELS = 45      # student-t: at most so many pieces towards each axis (finer ones collapse in float near ±π/2)
 _L_AXIS = 10           # Legendre nodes per piece of the smooth rule
 _GROWTH_U = {"gaussian": 0.2, "laplace": 0.12, "uniform": 0.5, "student-t": 0.15}
 
@@ -63,7 +65,8 @@ class FirstLayerRule:
 
 
 def tail_range(prior: str, dof: float = 6.0) -> float:
-    """Standardized |u| beyond which the prior's mass (times moments up to 8) is below ~1e-16."""
+    """Standardized |u| beyond which the prior's mass (times moments up to 8; student-t: its second moment) is
+    below ~1e-16."""
     if prior == "gaussian":
         return 12.0
     if prior == "laplace":
@@ -71,8 +74,21 @@ def tail_range(prior: str, dof: float = 6.0) -> float:
     if prior == "uniform":
         return SQRT3
     if prior == "student-t":
-        return float(min(1e8, 10.0 ** (16.0 / max(dof - 2.0, 0.5))))
+        return _student_t_reach(float(dof))
     raise ValueError(f"unknown prior {prior!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _student_t_reach(dof: float) -> float:
+    """x with E[u²; |u| > x] ≈ 2P(|u| > x)·x² = 1e-16, at most 1e8. (A bare power law, x^{2−ν} = 1e-16, stops
+    far too early at large ν: 1.5 at ν = 100, where the mass beyond is 0.15.)"""
+    c = math.sqrt(dof / (dof - 2.0))
+
+    def excess(log_x: float) -> float:
+        return math.log(2.0 * special.stdtr(dof, -math.exp(log_x) * c) + 1e-300) + 2.0 * log_x + 16.0 * math.log(10)
+
+    top = math.log(1e8)
+    return 1e8 if excess(top) > 0 else math.exp(optimize.brentq(excess, 0.0, top, xtol=1e-6))
 
 
 def graded_edges(h0: float, reach: float, growth: float, core: float = math.inf) -> np.ndarray:
@@ -122,15 +138,23 @@ def _radial_moments(prior: str, theta: np.ndarray, dof: float) -> np.ndarray:
         rmax = SQRT3 / np.maximum(c, s)
         return rmax ** (k + 2) / (12.0 * (k + 2))
     if prior == "student-t":
-        # exp-sinh rule r = e^{(π/2) sinh t}: algebraic tails decay double-exponentially in t.
-        t, h = np.linspace(-4.0, 4.0, 321, retstep=True)
-        y = 0.5 * math.pi * np.sinh(t)
-        r = np.exp(y)
-        jac = h * 0.5 * math.pi * np.cosh(t) * r
-        dens = standardized_pdf(prior, r[:, None] * np.cos(theta), dof) * \
-            standardized_pdf(prior, r[:, None] * np.sin(theta), dof)
-        return np.stack([(jac * r ** (kk + 1)) @ dens for kk in range(MAX_DEGREE + 1)])
+        # The trapezoid in log r: the integrand is analytic in a strip |Im log r| < π/2 (the densities' poles)
+        # and decays exponentially both ways, so step 0.2 errs by ~e^{−π²/0.2}. Next to an axis (|sin θ| down
+        # to 2^{−120}) it turns over only at r ~ 1/|sin θ|, hence the reach to e^{96}; in logs, since r^{k+1}
+        # overflows there while the densities underflow.
+        log_r = np.arange(-25.0, 96.0, 0.2)
+        log_dens = _student_t_log_pdf(np.exp(log_r)[:, None] * c, dof) + \
+            _student_t_log_pdf(np.exp(log_r)[:, None] * s, dof)
+        return np.stack([0.2 * np.exp(log_dens + ((kk + 2) * log_r)[:, None]).sum(axis=0)
+                         for kk in range(MAX_DEGREE + 1)])
     raise ValueError(f"unknown prior {prior!r}")
+
+
+def _student_t_log_pdf(u: np.ndarray, dof: float) -> np.ndarray:
+    """log of the standardized student-t density (priors.standardized_pdf, without its underflow)."""
+    c = math.sqrt(dof / (dof - 2.0))
+    log_norm = special.gammaln((dof + 1) / 2) - special.gammaln(dof / 2) - 0.5 * math.log(dof * math.pi)
+    return math.log(c) + log_norm - 0.5 * (dof + 1) * np.log1p((c * u) ** 2 / dof)
 
 
 def _relu_polar_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float) -> FirstLayerRule:
@@ -142,13 +166,27 @@ def _relu_polar_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: fl
     live = np.abs(coeffs).sum(1) > 0
     kink = np.arctan2(-coeffs[live, 0], coeffs[live, 1])   # a(θ) = 0 at θ and θ ± π
     kinks = np.concatenate([kink, kink + math.pi, kink - math.pi])
-    edges = np.concatenate([base, prior_kinks.get(prior, []), kinks[np.abs(kinks) < math.pi]])
+    edges = np.concatenate([base, prior_kinks.get(prior, []), kinks[np.abs(kinks) < math.pi],
+                            _axis_grading(dof) if prior == "student-t" else []])
     edges = np.unique(edges)
     edges = edges[np.concatenate([[True], np.diff(edges) > 1e-15])]
     edges[-1] = math.pi
     theta, w = composite_rule(edges, _L_ANGLE)
     nodes = np.stack([scales[0] * np.cos(theta), scales[1] * np.sin(theta)], axis=1)
     return FirstLayerRule(nodes=nodes, degree_weights=w * _radial_moments(prior, theta, dof), homogeneous=True)
+
+
+def _axis_grading(dof: float) -> np.ndarray:
+    """Student-t: R_k(θ) = R_k(axis) + c|θ − axis|^{ν−1−k} + (analytic) near each axis, where one parameter is
+    small and the other runs out into its algebraic tail. Pieces shrinking geometrically (ratio 2) towards every
+    axis from both sides make Gauss–Legendre exact on each; the innermost piece's share ~2^{−J(ν−k)} for the
+    highest finite moment used (k = 4, or 6 beyond ν = 6) sets the depth J: 2^{−34} ≈ 6e-11, up to _AXIS_LEVELS."""
+    top = 6.0 if dof > 6.0 else 4.0
+    depth = min(_AXIS_LEVELS, math.ceil(34.0 / max(dof - top, 1e-9)))
+    steps = 0.25 * math.pi * 2.0 ** -np.arange(depth + 1)
+    axes = 0.5 * math.pi * np.arange(-2, 3)
+    pts = np.concatenate([axes, (axes[:, None] + steps).ravel(), (axes[:, None] - steps).ravel()])
+    return pts[np.abs(pts) <= math.pi]
 
 
 def live_parameters(spec: NetworkSpec) -> int:

@@ -184,8 +184,8 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
         p00 = 0.0
 
         def neuron(t1, t2):
-            return 0.5 * (density_relu_no_bias.characteristic(spec.prior, scales[0] * t1)
-                          + density_relu_no_bias.characteristic(spec.prior, scales[1] * t2))
+            return 0.5 * (density_relu_no_bias.characteristic(spec.prior, scales[0] * t1, spec.prior_dof)
+                          + density_relu_no_bias.characteristic(spec.prior, scales[1] * t2, spec.prior_dof))
     elif spec.prior == "gaussian":
         p00 = 0.25 + math.asin(sigma[0, 1] / math.sqrt(sigma[0, 0] * sigma[1, 1])) / (2 * math.pi)
 

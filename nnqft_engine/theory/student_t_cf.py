@@ -24,7 +24,7 @@ def exact(y: np.ndarray, dof: float) -> np.ndarray:
     at ν = 200) the moment series 1 − y²/(4(μ−1)) + y⁴/(32(μ−1)(μ−2)) − y⁶/(384(μ−1)(μ−2)(μ−3)) is used: it
     overflows only where μ ≳ 3 and y is so small that the next terms are below 1e-16."""
     mu = dof / 2
-    y = np.asarray(y, dtype=np.float64)
+    y = np.minimum(np.asarray(y, dtype=np.float64), 1e4)   # φ(1e4) underflows to 0; scipy's kve fails near 1e12
     k = special.kve(mu, y)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         val = np.exp(mu * np.log(np.maximum(y, 1e-300)) + np.log(k) - y

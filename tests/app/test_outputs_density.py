@@ -146,11 +146,12 @@ def test_sin_and_cos_under_heavy_tailed_priors_draw_the_exact_density(clt_window
     assert used > 30 and sf_exact > 1e-4 and sf_gauss < 1e-6     # the NNGP is rejected on the same bins
 
 
-@pytest.mark.parametrize("prior", ["gaussian", "uniform", "laplace"])
+@pytest.mark.parametrize("prior", ["gaussian", "uniform", "laplace", "student-t"])
 def test_relu_without_biases_draws_the_exact_density_and_its_atom(clt_window, prior):
     """relu with σ_b = 0 (refused before: a logarithmic spike no Fourier grid resolves): gaussian a closed form,
-    uniform k ≤ 2 and laplace k ≤ 4 active neurons in f-space and the rest inverted; the all-off atom ¼ drawn as a point mass; bin
-    averages plus the atom agree with the histogram of 50 000 networks (χ², fixed seed)."""
+    uniform k ≤ 2 and laplace, student-t (ν = 6) k ≤ 4 active neurons in f-space and the rest inverted; the
+    all-off atom ¼ drawn as a point mass; bin averages plus the atom agree with the histogram of 50 000 networks
+    (χ², fixed seed)."""
     from PySide6 import QtWidgets
     w = clt_window
     w.update_state(sigma_b=0.0, prior=prior, ensemble=50_000)

@@ -199,3 +199,58 @@ def test_scale_mixture_reference_agrees_with_the_d1_split_rule():
     spec = NetworkSpec(activation="erf", prior="laplace", sigma_w=sw / np.sqrt(2), sigma_b=sb)
     k = kernels(spec, [1.3, -0.6])
     assert k.nngp[0, 1] == pytest.approx(sb**2 + spec.sigma_w**2 * erf_pair_laplace_mixture(sw, sb, xs), rel=1e-9)
+
+
+@pytest.mark.parametrize("dof", [30.0, 100.0])
+def test_student_t_at_large_dof_g2_and_g4c_against_quad(dof):
+    """tanh × student-t, σ_b = 0, at the app's largest ν: G2 = σ_w²E[φ²] and G4c = σ_w⁴(E[α⁴]E[φ⁴] − 3E[φ²]²)/N
+    against scipy's quad over w (to ∞). The prior's reach once stopped at 10^{16/(ν−2)} (1.5 at ν = 100), and
+    G2 came out 26 % low there."""
+    from scipy import integrate
+
+    from nnqft_engine.priors import standardized_pdf
+
+    sw, n = 1.5, 4
+
+    def mean(g):
+        return 2 * integrate.quad(lambda w: standardized_pdf("student-t", w, dof) * g(w), 0, np.inf, epsabs=0,
+                                  epsrel=1e-13, limit=400)[0]
+
+    e2 = mean(lambda w: np.tanh(sw * w) ** 2)
+    e4 = mean(lambda w: np.tanh(sw * w) ** 4)
+    a4 = mean(lambda w: w**4)
+    assert a4 == pytest.approx(3 * (dof - 2) / (dof - 4), rel=1e-11)
+    th = exact_correlators(NetworkSpec(activation="tanh", sigma_w=sw, sigma_b=0.0, width=n, prior="student-t",
+                                       prior_dof=dof), [1.0])
+    assert th.g2[0, 0] == pytest.approx(sw**2 * e2, rel=1e-12)
+    assert th.g4c_diag[0] == pytest.approx(sw**4 * (a4 * e4 - 3 * e2 * e2) / n, rel=1e-10)
+
+
+@pytest.mark.parametrize("dof", [4.1, 5.0])
+def test_relu_student_t_kernel_at_small_dof_against_mpmath(dof):
+    """relu × student-t at d = 1 with a bias, ν near 4: the off-diagonal NNGP and NTK against mpmath's nested
+    tanh-sinh (the inner integral over w on the both-active interval, split at 0). R_k(θ) is singular at the axes
+    (|θ − axis|^{ν−k−1}); before the polar rule was graded there, the NTK erred by 3e-6 at ν = 4.1."""
+    import mpmath as mp
+
+    mp.mp.dps = 20
+    nu, sw, sb, x1, x2 = mp.mpf(dof), mp.mpf("1.5"), mp.mpf("0.5"), mp.mpf("0.7"), mp.mpf("-1.2")
+    c = mp.sqrt(nu / (nu - 2))
+    log_norm = mp.loggamma((nu + 1) / 2) - mp.loggamma(nu / 2) - mp.log(nu * mp.pi) / 2
+    p = lambda u: c * mp.exp(log_norm - (nu + 1) / 2 * mp.log1p((c * u) ** 2 / nu))   # noqa: E731
+
+    def both_active(g):   # x₁ > 0 > x₂: both on iff v > 0 and −σ_b v/(σ_w x₁) < w < −σ_b v/(σ_w x₂)
+        inner = lambda v: mp.quad(lambda w: g(w, v) * p(w), [-sb * v / (sw * x1), 0, -sb * v / (sw * x2)]) * p(v)  # noqa: E731
+        return mp.quad(inner, [0, 1]) + mp.quad(lambda s: inner(mp.exp(s)) * mp.exp(s), [0, 5, 20, 80, 160])
+
+    h12 = both_active(lambda w, v: (sw * x1 * w + sb * v) * (sw * x2 * w + sb * v))
+    dd = both_active(lambda w, v: 1)
+    nngp = sb**2 + sw**2 * h12
+    ntk = nngp + sw**2 * dd * (sw**2 * x1 * x2 + sb**2)
+    k = kernels(NetworkSpec(activation="relu", sigma_w=1.5, sigma_b=0.5, prior="student-t", prior_dof=dof),
+                [0.7, -1.2])
+    assert k.nngp[0, 1] == pytest.approx(float(nngp), rel=1e-12)
+    assert k.ntk[0, 1] == pytest.approx(float(ntk), rel=1e-12)
+    from nnqft_engine.theory.accuracy import accuracy_note
+    assert accuracy_note(NetworkSpec(activation="relu", prior="student-t", prior_dof=dof), kernel=True) is None
+    assert (accuracy_note(NetworkSpec(activation="relu", prior="student-t", prior_dof=dof)) is None) == (dof >= 5)
