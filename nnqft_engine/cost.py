@@ -139,7 +139,7 @@ def kernel_cost(spec: NetworkSpec, n_points: int, *, factor: float = 1.0) -> Cos
         live = spec.input_dim * (spec.sigma_w > 0) + (spec.sigma_b > 0)
         if spec.prior in ("uniform", "laplace") and live in RELU_POLYTOPE_PAIR_S:
             seconds += pairs * RELU_POLYTOPE_PAIR_S[live]
-        elif live > 3 and spec.prior in ("laplace", "student-t"):
+        elif (live > 3 and spec.prior == "laplace") or (live >= 3 and spec.prior == "student-t"):
             seconds += 1.0 + pairs * RELU_MIXTURE_PAIR_S
         else:
             seconds += pairs * (RELU_SPHERE_T_PAIR_S if spec.prior == "student-t" else RELU_SPHERE_PAIR_S)

@@ -47,13 +47,6 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False, x: np.ndarray | No
         return (f"{act.name} under the {spec.prior} prior at input_dim 1: the graded first-layer rule misses the "
                 "exact (characteristic-function) moments by up to ~1e-6 relative, 1e-9 is not guaranteed "
                 "(docs/physics.md §4.2)")
-    if spec.input_dim == 1 and act.name == "relu" and spec.prior == "student-t" and spec.sigma_b > 0 \
-            and not kernel and (spec.prior_dof < 5.0 or 6.0 < spec.prior_dof < 7.0):
-        # R_k(θ) ~ |θ − axis|^{ν−k−1} at the axes, graded only to ~2^{−45} next to ±π/2 in float (§4.2)
-        return (f"relu under the student-t prior at ν = {spec.prior_dof:g}: the first-layer moments of degree 4 "
-                "(G4c; below ν = 5) or 6 (G6c; below ν = 7) are close to divergence and the polar rule misses them "
-                "by up to 3e-5 relative at ν = 4.3 (3e-8 at ν = 4.5; G6c not measured), 1e-9 is not guaranteed "
-                "(docs/physics.md §4.2)")
     if spec.input_dim == 1 or spec.prior == "rademacher" or act.exponential or act.name == "linear":
         return None
     if not kernel and spec.independence == "sequential" and not spec.iid:

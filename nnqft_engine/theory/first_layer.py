@@ -44,7 +44,7 @@ SQRT3 = math.sqrt(3.0)
 MAX_DEGREE = 8
 _L_ANGLE = 12          # Legendre nodes per angular piece
 _ANGLE_PIECES = 16     # base pieces over [−π, π) (R_k and a(θ) are analytic on each)
-_AXIS_LEVELS = 45      # student-t: at most so many pieces towards each axis (finer ones collapse in float near ±π/2)
+_AXIS_LEVELS = 40      # student-t: at most so many pieces towards each axis (beyond: the remainder in closed form)
 _L_AXIS = 10           # Legendre nodes per piece of the smooth rule
 _GROWTH_U = {"gaussian": 0.2, "laplace": 0.12, "uniform": 0.5, "student-t": 0.15}
 
@@ -125,12 +125,12 @@ def axis_rule(prior: str, h0: float, dof: float = 6.0, n: int = _L_AXIS,
     return u, w
 
 
-def _radial_moments(prior: str, theta: np.ndarray, dof: float) -> np.ndarray:
-    """R_k(θ) = ∫₀^∞ r^{k+1} p(r cos θ) p(r sin θ) dr for k = 0…MAX_DEGREE, shape (MAX_DEGREE+1, len θ)."""
+def _radial_moments(prior: str, c: np.ndarray, s: np.ndarray, dof: float) -> np.ndarray:
+    """R_k(θ) = ∫₀^∞ r^{k+1} p(r c) p(r s) dr with c = |cos θ|, s = |sin θ|, k = 0…MAX_DEGREE:
+    shape (MAX_DEGREE+1, len θ)."""
     k = np.arange(MAX_DEGREE + 1)[:, None]
-    c, s = np.abs(np.cos(theta)), np.abs(np.sin(theta))
     if prior == "gaussian":
-        return np.broadcast_to(2.0 ** (k / 2) * special.gamma(k / 2 + 1) / (2 * math.pi), (len(k), len(theta)))
+        return np.broadcast_to(2.0 ** (k / 2) * special.gamma(k / 2 + 1) / (2 * math.pi), (len(k), len(c)))
     if prior == "laplace":  # p(u)p(v) = ½ e^{−√2 r(|c|+|s|)}
         lam = math.sqrt(2.0) * (c + s)
         return 0.5 * special.factorial(k + 1) / lam ** (k + 2)
@@ -138,14 +138,17 @@ def _radial_moments(prior: str, theta: np.ndarray, dof: float) -> np.ndarray:
         rmax = SQRT3 / np.maximum(c, s)
         return rmax ** (k + 2) / (12.0 * (k + 2))
     if prior == "student-t":
-        # The trapezoid in log r: the integrand is analytic in a strip |Im log r| < π/2 (the densities' poles)
-        # and decays exponentially both ways, so step 0.2 errs by ~e^{−π²/0.2}. Next to an axis (|sin θ| down
-        # to 2^{−120}) it turns over only at r ~ 1/|sin θ|, hence the reach to e^{96}; in logs, since r^{k+1}
-        # overflows there while the densities underflow.
-        log_r = np.arange(-25.0, 96.0, 0.2)
+        # The trapezoid in log r: the integrand is analytic in a strip around the real axis and decays
+        # exponentially both ways, so the error is ~e^{−2π·strip/h}. The densities' poles put the strip's edge at
+        # |Im log r| = π/2, but as ν grows p turns Gaussian, e^{−r²/2} blows up past |Im log r| = π/4, and the
+        # usable strip narrows: h = 0.2 holds 1e-14 up to ν = 8, beyond it errs 1e-10 (ν = 30) to 4e-8 (ν = 100,
+        # sixth moment), h = 0.1 1e-14 there. Next to an axis (c or s down to ~1e-12) the integrand turns over only
+        # at r ~ 1/c, far inside the reach e^{96}; in logs, since r^{k+1} overflows there while p underflows.
+        h = 0.2 if dof <= 8.0 else 0.1
+        log_r = np.arange(-25.0, 96.0, h)
         log_dens = _student_t_log_pdf(np.exp(log_r)[:, None] * c, dof) + \
             _student_t_log_pdf(np.exp(log_r)[:, None] * s, dof)
-        return np.stack([0.2 * np.exp(log_dens + ((kk + 2) * log_r)[:, None]).sum(axis=0)
+        return np.stack([h * np.exp(log_dens + ((kk + 2) * log_r)[:, None]).sum(axis=0)
                          for kk in range(MAX_DEGREE + 1)])
     raise ValueError(f"unknown prior {prior!r}")
 
@@ -157,36 +160,63 @@ def _student_t_log_pdf(u: np.ndarray, dof: float) -> np.ndarray:
     return math.log(c) + log_norm - 0.5 * (dof + 1) * np.log1p((c * u) ** 2 / dof)
 
 
+def _rotate_to_axis(vec: np.ndarray, m: int) -> np.ndarray:
+    """Rotate 2-vectors (Q, 2) by −m·π/2, exactly (a swap and signs)."""
+    x, y = vec[:, 0], vec[:, 1]
+    return np.stack([(x, y), (y, -x), (-x, -y), (-y, x)][m % 4], axis=1)
+
+
 def _relu_polar_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float) -> FirstLayerRule:
     """Two live standardized parameters (u, v) = r(cos θ, sin θ) with z_k = coeffs[k]·(u, v) (P, 2); nodes are
-    scales·(cos θ, sin θ)."""
-    base = np.linspace(-math.pi, math.pi, _ANGLE_PIECES + 1)
-    prior_kinks = {"laplace": [-0.5 * math.pi, 0.0, 0.5 * math.pi],
-                   "uniform": [-0.75 * math.pi, -0.25 * math.pi, 0.25 * math.pi, 0.75 * math.pi]}
+    scales·(cos θ, sin θ).
+
+    θ is kept as m·π/2 + δ, |δ| ≤ π/4, around each axis m: cos θ and sin θ are then exact down to the smallest
+    δ (as θ itself, next to π/2, they collapse in float below ~1e-16), which the student-t grading needs."""
     live = np.abs(coeffs).sum(1) > 0
-    kink = np.arctan2(-coeffs[live, 0], coeffs[live, 1])   # a(θ) = 0 at θ and θ ± π
-    kinks = np.concatenate([kink, kink + math.pi, kink - math.pi])
-    edges = np.concatenate([base, prior_kinks.get(prior, []), kinks[np.abs(kinks) < math.pi],
-                            _axis_grading(dof) if prior == "student-t" else []])
-    edges = np.unique(edges)
-    edges = edges[np.concatenate([[True], np.diff(edges) > 1e-15])]
-    edges[-1] = math.pi
-    theta, w = composite_rule(edges, _L_ANGLE)
-    nodes = np.stack([scales[0] * np.cos(theta), scales[1] * np.sin(theta)], axis=1)
-    return FirstLayerRule(nodes=nodes, degree_weights=w * _radial_moments(prior, theta, dof), homogeneous=True)
+    kink_dirs = np.stack([-coeffs[live, 1], coeffs[live, 0]], axis=1)   # a(θ) = 0 along ±(−c₁, c₀)
+    kink_dirs = np.concatenate([kink_dirs, -kink_dirs])
+    base = np.linspace(-0.25 * math.pi, 0.25 * math.pi, _ANGLE_PIECES // 4 + 1)   # axes, corners (uniform's kinks)
+    grading, inner, boost = _axis_grading(dof) if prior == "student-t" else (np.zeros(0), 0.0, None)
+    cos_t, sin_t, weights, boosted = [], [], [], []
+    for m in range(4):
+        rot = _rotate_to_axis(kink_dirs, m)
+        kinks = np.arctan2(rot[:, 1], rot[:, 0])
+        kinks = kinks[(np.abs(kinks) < 0.25 * math.pi) & (np.abs(kinks) >= 2 * inner)]
+        edges = np.unique(np.concatenate([base, kinks, grading]))
+        edges = edges[np.concatenate([[True], np.diff(edges) > 1e-15 * np.maximum(np.abs(edges[1:]), 1e-300)])]
+        edges[0], edges[-1] = -0.25 * math.pi, 0.25 * math.pi
+        delta, w = composite_rule(edges, _L_ANGLE)
+        keep = np.abs(delta) >= inner
+        delta, w = delta[keep], w[keep]
+        rot_back = _rotate_to_axis(np.stack([np.cos(delta), np.sin(delta)], axis=1), -m)
+        cos_t.append(rot_back[:, 0]), sin_t.append(rot_back[:, 1]), weights.append(w)
+        boosted.append(np.abs(delta) <= 2 * inner)
+    cos_t, sin_t, w = np.concatenate(cos_t), np.concatenate(sin_t), np.concatenate(weights)
+    degree_weights = w * _radial_moments(prior, np.abs(cos_t), np.abs(sin_t), dof)
+    if boost is not None:
+        degree_weights[:, np.concatenate(boosted)] *= boost[:, None]
+    nodes = np.stack([scales[0] * cos_t, scales[1] * sin_t], axis=1)
+    return FirstLayerRule(nodes=nodes, degree_weights=degree_weights, homogeneous=True)
 
 
-def _axis_grading(dof: float) -> np.ndarray:
-    """Student-t: R_k(θ) = R_k(axis) + c|θ − axis|^{ν−1−k} + (analytic) near each axis, where one parameter is
-    small and the other runs out into its algebraic tail. Pieces shrinking geometrically (ratio 2) towards every
-    axis from both sides make Gauss–Legendre exact on each; the innermost piece's share ~2^{−J(ν−k)} for the
-    highest finite moment used (k = 4, or 6 beyond ν = 6) sets the depth J: 2^{−34} ≈ 6e-11, up to _AXIS_LEVELS."""
+def _axis_grading(dof: float) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """Student-t next to an axis (offset δ): one parameter is small and the other runs out into its algebraic
+    tail, so R_k = a + b|δ|^{e−1} + O(δ) with e = ν − k. Pieces halving towards the axis from both sides make
+    Gauss–Legendre exact on each; the innermost piece's share ~2^{−J·e} for the highest finite moment used
+    (k = 4, or 6 beyond ν = 6) sets the depth J: 2^{−34} ≈ 6e-11. Where that takes more than _AXIS_LEVELS levels
+    (e < 0.85), the last piece [0, δ_J] is left out and the one before it, [δ_J, 2δ_J], stands for both: the
+    pieces inside shrink by 2^{−e} each (the |δ|^{e−1} term dominates there), so its weight × 1/(1 − 2^{−e})
+    (e ≥ 1: the constant term, 1/(1 − ½)) adds them all, up to O(δ_J) ≈ 1e-12.
+    Returns the edges (offsets), the left-out half-width δ_J (0: none) and the per-degree factor (or None)."""
     top = 6.0 if dof > 6.0 else 4.0
-    depth = min(_AXIS_LEVELS, math.ceil(34.0 / max(dof - top, 1e-9)))
-    steps = 0.25 * math.pi * 2.0 ** -np.arange(depth + 1)
-    axes = 0.5 * math.pi * np.arange(-2, 3)
-    pts = np.concatenate([axes, (axes[:, None] + steps).ravel(), (axes[:, None] - steps).ravel()])
-    return pts[np.abs(pts) <= math.pi]
+    depth = math.ceil(34.0 / max(dof - top, 1e-9))
+    steps = 0.25 * math.pi * 2.0 ** -np.arange(min(depth, _AXIS_LEVELS) + 1)
+    edges = np.concatenate([-steps, [0.0], steps])
+    if depth <= _AXIS_LEVELS:
+        return edges, 0.0, None
+    e = dof - np.arange(MAX_DEGREE + 1)
+    boost = np.where(e > 0, 1.0 / (1.0 - 2.0 ** -np.clip(e, 1e-3, 1.0)), 1.0)
+    return edges, float(steps[-1]), boost
 
 
 def live_parameters(spec: NetworkSpec) -> int:

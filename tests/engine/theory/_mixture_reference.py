@@ -104,3 +104,27 @@ def laplace_mixture_pair(gauss_moment, sw, sb, xs, *, tol=1e-10):
         return integrate.quad(lambda v: math.exp(-v) * f(v), 0, np.inf, epsabs=1e-15, epsrel=tol, limit=200)[0]
 
     return q(lambda vb: q(lambda v2: q(lambda v1: g(v1, v2, vb))))
+
+
+def relu_student_t_d1(sw, sb, x1, x2, p, *, dof, tol=1e-12):
+    """E[relu(z₁)^p relu(z₂)^p], z_k = σ_w x_k u + σ_b v, (u, v) standardized student-t at d = 1: u = √((ν−2)/G)·Z
+    with G ~ χ²_ν, Cho–Saul given the G's, a nested 2-D quad over them. Near G = 0 the integrand ~ G^{ν/2−1−p}
+    (singular as ν → 2p), so there G = y^{1/e}, e = ν/2 − p (> 0 for a finite moment), which makes it smooth."""
+    e = dof / 2 - p
+    log_norm = -(dof / 2) * math.log(2.0) - special.gammaln(dof / 2)
+    cuts = [1.0, dof, 4.0 * dof, 16.0 * dof, np.inf]
+
+    def over_g(f):   # ∫₀^∞ χ²_ν(G) f(G) dG
+        def dens_f(g):
+            return math.exp(log_norm + (dof / 2 - 1) * math.log(g) - g / 2) * f(g) if g > 0 else 0.0
+
+        near = _quad(lambda y: dens_f(y ** (1 / e)) * y ** (1 / e - 1) / e if y > 0 else 0.0, 0.0, 1.0, tol)
+        return near + sum(integrate.quad(dens_f, a, b, epsabs=1e-16, epsrel=tol, limit=400)[0]
+                          for a, b in zip(cuts[:-1], cuts[1:]))
+
+    def gauss(gu, gv):
+        s1, s2 = (dof - 2) / gu, (dof - 2) / gv
+        a1, a2 = sw * x1, sw * x2
+        return relu_gauss(a1 * a1 * s1 + sb * sb * s2, a2 * a2 * s1 + sb * sb * s2, a1 * a2 * s1 + sb * sb * s2, p, p)
+
+    return over_g(lambda gu: over_g(lambda gv: gauss(gu, gv)))
