@@ -17,7 +17,7 @@ from .device_manager import DeviceManager
 from .frame_timing import FrameTiming
 from .menus import SHORTCUTS, build_menus, fill_presets_menu
 from .migrate import migrate_state
-from .presentation import PresentationKeys, banner_html, enter, fit_dock, leave
+from .presentation import CAPTION_KEYS, PresentationKeys, banner_html, enter, fit_dock, leave
 from .resources import icon_path
 from .scheduler import Scheduler
 from .session import Preset, load_presets
@@ -49,6 +49,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state = migrate_state(state or AppState())
         # The view a preset's (or session's) title and caption belong to: other views show their own caption.
         self.title_view = self.state.view if self.state.title else ""
+        self.caption_state = self.state   # the settings the title's caption was written for (changed_since_caption)
         self.preset_index = -1
         self.presentation = False
         self.presentation_scale = 1.5
@@ -193,6 +194,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if "theme" in changed:
             self._apply_theme()
         if changed & {"title", "caption"}:
+            self.caption_state = new
+        if changed & ({"title", "caption"} | set(CAPTION_KEYS)):
             self._update_banner()
         self.controls.set_state(new)
         self._relevant_controls()

@@ -116,6 +116,20 @@ def leave(window, _size=None) -> None:
         window.restoreState(dock_state)
 
 
+# Settings a caption's physics statements depend on, with their on-screen names. Width is not among them: captions
+# invite dragging it and state their numbers per N.
+CAPTION_KEYS = {"depth": "depth", "activation": "φ", "sigma_w": "σ_w", "sigma_b": "σ_b", "prior": "prior",
+                "prior_dof": "ν", "parameterization": "parameterization", "independence": "independence",
+                "independence_strength": "v", "x1": "x₁", "x2": "x₂"}
+
+
+def changed_since_caption(base, state) -> list[str]:
+    """The on-screen names of the caption settings in which `state` differs from `base` (where the caption was set)."""
+    if base is None:
+        return []
+    return [name for key, name in CAPTION_KEYS.items() if getattr(base, key, None) != getattr(state, key, None)]
+
+
 def banner_html(window, view) -> str:
     """The banner: a preset's title and caption over its own view, the view's own caption elsewhere."""
     s = window.state
@@ -130,7 +144,12 @@ def banner_html(window, view) -> str:
 
     if s.title and key == window.title_view:
         # Titles and captions come from files: shown as plain text (escaped), never as markup.
-        return line(html.escape(s.title[:MAX_TITLE]), html.escape(s.caption[:MAX_CAPTION]))
+        text = line(html.escape(s.title[:MAX_TITLE]), html.escape(s.caption[:MAX_CAPTION]))
+        moved = changed_since_caption(window.caption_state, s)
+        if moved:   # the caption's numbers belong to the preset's settings, not to these
+            text += (f"<span style='font-size:{small}px; color:{t['theory']}'> (changed since: "
+                     f"{', '.join(moved)}; the caption describes the preset's settings)</span>")
+        return text
     if view is not None and view.caption:
         return line(view.title, view.caption)
     return (f"<span style='font-size:{small}px; color:{t['muted']}'>NN-QFT Explorer — an ensemble of random "

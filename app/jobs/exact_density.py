@@ -35,8 +35,8 @@ class ExactDensity:
 def display_points(f: np.ndarray, edges: np.ndarray, spike_width: float, reach: float) -> np.ndarray:
     """Indices into the density's own grid f (uniform, with points refined towards steep features kept) to draw:
     about BULK_PER_SD points per standard deviation
-    over the histogram's range, every point over ±8 spike widths around 0 (the grid resolves the spike: ≤ 1/10
-    of its width), TAIL_PER_SD beyond the range out to ±reach (so the drawn density can be checked to integrate
+    over the histogram's range, every point over ±8 spike widths around 0 (the grid resolves the spike: ≤ 1/8
+    of its width, docs/physics.md §4.3), TAIL_PER_SD beyond the range out to ±reach (so the drawn density can be checked to integrate
     to 1). Every drawn value is the inversion's own, not an interpolation."""
     lo, hi = float(edges[0]), float(edges[-1])
     sd = max(-lo, hi) / 4.5

@@ -20,6 +20,7 @@ CLT_SIN_UNIFORM = NetworkSpec(width=2, activation="sin", prior="uniform", sigma_
 CLT_GELU_LAPLACE = NetworkSpec(width=2, activation="gelu", prior="laplace", sigma_w=1.5, sigma_b=0.1)
 CLT_NO_BIAS = NetworkSpec(width=2, activation="relu", sigma_w=1.5, sigma_b=0.0)
 CLT_NO_BIAS_STUDENT_T = NetworkSpec(width=2, activation="relu", prior="student-t", sigma_w=1.5, sigma_b=0.0)
+CLT_STUDENT_T = NetworkSpec(width=2, activation="relu", prior="student-t", sigma_w=1.5, sigma_b=0.1)
 RELU_UNIFORM_D5 = NetworkSpec(width=4, activation="relu", prior="uniform", sigma_w=2.0, sigma_b=0.5, input_dim=5)
 
 
@@ -27,7 +28,8 @@ def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     """Seconds for the exact theory at `points` points (all pair configurations), and for the exact 1-D and
     joint densities of the Priors preset (erf × laplace, N = 3) and of relu × laplace (and, 1-D, uniform) at
     N = 2 (the joint on the app's 161² grid), sin × laplace at N = 2, each best of `repeats`; and, once, the
-    joint density of gelu at N = 2 on the app's window (±6.5 SD), which the app computes after the sample; gelu ×
+    joint densities of gelu and of relu × student-t at N = 2 on the app's window (±6.5 SD), which the app computes
+    after the sample; gelu ×
     uniform at N = 1, sin × uniform and gelu × laplace at N = 2 (once each) and relu without biases at N = 2
     (f-space forms; under student-t once, cold: its per-ν tables are built); and, once, the relu × uniform kernel at d = 5 with a bias (six live parameters, the polytope
     rule's largest) at `points` points."""
@@ -43,6 +45,8 @@ def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     out["joint_density_relu_laplace_n2_s"] = _best(lambda: joint_density(CLT_LAPLACE, 1.0, -0.5, points=161), repeats)
     out["density_sin_laplace_n2_s"] = _best(lambda: output_density(CLT_SIN_LAPLACE, 1.0), repeats)
     out["joint_density_gelu_n2_s"] = _best(lambda: joint_density(CLT_GELU, 1.0, -0.5, points=161, span_sd=6.5), 1)
+    out["joint_density_relu_student_t_n2_s"] = _best(
+        lambda: joint_density(CLT_STUDENT_T, 1.0, -0.5, points=161, span_sd=6.5), 1)
     out["density_gelu_uniform_n1_s"] = _best(lambda: output_density(CLT_GELU_UNIFORM, 1.0), repeats)
     out["density_sin_uniform_n2_s"] = _best(lambda: output_density(CLT_SIN_UNIFORM, 1.0), 1)
     out["density_gelu_laplace_n2_s"] = _best(lambda: output_density(CLT_GELU_LAPLACE, 1.0), 1)

@@ -168,15 +168,29 @@ def _rotate_to_axis(vec: np.ndarray, m: int) -> np.ndarray:
 
 def _relu_polar_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float) -> FirstLayerRule:
     """Two live standardized parameters (u, v) = r(cos θ, sin θ) with z_k = coeffs[k]·(u, v) (P, 2); nodes are
-    scales·(cos θ, sin θ).
+    scales·(cos θ, sin θ)."""
+    cos_t, sin_t, w, boost = polar_angles(prior, coeffs, dof)
+    degree_weights = w * _radial_moments(prior, np.abs(cos_t), np.abs(sin_t), dof)
+    if boost is not None:
+        degree_weights *= boost
+    nodes = np.stack([scales[0] * cos_t, scales[1] * sin_t], axis=1)
+    return FirstLayerRule(nodes=nodes, degree_weights=degree_weights, homogeneous=True)
+
+
+def polar_angles(prior: str, coeffs: np.ndarray, dof: float, top: float | None = None,
+                 pieces: int = _ANGLE_PIECES):
+    """The polar rule's angles: (cos θ, sin θ, weight, boost) with Gauss–Legendre on pieces split at every kink
+    angle of z_k = coeffs[k]·(cos θ, sin θ), the axes and the corners; student-t also graded towards the axes
+    (`_axis_grading`, for moments up to degree `top`), where `boost` (MAX_DEGREE+1, Q) or None multiplies the
+    weights of degree k.
 
     θ is kept as m·π/2 + δ, |δ| ≤ π/4, around each axis m: cos θ and sin θ are then exact down to the smallest
     δ (as θ itself, next to π/2, they collapse in float below ~1e-16), which the student-t grading needs."""
     live = np.abs(coeffs).sum(1) > 0
     kink_dirs = np.stack([-coeffs[live, 1], coeffs[live, 0]], axis=1)   # a(θ) = 0 along ±(−c₁, c₀)
     kink_dirs = np.concatenate([kink_dirs, -kink_dirs])
-    base = np.linspace(-0.25 * math.pi, 0.25 * math.pi, _ANGLE_PIECES // 4 + 1)   # axes, corners (uniform's kinks)
-    grading, inner, boost = _axis_grading(dof) if prior == "student-t" else (np.zeros(0), 0.0, None)
+    base = np.linspace(-0.25 * math.pi, 0.25 * math.pi, pieces // 4 + 1)   # axes, corners (uniform's kinks)
+    grading, inner, boost = _axis_grading(dof, top) if prior == "student-t" else (np.zeros(0), 0.0, None)
     cos_t, sin_t, weights, boosted = [], [], [], []
     for m in range(4):
         rot = _rotate_to_axis(kink_dirs, m)
@@ -191,15 +205,13 @@ def _relu_polar_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: fl
         rot_back = _rotate_to_axis(np.stack([np.cos(delta), np.sin(delta)], axis=1), -m)
         cos_t.append(rot_back[:, 0]), sin_t.append(rot_back[:, 1]), weights.append(w)
         boosted.append(np.abs(delta) <= 2 * inner)
-    cos_t, sin_t, w = np.concatenate(cos_t), np.concatenate(sin_t), np.concatenate(weights)
-    degree_weights = w * _radial_moments(prior, np.abs(cos_t), np.abs(sin_t), dof)
+    boosts = None
     if boost is not None:
-        degree_weights[:, np.concatenate(boosted)] *= boost[:, None]
-    nodes = np.stack([scales[0] * cos_t, scales[1] * sin_t], axis=1)
-    return FirstLayerRule(nodes=nodes, degree_weights=degree_weights, homogeneous=True)
+        boosts = np.where(np.concatenate(boosted), boost[:, None], 1.0)
+    return np.concatenate(cos_t), np.concatenate(sin_t), np.concatenate(weights), boosts
 
 
-def _axis_grading(dof: float) -> tuple[np.ndarray, float, np.ndarray | None]:
+def _axis_grading(dof: float, top: float | None = None) -> tuple[np.ndarray, float, np.ndarray | None]:
     """Student-t next to an axis (offset δ): one parameter is small and the other runs out into its algebraic
     tail, so R_k = a + b|δ|^{e−1} + O(δ) with e = ν − k. Pieces halving towards the axis from both sides make
     Gauss–Legendre exact on each; the innermost piece's share ~2^{−J·e} for the highest finite moment used
@@ -208,7 +220,8 @@ def _axis_grading(dof: float) -> tuple[np.ndarray, float, np.ndarray | None]:
     pieces inside shrink by 2^{−e} each (the |δ|^{e−1} term dominates there), so its weight × 1/(1 − 2^{−e})
     (e ≥ 1: the constant term, 1/(1 − ½)) adds them all, up to O(δ_J) ≈ 1e-12.
     Returns the edges (offsets), the left-out half-width δ_J (0: none) and the per-degree factor (or None)."""
-    top = 6.0 if dof > 6.0 else 4.0
+    if top is None:
+        top = 6.0 if dof > 6.0 else 4.0
     depth = math.ceil(34.0 / max(dof - top, 1e-9))
     steps = 0.25 * math.pi * 2.0 ** -np.arange(min(depth, _AXIS_LEVELS) + 1)
     edges = np.concatenate([-steps, [0.0], steps])

@@ -36,19 +36,20 @@ from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError
 from . import density_relu_no_bias
 from .density import characteristic_function
-from .joint_rays import MAX_WORK, backprojected
+from .joint_rays import MAX_WORK, TERMS_PER_SECOND, OverBudget, backprojected
 from .kernels import kernels
 from .neuron_cf import MONOTONE, RayCF, activation_reach
 from .neuron_cf_fold import FOLDED, FoldRayCF
 from .neuron_cf_laplace import LaplaceRayCF
 from .neuron_cf_uniform import SQRT3, UniformRayCF
-from .neuron_cf_relu_cones import PRIORS as RELU_CONE_PRIORS, ReluConeCF
+from .neuron_cf_relu_cones import ReluConeCF
+from .neuron_cf_relu_student_t import ReluStudentTCF
 from .neuron_cf_rule import ParameterRule
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
 READOUT_CHEBYSHEV = 48    # Chebyshev nodes in r beyond the bandwidth's (laplace/uniform readout: _smooth_activation)
 _ROWS = 64                # rows of the Fourier grid per block (~30 ms)
-RELU_REACH = {"gaussian": 24.0, "laplace": 32.0, "uniform": 24.0}   # relu's FFT period: (8 + this/√N) sd
+RELU_REACH = {"gaussian": 24.0, "laplace": 32.0, "uniform": 24.0, "student-t": 32.0}   # relu's FFT period: (8 + this/√N) sd
 HPD_MASSES = (1 - math.exp(-0.5), 1 - math.exp(-2.0), 1 - math.exp(-4.5))   # 39 %, 86 %, 99 %: 1σ, 2σ, 3σ in 2-D
 
 
@@ -85,9 +86,6 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
         raise SpecError("with a rademacher prior f takes finitely many values: it has no joint density")
     if get_activation(spec.activation).exponential:
         raise SpecError("gauss-net's joint density is not implemented (its normaliser depends on x)")
-    if spec.activation == "relu" and spec.prior not in ("gaussian",) + RELU_CONE_PRIORS:
-        raise SpecError(f"the exact joint density for relu needs the gaussian, laplace or uniform prior (got "
-                        f"{spec.prior}: its readout has no closed form over the relu cones)")
     relu_no_bias = spec.activation == "relu" and spec.sigma_b == 0 and spec.prior in density_relu_no_bias.PRIORS
     if spec.sigma_w <= 0 or (spec.sigma_b <= 0 and not relu_no_bias):
         raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
@@ -191,12 +189,22 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
 
         def neuron(t1, t2):
             return relu_neuron_cf(sigma, s * t1, s * t2)
+    elif spec.prior == "student-t":   # per-angle tables of the radial transform (neuron_cf_relu_student_t)
+        neuron = ReluStudentTCF((x1, x2), sw, sb, s, spec.prior_dof,
+                                t_max=float(np.abs(t[0]).max() + np.abs(t[1]).max()))
+        p00 = neuron.p00
+        # one table read per angle and grid point, about half a ray term each (joint_rays.TERMS_PER_SECOND)
+        cost = 0.5 * neuron.angles * (size[0] // 2 + 1) * size[1]
+        if cost > max_work:
+            raise OverBudget(f"the exact joint density here needs ~{cost:.1e} terms ({neuron.angles} angles × "
+                             f"{(size[0] // 2 + 1) * size[1]} Fourier points), over the budget of {max_work:.0e} "
+                             f"(~{max_work / TERMS_PER_SECOND:.0f} s): raise N", cost)
     else:   # closed form over cones of the (w, b) plane (neuron_cf_relu_cones)
         neuron = ReluConeCF(spec.prior, (x1, x2), sw, sb, s)
         p00 = neuron.p00
 
     def block_of(t1, t2):   # Φ·(the smoothing's and the box's characteristic functions)
-        block = characteristic_function(spec.prior, sb * (t1 + t2)) * neuron(t1, t2) ** n
+        block = characteristic_function(spec.prior, sb * (t1 + t2), spec.prior_dof) * neuron(t1, t2) ** n
         block *= np.exp(-0.5 * ((smooth[0] * t1) ** 2 + (smooth[1] * t2) ** 2))
         if box is not None:
             block *= np.sinc(t1 * box[0] * step[0] / (2 * math.pi)) * np.sinc(t2 * box[1] * step[1] / (2 * math.pi))

@@ -83,6 +83,22 @@ def test_a_presets_banner_belongs_to_its_view(window):
     assert lazy.title in w.banner.text()
 
 
+def test_a_caption_says_when_the_settings_have_left_the_preset(window):
+    # The CLT caption quotes an excess kurtosis of 7.4 for the gaussian prior; with the prior switched the banner
+    # says the caption is the preset's, dragging the width (which the caption invites) does not, and the next
+    # preset starts clean.
+    w = window()
+    lazy = next(p for p in small_presets(w) if "lazy" in p.name)
+    w.apply_preset(lazy)
+    assert "changed since" not in w.banner.text()
+    w.update_state(width=w.state.width * 2)
+    assert "changed since" not in w.banner.text()
+    w.update_state(prior="laplace", sigma_b=w.state.sigma_b + 0.05)
+    assert "changed since: σ_b, prior;" in w.banner.text()
+    w.apply_preset(lazy)
+    assert "changed since" not in w.banner.text()
+
+
 @pytest.mark.slow
 def test_presets_step_with_page_keys_and_arrows(window, qtbot):
     w = window()

@@ -142,3 +142,25 @@ def test_student_t_at_large_dof_keeps_its_mass_and_variance(dof):
         assert d.variance == pytest.approx(1.0 + 2.25 * (2.25 + 1.0) / 2, rel=1e-12)
         assert np.trapezoid(d.p, d.f) == pytest.approx(1.0, abs=1e-9)
         assert np.trapezoid(d.p * d.f**2, d.f) == pytest.approx(d.variance, rel=1e-8)
+
+
+# |∫p − 1| by the trapezoid over the returned grid. What is left is not the spike's: the one-active law (in f-space,
+# laplace and uniform) curves on the scale of σ_b to 1 around 0, and the window's grid (~1/100 of the standard
+# deviation) takes its trapezoid to O(δf²): 1e-5 (laplace, plus its spike's cusp, (√2/100)²/12 of the spike's
+# mass at 100 points per σ_b), 4e-6 (uniform); student-t: the tails beyond the window.
+_SPIKE_MASS_TOL = {"gaussian": 1e-9, "uniform": 5e-6, "student-t": 2e-6, "laplace": 2e-5}
+
+
+@pytest.mark.parametrize("prior", ["gaussian", "laplace", "uniform", "student-t"])
+@pytest.mark.parametrize("sb,n", [(0.1, 1), (0.1, 2), (0.01, 1), (0.01, 2)])
+def test_relu_bias_spike_holds_its_mass_on_the_grid(prior, sb, n):
+    """relu's all-off spike (the bias density, width σ_b) sits on a grid fine enough for it: the window's grid
+    (≥ span/40000) once missed it — the trapezoid mass came out 1 + 5.5e-2 (laplace, σ_b = 0.01, N = 1), 1 − 1.2e-2
+    (uniform: its edges off the grid), 1 − 2.2e-3 (uniform, σ_b = 0.1, N = 2)."""
+    d = output_density(NetworkSpec(activation="relu", sigma_w=1.5, sigma_b=sb, width=n, prior=prior), 1.0)
+    assert np.all(np.diff(d.f) > 0) and np.all(d.p >= 0)
+    assert abs(np.trapezoid(d.p, d.f) - 1.0) < _SPIKE_MASS_TOL[prior]
+    spike = np.abs(d.f) <= 2 * sb
+    assert np.diff(d.f[spike]).max() <= sb / 8 * (1 + 1e-9)
+    if prior == "uniform":   # the spike's edges are grid points, one on each side of the jump
+        assert np.sum(np.abs(np.abs(d.f) / (math.sqrt(3) * sb) - 1) < 1e-12) == 4

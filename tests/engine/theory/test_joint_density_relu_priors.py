@@ -200,14 +200,8 @@ def test_cli_theory_joint_density_for_relu_under_laplace(capsys):
     assert out["diagonal_mass"] == pytest.approx(cf.p00**2, rel=1e-14)
 
 
-def test_relu_under_student_t_is_refused_with_a_reason():
-    spec = NetworkSpec(activation="relu", width=2, prior="student-t", sigma_w=1.5, sigma_b=0.3)
-    with pytest.raises(SpecError, match="relu needs the gaussian, laplace or uniform prior"):
-        joint_density(spec, 1.0, -0.5)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("prior", ["gaussian", "uniform", "laplace"])
+@pytest.mark.parametrize("prior", ["gaussian", "uniform", "laplace", "student-t"])
 def test_relu_without_biases_joint_density_against_sampled_networks(prior):
     """σ_b = 0, x₁x₂ < 0 (refused before: "(z(x₁), z(x₂)) is degenerate"): each neuron is active at exactly one
     point, so C(t) = ½χ(s₁t₁) + ½χ(s₂t₂) with the 1-D χ in closed form, and the smoothed law (ridges on both
@@ -233,5 +227,3 @@ def test_relu_without_biases_on_one_side_of_zero_has_no_joint_density():
     for x in ((1.0, 0.5), (0.0, -1.0)):
         with pytest.raises(SpecError, match="sits on a line"):
             joint_density(spec, *x)
-    with pytest.raises(SpecError, match="student-t"):   # no closed-form χ for its readout
-        joint_density(NetworkSpec(activation="relu", width=2, prior="student-t", sigma_w=1.5, sigma_b=0.0), 1.0, -1.0)

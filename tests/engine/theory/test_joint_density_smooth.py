@@ -169,7 +169,7 @@ def test_joint_density_against_sampled_networks_chi_square(spec, x2, m):
     (dict(activation="sin"), "2-D quadrature of a ridge"),
     (dict(activation="cos"), "raise N"),
     (dict(activation="gelu", prior="laplace"), "2-D quadrature of a ridge"),   # N = 2: the rule would be huge
-    (dict(activation="relu", prior="student-t"), "relu needs the gaussian, laplace or uniform prior"),
+    (dict(prior="student-t"), "2-D quadrature of a ridge"),
     (dict(prior="rademacher"), "finitely many values"),
 ])
 def test_refused_with_a_reason(kw, words):
