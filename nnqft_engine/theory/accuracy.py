@@ -6,7 +6,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..spec import NetworkSpec
-from . import relu_polytope, scale_mixture, trig_moments
+from . import fourier_pair, relu_polytope, scale_mixture, trig_moments
 from .first_layer import live_parameters
 
 # smooth φ × uniform with at most three live parameters: the tensor Gauss–Legendre rule (≥ 62 nodes on
@@ -74,14 +74,19 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False, x: np.ndarray | No
         return _uniform_smooth_note(spec, act.name, x)
     if scale_mixture.erf_supported(spec) and kernel:
         return None   # E[φφ], E[φ′φ′] through the scale mixture (§4.2)
-    return _heavy_tail_note(spec, act.name, live, kernel)
+    pts = None if x is None else np.atleast_2d(np.asarray(x, dtype=np.float64))
+    if pts is not None and fourier_pair.within_budget(spec, pts, kernel=kernel):
+        return None   # the pair moments through the pair's characteristic function (§4.2)
+    g2_exact = pts is not None and not kernel and fourier_pair.within_budget(spec, pts, kernel=True)
+    return _heavy_tail_note(spec, act.name, live, kernel, g2_exact)
 
 
-def _heavy_tail_note(spec: NetworkSpec, name: str, live: int, kernel: bool) -> str:
+def _heavy_tail_note(spec: NetworkSpec, name: str, live: int, kernel: bool, g2_exact: bool = False) -> str:
     """smooth φ × laplace / student-t (and uniform beyond three live parameters): the tensor Gauss rule, with the
-    error measured at d = 2 where there is one."""
-    erf_mixture = name == "erf" and not kernel and scale_mixture.erf_supported(spec)
-    what = "NNGP/NTK" if kernel else ("G4c, G6c (G2 is the scale mixture's, 1e-9)" if erf_mixture else "G2, G4c, G6c")
+    error measured at d = 2 where there is one; `g2_exact`: G2 from `fourier_pair` (gelu, silu, softplus)."""
+    erf_mixture = not kernel and (g2_exact or (name == "erf" and scale_mixture.erf_supported(spec)))
+    exact = "the characteristic function's" if g2_exact else "the scale mixture's"
+    what = "NNGP/NTK" if kernel else (f"G4c, G6c (G2 is {exact}, 1e-9)" if erf_mixture else "G2, G4c, G6c")
     worst = TENSOR_RULE_ERROR.get((name, spec.prior), (None, None))[0 if kernel else 1]
     if live > 3 or (spec.prior == "student-t" and spec.prior_dof != 6.0):
         worst = None

@@ -18,7 +18,7 @@ from ..activations import Activation, get_activation
 from ..cancel import check_cancelled
 from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
-from . import relu_polytope, scale_mixture, trig_moments
+from . import fourier_pair, relu_polytope, scale_mixture, trig_moments
 from .first_layer import live_parameters, split_rule
 from .neuron_moments import PIECEWISE_PRIORS, piecewise_rule
 from .pair_reduction import gaussian_first_layer
@@ -81,6 +81,9 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
         return relu_polytope.relu_first_layer(spec, x, x2)
     if n_per_dim is None and x2 is x and scale_mixture.supported(spec):
         return scale_mixture.relu_first_layer(spec, x)
+    both = x if x2 is x else np.concatenate([x, x2])
+    if n_per_dim is None and fourier_pair.within_budget(spec, both, kernel=True):
+        return fourier_pair.fourier_first_layer(spec, x, x2)
     if n_per_dim is None and x2 is x and scale_mixture.erf_supported(spec):
         return scale_mixture.erf_first_layer(spec, x)
     if n_per_dim is None and x2 is x and trig_moments.supported(spec):

@@ -31,7 +31,7 @@ from ..gauss_rules import legendre_rule
 from ..priors import quadrature_rule, standardized_pdf
 from ..spec import NetworkSpec, layer_variances
 from .first_layer import FirstLayerRule, smooth_rule, split_rule
-from . import relu_polytope, scale_mixture, trig_moments
+from . import fourier_pair, relu_polytope, scale_mixture, trig_moments
 from .pair_reduction import PairwiseMoments
 from .quadrature import first_layer_rule
 
@@ -147,7 +147,8 @@ class NeuronMoments:
         self.closed = self.act.exponential and s2_of_nodes is None
         # gaussian prior at d > 1: one d = 1 rule per pair of points (`pair_reduction`, docs/physics.md §4.2)
         # relu, > 3 live parameters: uniform / laplace over polytopes (`relu_polytope`), student-t the Gaussian
-        # scale mixture (`scale_mixture`)
+        # scale mixture (`scale_mixture`); tanh / sigmoid / erf under laplace the pair's characteristic function
+        # (`fourier_pair`)
         self.pairwise = None
         if not self.closed and s2_of_nodes is None and spec.input_dim == 1 and trig_moments.supported(spec):
             self.pairwise = trig_moments.TrigMoments(spec, x)
@@ -160,12 +161,19 @@ class NeuronMoments:
                 self.pairwise = scale_mixture.MixtureMoments(spec, x)
             elif trig_moments.supported(spec):
                 self.pairwise = trig_moments.TrigMoments(spec, x)
+            elif fourier_pair.within_budget(spec, x):
+                self.pairwise = fourier_pair.FourierMoments(spec, x)
         if not self.closed and self.pairwise is None:
             self._build_rule(s2_of_nodes)
-        # erf under laplace / student-t (≤ 3 live): H₁₂ from the scale mixture, as the kernels take it; the higher
-        # moments keep the tensor rule (docs/physics.md §4.2)
-        self._h2 = (scale_mixture.erf_first_layer(spec, x)[0] if s2_of_nodes is None
-                    and scale_mixture.erf_supported(spec) else None)
+        # erf under student-t (≤ 3 live): H₁₂ from the scale mixture, gelu / silu / softplus under laplace from
+        # the pair's characteristic function, as the kernels take them; the higher moments keep the tensor rule
+        # (docs/physics.md §4.2)
+        self._h2 = None
+        if s2_of_nodes is None and self.pairwise is None:
+            if scale_mixture.erf_supported(spec):
+                self._h2 = scale_mixture.erf_first_layer(spec, x)[0]
+            elif fourier_pair.within_budget(spec, x, kernel=True):
+                self._h2 = fourier_pair.fourier_first_layer(spec, x)[0]     # gelu, silu, softplus × laplace
 
     def _build_rule(self, s2_of_nodes=None) -> None:
         """The joint rule over all points: self._rule, φ at its nodes (self.h), and s² there."""

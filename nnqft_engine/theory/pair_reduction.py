@@ -48,7 +48,25 @@ def gaussian_pair_rule(relu: bool, c_i: float, c_j: float, s: float) -> FirstLay
     return smooth_rule_for("gaussian", 1.0, s, max(abs(c_i), abs(c_j)))
 
 
-class PairwiseMoments:
+class StoredPairMoments:
+    """The pair arrays of `neuron_moments.NeuronMoments` (H₁₂, E[h_i²h_j²], E[h_i³h_j]) computed up front into
+    `_h2`, `_h4`, `_h31` by a subclass."""
+
+    _h2: np.ndarray
+    _h4: np.ndarray
+    _h31: np.ndarray
+
+    def h2(self) -> np.ndarray:
+        return self._h2
+
+    def h4_pair(self) -> np.ndarray:
+        return self._h4
+
+    def h31_pair(self) -> np.ndarray:
+        return self._h31
+
+
+class PairwiseMoments(StoredPairMoments):
     """The moment arrays of `neuron_moments.NeuronMoments` for the gaussian prior at any d. Pair moments come
     from `gauss_moments.pair_moments` with the pair's 2×2 covariance (closed forms for relu and erf, the
     pole-aware trapezoid rules of §8.2 otherwise, vectorized over pairs); one-point and other two-point
@@ -81,15 +99,6 @@ class PairwiseMoments:
             self._rules[key] = (h[:, 0], h[:, 1], rule)
         hi, hj, rule = self._rules[key]
         return (hi, hj, rule) if i <= j else (hj, hi, rule)
-
-    def h2(self) -> np.ndarray:
-        return self._h2
-
-    def h4_pair(self) -> np.ndarray:
-        return self._h4
-
-    def h31_pair(self) -> np.ndarray:
-        return self._h31
 
     def h6(self) -> np.ndarray:
         return np.array([self.h_tuple((i,) * 6) for i in range(len(self.a))])

@@ -62,16 +62,22 @@ def test_sample_float64_and_priors(capsys):
     assert np.all(np.array(res["g2_err"]) > 0)
 
 
-@pytest.mark.parametrize("activation,noted", [("tanh", True), ("relu", False)])
-def test_kernel_states_where_the_first_layer_is_not_exact(capsys, activation, noted):
-    # d = 2 under laplace: relu has a split rule (1e-9), tanh only a tensor rule (docs/physics.md §4.2).
-    code, out, err = _run(capsys, ["kernel", "--activation", activation, "--prior", "laplace", "--x", "0,1;1,0.5"])
+@pytest.mark.parametrize("activation,prior,kernel_noted,theory_noted",
+                         [("gelu", "student-t", True, True), ("gelu", "laplace", False, True),
+                          ("tanh", "laplace", False, False), ("relu", "laplace", False, False)])
+def test_kernel_states_where_the_first_layer_is_not_exact(capsys, activation, prior, kernel_noted, theory_noted):
+    # d = 2: relu has split rules (1e-9); under laplace tanh's pair moments all come from the pair's characteristic
+    # function, gelu's NNGP/NTK and G2 too but its G4c/G6c from the tensor rule; under student-t gelu has only the
+    # tensor rule (docs/physics.md §4.2).
+    code, out, err = _run(capsys, ["kernel", "--activation", activation, "--prior", prior, "--x", "0,1;1,0.5"])
     assert code == 0 and err == ""
     warnings = json.loads(out)["warnings"]
-    assert (len(warnings) == 1 and "1e-9" in warnings[0] and activation in warnings[0]) if noted else warnings == []
-    code, out, err = _run(capsys, ["theory", "--activation", activation, "--prior", "laplace", "--width", "4",
+    assert (len(warnings) == 1 and "1e-9" in warnings[0] and activation in warnings[0]) if kernel_noted \
+        else warnings == []
+    code, out, err = _run(capsys, ["theory", "--activation", activation, "--prior", prior, "--width", "4",
                                    "--x", "0,1;1,0.5"])
-    assert code == 0 and any("1e-9" in w for w in json.loads(out)["warnings"]) == noted
+    warnings = json.loads(out)["warnings"]
+    assert code == 0 and any("1e-9" in w for w in warnings) == theory_noted
 
 
 def test_kernel_multidimensional_points(capsys):

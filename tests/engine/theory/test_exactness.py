@@ -164,11 +164,12 @@ def test_accuracy_note_names_exactly_the_cases_without_a_split_rule():
             NetworkSpec(activation="relu", prior="laplace", input_dim=5)]
     assert [accuracy_note(s, kernel=k) for s in both for k in (True, False)] == [None] * 2 * len(both)
     assert accuracy_note(NetworkSpec(activation="erf", prior="laplace", input_dim=2), kernel=True) is None
+    # (without points the characteristic function's budget, which depends on them, is unknown: tanh, erf × laplace)
     noted = [(NetworkSpec(activation="tanh", prior="laplace", input_dim=2), True),
              (NetworkSpec(activation="relu", prior="uniform", input_dim=6), True),  # seven live: no polytope rule
              (NetworkSpec(activation="relu", prior="laplace", input_dim=6), True),  # seven live: the box is cut
              (NetworkSpec(activation="relu", prior="student-t", prior_dof=4.5, input_dim=3), False),  # E[h⁴] near ∞
-             (NetworkSpec(activation="erf", prior="laplace", input_dim=2), False),   # G4c: E[h²h²] by a tensor rule
+             (NetworkSpec(activation="erf", prior="laplace", input_dim=2), False),
              (NetworkSpec(activation="erf", prior="laplace", input_dim=3), True),    # four live parameters
              (NetworkSpec(activation="relu", prior="laplace", input_dim=2, independence="sequential",
                           independence_strength=0.5), False)]

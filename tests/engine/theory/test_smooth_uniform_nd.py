@@ -61,8 +61,11 @@ def test_uniform_note_follows_the_largest_coefficient():
     assert "1e-9" in accuracy_note(NetworkSpec(activation="tanh", prior="uniform", input_dim=3), x=XS[:, [0, 1, 1]])
     # laplace / student-t: the tensor rule's measured worst case in the sentence, "not measured" off the grid
     note = lambda kernel, **kw: accuracy_note(NetworkSpec(input_dim=2, **kw), kernel=kernel, x=XS)  # noqa: E731
-    assert "measured up to 1.4e-05" in note(True, activation="tanh", prior="laplace")
-    assert "measured up to 5.4e-05" in note(False, activation="erf", prior="laplace")        # G4c, G6c
+    assert "measured up to 3.5e-07" in note(False, activation="gelu", prior="laplace")       # G4c, G6c
+    assert "G2 is the characteristic function's" in note(False, activation="gelu", prior="laplace")
+    assert note(True, activation="gelu", prior="laplace") is None                             # fourier_growing
+    assert note(True, activation="tanh", prior="laplace") is None                             # fourier_pair
+    assert note(False, activation="erf", prior="laplace") is None                             # fourier_pair
     assert note(True, activation="erf", prior="laplace") is None                              # the scale mixture
     assert "measured up to 1.1e-09" in note(False, activation="tanh", prior="student-t")
     assert "not measured" in note(False, activation="gelu", prior="student-t")
@@ -73,7 +76,9 @@ def test_uniform_note_follows_the_largest_coefficient():
         assert "1e-9" in accuracy_note(NetworkSpec(activation="relu", prior=prior, input_dim=6), kernel=True)
     for kernel in (True, False):
         assert all("1e-9" in note(kernel, activation=a, prior=p)
-                   for a in ("tanh", "gelu", "silu", "sigmoid", "softplus") for p in ("laplace", "student-t"))
+                   for a in ("tanh", "gelu", "silu", "sigmoid", "softplus") for p in ("laplace", "student-t")
+                   if not (p == "laplace" and (kernel or a in ("tanh", "sigmoid"))))
+    assert "measured up to 8.9e-10" in note(False, activation="erf", prior="student-t")
 
 
 def test_cli_kernel_warnings_use_the_points(capsys):
