@@ -22,6 +22,7 @@ CLT_NO_BIAS = NetworkSpec(width=2, activation="relu", sigma_w=1.5, sigma_b=0.0)
 CLT_NO_BIAS_STUDENT_T = NetworkSpec(width=2, activation="relu", prior="student-t", sigma_w=1.5, sigma_b=0.0)
 CLT_STUDENT_T = NetworkSpec(width=2, activation="relu", prior="student-t", sigma_w=1.5, sigma_b=0.1)
 RELU_UNIFORM_D5 = NetworkSpec(width=4, activation="relu", prior="uniform", sigma_w=2.0, sigma_b=0.5, input_dim=5)
+TANH_LAPLACE_D2 = NetworkSpec(width=4, activation="tanh", prior="laplace", sigma_w=3.0, sigma_b=1.0, input_dim=2)
 
 
 def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
@@ -31,8 +32,9 @@ def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     joint densities of gelu and of relu × student-t at N = 2 on the app's window (±6.5 SD), which the app computes
     after the sample; gelu ×
     uniform at N = 1, sin × uniform and gelu × laplace at N = 2 (once each) and relu without biases at N = 2
-    (f-space forms; under student-t once, cold: its per-ν tables are built); and, once, the relu × uniform kernel at d = 5 with a bias (six live parameters, the polytope
-    rule's largest) at `points` points."""
+    (f-space forms; under student-t once, cold: its per-ν tables are built); and, once, at `points` points, the
+    relu × uniform kernel at d = 5 with a bias (six live parameters, the polytope rule's largest) and tanh ×
+    laplace's exact theory at d = 2 (the pair's characteristic function, every pair moment)."""
     x = np.linspace(-2.0, 2.0, points)
     out = {}
     for act in ("erf", "relu", "tanh"):
@@ -54,4 +56,5 @@ def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     out["density_relu_no_bias_student_t_n2_s"] = _best(lambda: output_density(CLT_NO_BIAS_STUDENT_T, 1.0), 1)
     xs = np.random.default_rng(0).normal(size=(points, 5))
     out[f"kernel_relu_uniform_d5_{points}pt_s"] = _best(lambda: kernels(RELU_UNIFORM_D5, xs), 1)
+    out[f"theory_tanh_laplace_d2_{points}pt_s"] = _best(lambda: exact_correlators(TANH_LAPLACE_D2, xs[:, :2]), 1)
     return out

@@ -21,8 +21,8 @@ def run(argv: list[str]) -> int:
     p.add_argument("--density", action="store_true", help="add the exact density of f at the first point")
     p.add_argument("--joint-density", action="store_true",
                    help="add the exact joint density of (f(x1), f(x2)) at the first two points (depth 1; relu under "
-                        "the gaussian, laplace and uniform priors, the smooth activations where docs/physics.md "
-                        "§4.6 says), smoothed by a Gaussian of 1.6 grid steps (its widths in 'smooth')")
+                        "every prior but rademacher, the smooth activations where docs/physics.md §4.6 says), "
+                        "smoothed by a Gaussian of 1.6 grid steps (its widths in 'smooth')")
     add_memory_flag(p)
     args = p.parse_args(argv)
     pts = parse_points(args.x)

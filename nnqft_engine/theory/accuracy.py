@@ -21,6 +21,9 @@ UNIFORM_TENSOR_REACH = 5.1
 # relative error over σ_w ∈ {1, 2, 3} (student-t {1, 3}), σ_b ∈ {0.3, 1}, width 1, of (NNGP or NTK, G2/G4c/G6c)
 # (docs/physics.md §4.2). erf's NNGP/NTK use the scale mixture instead (1e-9); gelu's G4c under student-t is not
 # decided (the reference's cut at |u| = 2000 leaves ~1e-6 of E[gelu⁴], whose integrand decays only like |u|⁻³).
+# Under laplace the pair's characteristic function (`fourier_pair`) replaces the tensor rule within its node budget
+# (every moment of tanh, sigmoid, erf; the NNGP/NTK and G2 of gelu, silu, softplus): the laplace entries apply
+# beyond it, and to gelu's, silu's, softplus' G4c/G6c.
 TENSOR_RULE_ERROR: dict[tuple[str, str], tuple[float | None, float | None]] = {
     ("tanh", "laplace"): (1.4e-5, 2.3e-5), ("sigmoid", "laplace"): (5.5e-9, 2.2e-8),
     ("gelu", "laplace"): (3.5e-7, 3.5e-7), ("silu", "laplace"): (1.1e-8, 1.0e-8),
