@@ -1,5 +1,5 @@
-"""First-layer pair moments of tanh and sigmoid under the laplace prior at d > 1, in Fourier space
-(docs/physics.md §4.2).
+"""First-layer pair moments of tanh, sigmoid and erf under the laplace prior at d > 1, in Fourier space
+(docs/physics.md §4.2; gelu, silu and softplus: `fourier_growing`).
 
 z_k = a_k·u with u's components i.i.d. standardized laplace, whose characteristic function 1/(1 + t²/2) is
 rational: the pair (z_i, z_j) has E[e^{i(k₁z_i + k₂z_j)}] = χ(k) = Π_l 1/(1 + (k₁a_i[l] + k₂a_j[l])²/2), and
@@ -10,8 +10,8 @@ with ĝ(k) = ∫ g(z)e^{−ikz}dz
 Every power of t = tanh is c + o + e: a constant, an odd part o with o(±∞) = ±S(0), and an even integrable part
 e — t^{2m} = (1 − s)^m, t^{2m+1} = t(1 − s)^m with s = sech², and t·s^n = −(s^n)′/(2n). The transforms are
 analytic: F_{2n} of sech^{2n} (πk/sinh(πk/2), then ×(k² + 4n²)/(2n(2n + 1)) per step), and ô = −2iS(k)/k with S
-even (tanh: (πk/2)/sinh(πk/2); t·s^n: k²F_{2n}/(4n)). sigmoid = ½ + t(z/2)/2 (k → 2k). Then, the prior being
-symmetric (E[c·o] = E[o·e] = 0),
+even (tanh: (πk/2)/sinh(πk/2); t·s^n: k²F_{2n}/(4n)). sigmoid = ½ + t(z/2)/2 (k → 2k). erf: S = e^{−k²/4},
+and erf^p's parts by the trapezoid rule in z. Then, the prior being symmetric (E[c·o] = E[o·e] = 0),
 
     E[A(z_i)B(z_j)] = c_A c_B + c_A E[e_B] + E[e_A] c_B + E[o_A o_B] + E[e_A e_B],
     E[o o] = −(2/π²) ∫∫_{k>0} S_A(k₁)S_B(k₂)[χ(k₁, k₂) − χ(k₁, −k₂)]/(k₁k₂) dk   (the principal value over
@@ -19,7 +19,7 @@ symmetric (E[c·o] = E[o·e] = 0),
     E[e e] = (1/2π²) ∫∫_{k>0} F_A F_B [χ(k₁, k₂) + χ(k₁, −k₂)] dk,   E[e] = (1/π) ∫_{k>0} F χ₁(k) dk.
 
 Each integrand is even in every k_n and analytic in |Im k_n| < min(√2/max_l|a_n[l]|, S's and F's own strip: poles
-at ±2i for tanh, ±i for sigmoid), so the trapezoid rule on the midpoints h(j + ½) converges geometrically
+at ±2i for tanh, ±i for sigmoid; erf's are entire), so the trapezoid rule on the midpoints h(j + ½) converges geometrically
 (Trefethen & Weideman 2014): h = 2π·strip/_STRIP_TURNS, cut where the transforms fall below e^{−44}.
 """
 from __future__ import annotations
