@@ -3,7 +3,8 @@
 Reference: composite Gauss–Legendre over the raw (w₁, w₂, b), 10 nodes on pieces ≤ `width` wide out to |u| = 12,
 growing 1.2× beyond (to 45 for laplace, 2000 for student-t), split at laplace's kink, pruned below 1e-19 of the peak
 weight — no rule shared with the engine. Prints one JSON line per case: the relative error of `kernel`'s NNGP, NTK
-and `theory`'s G2, G4c(1122), G4c and G6c (diagonal) at width 1.
+and `theory`'s G2, G4c(1122), G4c and G6c (diagonal) at width 1. (`theory` has since taken the spherical rule,
+`smooth_sphere`, at three live parameters within its reach: the §4.2 tensor rows were measured before it.)
 
     PYTHONPATH=. python bench/measure_tensor_rules_d2.py tanh,gelu laplace 1,2,3 0.3,1 [width] [x-scale]
 """

@@ -23,6 +23,7 @@ CLT_NO_BIAS_STUDENT_T = NetworkSpec(width=2, activation="relu", prior="student-t
 CLT_STUDENT_T = NetworkSpec(width=2, activation="relu", prior="student-t", sigma_w=1.5, sigma_b=0.1)
 RELU_UNIFORM_D5 = NetworkSpec(width=4, activation="relu", prior="uniform", sigma_w=2.0, sigma_b=0.5, input_dim=5)
 TANH_LAPLACE_D2 = NetworkSpec(width=4, activation="tanh", prior="laplace", sigma_w=3.0, sigma_b=1.0, input_dim=2)
+GELU_LAPLACE_D2 = NetworkSpec(width=4, activation="gelu", prior="laplace", sigma_w=3.0, sigma_b=1.0, input_dim=2)
 
 
 def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
@@ -57,4 +58,5 @@ def benchmark(points: int = 16, repeats: int = 3) -> dict[str, float]:
     xs = np.random.default_rng(0).normal(size=(points, 5))
     out[f"kernel_relu_uniform_d5_{points}pt_s"] = _best(lambda: kernels(RELU_UNIFORM_D5, xs), 1)
     out[f"theory_tanh_laplace_d2_{points}pt_s"] = _best(lambda: exact_correlators(TANH_LAPLACE_D2, xs[:, :2]), 1)
+    out["theory_gelu_laplace_d2_2pt_s"] = _best(lambda: exact_correlators(GELU_LAPLACE_D2, xs[:2, :2]), 1)
     return out

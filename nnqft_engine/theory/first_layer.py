@@ -21,7 +21,8 @@ Rademacher is exact with its 2^{d+1} atoms. relu at d > 1 with two live paramete
 three (d = 2 with a bias, d = 3 without) the cubed-sphere rule of `relu_sphere`. Two-point moments at d > 1
 under the gaussian prior, relu with more live parameters under student-t, erf's H₁₂ under student-t, smooth φ
 under laplace and sin/cos go through the pair's law instead (`pair_reduction`, `scale_mixture`, `fourier_pair`,
-`trig_moments`), relu with four to six under uniform / laplace through polytopes (`relu_polytope`); the rest
+`trig_moments`), relu with four to six under uniform / laplace through polytopes (`relu_polytope`), the exact
+correlators of smooth φ with three live parameters under laplace / student-t on the sphere (`smooth_sphere`); the rest
 keeps the older rules (`quadrature.first_layer_rule`, `neuron_moments.piecewise_rule`), with the accuracy
 docs/physics.md §4.2 states (`accuracy.accuracy_note`).
 """

@@ -11,6 +11,8 @@ H_{1..k} = E_{w,b}[h(x₁)…h(x_k)] is a (d+1)-dimensional integral. Three exac
   points), under student-t its scale mixture (`scale_mixture`), sin and cos
   under any prior the characteristic function (`trig_moments`), for every
   moment of at most two points (a tuple of more points falls back to the routes below);
+- smooth φ with three live parameters under laplace (and tanh / sigmoid / erf under student-t): spherical
+  coordinates around the origin, where every transition plane meets (`smooth_sphere`), one rule for all points;
 - kinked φ (relu), d > 1, with a continuous prior: a product rule over all but one parameter, and along the last
   one (b, or the last weight when σ_b = 0) Gauss–Legendre on pieces split at every kink b = −w·x_k, at the
   prior's own kink (laplace) and on a fixed grid over the prior's effective support;
@@ -31,7 +33,7 @@ from ..gauss_rules import legendre_rule
 from ..priors import quadrature_rule, standardized_pdf
 from ..spec import NetworkSpec, layer_variances
 from .first_layer import FirstLayerRule, smooth_rule, split_rule
-from . import fourier_pair, relu_polytope, scale_mixture, trig_moments
+from . import fourier_pair, relu_polytope, scale_mixture, smooth_sphere, trig_moments
 from .pair_reduction import PairwiseMoments
 from .quadrature import first_layer_rule
 
@@ -166,8 +168,8 @@ class NeuronMoments:
         if not self.closed and self.pairwise is None:
             self._build_rule(s2_of_nodes)
         # erf under student-t (≤ 3 live): H₁₂ from the scale mixture, gelu / silu / softplus under laplace from
-        # the pair's characteristic function, as the kernels take them; the higher moments keep the tensor rule
-        # (docs/physics.md §4.2)
+        # the pair's characteristic function, as the kernels take them; the higher moments come from the rule
+        # above (spherical at three live parameters, else the tensor rule) (docs/physics.md §4.2)
         self._h2 = None
         if s2_of_nodes is None and self.pairwise is None:
             if scale_mixture.erf_supported(spec):
@@ -180,6 +182,8 @@ class NeuronMoments:
         spec, x = self.spec, self.x
         if s2_of_nodes is None:
             rule = split_rule(spec, x)
+            if rule is None and smooth_sphere.supported(spec):
+                rule = smooth_sphere.rule(spec, x)
         elif spec.input_dim == 1 and self.act.smooth and spec.prior in _PIECE_RANGE:
             rule = smooth_rule(spec, x, edge_grading=True)   # not homogeneous, so s² (a function of w) may multiply it
         else:

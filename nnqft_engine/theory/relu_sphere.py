@@ -74,10 +74,10 @@ def _radial_moments(prior: str, omega: np.ndarray, dof: float, max_degree: int) 
     raise ValueError(f"unknown prior {prior!r}")
 
 
-def _square_rule(lines: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nested Gauss–Legendre on [−1, 1]² split along lines α y₁ + β y₂ = γ (rows of `lines`) and at the fixed
-    coordinates `cuts` (both axes): (y₁, y₂, weight)."""
-    g, gw = legendre_rule(_L)
+def _square_rule(lines: np.ndarray, cuts: np.ndarray, n: int = _L) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nested Gauss–Legendre (n nodes per cell side) on [−1, 1]² split along lines α y₁ + β y₂ = γ (rows of
+    `lines`) and at the fixed coordinates `cuts` (both axes): (y₁, y₂, weight)."""
+    g, gw = legendre_rule(n)
     alpha, beta, gamma = lines.T if len(lines) else (np.zeros(0),) * 3
     # Outer breakpoints: every y₁ where the inner cell structure changes.
     pts = [np.array([-1.0, 1.0]), cuts]
@@ -109,24 +109,33 @@ def _square_rule(lines: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.broadcast_to(y1[:, None, None], y2.shape).ravel()[keep], y2.ravel()[keep], w.ravel()[keep]
 
 
-def sphere_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float,
-                max_degree: int) -> tuple[np.ndarray, np.ndarray]:
-    """(nodes scales·ω (Q, 3), weights (max_degree+1, Q)) for relu integrands of degree k ≤ max_degree over three
-    live standardized parameters u with z_k = coeffs[k]·u (P, 3); the caller embeds the nodes in (w…, b)."""
+def sphere_directions(prior: str, coeffs: np.ndarray, dof: float, n: int = _L,
+                      grading: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(ω (Q, 3) unit vectors, dΩ weights (Q,)): the cubed sphere split along every plane coeffs[k]·ω = 0, the
+    prior's kinks and (student-t) graded towards the face centres (relu's grading, or the face coordinates
+    `grading`); n Legendre nodes per cell side."""
     nodes, wts = [], []
-    cuts = np.concatenate([_BASE_CUTS, _t_grading(dof)]) if prior == "student-t" else _BASE_CUTS
+    if grading is None:
+        grading = _t_grading(dof) if prior == "student-t" else np.zeros(0)
+    cuts = np.concatenate([_BASE_CUTS, grading])
     for j in range(3):
         o1, o2 = [i for i in range(3) if i != j]
         for sign in (-1.0, 1.0):
             # a·e = 0 on this face: a[o1] y₁ + a[o2] y₂ = −σ a[j]
             lines = np.stack([coeffs[:, o1], coeffs[:, o2], -sign * coeffs[:, j]], axis=1)
             lines = lines[np.abs(lines[:, 0]) + np.abs(lines[:, 1]) > 0]
-            y1, y2, w = _square_rule(lines, cuts)
+            y1, y2, w = _square_rule(lines, cuts, n)
             e = np.empty((len(y1), 3))
             e[:, j], e[:, o1], e[:, o2] = sign, y1, y2
             norm = np.sqrt(1.0 + y1 * y1 + y2 * y2)
             nodes.append(e / norm[:, None])
             wts.append(w / norm**3)
-    omega = np.concatenate(nodes)
-    w = np.concatenate(wts)
+    return np.concatenate(nodes), np.concatenate(wts)
+
+
+def sphere_rule(prior: str, coeffs: np.ndarray, scales: np.ndarray, dof: float,
+                max_degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes scales·ω (Q, 3), weights (max_degree+1, Q)) for relu integrands of degree k ≤ max_degree over three
+    live standardized parameters u with z_k = coeffs[k]·u (P, 3); the caller embeds the nodes in (w…, b)."""
+    omega, w = sphere_directions(prior, coeffs, dof)
     return omega * scales, w * _radial_moments(prior, omega, dof, max_degree)

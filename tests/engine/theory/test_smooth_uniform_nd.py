@@ -60,25 +60,32 @@ def test_uniform_note_follows_the_largest_coefficient():
     # four live parameters (d = 3 with a bias) keep the note; laplace and student-t keep theirs
     assert "1e-9" in accuracy_note(NetworkSpec(activation="tanh", prior="uniform", input_dim=3), x=XS[:, [0, 1, 1]])
     # laplace / student-t: the tensor rule's measured worst case in the sentence, "not measured" off the grid
-    note = lambda kernel, **kw: accuracy_note(NetworkSpec(input_dim=2, **kw), kernel=kernel, x=XS)  # noqa: E731
-    assert "measured up to 3.5e-07" in note(False, activation="gelu", prior="laplace")       # G4c, G6c
-    assert "G2 is the characteristic function's" in note(False, activation="gelu", prior="laplace")
+    note = lambda kernel, x=XS, **kw: accuracy_note(NetworkSpec(input_dim=2, **kw), kernel=kernel, x=x)  # noqa: E731
+    beyond = XS * 10     # largest coefficient 8.5 at σ_w = 1: beyond the spherical rule's reach (smooth_sphere)
+    assert note(False, activation="gelu", prior="laplace") is None                            # smooth_sphere
+    assert "measured up to 3.5e-07" in note(False, beyond, activation="gelu", prior="laplace")  # G4c, G6c
+    assert "G2 is the characteristic function's" in note(False, beyond, activation="gelu", prior="laplace")
     assert note(True, activation="gelu", prior="laplace") is None                             # fourier_growing
     assert note(True, activation="tanh", prior="laplace") is None                             # fourier_pair
     assert note(False, activation="erf", prior="laplace") is None                             # fourier_pair
     assert note(True, activation="erf", prior="laplace") is None                              # the scale mixture
-    assert "measured up to 1.1e-09" in note(False, activation="tanh", prior="student-t")
+    assert note(False, activation="tanh", prior="student-t") is None                          # smooth_sphere
+    assert "measured up to 1.1e-09" in note(False, beyond, activation="tanh", prior="student-t")
     assert "not measured" in note(False, activation="gelu", prior="student-t")
     assert "not measured" in note(True, activation="tanh", prior="student-t", prior_dof=9.0)
     assert "not measured" in accuracy_note(NetworkSpec(activation="tanh", prior="laplace", input_dim=3), kernel=True)
     for prior in ("uniform", "laplace"):   # relu: exact polytope rules up to six live parameters, the old rules beyond
         assert accuracy_note(NetworkSpec(activation="relu", prior=prior, input_dim=5)) is None
         assert "1e-9" in accuracy_note(NetworkSpec(activation="relu", prior=prior, input_dim=6), kernel=True)
-    for kernel in (True, False):
+    for kernel in (True, False):   # `theory` within the spherical rule's reach: only growing φ × student-t noted
         assert all("1e-9" in note(kernel, activation=a, prior=p)
                    for a in ("tanh", "gelu", "silu", "sigmoid", "softplus") for p in ("laplace", "student-t")
-                   if not (p == "laplace" and (kernel or a in ("tanh", "sigmoid"))))
-    assert "measured up to 8.9e-10" in note(False, activation="erf", prior="student-t")
+                   if not (p == "laplace" and (kernel or a in ("tanh", "sigmoid")))
+                   and (kernel or (p == "student-t" and a in ("gelu", "silu", "softplus"))))
+        assert all("1e-9" in note(kernel, beyond, activation=a, prior="student-t")
+                   for a in ("tanh", "gelu", "silu", "sigmoid", "softplus"))
+    assert note(False, activation="erf", prior="student-t") is None
+    assert "measured up to 8.9e-10" in note(False, beyond, activation="erf", prior="student-t")
 
 
 def test_cli_kernel_warnings_use_the_points(capsys):
