@@ -34,6 +34,10 @@ TENSOR_RULE_ERROR: dict[tuple[str, str], tuple[float | None, float | None]] = {
 }
 
 
+class InexactWarning(UserWarning):
+    """A number the API returns that is not shown to reach 1e-9 relative (the sentence says why)."""
+
+
 def largest_coefficient(spec: NetworkSpec, x: np.ndarray) -> float:
     """max(σ_w|x_l|/√d, σ_b) over the points x (P, d): z = a·u with u standardized."""
     return max(spec.sigma_w * float(np.abs(x).max(initial=0.0)) / np.sqrt(spec.input_dim), spec.sigma_b)

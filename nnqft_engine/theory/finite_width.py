@@ -15,6 +15,7 @@ cumulants σ_b⁴(μ₄−3) and σ_b⁶(μ₆−15μ₄+30) (zero for the gauss
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,6 +24,7 @@ import numpy as np
 from ..dependence import check_mechanism, gamma_moment, sequential_scale2
 from ..priors import moment
 from ..spec import NetworkSpec, SpecError, as_points
+from .accuracy import InexactWarning, accuracy_note
 from .neuron_moments import NeuronMoments
 
 
@@ -211,11 +213,14 @@ def exact_correlators(spec: NetworkSpec, x) -> FiniteWidthTheory:
 
 
 def g4c(spec: NetworkSpec, x1, x2, x3, x4) -> float:
-    """Connected ⟨f(x1) f(x2) f(x3) f(x4)⟩ of a depth-1 ensemble at width spec.width, exact."""
+    """Connected ⟨f(x1) f(x2) f(x3) f(x4)⟩ of a depth-1 ensemble at width spec.width, exact to 1e-9 except where
+    an `InexactWarning` says otherwise (the first-layer integrals of docs/physics.md §4.2: `accuracy_note`, and
+    at d > 1 three or four distinct points that only the unsplit tensor rule takes)."""
     _check(spec)
     pts = as_points(np.stack([np.atleast_1d(np.asarray(p, dtype=np.float64)) for p in (x1, x2, x3, x4)]),
                     spec.input_dim)
-    asm = _Assembler(spec, _neuron_moments(spec, pts))   # h_tuple needs the per-node values: not cached
+    nm = _neuron_moments(spec, pts)
+    asm = _Assembler(spec, nm)   # h_tuple needs the per-node values: not cached
     H = asm.H
     pairs = [(0, 1), (2, 3), (0, 2), (1, 3), (0, 3), (1, 2)]
     hs = [H[a, b] for a, b in pairs]
@@ -223,5 +228,13 @@ def g4c(spec: NetworkSpec, x1, x2, x3, x4) -> float:
     if asm.S is not None:
         s = [asm.nm.s2_tuple((a, b)) for a, b in pairs]
     with np.errstate(invalid="ignore"):
-        return float(asm.g4c(asm.nm.h_tuple((0, 1, 2, 3)), *hs, s))
+        value = float(asm.g4c(asm.nm.h_tuple((0, 1, 2, 3)), *hs, s))
+    note = accuracy_note(spec, x=pts)
+    if note is None and not getattr(nm, "joint_rule_split", True) and len(np.unique(pts, axis=0)) > 2:
+        note = (f"{spec.activation} under the {spec.prior} prior at input_dim {spec.input_dim}: E[h(x₁)…h(x₄)] with "
+                "more than two distinct points uses the unsplit tensor rule, 1e-9 relative is not guaranteed "
+                "(docs/physics.md §4.2)")
+    if note is not None:
+        warnings.warn(note, InexactWarning, stacklevel=2)
+    return value
 

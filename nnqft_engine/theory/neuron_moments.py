@@ -188,6 +188,8 @@ class NeuronMoments:
             rule = smooth_rule(spec, x, edge_grading=True)   # not homogeneous, so s² (a function of w) may multiply it
         else:
             rule = None
+        # False: the unsplit tensor (or bias-axis) rule below, not shown to reach 1e-9 at d > 1 (§4.2)
+        self.joint_rule_split = rule is not None or spec.input_dim == 1 or spec.prior == "rademacher"
         if rule is not None:
             nodes, self._rule = rule.nodes, rule
         else:

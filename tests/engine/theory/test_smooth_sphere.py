@@ -3,6 +3,7 @@
 the erf scale mixture (student-t) and 3-D nested adaptive quad."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -138,3 +139,26 @@ def test_gelu_laplace_fourth_moment_against_nested_quad():
 
     ref = smooth_pair("laplace", lambda u, v: gelu(u) ** 2 * gelu(v) ** 2, 1.5, 1.0, XS[:2], tol=1e-10)
     assert NeuronMoments(spec, XS[:2]).h4_pair()[0, 1] == pytest.approx(ref, rel=1e-10)
+
+
+def test_g4c_api_with_three_points_is_exact_and_with_an_unsplit_rule_says_so():
+    # Three distinct points at d = 2 take the spherical rule (no warning): on an axis the d = 1 value. Four distinct
+    # points there, or three under the gaussian prior, reach only the unsplit tensor rule: an InexactWarning.
+    import warnings
+
+    from nnqft_engine.theory.accuracy import InexactWarning
+    from nnqft_engine.theory.finite_width import g4c
+
+    two, one, x2 = _on_an_axis("gelu", "laplace", 6.0)
+    two, one = (dataclasses.replace(s, width=3) for s in (two, one))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InexactWarning)
+        mine = g4c(two, x2[0], x2[1], x2[2], x2[2])
+    ref = g4c(one, x2[0, :1], x2[1, :1], x2[2, :1], x2[2, :1])
+    # the same neuron moments; the readout's σ_w⁴ differs by (√2)⁴, its bias adds (κ₄ − 3)σ_b⁴ = 3 (laplace)
+    assert mine - 3.0 == pytest.approx(4.0 * (ref - 3.0), rel=1e-10)
+    four = XS.tolist() + [[0.5, 0.5]]
+    with pytest.warns(InexactWarning, match="more than two distinct points"):
+        g4c(dataclasses.replace(two, activation="tanh"), *four)
+    with pytest.warns(InexactWarning, match="gaussian"):
+        g4c(dataclasses.replace(two, prior="gaussian", activation="tanh"), *XS, XS[0])
