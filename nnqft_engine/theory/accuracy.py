@@ -6,7 +6,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..spec import NetworkSpec
-from . import fourier_pair, relu_polytope, scale_mixture, smooth_sphere, trig_moments
+from . import fourier_pair, relu_polytope, scale_mixture, smooth_sphere, sphere_remainder, trig_moments
 from .first_layer import live_parameters
 
 # smooth φ × uniform with at most three live parameters: the tensor Gauss–Legendre rule (≥ 62 nodes on
@@ -24,7 +24,8 @@ UNIFORM_TENSOR_REACH = 5.1
 # Under laplace the pair's characteristic function (`fourier_pair`) replaces the tensor rule within its node budget
 # (every moment of tanh, sigmoid, erf; the NNGP/NTK and G2 of gelu, silu, softplus); for `theory` with three live
 # parameters the spherical rule (`smooth_sphere`: every smooth φ under laplace, tanh / sigmoid / erf under
-# student-t) does, within its own budget. The entries apply beyond both, and to the kernels under student-t.
+# student-t; `sphere_remainder`: gelu / silu / softplus under student-t) does, within its own budget. The entries
+# apply beyond both, and to the kernels under student-t.
 TENSOR_RULE_ERROR: dict[tuple[str, str], tuple[float | None, float | None]] = {
     ("tanh", "laplace"): (1.4e-5, 2.3e-5), ("sigmoid", "laplace"): (5.5e-9, 2.2e-8),
     ("gelu", "laplace"): (3.5e-7, 3.5e-7), ("silu", "laplace"): (1.1e-8, 1.0e-8),
@@ -87,6 +88,9 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False, x: np.ndarray | No
         return None   # the pair moments through the pair's characteristic function (§4.2)
     if pts is not None and not kernel and smooth_sphere.within_budget(spec, pts):
         return None   # every moment `theory` takes from the spherical rule, G2 as the kernels (§4.2)
+    if pts is not None and not kernel and sphere_remainder.within_budget(spec, pts) \
+            and scale_mixture.full_accuracy(spec, (2, 4, 6)):
+        return None   # relu's scale mixture plus the remainder on the sphere (§4.2)
     g2_exact = pts is not None and not kernel and fourier_pair.within_budget(spec, pts, kernel=True)
     return _heavy_tail_note(spec, act.name, live, kernel, g2_exact)
 

@@ -33,7 +33,7 @@ from ..gauss_rules import legendre_rule
 from ..priors import quadrature_rule, standardized_pdf
 from ..spec import NetworkSpec, layer_variances
 from .first_layer import FirstLayerRule, smooth_rule, split_rule
-from . import fourier_pair, relu_polytope, scale_mixture, smooth_sphere, trig_moments
+from . import fourier_pair, relu_polytope, scale_mixture, smooth_sphere, sphere_remainder, trig_moments
 from .pair_reduction import PairwiseMoments
 from .quadrature import first_layer_rule
 
@@ -150,7 +150,8 @@ class NeuronMoments:
         # gaussian prior at d > 1: one d = 1 rule per pair of points (`pair_reduction`, docs/physics.md §4.2)
         # relu, > 3 live parameters: uniform / laplace over polytopes (`relu_polytope`), student-t the Gaussian
         # scale mixture (`scale_mixture`); tanh / sigmoid / erf under laplace the pair's characteristic function
-        # (`fourier_pair`)
+        # (`fourier_pair`); gelu / silu / softplus under student-t (three live) relu's mixture plus a remainder on
+        # the sphere (`sphere_remainder`)
         self.pairwise = None
         if not self.closed and s2_of_nodes is None and spec.input_dim == 1 and trig_moments.supported(spec):
             self.pairwise = trig_moments.TrigMoments(spec, x)
@@ -165,6 +166,8 @@ class NeuronMoments:
                 self.pairwise = trig_moments.TrigMoments(spec, x)
             elif fourier_pair.within_budget(spec, x):
                 self.pairwise = fourier_pair.FourierMoments(spec, x)
+            elif sphere_remainder.within_budget(spec, x):
+                self.pairwise = sphere_remainder.RemainderMoments(spec, x)
         if not self.closed and self.pairwise is None:
             self._build_rule(s2_of_nodes)
         # erf under student-t (≤ 3 live): H₁₂ from the scale mixture, gelu / silu / softplus under laplace from

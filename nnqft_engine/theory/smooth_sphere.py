@@ -18,9 +18,9 @@ nodes per cell side leave 2e-9, 16 2e-13, 20 1e-14; log-r steps 1/4 (erf: 9e-11;
 1/5 (≤ 8e-13). Against the d = 1 graded rule on an axis (x₂ = 0): laplace (all six) ≤ 1e-12, student-t (tanh,
 erf, sigmoid) ≤ 1.1e-10 for ν from 4.05 to 5, 2e-11 at ν = 6, 1.3e-11 at ν = 30, 5e-13 at ν = 100 (step 1/10;
 1/5 leaves 3e-10), for coefficients up to 5.5. Against 3-D nested quad at d = 2 with a bias (tests): gelu × laplace
-E[h₁²h₂²] 7e-13, tanh × student-t (ν = 6) 5e-13. Growing φ (gelu, silu, softplus) under student-t are left out: along an axis their
+E[h₁²h₂²] 7e-13, tanh × student-t (ν = 6) 5e-13. Growing φ (gelu, silu, softplus) under student-t are left out here: along an axis their
 degree-k moments behave like |δ|^{ν−k−2} towards it (E[gelu⁴] missed by 2e-6 at ν = 6), which the sphere's
-grading does not resolve (relu takes the scale mixture there). The tensor Gauss rule this replaces missed gelu's
+grading does not resolve; `sphere_remainder` takes them, relu's scale mixture plus φ − relu on this rule. The tensor Gauss rule this replaces missed gelu's
 G4c under laplace by 3.5e-7, tanh's under student-t (ν = 6) by 1.1e-9.
 """
 from __future__ import annotations
@@ -87,9 +87,11 @@ def _grid(spec: NetworkSpec, x: np.ndarray):
     return omega, w_dir, t, live, scales[live], coeffs
 
 
-def within_budget(spec: NetworkSpec, x: np.ndarray) -> bool:
-    """`supported`, and the rule for these points within REACH and MAX_NODES."""
-    if not supported(spec):
+def within_budget(spec: NetworkSpec, x: np.ndarray, any_smooth: bool = False) -> bool:
+    """`supported` (`any_smooth`: any φ under laplace / student-t with three live parameters, for a caller that
+    integrates a well-behaved remainder), and the rule for these points within REACH and MAX_NODES."""
+    if not (supported(spec) or (any_smooth and spec.input_dim > 1 and spec.prior in SMOOTH
+                                and live_parameters(spec) == 3)):
         return False
     omega, _, t, _, _, coeffs = _grid(spec, np.atleast_2d(np.asarray(x, dtype=np.float64)))
     return np.abs(coeffs).max() <= REACH and len(omega) * len(t) * _KEPT[spec.prior] <= MAX_NODES
