@@ -3,7 +3,7 @@ and bounded φ under student-t: spherical coordinates around the origin (docs/ph
 
 Every transition plane a_k·u = 0 of φ(z_k), z_k = a_k·u, passes through the origin of the standardized
 parameters u, and so do laplace's kinks (u_i = 0). In u = r·ω the directions ω take the cubed-sphere rule of
-`relu_sphere` (split along every plane and kink, student-t graded towards the face centres); along each ray
+`relu_sphere` (split along every plane and kink; student-t ungraded, see `rule`); along each ray
 
     ∫₀^∞ r² Π_i p(r ω_i) g(r a·ω) dr = ∫ e^{3t} Π_i p(e^t ω_i) g(e^t a·ω) dt,   r = e^t,
 
@@ -11,17 +11,19 @@ is a trapezoid in t = log r. φ's singularities (tanh's poles at z = ±iπ/2 …
 imaginary r axis, |Im t| = π/2; erf's and gelu's Φ grows past |Im t| = π/4, laplace's e^{−λr} past π/2, and a
 student-t of many degrees of freedom turns Gaussian (π/4); the trapezoid's error is ~ e^{−2π·strip/h}. The ray
 integral is analytic in a·ω only on the right half plane and a disc at 0, so the directions need more nodes per
-cell than relu's closed-form R_k(ω).
+cell than relu's closed-form R_k(ω), and more as the coefficients grow (`side_nodes`).
 
 Measured against `fourier_pair` (tanh, erf, sigmoid × laplace, d = 2, σ_w = 3, σ_b = 1, all pair moments): 10
 nodes per cell side leave 2e-9, 16 2e-13, 20 1e-14; log-r steps 1/4 (erf: 9e-11; silu⁶, softplus⁶: 8e-11) and
 1/5 (≤ 8e-13). Against the d = 1 graded rule on an axis (x₂ = 0): laplace (all six) ≤ 1e-12, student-t (tanh,
 erf, sigmoid) ≤ 1.1e-10 for ν from 4.05 to 5, 2e-11 at ν = 6, 1.3e-11 at ν = 30, 5e-13 at ν = 100 (step 1/10;
-1/5 leaves 3e-10), for coefficients up to 5.5. Against 3-D nested quad at d = 2 with a bias (tests): gelu × laplace
-E[h₁²h₂²] 7e-13, tanh × student-t (ν = 6) 5e-13. Growing φ (gelu, silu, softplus) under student-t are left out here: along an axis their
-degree-k moments behave like |δ|^{ν−k−2} towards it (E[gelu⁴] missed by 2e-6 at ν = 6), which the sphere's
-grading does not resolve; `sphere_remainder` takes them, relu's scale mixture plus φ − relu on this rule. The tensor Gauss rule this replaces missed gelu's
-G4c under laplace by 3.5e-7, tanh's under student-t (ν = 6) by 1.1e-9.
+1/5 leaves 3e-10), for coefficients up to 5.5. Against 3-D nested quad at d = 2 with a bias: gelu × laplace
+E[h₁²h₂²] 7e-13 (a slow test), tanh × student-t (ν = 6) 5e-13 (measured once). The tensor Gauss rule this replaces
+missed gelu's G4c under laplace by 3.5e-7, tanh's under student-t (ν = 6) by 1.1e-9.
+
+Growing φ (gelu, silu, softplus) under student-t are left out here: towards an axis their degree-k moments behave
+like |δ|^{ν−k−2} (E[gelu⁴] missed by ~2e-6 at ν = 6–6.5), which the directions do not resolve; `sphere_remainder`
+takes them, relu's scale mixture plus φ − relu on this rule.
 """
 from __future__ import annotations
 
