@@ -24,8 +24,8 @@ UNIFORM_TENSOR_REACH = 5.1
 # Under laplace the pair's characteristic function (`fourier_pair`) replaces the tensor rule within its node budget
 # (every moment of tanh, sigmoid, erf; the NNGP/NTK and G2 of gelu, silu, softplus); for `theory` with three live
 # parameters the spherical rule (`smooth_sphere`: every smooth φ under laplace, tanh / sigmoid / erf under
-# student-t; `sphere_remainder`: gelu / silu / softplus under student-t) does, within its own budget. The entries
-# apply beyond both, and to the kernels under student-t.
+# student-t; `sphere_remainder`: gelu / silu / softplus under student-t, and the student-t kernels of a few
+# points) does, within its own budget. The entries apply beyond both.
 TENSOR_RULE_ERROR: dict[tuple[str, str], tuple[float | None, float | None]] = {
     ("tanh", "laplace"): (1.4e-5, 2.3e-5), ("sigmoid", "laplace"): (5.5e-9, 2.2e-8),
     ("gelu", "laplace"): (3.5e-7, 3.5e-7), ("silu", "laplace"): (1.1e-8, 1.0e-8),
@@ -86,6 +86,8 @@ def accuracy_note(spec: NetworkSpec, *, kernel: bool = False, x: np.ndarray | No
     pts = None if x is None else np.atleast_2d(np.asarray(x, dtype=np.float64))
     if pts is not None and fourier_pair.within_budget(spec, pts, kernel=kernel):
         return None   # the pair moments through the pair's characteristic function (§4.2)
+    if pts is not None and kernel and sphere_remainder.kernel_supported(spec, pts):
+        return None   # a few points under student-t: one spherical rule (and relu's mixture) over all (§4.2)
     if pts is not None and not kernel and smooth_sphere.within_budget(spec, pts):
         return None   # every moment `theory` takes from the spherical rule, G2 as the kernels (§4.2)
     if pts is not None and not kernel and sphere_remainder.within_budget(spec, pts) \

@@ -5,7 +5,9 @@ exist, Gauss–Hermite quadrature otherwise. With a non-Gaussian prior the first
 are taken over that prior, since z¹ = w·x + b is a sum of only d + 1 terms. For d = 1 (and for any prior when
 φ has no closed form) that uses the split rule `first_layer.split_rule` that the exact correlators share, which
 reaches ~1e-13 also at relu's kink (docs/physics.md §4); for d > 1 under the gaussian prior the same d = 1 rules
-per pair of points (`pair_reduction`), otherwise `relu_sphere` or `quadrature.first_layer_rule`.
+per pair of points (`pair_reduction`), otherwise the routes `prior_first_layer` lists in order (the characteristic
+function, scale mixtures, polytopes, the spherical rule for a few points under student-t) or, beyond them,
+`relu_sphere` and `quadrature.first_layer_rule`.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from ..activations import Activation, get_activation
 from ..cancel import check_cancelled
 from ..priors import mgf
 from ..spec import NetworkSpec, as_points, layer_variances
-from . import fourier_pair, relu_polytope, scale_mixture, trig_moments
+from . import fourier_pair, relu_polytope, scale_mixture, sphere_remainder, trig_moments
 from .first_layer import live_parameters, split_rule
 from .neuron_moments import PIECEWISE_PRIORS, piecewise_rule
 from .pair_reduction import gaussian_first_layer
@@ -86,6 +88,8 @@ def prior_first_layer(spec: NetworkSpec, x: np.ndarray, x2: np.ndarray | None = 
         return fourier_pair.fourier_first_layer(spec, x, x2)
     if n_per_dim is None and x2 is x and scale_mixture.erf_supported(spec):
         return scale_mixture.erf_first_layer(spec, x)
+    if n_per_dim is None and sphere_remainder.kernel_supported(spec, both):
+        return sphere_remainder.kernel_first_layer(spec, x, x2)     # student-t, a few points, three live
     if n_per_dim is None and x2 is x and trig_moments.supported(spec):
         return trig_moments.trig_first_layer(spec, x)
     pts = x if x2 is x else np.concatenate([x, x2])

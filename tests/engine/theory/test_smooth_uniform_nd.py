@@ -73,15 +73,13 @@ def test_uniform_note_follows_the_largest_coefficient():
     assert "measured up to 1.1e-09" in note(False, beyond, activation="tanh", prior="student-t")
     assert note(False, activation="gelu", prior="student-t") is None                          # sphere_remainder
     assert "not measured" in note(False, beyond, activation="gelu", prior="student-t")
-    assert "not measured" in note(True, activation="tanh", prior="student-t", prior_dof=9.0)
+    assert "not measured" in note(True, beyond, activation="tanh", prior="student-t", prior_dof=9.0)
     assert "not measured" in accuracy_note(NetworkSpec(activation="tanh", prior="laplace", input_dim=3), kernel=True)
     for prior in ("uniform", "laplace"):   # relu: exact polytope rules up to six live parameters, the old rules beyond
         assert accuracy_note(NetworkSpec(activation="relu", prior=prior, input_dim=5)) is None
         assert "1e-9" in accuracy_note(NetworkSpec(activation="relu", prior=prior, input_dim=6), kernel=True)
-    # `kernel` under student-t keeps the tensor rule; `theory` within the spherical rules' reach has no note
-    assert all("1e-9" in note(True, activation=a, prior="student-t")
-               for a in ("tanh", "gelu", "silu", "sigmoid", "softplus"))
-    assert all(note(False, activation=a, prior=p) is None
+    # within the spherical rules' reach (a few points) neither `kernel` nor `theory` has a note
+    assert all(note(kernel, activation=a, prior=p) is None for kernel in (True, False)
                for a in ("tanh", "gelu", "silu", "sigmoid", "softplus") for p in ("laplace", "student-t"))
     for kernel in (True, False):
         assert all("1e-9" in note(kernel, beyond, activation=a, prior="student-t")
