@@ -41,6 +41,11 @@ _FORWARD = {
     "erf": special.erf, "tanh": np.tanh, "sigmoid": special.expit,
     "softplus": lambda z: np.logaddexp(0.0, z), "linear": lambda z: z,
 }
+_SLOPE = {
+    "erf": lambda z: 2.0 / math.sqrt(math.pi) * np.exp(-z * z), "tanh": lambda z: 1.0 / np.cosh(z) ** 2,
+    "sigmoid": lambda z: special.expit(z) * special.expit(-z), "softplus": special.expit,
+    "linear": lambda z: np.ones_like(z),
+}
 _Z_REACH = 9.0        # standard deviations of z covered (Gaussian mass beyond: 2e-19)
 _L_U = 8              # Legendre nodes per u-piece
 
@@ -121,57 +126,111 @@ def ray_frame(sigma: np.ndarray, theta: float) -> tuple[int, int, float, float, 
     return i, o, a, b, sd_o, m, tau
 
 
+def ray_u_rule(activation: str, sigma: np.ndarray, theta: float, reach: float,
+               precise: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The u-rule of U_θ = a·φ(z_i) + b·φ(z_o) (monotone φ): over its support (u ≥ 0 only for odd φ), split where
+    F is not smooth (the corners of φ's range), graded towards u = 0 for the ridge of width ~1/reach."""
+    inv, lo_e, hi_e = _INVERSE[activation]
+    fwd = _FORWARD[activation]
+    i, o, a, b = ray_frame(sigma, theta)[:4]
+    lo_r = [fwd(-_Z_REACH * math.sqrt(sigma[k, k])) if not math.isfinite(lo_e) else lo_e for k in (i, o)]
+    hi_r = [fwd(_Z_REACH * math.sqrt(sigma[k, k])) if not math.isfinite(hi_e) else hi_e for k in (i, o)]
+    corners = (np.array([lo_r[0], hi_r[0]])[:, None] * a + np.array([lo_r[1], hi_r[1]])[None, :] * b).ravel()
+    u_lo, u_hi = min(float(corners.min()), 0.0), max(float(corners.max()), 0.0)
+    special_pts = {u_lo, u_hi, 0.0}
+    for e_i in (lo_e, hi_e):
+        for e_o in (lo_e, hi_e):
+            if math.isfinite(e_i) and math.isfinite(e_o):
+                special_pts.add(a * e_i + b * e_o)
+    if activation in ODD:
+        u_lo = 0.0
+    pts = sorted(p for p in special_pts if u_lo <= p <= u_hi)
+    return u_rule(pts, reach, u_hi - u_lo, 1e-9 if precise else 1e-7)
+
+
+def frame_cdf(activation: str, a: float, b: float, sd_o: float, m: float, tau: float, u: np.ndarray,
+              precise: bool, z_rule: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, int]:
+    """F(u) = P(a·φ(z_i) + b·φ(z_o) ≤ u) for z_o ~ N(0, sd_o²), z_i | z_o ~ N(m·z_o, τ²) (φ monotone, |a| ≥ |b|),
+    and the number of conditional-CDF terms. The z_o-interval where y is inside φ's range is split where the
+    conditional step Φ_N((φ⁻¹(y) − m z_o)/τ) crosses ½ (`diagonal_roots`) where that step is sharp: it rises over a
+    width ~τ, which a single tanh–sinh rule does not resolve once z_i and z_o are nearly (anti)correlated (x₂ = −x₁
+    with a small σ_b: |δC| 2e-3 at ρ = −0.991 unsplit, 1e-11 split, against nested adaptive quadrature).
+    `z_rule`: a tanh–sinh rule in z_o's probability other than the precise / fast one."""
+    inv, lo_e, hi_e = _INVERSE[activation]
+    fwd = _FORWARD[activation]
+    span = [lo_e, hi_e]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        v1 = (u - a * span[1]) / b if math.isfinite(span[1]) else np.full_like(u, -math.copysign(math.inf, a * b))
+        v2 = (u - a * span[0]) / b if math.isfinite(span[0]) else np.full_like(u, math.copysign(math.inf, a * b))
+        low = np.clip(np.minimum(v1, v2), lo_e, hi_e)
+        high = np.clip(np.maximum(v1, v2), lo_e, hi_e)
+        z_a, z_b = inv(low), inv(high)
+    pa = special.ndtr(z_a / sd_o)
+    qb = special.ndtr(-z_b / sd_o)
+    left, right = (1.0, 0.0) if b > 0 else (0.0, 1.0)
+    if tau < _SPLIT_BELOW * math.hypot(m * sd_o, tau):   # |ρ| > 0.95: the conditional step is sharp
+        roots = diagonal_roots(fwd, _SLOPE[activation], a, b, m, sd_o, u)
+    else:
+        roots = np.empty((len(u), 0))
+    cuts = np.where((roots > z_a[:, None]) & (roots < z_b[:, None]), roots, z_a[:, None])
+    bounds = np.sort(np.concatenate([z_a[:, None], cuts, z_b[:, None]], axis=1), axis=1)   # (U, pieces + 1)
+    d_lo, d_hi, wts = z_rule or _TS[precise]
+    p_lo = special.ndtr(bounds[:, :-1] / sd_o)
+    q_hi = special.ndtr(-bounds[:, 1:] / sd_o)
+    width = np.maximum(1.0 - p_lo - q_hi, 0.0)                  # (U, pieces)
+    p = p_lo[..., None] + width[..., None] * d_lo               # P = Φ_N(z_o/σ_o) at the nodes
+    q = q_hi[..., None] + width[..., None] * d_hi               # 1 − P
+    zeta = np.where(p < 0.5, special.ndtri(np.clip(p, 1e-300, 1.0)), -special.ndtri(np.clip(q, 1e-300, 1.0)))
+    zo = sd_o * zeta
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        y = (u[:, None, None] - b * fwd(zo)) / a
+        zi = inv(np.clip(y, lo_e, hi_e))
+        arg = (zi - m * zo) / tau if tau > 0 else np.sign(zi - m * zo) * math.inf
+    cond = special.ndtr(arg if a > 0 else -arg)
+    cond = np.nan_to_num(cond, nan=0.0)
+    return left * pa + right * qb + (width * (cond @ wts)).sum(axis=1), cond.size
+
+
+_SPLIT_BELOW = 0.3   # τ/sd(z_i) below which the z_o-line is split (unsplit: |δC| 1.1e-7 at 0.385, 2e-3 at 0.13)
+_DIAGONAL_GRID = np.linspace(-_Z_REACH, _Z_REACH, 721)   # in units of sd_o: brackets h's monotone pieces
+
+
+def diagonal_roots(fwd, slope, a: float, b: float, m: float, sd_o: float, u: np.ndarray) -> np.ndarray:
+    """(U, R): the z_o with h(z_o) = a·φ(m z_o) + b·φ(z_o) = u (where z_i = m z_o, the conditional median), one
+    column per monotone piece of h on ±_Z_REACH·sd_o (NaN where that piece does not reach u): linear
+    interpolation on a grid, then Newton (φ = fwd, φ′ = slope)."""
+    z = sd_o * _DIAGONAL_GRID
+    h = a * fwd(m * z) + b * fwd(z)
+    d = np.diff(h)
+    turns = np.nonzero(d[:-1] * d[1:] < 0)[0] + 1
+    edges = [0, *turns.tolist(), len(z) - 1]
+    cols = []
+    for i, j in zip(edges[:-1], edges[1:]):
+        seg_z, seg_h = z[i:j + 1], h[i:j + 1]
+        if seg_h[-1] < seg_h[0]:
+            seg_z, seg_h = seg_z[::-1], seg_h[::-1]
+        inside = (u > seg_h[0]) & (u < seg_h[-1])
+        r = np.interp(u, seg_h, seg_z)
+        lo, hi = min(seg_z[0], seg_z[-1]), max(seg_z[0], seg_z[-1])
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for _ in range(3):
+                dh = a * m * slope(m * r) + b * slope(r)
+                step = (a * fwd(m * r) + b * fwd(r) - u) / dh
+                r = np.clip(np.where(np.isfinite(step), r - step, r), lo, hi)
+        cols.append(np.where(inside, r, np.nan))
+    return np.stack(cols, axis=1) if cols else np.full((len(u), 0), np.nan)
+
+
 class RayCF:
     """C(r·(cos θ, sin θ)) for one θ: F of U_θ on a u-rule, then any r by the by-parts formula."""
 
     def __init__(self, activation: str, sigma: np.ndarray, s: float, theta: float, r_max: float,
                  precise: bool = True):
-        inv, lo_e, hi_e = _INVERSE[activation]
-        fwd = _FORWARD[activation]
         i, o, a, b, sd_o, m, tau = ray_frame(sigma, theta)
-        # Support of U and the points where F is not smooth.
-        span = [lo_e, hi_e]
-        reach = [fwd(-_Z_REACH * math.sqrt(sigma[k, k])) if not math.isfinite(lo_e) else lo_e for k in (i, o)]
-        reach_hi = [fwd(_Z_REACH * math.sqrt(sigma[k, k])) if not math.isfinite(hi_e) else hi_e for k in (i, o)]
-        ends_i = np.array([reach[0], reach_hi[0]]) * a
-        ends_o = np.array([reach[1], reach_hi[1]]) * b
-        corners = (ends_i[:, None] + ends_o[None, :]).ravel()
-        u_lo, u_hi = min(float(corners.min()), 0.0), max(float(corners.max()), 0.0)
-        special_pts = {u_lo, u_hi, 0.0}
-        for e_i in (lo_e, hi_e):
-            for e_o in (lo_e, hi_e):
-                if math.isfinite(e_i) and math.isfinite(e_o):
-                    special_pts.add(a * e_i + b * e_o)
+        u, wu = ray_u_rule(activation, sigma, theta, s * r_max, precise)
         self.odd = activation in ODD
-        if self.odd:
-            u_lo = 0.0
-        pts = sorted(p for p in special_pts if u_lo <= p <= u_hi)
-        u, wu = u_rule(pts, s * r_max, u_hi - u_lo, 1e-9 if precise else 1e-7)
         self.u, self.s = u, s
-        # F(u) − [u > 0]: z_o-intervals where y is inside φ's range (y is monotone in z_o).
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            v1 = (u - a * span[1]) / b if math.isfinite(span[1]) else np.full_like(u, -math.copysign(math.inf, a * b))
-            v2 = (u - a * span[0]) / b if math.isfinite(span[0]) else np.full_like(u, math.copysign(math.inf, a * b))
-            low = np.clip(np.minimum(v1, v2), lo_e, hi_e)
-            high = np.clip(np.maximum(v1, v2), lo_e, hi_e)
-            z_a, z_b = inv(low), inv(high)
-        pa = special.ndtr(z_a / sd_o)
-        qb = special.ndtr(-z_b / sd_o)
-        left, right = (1.0, 0.0) if b > 0 else (0.0, 1.0)
-        d_lo, d_hi, wts = _TS[precise]
-        width = np.maximum(1.0 - pa - qb, 0.0)
-        p = pa[:, None] + width[:, None] * d_lo                 # P = Φ_N(z_o/σ_o) at the nodes
-        q = qb[:, None] + width[:, None] * d_hi                 # 1 − P
-        zeta = np.where(p < 0.5, special.ndtri(np.clip(p, 1e-300, 1.0)), -special.ndtri(np.clip(q, 1e-300, 1.0)))
-        zo = sd_o * zeta
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            y = (u[:, None] - b * fwd(zo)) / a
-            zi = inv(np.clip(y, lo_e, hi_e))
-            arg = (zi - m * zo) / tau if tau > 0 else np.sign(zi - m * zo) * math.inf
-        cond = special.ndtr(arg if a > 0 else -arg)
-        cond = np.nan_to_num(cond, nan=0.0)
-        self.work = cond.size                                   # conditional-CDF terms (the cost model)
-        f = left * pa + right * qb + width * (cond @ wts)
+        f, self.work = frame_cdf(activation, a, b, sd_o, m, tau, u, precise)
         self.f_minus = f - (u > 0)                              # F(u) − 1 for u > 0
         self.bandwidth = s * _extent(u, self.f_minus)
         self.wu = wu

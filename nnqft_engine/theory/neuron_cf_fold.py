@@ -21,7 +21,7 @@ import numpy as np
 from scipy import special
 
 from ..activations import get_activation
-from .neuron_cf import _TS, _Z_REACH, _extent, ray_frame, u_rule
+from .neuron_cf import _SPLIT_BELOW, _TS, _Z_REACH, _extent, diagonal_roots, ray_frame, u_rule
 
 FOLDED = ("gelu", "silu")
 _TABLE = 1 << 18
@@ -121,7 +121,11 @@ class FoldRayCF:
             cuts.append(np.where(ok, z_plus(target), np.nan))
             cuts.append(np.where(ok & (target < 0), z_minus(target), np.nan))
         cuts.append(np.full(len(u), t))   # y(z_o) is stationary there: a narrow feature when it nearly hits φ_min
+        # where z_i = m z_o solves φ(z_i) = y: the conditional steps, of width ~τ (nearly (anti)correlated points)
         cuts = np.stack(cuts, axis=1)
+        if tau < _SPLIT_BELOW * math.hypot(m * sd_o, tau):
+            grad = get_activation(activation).numpy_grad
+            cuts = np.concatenate([cuts, diagonal_roots(phi, lambda z: grad(z, 0.0), a, b, m, sd_o, u)], axis=1)
         cuts = np.where(np.isfinite(cuts), cuts, np.inf)
         bounds = np.sort(np.concatenate([np.full((len(u), 1), -np.inf), cuts], axis=1), axis=1)
         bounds = np.concatenate([bounds, np.full((len(u), 1), np.inf)], axis=1)   # ±inf pad the empty cuts

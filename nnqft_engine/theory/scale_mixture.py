@@ -280,16 +280,17 @@ def _erf_gauss(k11, k22, k12, det):
     return (2 / np.pi) * np.arcsin(2 * k12 / np.sqrt(p * q)), (4 / np.pi) / np.sqrt(1 + 2 * (k11 + k22) + 4 * det)
 
 
-def _inverse_gamma_rule(dof: float) -> tuple[np.ndarray, np.ndarray]:
+def inverse_gamma_rule(dof: float, step: float = 0.2, log_tol: float = LOG_TOL) -> tuple[np.ndarray, np.ndarray]:
     """(V, w) for E[g(V)], V ~ InvGamma(ν/2, (ν−2)/2) (a standardized student-t is √V·Z): trapezoid in s = log V,
     whose weight β^a e^{−as − βe^{−s}}/Γ(a) is analytic for |Im s| < π/2 and ~1/√a wide; g(V) = G(V·C) is
-    analytic there too."""
+    analytic there too. `step` (at most 0.6/√a) and `log_tol` (nodes below e^{−log_tol} of the largest weight are
+    dropped) set the accuracy."""
     al, beta = dof / 2, (dof - 2) / 2
-    step = min(0.2, 0.6 / math.sqrt(al))
+    step = min(step, 0.6 / math.sqrt(al))
     peak, width = math.log(beta / al), 1.0 / math.sqrt(al)   # the weight falls double-exponentially below its peak,
-    s = np.arange(peak - 12.0 * width - 4.0, peak + (LOG_TOL + 5.0) * width + LOG_TOL / al, step)   # like e^{−as} above
+    s = np.arange(peak - 12.0 * width - 4.0, peak + (log_tol + 5.0) * width + log_tol / al, step)   # like e^{−as} above
     logw = al * math.log(beta) - al * s - beta * np.exp(-s) - special.gammaln(al) + math.log(step)
-    keep = logw > logw.max() - LOG_TOL
+    keep = logw > logw.max() - log_tol
     return np.exp(s[keep]), np.exp(logw[keep])
 
 
@@ -305,7 +306,7 @@ def erf_first_layer(spec: NetworkSpec, x: np.ndarray) -> tuple[np.ndarray, np.nd
         rad, rw = _radial_rule(m)
         scale = np.outer(np.ones(len(theta)), rad)        # R = x
     else:
-        v1, w1 = _inverse_gamma_rule(spec.prior_dof)
+        v1, w1 = inverse_gamma_rule(spec.prior_dof)
         theta = np.stack([g.ravel() for g in np.meshgrid(*[v1] * m, indexing="ij")], axis=1)
         w = np.prod(np.stack([g.ravel() for g in np.meshgrid(*[w1] * m, indexing="ij")], axis=1), axis=1)
         keep = w > w.max() * math.exp(-LOG_TOL)            # the corners, where several scales are far out

@@ -70,3 +70,21 @@ def cf(s, dof: float) -> np.ndarray:
     out = ((2 * u3 - 3 * u2 + 1) * val[j] + (u3 - 2 * u2 + u) * slope[j]
            + (-2 * u3 + 3 * u2) * val[j + 1] + (u3 - u2) * slope[j + 1])
     return np.where(x < len(val) - 2, out, 0.0)
+
+
+def slope(s, dof: float) -> np.ndarray:
+    """−dψ/ds at s ≥ 0 (the by-parts kernel of a student-t readout): √(ν − 2)·(−φ′(y)), φ′ from the same table
+    (the derivative of its cubic Hermite interpolant, error ~h³·max|φ⁗|: ≲ 1e-8 of its peak)."""
+    root = math.sqrt(dof - 2.0)
+    y = root * np.abs(np.asarray(s, dtype=np.float64))
+    table = _table(float(dof))
+    if table is None:
+        return -root * _exact_slope(y, dof)
+    val, hslope = table
+    x = y / _STEP
+    j = np.minimum(x.astype(np.int64), len(val) - 2)
+    u = x - j
+    u2 = u * u
+    d = ((6 * u2 - 6 * u) * val[j] + (3 * u2 - 4 * u + 1) * hslope[j]
+         + (-6 * u2 + 6 * u) * val[j + 1] + (3 * u2 - 2 * u) * hslope[j + 1]) / _STEP
+    return np.where(x < len(val) - 2, -root * d, 0.0)

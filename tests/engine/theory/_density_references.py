@@ -12,6 +12,17 @@ from nnqft_engine.theory.first_layer import SQRT3
 from nnqft_engine.theory.joint_density import joint_density
 
 
+def ridge_splits(phi, w, x, t1, t2, reach):
+    """−reach, 0, reach and every root in b of the ridge t₁φ(wx₁ + b) + t₂φ(wx₂ + b) = 0 (bracketed on a grid,
+    refined by one secant step): where a nested quadrature over b splits."""
+    bb = np.linspace(-reach, reach, 4001)
+    g = t1 * phi(w * x[0] + bb, 0.0) + t2 * phi(w * x[1] + bb, 0.0)
+    pts = [-reach, 0.0, reach]
+    for k in np.nonzero(np.sign(g[:-1]) != np.sign(g[1:]))[0]:
+        pts.append(bb[k] - g[k] * (bb[k + 1] - bb[k]) / (g[k + 1] - g[k]))
+    return sorted(set(pts))
+
+
 def chi_square_p(spec, x, m, k=6):
     """p-value of the binned law of (f₁ + ε₁, f₂ + ε₂) from m sampled networks against the density's bin
     expectations (box option), bins of k×k grid steps with ≥ 20 expected."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from _density_references import chi_square_p, smoothed_marginal
+from _density_references import chi_square_p, ridge_splits, smoothed_marginal
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.activations import get_activation
@@ -32,13 +32,7 @@ def nested_laplace_cf(activation, x, sw, sb, s, t1, t2):
             v = s * (t1 * float(phi(np.array(w * x[0] + b), 0.0)) + t2 * float(phi(np.array(w * x[1] + b), 0.0)))
             return math.exp(-abs(b) / lb) / (2 * lb) / (1 + 0.5 * v * v)
 
-        reach = 40 * lb
-        bb = np.linspace(-reach, reach, 4001)
-        g = t1 * phi(w * x[0] + bb, 0.0) + t2 * phi(w * x[1] + bb, 0.0)
-        pts = [-reach, 0.0, reach]
-        for k in np.nonzero(np.sign(g[:-1]) != np.sign(g[1:]))[0]:
-            pts.append(bb[k] - g[k] * (bb[k + 1] - bb[k]) / (g[k + 1] - g[k]))
-        pts = sorted(set(pts))
+        pts = ridge_splits(phi, w, x, t1, t2, 40 * lb)
         return sum(integrate.quad(f, p, q, epsabs=1e-14, epsrel=1e-12, limit=400)[0]
                    for p, q in zip(pts[:-1], pts[1:]))
 
