@@ -132,7 +132,10 @@ def _densities(theory: dict, z: np.ndarray) -> dict:
         if v > 0 and np.isfinite([v, k4, k6]).all():
             out["edgeworth"], out["edge_reason"] = edgeworth(z, v, k4, k6)
         else:
-            out["edgeworth"], out["edge_reason"] = None, "the exact cumulants are not finite here"
+            infinite = [name for name, c in (("σ²", v), ("κ₄", k4), ("κ₆", k6)) if not np.isfinite(c)]
+            out["edgeworth"], out["edge_reason"] = None, (
+                f"{' and '.join(infinite)} = ∞: the prior's tails are too heavy for that moment" if infinite
+                else "the exact variance is not positive here")
     return out
 
 

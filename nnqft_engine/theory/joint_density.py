@@ -27,6 +27,7 @@ neuron_cf_student_t: erf, tanh, sigmoid × student-t, a scale mixture of the gau
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..cancel import check_cancelled
-from ..spec import NetworkSpec, SpecError
+from ..spec import MAX_WIDTH, NetworkSpec, SpecError
 from . import density_relu_no_bias
 from .density import characteristic_function
 from .joint_rays import MAX_WORK, TERMS_PER_SECOND, OverBudget, backprojected
@@ -320,8 +321,12 @@ def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box, max_work) -> np.ndarra
         if (r_max, resolution) not in rules:
             rule = ParameterRule(spec, x1, x2, r_max, resolution, max_nodes=RULE_NODES / resolution**2)
             if len(rule) > RULE_NODES / resolution**2:
+                # as N grows the rule coarsens only down to the prior's own resolution (heavy tails: many nodes)
+                floor = len(ParameterRule(dataclasses.replace(spec, width=MAX_WIDTH), x1, x2, r_max, resolution, 0.0))
+                advice = ("raise N" if floor <= RULE_NODES / resolution**2 else
+                          f"not at any N: the {spec.prior} prior's tails alone need {floor:.1e}")
                 raise SpecError(f"{why}, and at N = {n} resolving it takes {len(rule):.1e} nodes (budget "
-                                f"{RULE_NODES:.0e}): raise N")
+                                f"{RULE_NODES:.1e}): {advice}")
             rules[(r_max, resolution)] = rule
         return rules[(r_max, resolution)]
 

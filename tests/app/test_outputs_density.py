@@ -97,6 +97,20 @@ def test_where_there_is_no_exact_density_the_view_says_why(clt_window, change, w
     assert "Exact density: not available" in note and why in v.hist_note.toolTip().replace("\n", " ")
 
 
+@pytest.mark.parametrize("dof, infinite", [(6.0, "κ₆ = ∞"), (4.5, "κ₆ = ∞"), (8.0, None)])
+def test_the_edgeworth_series_says_which_cumulant_the_prior_makes_infinite(clt_window, dof, infinite):
+    """Student-t ν ≤ 6: E[a⁶] diverges, so κ₆ (and with it the series) does not exist; ν = 8 has all three."""
+    w = clt_window
+    w.update_state(prior="student-t", prior_dof=dof, activation="tanh", width=8)
+    v = w.views["outputs"]
+    note = v.hist_note.toPlainText()
+    if infinite:
+        assert v.last_result.edgeworth is None and f"Edgeworth series: not available ({infinite})" in note
+        assert "too heavy" in v.hist_note.toolTip()
+    else:
+        assert v.last_result.edgeworth is not None and "Edgeworth series: not available" not in note
+
+
 def test_exact_density_is_the_gaussian_at_large_width_and_fast():
     from nnqft_engine import NetworkSpec, histogram_edges
     from app.jobs.exact_density import exact_density

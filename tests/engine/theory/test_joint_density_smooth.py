@@ -12,6 +12,7 @@ from scipy import integrate
 from _density_references import chi_square_p
 
 from nnqft_engine import NetworkSpec, SpecError
+from nnqft_engine.spec import MAX_WIDTH
 from nnqft_engine.activations import get_activation
 from nnqft_engine.cli.main import main
 from nnqft_engine.theory.density import output_density
@@ -174,9 +175,11 @@ def test_joint_density_against_sampled_networks_chi_square(spec, x2, m):
 @pytest.mark.parametrize("kw, words", [
     (dict(activation="sin"), "2-D quadrature of a ridge"),
     (dict(activation="cos"), "raise N"),
-    (dict(activation="gelu", prior="laplace"), "2-D quadrature of a ridge"),   # N = 2: the rule would be huge
+    (dict(activation="gelu", prior="laplace"), "2-D quadrature of a ridge.*raise N"),   # N = 2: a huge rule
     (dict(prior="student-t"), "raise N"),            # the scale mixture's rays: ~4e8 terms at N = 2
     (dict(activation="softplus", prior="student-t"), "2-D quadrature of a ridge"),
+    # the rule coarsens with N only down to student-t's own (heavy-tailed) axis rule: raising N cannot help
+    (dict(activation="gelu", prior="student-t", width=MAX_WIDTH), "not at any N: the student-t prior's tails"),
     (dict(prior="rademacher"), "finitely many values"),
 ])
 def test_refused_with_a_reason(kw, words):
