@@ -231,7 +231,8 @@ class OutputsView(ViewBase):
                                     pen=plotting.pen(t["accent"], lw, QtCore.Qt.PenStyle.DashLine))
         else:
             self.edge_curve.setData([], [])
-            why = " at depth > 1" if r.depth > 1 else (f" ({r.edge_reason.split(':')[0]})" if r.edge_reason else "")
+            short = (r.edge_reason or "").split(":")[0].replace(" ", "\u00a0")   # "κ₆ = ∞" never wraps apart
+            why = " at depth > 1" if r.depth > 1 else (f" ({short})" if short else "")
             reasons.append("Edgeworth series: not available" + why)
             self._tips.append(f"Edgeworth series: {r.edge_reason or r.fw_reason}")
         for i, ns in enumerate((1.0, 2.0)):

@@ -21,7 +21,7 @@ t₂φ(z₂)))]) and C is again closed form, a sum over cones of the (w, b) plan
 activations C(t) is a 2-D integral of a ridge of width 1/(s|t|); it is computed along rays t = rθ̂ instead,
 from the law of the projection cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf, neuron_cf_fold: gaussian prior;
 neuron_cf_laplace, neuron_cf_uniform: monotone φ × laplace or uniform, with the readout's own ψ;
-neuron_cf_student_t: erf, tanh, sigmoid × student-t, a scale mixture of the gaussian CDFs) or by a
+neuron_cf_student_t: monotone φ × student-t, a scale mixture of the gaussian CDFs) or by a
 2-D parameter rule where that resolves it (neuron_cf_rule: large N), and inverted by filtered back-projection
 (joint_rays); over a cost budget, refused with the estimate.
 """
@@ -46,7 +46,7 @@ from .neuron_cf_laplace import LaplaceRayCF
 from .neuron_cf_uniform import SQRT3, UniformRayCF
 from .neuron_cf_relu_cones import ReluConeCF
 from .neuron_cf_relu_student_t import ReluStudentTCF
-from .neuron_cf_student_t import BOUNDED as STUDENT_T_BOUNDED, StudentTRayCF, scale_nodes
+from .neuron_cf_student_t import COVERED as STUDENT_T_COVERED, StudentTRayCF, scale_nodes
 from .neuron_cf_rule import ParameterRule
 
 SMOOTH_STEPS = 1.6        # smoothing Gaussian, in grid steps (sets the Fourier cut-off, see above)
@@ -245,7 +245,7 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
 def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_work) -> JointDensity:
     """Smooth φ: C on rays — from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (gaussian prior, monotone or one-minimum φ:
     neuron_cf, neuron_cf_fold; laplace or uniform prior, monotone φ: neuron_cf_laplace, neuron_cf_uniform;
-    student-t, bounded monotone φ: neuron_cf_student_t), else
+    student-t, monotone φ: neuron_cf_student_t), else
     by a 2-D parameter rule where that resolves it (large N) — inverted by filtered back-projection (joint_rays).
     No atoms: the law of f has a density, smoothed here like relu's."""
     n = spec.width
@@ -276,11 +276,11 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
 
         p, _ = backprojected(prior_ray, n, spec.sigma_b, h, f1, f2, bandwidth, box=wide, bias_cf=bias,
                              min_chebyshev=READOUT_CHEBYSHEV, max_work=max_work)
-    elif spec.prior == "student-t" and spec.activation in STUDENT_T_BOUNDED:
+    elif spec.prior == "student-t" and spec.activation in STUDENT_T_COVERED:
         # the scale mixture of the gaussian prior's CDFs (one Gauss rule, shared by every ray); ψ_t's branch
         # points at ±i/√(ν − 2) make C(r) no smoother than under the laplace readout
         nodes = scale_nodes(spec.prior_dof)
-        bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
+        bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma * nodes[:, :2].max())
 
         def prior_ray(theta, r_max):
             return StudentTRayCF(spec.activation, (x1, x2), spec.sigma_w, spec.sigma_b, s, spec.prior_dof, theta,

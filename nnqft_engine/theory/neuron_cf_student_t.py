@@ -1,15 +1,18 @@
-"""C(rθ̂) on rays for a bounded monotone φ (erf, tanh, sigmoid) under the student-t prior (docs/physics.md §4.6).
+"""C(rθ̂) on rays for a monotone φ (erf, tanh, sigmoid, softplus, linear) under the student-t prior (docs/physics.md
+§4.6).
 
 A standardized student-t variable is √V·g, g ~ N(0, 1), V ~ InvGamma(ν/2, (ν−2)/2). Given the first layer's two
 scales (V_w, V_b) the pre-activations (z₁, z₂) are Gaussian with Σ(V) = σ_w²V_w·xxᵀ + σ_b²V_b·11ᵀ, so the CDF of
 U_θ = cos θ·φ(z₁) + sin θ·φ(z₂) is the scale mixture F(u) = E_V[F_{Σ(V)}(u)] of the gaussian prior's CDFs
-(`neuron_cf.frame_cdf`, one row per node of the product of two inverse-gamma trapezoid rules in log V). φ bounded
-keeps U's support and its u-rule the same for every V. The readout's own ψ (student-t: a Bessel function) enters
-by parts, C(r) = 1 − ∫ d/du[ψ(sru)]·(F(u) − [u > 0]) du, with ψ′ from `student_t_cf.slope`.
+(`neuron_cf.frame_cdf`, one frame per node of the product of two Gauss rules in log V, `scale_nodes`). φ bounded
+keeps U's support and its u-rule the same for every V; an unbounded φ's support grows with √V, so each frame keeps
+its own u-rule and C = Σ_k w_k C_k. The readout's own ψ (student-t: a Bessel function) enters by parts,
+C(r) = 1 − ∫ d/du[ψ(sru)]·(F(u) − [u > 0]) du, with ψ′ from `student_t_cf.slope`.
 
 Accuracy, against the precise frame rule on a trapezoid mixture of hundreds to thousands of nodes (itself within
 3e-10 of nested adaptive quadrature over (w, b); tests/engine/theory/test_joint_density_student_t.py): |δC| ≤ 1.7e-6
-at ν = 4.5, 3.5e-7 at ν = 6, 3e-8 at ν = 6 near an axis (8 nodes per scale: 1.1e-7, 2.8e-8, but 1.8× the cost).
+at ν = 4.5, 3.5e-7 at ν = 6, 3e-8 at ν = 6 near an axis (8 nodes per scale: 1.1e-7, 2.8e-8, but 1.8× the cost);
+against nested quadrature directly, softplus 1.1e-7 at ν = 4.5, linear 4e-10 at ν = 6.
 Cost: one gaussian frame per mixture node, ~0.1–0.15 s per ray on one core.
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ from .neuron_cf import ODD, _extent, _tanh_sinh, frame_cdf, ray_frame, ray_u_rul
 from .scale_mixture import inverse_gamma_rule
 
 BOUNDED = ("erf", "tanh", "sigmoid")
+COVERED = BOUNDED + ("softplus", "linear")   # the monotone φ (gelu's, silu's folded frames: ~6e8 terms at N = 1024)
 MIX_NODES = 6           # Gauss nodes per scale (36 frames)
 _Z_RULE = _tanh_sinh(1.0 / 8, 3.2)   # per frame (between the fast and precise gaussian rules: 1/7 cost sigmoid 1.8e-6)
 
@@ -60,39 +64,54 @@ def scale_nodes(dof: float, nodes: int = MIX_NODES) -> np.ndarray:
 
 
 class StudentTRayCF:
-    """C(r·(cos θ, sin θ)) for one θ under the student-t prior: the mixture CDF on a u-rule, then any r by parts."""
+    """C(r·(cos θ, sin θ)) for one θ under the student-t prior: the gaussian frames' CDFs on u-rules (bounded φ: one
+    shared rule, the mixture CDF formed there; else one rule per frame), then any r by one by-parts sum."""
 
     def __init__(self, activation: str, x: tuple[float, float], sigma_w: float, sigma_b: float, s: float,
                  dof: float, theta: float, r_max: float, precise: bool = False, nodes: np.ndarray | None = None):
-        if activation not in BOUNDED:
-            raise ValueError(f"StudentTRayCF covers {', '.join(BOUNDED)} (got {activation!r})")
+        if activation not in COVERED:
+            raise ValueError(f"StudentTRayCF covers {', '.join(COVERED)} (got {activation!r})")
         nodes = scale_nodes(dof) if nodes is None else nodes
         x1, x2 = x
         base = np.array([[x1 * x1, x1 * x2], [x1 * x2, x2 * x2]])
-        sigma0 = sigma_w**2 * base + sigma_b**2          # only its frame indices matter here (φ bounded)
-        u, self.wu = ray_u_rule(activation, sigma0, theta, s * r_max, precise)
-        i, o, a, b = ray_frame(sigma0, theta)[:4]
-        f = np.zeros(len(u))
+        frames = [(sigma_w**2 * vw * base + sigma_b**2 * vb, wt) for vw, vb, wt in nodes]
         self.work = 0
-        for vw, vb, wt in nodes:
-            sig = sigma_w**2 * vw * base + sigma_b**2 * vb
-            s_oo, s_io = sig[o, o], sig[i, o]
-            tau = math.sqrt(max(sig[i, i] - s_io**2 / s_oo, 0.0))
-            part, work = frame_cdf(activation, a, b, math.sqrt(s_oo), s_io / s_oo, tau, u, precise,
-                                   None if precise else _Z_RULE)
-            f += wt * part
-            self.work += work
+        if activation in BOUNDED:
+            sigma0 = sigma_w**2 * base + sigma_b**2          # only its frame indices matter here (φ bounded)
+            u, wu = ray_u_rule(activation, sigma0, theta, s * r_max, precise)
+            f = np.zeros(len(u))
+            for sig, wt in frames:
+                f += wt * self._frame(activation, sig, theta, u, precise)
+            us, weighted, reach = [u], [wu * (f - (u > 0))], _extent(u, f - (u > 0))
+        else:
+            us, weighted, reach = [], [], 0.0
+            for sig, wt in frames:
+                u, wu = ray_u_rule(activation, sig, theta, s * r_max, precise)
+                f_minus = self._frame(activation, sig, theta, u, precise) - (u > 0)
+                us.append(u)
+                weighted.append(wt * wu * f_minus)
+                reach = max(reach, _extent(u, f_minus))
         self.odd = activation in ODD
-        self.u, self.s, self.dof = u, s, dof
-        self.f_minus = f - (u > 0)
-        self.bandwidth = s * _extent(u, self.f_minus)
+        self.u, self.s, self.dof = np.concatenate(us), s, dof
+        self.weighted = np.concatenate(weighted)                  # wu·(F − [u > 0]), times the frame's weight
+        self.bandwidth = s * reach
+
+    def _frame(self, activation, sig, theta, u, precise) -> np.ndarray:
+        """F_{Σ(V)}(u) of one gaussian frame."""
+        i, o, a, b = ray_frame(sig, theta)[:4]
+        s_oo, s_io = sig[o, o], sig[i, o]
+        tau = math.sqrt(max(sig[i, i] - s_io**2 / s_oo, 0.0))
+        part, work = frame_cdf(activation, a, b, math.sqrt(s_oo), s_io / s_oo, tau, u, precise,
+                               None if precise else _Z_RULE)
+        self.work += work
+        return part
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         """C at radii r (student-t readout: −d/du ψ(sru) = sr·sign(u)·slope(sr|u|))."""
         r = np.asarray(r, dtype=np.float64)
         x = (self.s * r)[:, None] * self.u
         kernel = (self.s * r)[:, None] * np.sign(x) * student_t_cf.slope(x, self.dof)
-        return 1.0 + (2.0 if self.odd else 1.0) * (kernel @ (self.wu * self.f_minus))
+        return 1.0 + (2.0 if self.odd else 1.0) * (kernel @ self.weighted)
 
 
-__all__ = ["BOUNDED", "StudentTRayCF", "scale_nodes"]
+__all__ = ["BOUNDED", "COVERED", "StudentTRayCF", "scale_nodes"]

@@ -177,7 +177,8 @@ def test_joint_density_against_sampled_networks_chi_square(spec, x2, m):
     (dict(activation="cos"), "raise N"),
     (dict(activation="gelu", prior="laplace"), "2-D quadrature of a ridge.*raise N"),   # N = 2: a huge rule
     (dict(prior="student-t"), "raise N"),            # the scale mixture's rays: ~4e8 terms at N = 2
-    (dict(activation="softplus", prior="student-t"), "2-D quadrature of a ridge"),
+    (dict(activation="softplus", prior="student-t"), "raise N"),   # its scale frames' rays, at N = 2
+    (dict(activation="silu", prior="student-t"), "2-D quadrature of a ridge"),
     # the rule coarsens with N only down to student-t's own (heavy-tailed) axis rule: raising N cannot help
     (dict(activation="gelu", prior="student-t", width=MAX_WIDTH), "not at any N: the student-t prior's tails"),
     (dict(prior="rademacher"), "finitely many values"),

@@ -1,5 +1,5 @@
-"""Exact depth-1 joint density of (f(x₁), f(x₂)) for erf, tanh, sigmoid under the student-t prior (docs/physics.md
-§4.6): the scale mixture's Gauss rule against closed-form moments of log V, one neuron's characteristic function on
+"""Exact depth-1 joint density of (f(x₁), f(x₂)) for erf, tanh, sigmoid, softplus and linear under the student-t
+prior (docs/physics.md §4.6): the scale mixture's Gauss rule against closed-form moments of log V, one neuron's characteristic function on
 a ray against nested adaptive quadrature over (w, b) and against the same mixture by a fine trapezoid rule, and
 the density's mass and marginal against an independent 1-D inversion, and χ² against sampled networks."""
 import math
@@ -115,16 +115,49 @@ SPEC = NetworkSpec(activation="erf", width=16, prior="student-t", sigma_w=1.5, s
 def test_normalised_and_its_marginal_is_the_1d_density():
     """N = 16 on a window of ±12 sd (student-t tails: ±6.5 sd, the app's, hold 1 − 5e-6): mass 1, never negative,
     the marginal of f(x₂) = the independent 1-D inversion convolved with the same Gaussian."""
-    d = joint_density(SPEC, -1.0, 1.0, span_sd=12.0, points=161, max_work=1e9)   # the wide window's rays
+    _mass_and_marginal(SPEC, 12.0, mass_tol=2e-6, clip_tol=1e-6, marg_tol=1e-5, max_work=1e9)   # wide: more rays
+
+
+def _mass_and_marginal(spec, span_sd, mass_tol, clip_tol, marg_tol, max_work=2e8):
+    """Mass 1 on the window, never negative, the f(x₂) marginal = the independent 1-D inversion ⊛ the same
+    Gaussian (tolerance relative to its peak)."""
+    d = joint_density(spec, -1.0, 1.0, span_sd=span_sd, points=161, max_work=max_work)
     cell = (d.f1[1] - d.f1[0]) * (d.f2[1] - d.f2[0])
-    assert d.p.sum() * cell == pytest.approx(1.0, abs=2e-6)
-    assert np.all(d.p >= 0) and d.clipped_mass < 1e-6
+    assert d.p.sum() * cell == pytest.approx(1.0, abs=mass_tol)
+    assert np.all(d.p >= 0) and d.clipped_mass < clip_tol
     marg = d.p.sum(axis=0) * (d.f1[1] - d.f1[0])
-    want = smoothed_marginal(SPEC, 1.0, d.smooth[1], d.f2[::10])
-    np.testing.assert_allclose(marg[::10], want, rtol=0, atol=1e-5 * marg.max())
+    want = smoothed_marginal(spec, 1.0, d.smooth[1], d.f2[::10])
+    np.testing.assert_allclose(marg[::10], want, rtol=0, atol=marg_tol * marg.max())
 
 
 @pytest.mark.slow
 def test_against_sampled_networks_chi_square():
     """10⁶ networks of width 16 (plus the smoothing noise), binned in 6×6 grid steps."""
     assert chi_square_p(SPEC, (-1.0, 1.0), 10**6) > 1e-4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation, dof, theta, r, fine_tol, fast_tol", [
+    ("softplus", 4.5, 2.4, 3.0, 2e-9, 3e-7),     # measured 4.5e-10, 1.1e-7
+    ("linear", 6.0, 2.6, 3.0, 1e-10, 2e-9),      # measured 4.4e-12, 3.9e-10
+])
+def test_unbounded_ray_cf_against_nested_adaptive_quadrature(activation, dof, theta, r, fine_tol, fast_tol):
+    """An unbounded φ: each scale frame on its own u-rule (its support grows with √V); N = 2, where t₁, t₂ have
+    opposite signs (softplus's ridge crosses the (w, b) plane); ~30 s each."""
+    x, sw, sb = (-1.0, 1.0), 1.5, 0.3
+    s = sw / math.sqrt(2)
+    want = nested_student_t_cf(activation, x, sw, sb, s, dof, r * math.cos(theta), r * math.sin(theta))
+    fine = StudentTRayCF(activation, x, sw, sb, s, dof, theta, 2 * r, precise=True, nodes=_trapezoid_nodes(dof))
+    assert abs(fine(np.array([r]))[0] - want) < fine_tol
+    assert abs(StudentTRayCF(activation, x, sw, sb, s, dof, theta, 2 * r)(np.array([r]))[0] - want) < fast_tol
+
+
+WIDE = NetworkSpec(activation="softplus", width=1024, prior="student-t", sigma_w=1.5, sigma_b=0.3)
+
+
+@pytest.mark.slow
+def test_softplus_marginal_is_the_1d_density_and_it_matches_sampled_networks():
+    """N = 1024 on the app's window (±6.5 sd holds all but 3e-7 here): mass, the f(x₂) marginal against the
+    independent 1-D inversion, and χ² against 10⁵ sampled networks."""
+    _mass_and_marginal(WIDE, 6.5, mass_tol=1e-6, clip_tol=1e-7, marg_tol=1e-6)
+    assert chi_square_p(WIDE, (-1.0, 1.0), 10**5) > 1e-4
