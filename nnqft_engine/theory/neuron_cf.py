@@ -154,7 +154,7 @@ def frame_cdf(activation: str, a: float, b: float, sd_o: float, m: float, tau: f
     and the number of conditional-CDF terms. The z_o-interval where y is inside φ's range is split where the
     conditional step Φ_N((φ⁻¹(y) − m z_o)/τ) crosses ½ (`diagonal_roots`) where that step is sharp: it rises over a
     width ~τ, which a single tanh–sinh rule does not resolve once z_i and z_o are nearly (anti)correlated (x₂ = −x₁
-    with a small σ_b: |δC| 2e-3 at ρ = −0.991 unsplit, 1e-11 split, against nested adaptive quadrature).
+    with a small σ_b: |δC| 2e-3 at ρ = −0.991 unsplit, ≤ 1.1e-8 split, against nested adaptive quadrature).
     `z_rule`: a tanh–sinh rule in z_o's probability other than the precise / fast one."""
     inv, lo_e, hi_e = _INVERSE[activation]
     fwd = _FORWARD[activation]
