@@ -186,16 +186,23 @@ class EnsembleTrainer:
         return eta
 
     def gd_step(self, lr: float) -> None:
-        # Blocks of networks whose (networks × points × neurons) tiles stay in cache; all in place.
+        # Blocks of networks whose (networks × points × neurons) tiles stay in cache. Every block's gradient is
+        # taken before any is applied (the cost model holds a full gradient set), so a cancellation between blocks
+        # — a large ensemble's step is ~150 ms — leaves the run exactly as it was.
         m = self.settings.ensemble
         block = max(1, min(m, _STEP_TILE // (self.n * self.spec.width * self.spec.depth)))
+        updates = []
         with torch.no_grad():
             for lo in range(0, m, block):
+                if lo:
+                    check_cancelled()
                 part = [(w[lo:lo + block], b[lo:lo + block]) for w, b in self.params]
                 _, _, grads = loss_gradients(self.spec, part, self.x_train, self.q_train, self.y_train,
                                              self.trainable)
                 flat = [t for pair in part for t in pair]
-                for p, g in zip(flat if self.trainable == "all" else flat[-2:], grads):
+                updates.append((flat if self.trainable == "all" else flat[-2:], grads))
+            for params, grads in updates:
+                for p, g in zip(params, grads):
                     p.add_(g, alpha=-lr)
         if self._lin is not None:
             resid = self._lin[:, -self.n:] - self.y_train

@@ -191,3 +191,29 @@ def test_benchmark_reports_the_ratio_fields():
     assert {"gd_step_s", "loop_step_s", "speedup_vs_loop", "snapshot_s", "speedup_ceiling_vs_loop"} <= set(out)
     assert out["elementwise_floor_s"] > 0
     assert out["gd_step_s"] > 0 and out["speedup_vs_loop"] > 0
+
+
+@pytest.mark.parametrize("mode", ["ntk", "nngp"])
+def test_a_step_cancelled_between_blocks_leaves_the_run_as_it_was(monkeypatch, mode):
+    """Blocks of one network each (a tiny tile): cancelled at the third block's check, nothing has moved; the
+    step taken afterwards equals an uncancelled twin's, to the bit."""
+    from nnqft_engine.cancel import Cancelled, cancel_scope
+    from nnqft_engine.flow import training as training_mod
+    monkeypatch.setattr(training_mod, "_STEP_TILE", 1)
+    spec = NetworkSpec(width=8, depth=2, activation="tanh")
+    settings = TrainSettings(ensemble=4, seed=2, mode=mode, **F64)
+    trainer, twin = (EnsembleTrainer(spec, X, Y, TEST, settings) for _ in range(2))
+    before = [t.clone() for pair in trainer.params for t in pair]
+    checks = []
+
+    def third_block():
+        checks.append(None)
+        return len(checks) >= 3          # 1: before the step, 2 and 3: before blocks 2 and 3
+    with cancel_scope(third_block), pytest.raises(Cancelled):
+        trainer.step(1, lr=0.1)
+    assert all(torch.equal(a, b) for a, b in zip(before, (t for pair in trainer.params for t in pair)))
+    assert trainer.steps == 0 and trainer.t == 0.0
+    after, want = trainer.step(1, lr=0.1), twin.step(1, lr=0.1)
+    mine, theirs = (t for pair in trainer.params for t in pair), (t for pair in twin.params for t in pair)
+    assert all(torch.equal(a, b) for a, b in zip(mine, theirs))
+    np.testing.assert_array_equal(after.test_outputs, want.test_outputs)
