@@ -19,6 +19,7 @@ periodization and the cut at T, see output_density) turned into the density on a
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -87,6 +88,15 @@ def characteristic_function(prior: str, s, dof: float = 6.0) -> np.ndarray:
     raise ValueError(f"unknown prior {prior!r}")
 
 
+@functools.lru_cache(maxsize=8)
+def _student_t_sum_rule(dof: float) -> tuple[np.ndarray, np.ndarray]:
+    """The rule over v in the student-t pre-activation density (built once per ν: its tail reach is a root find)."""
+    from .first_layer import axis_rule
+    v, wv = axis_rule("student-t", 1.0, dof, growth=0.3, core=12.0)
+    v.flags.writeable = wv.flags.writeable = False
+    return v, wv
+
+
 def preactivation_density(spec: NetworkSpec, x1: float, z: np.ndarray) -> np.ndarray:
     """Density of z = σ_w x₁ u + σ_b v, (u, v) i.i.d. standardized prior variables (docs/physics.md §4)."""
     a, b = abs(spec.sigma_w * x1), spec.sigma_b
@@ -108,8 +118,7 @@ def preactivation_density(spec: NetworkSpec, x1: float, z: np.ndarray) -> np.nda
             return (b1 + az) * np.exp(-az / b1) / (4 * b1 * b1)
         return (b1 * np.exp(-az / b1) - b2 * np.exp(-az / b2)) / (2 * (b1 * b1 - b2 * b2))
     if prior == "student-t":  # ∫ p(v) p((z − b v)/a)/a dv: smooth in v on scale a/b ≥ 1
-        from .first_layer import axis_rule
-        v, wv = axis_rule(prior, 1.0, dof, growth=0.3, core=12.0)
+        v, wv = _student_t_sum_rule(float(dof))
         return (standardized_pdf(prior, (z[..., None] - b * v) / a, dof) @ wv) / a
     raise SpecError(f"no pre-activation density for prior {prior!r}")
 

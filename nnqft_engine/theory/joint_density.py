@@ -259,7 +259,7 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
         ray = FoldRayCF if spec.activation in FOLDED else RayCF
         bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
         p, _ = backprojected(lambda theta, r_max: ray(spec.activation, sigma, s, theta, r_max, precise=False), n,
-                             spec.sigma_b, h, f1, f2, bandwidth, box=wide, max_work=max_work)
+                             spec.sigma_b, h, f1, f2, bandwidth, box=wide, max_work=max_work, exchangeable=x1 == -x2)
     elif spec.prior in ("laplace", "uniform") and spec.activation in MONOTONE:
         # ψ_laplace(v) = 1/(1 + v²/2) has poles at v = ±i√2, so C(r) is less smooth in r than under the gaussian
         # readout: READOUT_CHEBYSHEV nodes beyond the bandwidth's (48 and 160 gave the same density to 2e-12 at
@@ -275,7 +275,8 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
             return characteristic_function(spec.prior, spec.sigma_b * v)
 
         p, _ = backprojected(prior_ray, n, spec.sigma_b, h, f1, f2, bandwidth, box=wide, bias_cf=bias,
-                             min_chebyshev=READOUT_CHEBYSHEV, max_work=max_work)
+                             min_chebyshev=READOUT_CHEBYSHEV, max_work=max_work,
+                             exchangeable=x1 == -x2)
     elif spec.prior == "student-t" and spec.activation in STUDENT_T_COVERED:
         # the scale mixture of the gaussian prior's CDFs (one Gauss rule, shared by every ray); ψ_t's branch
         # points at ±i/√(ν − 2) make C(r) no smoother than under the laplace readout
@@ -290,7 +291,8 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
             return characteristic_function(spec.prior, spec.sigma_b * v, spec.prior_dof)
 
         p, _ = backprojected(prior_ray, n, spec.sigma_b, h, f1, f2, bandwidth, box=wide, bias_cf=bias,
-                             min_chebyshev=READOUT_CHEBYSHEV, max_work=max_work)
+                             min_chebyshev=READOUT_CHEBYSHEV, max_work=max_work,
+                             exchangeable=x1 == -x2)
     else:
         p = _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, wide, max_work)
     neg = p < 0
@@ -346,7 +348,8 @@ def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box, max_work) -> np.ndarra
 
     try:
         p, _ = backprojected(ray_cf, n, spec.sigma_b, h, f1, f2, spec.sigma_w / math.sqrt(n) * 2.0, box=box,
-                             bias_cf=bias, pilot_r_max=r_pilot, min_chebyshev=24, max_work=max_work)
+                             bias_cf=bias, pilot_r_max=r_pilot, min_chebyshev=24, max_work=max_work,
+                             exchangeable=x1 == -x2)
     except SpecError as exc:
         if "decays too slowly" in str(exc):
             raise SpecError(f"{why}, and at N = {n} its characteristic function decays too slowly for a rule of "

@@ -88,12 +88,14 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
                   box: tuple[float, float] | None = None, pilot_rays: int = 12,
                   bias_cf: Callable[[np.ndarray], np.ndarray] | None = None,
                   pilot_r_max: float = math.inf, min_chebyshev: int = 48,
-                  max_work: float = MAX_WORK) -> tuple[np.ndarray, dict]:
+                  max_work: float = MAX_WORK, exchangeable: bool = False) -> tuple[np.ndarray, dict]:
     """p on the grid f1 × f2. `ray_cf(θ, r_max)` returns r ↦ C(r(cos θ, sin θ)); `bandwidth` bounds the
     r-frequency of C (s·max|U_θ|). With box = (w₁, w₂), p is averaged over the w₁×w₂ rectangle around each
     point (Φ times the box's characteristic function sinc(t₁w₁/2)·sinc(t₂w₂/2)). `bias_cf(v)`: the readout
     bias's characteristic function at v = t₁ + t₂ (default gaussian, e^{−σ_b²v²/2}). `pilot_r_max`: the radius up
     to which `ray_cf` is trustworthy; if Φ has not died out by then, SpecError. Over `max_work` terms: OverBudget.
+    `exchangeable`: (φ(z₁), φ(z₂)) has the law of (φ(z₂), φ(z₁)) (x₂ = −x₁ and a prior symmetric in w), so
+    C(r, θ) = C(r, π/2 − θ): an even number of rays, of which only one of each mirror pair is computed.
     Big work builds its rays on two threads (numpy releases the GIL; each ray lands in its own column, so the
     result does not depend on the thread count); `ray_cf` must be safe to call from several threads after its
     first call."""
@@ -127,18 +129,24 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
     r_eff = min(r_probe, 1.25 * r_eff + 1e-300)
     fmax = math.hypot(np.abs(f1).max(), np.abs(f2).max())
     n_theta = int(math.ceil(_THETA_FACTOR * r_eff * fmax)) + 24
-    bandwidth = min(bandwidth, 1.25 * seen)   # the rays' own: where the law of U_θ really ends
+    computed = np.arange(n_theta)
+    if exchangeable:   # θ_j = jπ/n and π/2 − θ_j ≡ θ_{(n/2 − j) mod n} (mod π, where C is even) for n even
+        n_theta += n_theta % 2
+        j = np.arange(n_theta)
+        computed = np.minimum(j, (n_theta // 2 - j) % n_theta)
+    thetas = np.arange(n_theta) * math.pi / n_theta
+    own, column_of = np.unique(computed, return_inverse=True)
     n_cheb = int(0.8 * r_eff * bandwidth) + min_chebyshev
-    cost = n_theta * (cdf_terms + 0.3 * n_cheb * u_nodes)   # per ray: its CDF terms, then C(r) at the Chebyshev nodes (cheap terms)
+    cost = len(own) * (cdf_terms + 0.3 * n_cheb * u_nodes)   # per ray: its CDF terms, then C(r) at the Chebyshev nodes (cheap terms)
     if cost > max_work:
-        raise OverBudget(f"the exact joint density here needs ~{cost:.1e} terms ({n_theta} rays: its "
+        raise OverBudget(f"the exact joint density here needs ~{cost:.1e} terms ({len(own)} rays: its "
                          f"characteristic function decays slowly at this N), over the budget of {max_work:.0e} "
                          f"(~{max_work / TERMS_PER_SECOND:.0f} s): raise N", cost)
     r, wr = _r_rule(r_eff, fmax + bandwidth)
     # C is smooth in r (its frequencies are ≤ `bandwidth`): computed at Chebyshev nodes, interpolated to r.
     r_cheb, to_r = _chebyshev_interpolation(r_eff, n_cheb, r)
-    thetas = np.arange(n_theta) * math.pi / n_theta
-    c_cheb = _ray_columns(lambda theta: ray_cf(theta, r_eff)(r_cheb), thetas, choose_threads(int(cost)))
+    c_cheb = _ray_columns(lambda theta: ray_cf(theta, r_eff)(r_cheb), thetas[own], choose_threads(int(cost)))
+    c_cheb = c_cheb[:, column_of]
     damp = np.stack([damping(theta, r) for theta in thetas], axis=1)
     weights = (wr * r)[:, None] * (to_r @ c_cheb) ** n * damp
     if box is not None:
@@ -153,7 +161,7 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
     for j, theta in enumerate(thetas):
         p += _cubic(q[:, j], step, math.cos(theta) * F1 + math.sin(theta) * F2)
     p *= 1.0 / (2 * math.pi**2) * (math.pi / n_theta)
-    return p, {"rays": n_theta, "r_max": r_eff, "r_nodes": len(r), "chebyshev": len(r_cheb), "xi": len(xi)}
+    return p, {"rays": n_theta, "computed_rays": len(own), "r_max": r_eff, "r_nodes": len(r), "chebyshev": len(r_cheb), "xi": len(xi)}
 
 
 def _ray_columns(column: Callable[[float], np.ndarray], thetas: np.ndarray, workers: int) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import special
 
 from ..activations import get_activation
-from .neuron_cf import _SPLIT_BELOW, _TS, _Z_REACH, _extent, diagonal_roots, ray_frame, u_rule
+from .neuron_cf import _SPLIT_BELOW, _TS, _Z_REACH, _extent, diagonal_roots, normal_quantile, ray_frame, u_rule
 
 FOLDED = ("gelu", "silu")
 _TABLE = 1 << 18
@@ -138,8 +138,7 @@ class FoldRayCF:
         d_lo, d_hi, wts = _TS[precise]
         p = p_lo[:, None] + width[:, None] * d_lo
         q = q_hi[:, None] + width[:, None] * d_hi
-        zeta = np.where(p < 0.5, special.ndtri(np.clip(p, 1e-300, 1.0)), -special.ndtri(np.clip(q, 1e-300, 1.0)))
-        zo = sd_o * zeta
+        zo = sd_o * normal_quantile(p, q)
         y = (u[row][:, None] - b * phi(zo)) / a
         mu = m * zo
         below = special.ndtr((z_plus(y) - mu) / tau) - special.ndtr((z_minus(y) - mu) / tau)   # P(φ(z_i) ≤ y | z_o)

@@ -200,7 +200,8 @@ class Segment:
             r = t[k] + (t[1] - t[0]) * d0 / np.where(d0 != d1, d0 - d1, 1.0)
             for _ in range(4):
                 gp = self._du(r)
-                step = np.where(np.abs(gp) > 1e-300, (self._u(r) - u) / np.where(gp == 0, 1.0, gp), 0.0)
+                with np.errstate(over="ignore", divide="ignore"):   # tiny gp: overflow in the branch not taken
+                    step = np.where(np.abs(gp) > 1e-300, (self._u(r) - u) / np.where(gp == 0, 1.0, gp), 0.0)
                 r = np.clip(r - step, t[k], t[k + 1])
             w, b = self._point(r)
             out.append(np.where(has, self.x_o * w + b, np.nan))

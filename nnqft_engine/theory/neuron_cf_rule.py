@@ -16,7 +16,7 @@ import numpy as np
 from ..activations import get_activation
 from ..spec import NetworkSpec
 from .density import characteristic_function
-from .first_layer import axis_rule
+from .first_layer import axis_rule, bounded_reach
 
 _L = 10          # Legendre nodes per piece
 _CORE = 5.0      # standardized |u| up to which pieces keep their fine width (geometric beyond)
@@ -36,8 +36,10 @@ class ParameterRule:
         slope_v = s * r_max * math.sqrt(2.0) * grad * sb
         h_u = resolution * min(1.0, 1.0 / max(sw * max(abs(x1), abs(x2)), 1e-300), 1.5 / max(slope_u, 1e-300))
         h_v = resolution * min(1.0, 1.0 / max(sb, 1e-300), 1.5 / max(slope_v, 1e-300))
-        u, wu = axis_rule(spec.prior, h_u, spec.prior_dof, n=_L, growth=h_u / _CORE, core=_CORE)
-        v, wv = axis_rule(spec.prior, h_v, spec.prior_dof, n=_L, growth=h_v / _CORE, core=_CORE)
+        # |ψ| ≤ 1: the prior's mass beyond `bounded_reach` (1e-15 per axis) bounds what the cut leaves out of C
+        reach = bounded_reach(spec.prior, spec.prior_dof)
+        u, wu = axis_rule(spec.prior, h_u, spec.prior_dof, n=_L, growth=h_u / _CORE, core=_CORE, reach=reach)
+        v, wv = axis_rule(spec.prior, h_v, spec.prior_dof, n=_L, growth=h_v / _CORE, core=_CORE, reach=reach)
         keep_u, keep_v = wu > 1e-300, wv > 1e-300
         u, wu, v, wv = u[keep_u], wu[keep_u], v[keep_v], wv[keep_v]
         self.size = len(u) * len(v)

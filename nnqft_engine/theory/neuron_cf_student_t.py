@@ -13,7 +13,7 @@ Accuracy, against the precise frame rule on a trapezoid mixture of hundreds to t
 3e-10 of nested adaptive quadrature over (w, b); tests/engine/theory/test_joint_density_student_t.py): |δC| ≤ 1.7e-6
 at ν = 4.5, 3.5e-7 at ν = 6, 3e-8 at ν = 6 near an axis (8 nodes per scale: 1.1e-7, 2.8e-8, but 1.8× the cost);
 against nested quadrature directly, softplus 1.1e-7 at ν = 4.5, linear 4e-10 at ν = 6.
-Cost: one gaussian frame per mixture node, ~0.1–0.15 s per ray on one core.
+Cost: one gaussian frame per mixture node, ~0.05–0.1 s per ray on one core.
 """
 from __future__ import annotations
 

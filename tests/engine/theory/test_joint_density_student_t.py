@@ -2,17 +2,19 @@
 prior (docs/physics.md §4.6): the scale mixture's Gauss rule against closed-form moments of log V, one neuron's characteristic function on
 a ray against nested adaptive quadrature over (w, b) and against the same mixture by a fine trapezoid rule, and
 the density's mass and marginal against an independent 1-D inversion, and χ² against sampled networks."""
+import dataclasses
 import math
 
 import numpy as np
 import pytest
-from scipy import integrate, special
+from scipy import integrate, special, stats
 
 from _density_references import chi_square_p, ridge_splits, smoothed_marginal
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.activations import get_activation
 from nnqft_engine.theory import student_t_cf
+from nnqft_engine.theory.first_layer import bounded_reach, tail_range
 from nnqft_engine.theory.joint_density import joint_density
 from nnqft_engine.theory.neuron_cf_student_t import StudentTRayCF, log_scale_gauss_rule, scale_nodes
 from nnqft_engine.theory.scale_mixture import inverse_gamma_rule
@@ -161,3 +163,38 @@ def test_softplus_marginal_is_the_1d_density_and_it_matches_sampled_networks():
     independent 1-D inversion, and χ² against 10⁵ sampled networks."""
     _mass_and_marginal(WIDE, 6.5, mass_tol=1e-6, clip_tol=1e-7, marg_tol=1e-6)
     assert chi_square_p(WIDE, (-1.0, 1.0), 10**5) > 1e-4
+
+
+@pytest.mark.slow
+def test_small_n_against_sampled_networks_chi_square():
+    """The Priors preset's settings under student-t (erf, N = 3, σ_w = 2, σ_b = 0.1, x = ±1): refused before its
+    rays were paired and their empty z_o-pieces skipped (4e8 terms), now 1.6e8; 10⁶ networks."""
+    spec = NetworkSpec(activation="erf", width=3, prior="student-t", sigma_w=2.0, sigma_b=0.1)
+    assert chi_square_p(spec, (1.0, -1.0), 10**6) > 1e-4
+
+
+@pytest.mark.parametrize("dof", [4.1, 6.0, 30.0])
+def test_bounded_reach_leaves_1e_15_of_the_mass_beyond(dof):
+    """The parameter rule's cut (|ψ| ≤ 1, so the mass beyond bounds what C loses): P(|u| > R) = 1e-15 for the
+    standardized student-t, by scipy's t distribution (u = T·√((ν − 2)/ν))."""
+    reach = bounded_reach("student-t", dof)
+    beyond = 2.0 * stats.t.sf(reach * math.sqrt(dof / (dof - 2.0)), dof)
+    assert beyond == pytest.approx(1e-15, rel=1e-5)
+    assert reach < tail_range("student-t", dof)
+
+
+GELU = NetworkSpec(activation="gelu", width=1024, prior="student-t", sigma_w=1.5, sigma_b=0.3)
+
+
+@pytest.mark.slow
+def test_gelu_by_the_parameter_rule_marginal_is_the_1d_density():
+    """gelu has no CDF route under student-t; the 2-D parameter rule, cut where the prior's mass beyond is 1e-15
+    (not at its eighth-moment reach: 7.5e4 nodes instead of 1.4e5), computes it from N ≈ 256. On ±12 sd: mass 1 and
+    the marginal of f(x₂) within 1.2e-8 of the peak of the independent 1-D inversion (measured)."""
+    _mass_and_marginal(GELU, 12.0, mass_tol=1e-7, clip_tol=1e-8, marg_tol=1e-7, max_work=1e9)
+
+
+@pytest.mark.slow
+def test_gelu_against_sampled_networks_chi_square():
+    """N = 256, the smallest width the rule resolves at x = ±1: 10⁵ networks."""
+    assert chi_square_p(dataclasses.replace(GELU, width=256), (-1.0, 1.0), 10**5) > 1e-4
