@@ -28,7 +28,8 @@ from ..threads import choose_threads
 
 _L_R = 12               # Legendre nodes per r-piece
 _PHI_TOL = 1e-13        # r·|Φ| below this is left out
-# Terms of one density (rays × (u-nodes × z-nodes + 0.3 × u-nodes × Chebyshev nodes)): 1e7 took 0.4–0.7 s on
+# Terms of one density (rays × (u-nodes × z-nodes + 0.3 × u-nodes × Chebyshev nodes; student-t's readout: 0.6)),
+# computed rays only (x₂ = −x₁: one of each mirror pair): 1e7 took 0.4–0.7 s on
 # this machine (2 shared cores, one thread). INTERACTIVE_WORK (~2 s) is what the Outputs view computes between
 # sample chunks; up to MAX_WORK it computes after the sample (the most costly case on the app's grid for σ_w ≤ 3,
 # σ_b ≥ 0.05: softplus × uniform at N = 1, 2.1e8, 13 s on two shared cores); beyond, refused.
@@ -113,13 +114,14 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
     r_probe = min(r_cap, pilot_r_max)
     probe = np.linspace(0.0, r_probe, 97)[1:]
     r_eff = 0.0
-    seen, cdf_terms, u_nodes = 0.0, 0.0, 0.0
+    seen, cdf_terms, kernel_terms = 0.0, 0.0, 0.0
     for theta in (np.arange(pilot_rays) + 0.5) * math.pi / pilot_rays:
         check_cancelled()
         ray = ray_cf(theta, r_probe)
         seen = max(seen, getattr(ray, "bandwidth", bandwidth))
         cdf_terms += getattr(ray, "work", 0) / pilot_rays
-        u_nodes += len(getattr(ray, "u", ())) / pilot_rays
+        # C(r) costs `kernel_cost` terms per u-node and radius (0.3: a gaussian readout's exp; student-t's table: 0.6)
+        kernel_terms += getattr(ray, "kernel_cost", 0.3) * len(getattr(ray, "u", ())) / pilot_rays
         big = np.nonzero(probe * np.abs(ray(probe)) ** n * np.abs(damping(theta, probe)) > _PHI_TOL)[0]
         if len(big):
             r_eff = max(r_eff, probe[min(big[-1] + 1, len(probe) - 1)])
@@ -137,7 +139,7 @@ def backprojected(ray_cf: Callable[[float, float], Callable[[np.ndarray], np.nda
     thetas = np.arange(n_theta) * math.pi / n_theta
     own, column_of = np.unique(computed, return_inverse=True)
     n_cheb = int(0.8 * r_eff * bandwidth) + min_chebyshev
-    cost = len(own) * (cdf_terms + 0.3 * n_cheb * u_nodes)   # per ray: its CDF terms, then C(r) at the Chebyshev nodes (cheap terms)
+    cost = len(own) * (cdf_terms + n_cheb * kernel_terms)   # per ray: its CDF terms, then C(r) at the Chebyshev nodes
     if cost > max_work:
         raise OverBudget(f"the exact joint density here needs ~{cost:.1e} terms ({len(own)} rays: its "
                          f"characteristic function decays slowly at this N), over the budget of {max_work:.0e} "

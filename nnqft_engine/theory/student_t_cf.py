@@ -80,11 +80,32 @@ def slope(s, dof: float) -> np.ndarray:
     table = _table(float(dof))
     if table is None:
         return -root * _exact_slope(y, dof)
-    val, hslope = table
+    a2, a1, a0 = _slope_coefficients(float(dof))
     x = y / _STEP
-    j = np.minimum(x.astype(np.int64), len(val) - 2)
+    j = np.minimum(x.astype(np.int64), len(a0) - 1)
     u = x - j
-    u2 = u * u
-    d = ((6 * u2 - 6 * u) * val[j] + (3 * u2 - 4 * u + 1) * hslope[j]
-         + (-6 * u2 + 6 * u) * val[j + 1] + (3 * u2 - 2 * u) * hslope[j + 1]) / _STEP
-    return np.where(x < len(val) - 2, -root * d, 0.0)
+    return np.where(x < len(a0) - 1, (a2[j] * u + a1[j]) * u + a0[j], 0.0)
+
+
+def slope_outer(a: np.ndarray, b: np.ndarray, dof: float) -> np.ndarray:
+    """slope(a[:, None]·b[None, :]) for a, b ≥ 0 (the by-parts kernel over radii × u-nodes), in fewer passes."""
+    table = _table(float(dof))
+    if table is None:
+        return slope(np.outer(a, b), dof)
+    a2, a1, a0 = _slope_coefficients(float(dof))
+    x = np.outer(a * (math.sqrt(dof - 2.0) / _STEP), b)
+    j = np.minimum(x.astype(np.int64), len(a0) - 1)
+    u = x - j
+    out = (a2[j] * u + a1[j]) * u + a0[j]
+    out[x >= len(a0) - 1] = 0.0
+    return out
+
+
+@lru_cache(maxsize=8)
+def _slope_coefficients(dof: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """−√(ν − 2)·(the cubic Hermite interpolant's derivative)/h on each table interval, as a quadratic in the
+    position u ∈ [0, 1): three gathers per value instead of four (the by-parts kernel's hot loop)."""
+    val, hslope = _table(dof)
+    v0, v1, h0, h1 = val[:-1], val[1:], hslope[:-1], hslope[1:]
+    scale = -math.sqrt(dof - 2.0) / _STEP
+    return (scale * (6 * (v0 - v1) + 3 * (h0 + h1)), scale * (6 * (v1 - v0) - 4 * h0 - 2 * h1), scale * h0)
