@@ -47,7 +47,10 @@ _PALETTE_ROLES = {
 
 def apply_qt_theme(app: QtWidgets.QApplication, theme: Theme, font_scale: float = 1.0) -> None:
     """Fusion style with a palette built from the theme; `font_scale` enlarges fonts for presentations."""
-    app.setStyle("Fusion")
+    if app.style() is None or app.style().name().lower() != "fusion":
+        # once: replacing the style deletes the old QStyle under every live widget (a segfault seen when a
+        # window was built while an earlier test's windows were still being torn down)
+        app.setStyle("Fusion")
     pal = QtGui.QPalette()
     role = QtGui.QPalette.ColorRole
     for role_name, colour in _PALETTE_ROLES.items():

@@ -8,7 +8,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 import threading  # noqa: E402
 
 import pytest  # noqa: E402
-import torch  # noqa: E402,F401 — before Qt, as in the launcher
+import torch  # noqa: E402 — before Qt, as in the launcher
 
 from app.compat import install_refcount_guard  # noqa: E402
 
@@ -32,3 +32,56 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+# --- Running in parallel (pytest-xdist, `-n 2` from pyproject.toml) ----------------------------------------------
+# The numerical references are single-threaded quadrature and sampling, so two workers halve the suite's wall time
+# on two cores. Tests that time the app or the CLI (latency, cancellation, first frame) or wait on a window's
+# threads must not share the machine with a busy neighbour: they are `exclusive` and run while the other worker
+# waits. Two lock files make that fair: an exclusive test closes the gate (no new test starts), then waits for the
+# running one; every other test passes the gate and holds the main lock shared.
+_EXCLUSIVE_DIRS = ("tests/app/", "tests/packaging/")
+_EXCLUSIVE_FILES = ("tests/engine/cli/test_cli_fuzz.py",)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "exclusive: runs alone under pytest-xdist (it times the code or a window)")
+
+
+def pytest_collection_modifyitems(config, items):
+    root = str(config.rootpath).rstrip("/") + "/"
+    for item in items:
+        rel = str(item.path).removeprefix(root)
+        if rel.startswith(_EXCLUSIVE_DIRS) or rel in _EXCLUSIVE_FILES:
+            item.add_marker(pytest.mark.exclusive)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    worker = getattr(item.config, "workerinput", None)
+    if worker is None:                      # not under xdist: nothing to share
+        yield
+        return
+    import fcntl
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.gettempdir()) / f"nnqft-tests-{worker['testrunuid']}"
+    folder.mkdir(exist_ok=True)
+    exclusive = item.get_closest_marker("exclusive") is not None
+    threads = torch.get_num_threads()
+    with open(folder / "gate", "a+") as gate, open(folder / "main", "a+") as main:
+        if exclusive:
+            fcntl.flock(gate, fcntl.LOCK_EX)
+            fcntl.flock(main, fcntl.LOCK_EX)
+        else:
+            fcntl.flock(gate, fcntl.LOCK_SH)
+            fcntl.flock(main, fcntl.LOCK_SH)
+            fcntl.flock(gate, fcntl.LOCK_UN)
+            torch.set_num_threads(1)        # one core each: two workers' OpenMP threads would contend
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+            fcntl.flock(main, fcntl.LOCK_UN)
+            fcntl.flock(gate, fcntl.LOCK_UN)

@@ -13,6 +13,7 @@ import numpy as np
 from nnqft_engine.activations import get_activation
 from nnqft_engine.spec import NetworkSpec
 from nnqft_engine.theory import density as _density
+from nnqft_engine.theory.rademacher_law import rademacher_law
 
 # An inversion too costly for a live view is refused by the engine itself (nnqft_engine.theory.density.MAX_TERMS,
 # checked before anything large is built).
@@ -30,6 +31,7 @@ class ExactDensity:
     spike_width: float         # σ_b: the spike's standard deviation (0 for a point mass)
     clipped_mass: float        # negative ringing of the inversion set to 0
     seconds: float             # compute time
+    atoms: int = 0             # rademacher: f takes this many values, no density (f, p empty; bin_mean exact)
 
 
 def display_points(f: np.ndarray, edges: np.ndarray, spike_width: float, reach: float) -> np.ndarray:
@@ -69,7 +71,7 @@ def _key(spec: NetworkSpec, x1: float, edges: np.ndarray) -> tuple:
 
 def needs_work(spec: NetworkSpec, x1: float, edges: np.ndarray) -> bool:
     """Whether exact_density would compute an inversion (depth 1, not cached), not answer at once."""
-    return spec.depth == 1 and spec.iid and spec.prior != "rademacher" and _key(spec, x1, edges) not in _CACHE
+    return spec.depth == 1 and spec.iid and _key(spec, x1, edges) not in _CACHE
 
 
 def exact_density(spec: NetworkSpec, x1: float, edges: np.ndarray) -> ExactDensity:
@@ -81,6 +83,8 @@ def exact_density(spec: NetworkSpec, x1: float, edges: np.ndarray) -> ExactDensi
         _CACHE.move_to_end(key)
         return _CACHE[key]
     t0 = time.perf_counter()
+    if spec.prior == "rademacher":
+        return _remembered(key, _discrete(spec, x1, np.asarray(edges, dtype=np.float64), t0))
     act = get_activation(spec.activation)
     sb = spec.sigma_b
     relu = act.name == "relu"
@@ -93,6 +97,20 @@ def exact_density(spec: NetworkSpec, x1: float, edges: np.ndarray) -> ExactDensi
                           atom_weight=d.atom_weight, atom_in_p=d.atom_in_p,
                           spike_width=sb if d.atom_in_p else 0.0, clipped_mass=d.clipped_mass,
                           seconds=time.perf_counter() - t0)
+    return _remembered(key, result)
+
+
+def _discrete(spec: NetworkSpec, x1: float, edges: np.ndarray, t0: float) -> ExactDensity:
+    """Under the rademacher prior f has atoms, no density: the exact probability of each bin over its width."""
+    import time
+    law = rademacher_law(spec, x1)
+    empty = np.empty(0)
+    return ExactDensity(f=empty, p=empty, bin_mean=law.bin_probabilities(edges) / np.diff(edges), atom_weight=0.0,
+                        atom_in_p=False, spike_width=0.0, clipped_mass=0.0, seconds=time.perf_counter() - t0,
+                        atoms=len(law.values))
+
+
+def _remembered(key: tuple, result: ExactDensity) -> ExactDensity:
     _CACHE[key] = result
     while len(_CACHE) > 16:
         _CACHE.popitem(last=False)

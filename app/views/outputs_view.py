@@ -174,7 +174,7 @@ class OutputsView(ViewBase):
         peaks = [np.nanmax(r.density), np.nanmax(r.gauss) if r.gauss is not None else 0.0]
         if r.exact is not None:   # the spike's full height stays on screen
             inside = (r.exact.f >= r.edges[0]) & (r.exact.f <= r.edges[-1])
-            peaks.append(float(np.max(r.exact.p[inside])))
+            peaks.append(float(np.max(r.exact.p[inside], initial=np.max(r.exact.bin_mean))))
         top = np.nanmax(peaks)
         self.steady_axis("hist_y", self.hist, "y", 0.0, 1.08 * top, margin=0.0, min_fill=0.8)
         sc = r.scatter
@@ -260,6 +260,16 @@ class OutputsView(ViewBase):
                 tips.append(f"Exact density: not available — {r.exact_reason}.")
             elif r.depth == 1:
                 notes.append("Exact density: computing…")
+        elif e.atoms:
+            self.exact_curve.opts["name"] = f"exact per bin (N = {r.width:,})"
+            self.exact_curve.setData(*plotting.stepped(r.edges, e.bin_mean), pen=plotting.pen(t["theory2"], lw))
+            self.exact_bins.setData([], [])
+            self.atom_line.setVisible(False)
+            notes.append(f"Exact: f takes {e.atoms:,} values (every parameter ±1), shown per bin.")
+            tips.append(f"Exact law: with the rademacher prior every weight and bias is ±1 times its scale, so f(x₁) "
+                        f"takes {e.atoms:,} values at N = {r.width} and has no density. The solid steps are the exact "
+                        "probability of each histogram bin divided by its width: what the histogram estimates "
+                        "(docs/physics.md §4.3).")
         else:
             self.exact_curve.opts["name"] = f"exact (N = {r.width:,})"   # short: two legend columns at 720p
             self.exact_curve.setData(e.f, e.p, pen=plotting.pen(t["theory2"], lw))
@@ -302,10 +312,13 @@ class OutputsView(ViewBase):
             self.joint_note.setToolTip(_wrap(f"Exact joint density: not available — {r.joint_reason}.", 60)
                                        if r.joint_reason else "")
             return
-        self.joint_lines[0].opts["name"] = f"exact joint density, N = {r.width:,} (39/86/99 %)"
+        what = "law" if j.atoms else "density"     # rademacher: atoms, smoothed
+        self.joint_lines[0].opts["name"] = f"exact joint {what}, N = {r.width:,} (39/86/99 %)"
         for item, (cx, cy) in zip(self.joint_lines, r.joint_lines):   # computed by the job (jobs/contours.py)
             item.setData(cx, cy, pen=plotting.pen(t["theory2"], lw), connect="finite")
-        text = (f"Exact contours: the law of (f(x₁), f(x₂)) smoothed by a Gaussian of 1.6 grid steps "
+        law = (f"(f(x₁), f(x₂)) takes {j.atoms:,} values (every parameter ±1); its law" if j.atoms
+               else "the law of (f(x₁), f(x₂))")
+        text = (f"Exact contours: {law} smoothed by a Gaussian of 1.6 grid steps "
                 f"(σ = {j.smooth[0]:.2g}, {j.smooth[1]:.2g}).")
         if j.diagonal_mass > 1e-3:
             text += f" Ridge on the diagonal: {_all_neurons(r.width)} off at x₁ and x₂ (weight {j.diagonal_mass:.3g})."
@@ -314,9 +327,11 @@ class OutputsView(ViewBase):
                      f"{j.axis_mass:.3g} each).")
         self.joint_note.setText(text)
         self.joint_note.setToolTip(_wrap(
-            "The exact finite-N joint density at depth 1 by Fourier inversion of the characteristic function "
-            "(docs/physics.md §4.6: one 2-D FFT for relu, back-projection along rays for the smooth "
-            "activations). Its level lines hold 39 %, 86 % and 99 % of the probability "
+            ("The exact finite-N joint law at depth 1: with the rademacher prior a sum over its atoms "
+             "(docs/physics.md §4.3)" if j.atoms else
+             "The exact finite-N joint density at depth 1 by Fourier inversion of the characteristic function "
+             "(docs/physics.md §4.6: one 2-D FFT for relu, back-projection along rays for the smooth "
+             "activations)") + ". Its level lines hold 39 %, 86 % and 99 % of the probability "
             "(what the 1σ, 2σ, 3σ ellipses hold for a Gaussian). It is drawn for the law of f plus independent "
             "Gaussian noise of 1.6 grid steps: relu puts mass on lines (f = (c, c) when every neuron is off at "
             "both points), which have no 2-D density; the noise also sets where the inversion may stop. The "

@@ -36,7 +36,7 @@ import numpy as np
 from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import MAX_WIDTH, NetworkSpec, SpecError
-from . import density_relu_no_bias
+from . import density_relu_no_bias, rademacher_law
 from .density import characteristic_function
 from .joint_rays import MAX_WORK, TERMS_PER_SECOND, OverBudget, backprojected
 from .kernels import kernels
@@ -74,6 +74,7 @@ class JointDensity:
     cov: np.ndarray
     diagonal_mass: float
     clipped_mass: float
+    atoms: int = 0           # rademacher: (f₁, f₂) takes this many values (p is their law smoothed)
     axis_mass: float = 0.0   # relu, σ_b = 0, x₁x₂ < 0: each neuron is active at one point only, so with all of them
                              # on one side f is 0 at the other point: a ridge on each axis of this weight (2^{−N})
 
@@ -85,10 +86,12 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
         raise SpecError("the exact joint density needs i.i.d. parameters (independence 'none')")
     if spec.input_dim != 1:
         raise SpecError("the exact joint density is implemented for 1-D inputs only")
-    if spec.prior == "rademacher":
-        raise SpecError("with a rademacher prior f takes finitely many values: it has no joint density")
     if get_activation(spec.activation).exponential:
         raise SpecError("gauss-net's joint density is not implemented (its normaliser depends on x)")
+    if abs(x1 - x2) < 1e-9 * max(1.0, abs(x1)):
+        raise SpecError("x₁ = x₂: f(x₁) = f(x₂), the joint law sits on the diagonal and has no density")
+    if spec.prior == "rademacher":   # atoms, drawn smoothed like the densities: nothing degenerate to refuse
+        return
     relu_no_bias = spec.activation == "relu" and spec.sigma_b == 0 and spec.prior in density_relu_no_bias.PRIORS
     if spec.sigma_w <= 0 or (spec.sigma_b <= 0 and not relu_no_bias):
         raise SpecError("the exact joint density needs σ_w > 0 and σ_b > 0 (otherwise (z(x₁), z(x₂)) is "
@@ -96,8 +99,6 @@ def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
     if spec.sigma_b == 0 and x1 * x2 >= 0:
         raise SpecError("with σ_b = 0 and x₁, x₂ on the same side of 0 (or one at 0), f(x₂) = (x₂/x₁)·f(x₁) for "
                         "relu: the joint law sits on a line and has no density")
-    if abs(x1 - x2) < 1e-9 * max(1.0, abs(x1)):
-        raise SpecError("x₁ = x₂: f(x₁) = f(x₂), the joint law sits on the diagonal and has no density")
 
 
 def available(spec: NetworkSpec, x1: float, x2: float) -> bool:
@@ -171,6 +172,8 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
     half = np.asarray(span_sd * sd if half_range is None else half_range, dtype=np.float64) * np.ones(2)
     points = int(points) | 1                                       # odd: f = 0 is a grid point
     step = 2 * half / (points - 1)
+    if spec.prior == "rademacher":
+        return _rademacher(spec, x1, x2, cov, points, step, box, max_work)
     if spec.activation != "relu":
         return _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_work)
     # The period must hold the whole law (aliasing folds the tails back in); a product of Gaussians has
@@ -302,6 +305,20 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
     levels = hpd_levels(p, cell, total=1.0)   # of the whole law (mass 1), not only of the window
     return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p, smooth=(float(smooth[0]), float(smooth[1])),
                         levels=levels, cov=cov, diagonal_mass=0.0, clipped_mass=clipped)
+
+
+def _rademacher(spec, x1, x2, cov, points, step, box, max_work) -> JointDensity:
+    """Rademacher: (f(x₁), f(x₂)) takes finitely many values (rademacher_law.joint_atoms); the same Gaussian
+    smoothing as the densities' makes it one, summed over the atoms in closed form."""
+    m = (points - 1) // 2
+    f1, f2 = (np.arange(-m, m + 1) * step[k] for k in range(2))
+    smooth = (float(SMOOTH_STEPS * step[0]), float(SMOOTH_STEPS * step[1]))
+    wide = None if box is None else (box[0] * step[0], box[1] * step[1])
+    p, atoms = rademacher_law.smoothed_joint(spec, x1, x2, f1, f2, smooth, wide, max_work)
+    _, q = rademacher_law.neuron_directions(spec, np.array([x1, x2]))
+    return JointDensity(x=(x1, x2), width=spec.width, f1=f1, f2=f2, p=p, smooth=smooth,
+                        levels=hpd_levels(p, step[0] * step[1], total=1.0), cov=cov,
+                        diagonal_mass=max(0.0, 1.0 - float(q.sum())) ** spec.width, clipped_mass=0.0, atoms=atoms)
 
 
 RULE_NODES = 120_000   # the largest 2-D parameter rule (one ψ per node, radius and ray; MAX_WORK bounds the rest)

@@ -1,6 +1,7 @@
 """The Outputs view's exact finite-N density (docs/physics.md §4.3): on the "CLT at work" preset (relu, N = 2) it
 is carried, normalised, non-negative, spiked at 0 (both neurons off) far above the NNGP Gaussian, and drawn;
-where it does not exist (depth 2, rademacher) the plot says why instead."""
+under the rademacher prior f has atoms and the exact probability per bin is drawn; where there is no exact law
+(depth 2) the plot says why instead."""
 from __future__ import annotations
 
 import dataclasses
@@ -82,7 +83,7 @@ def test_clt_preset_carries_and_draws_the_exact_density_with_its_spike(clt_windo
     assert "Edgeworth series: negative, hidden" in v.hist_note.toPlainText()
 
 
-@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), (dict(prior="rademacher"), "no density")])
+@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), (dict(prior="rademacher", depth=2), "depth 1")])
 def test_where_there_is_no_exact_density_the_view_says_why(clt_window, change, why):
     w = clt_window
     w.update_state(**change)
@@ -95,6 +96,29 @@ def test_where_there_is_no_exact_density_the_view_says_why(clt_window, change, w
     note = v.hist_note.toPlainText()
     # the note gives the reason's first clause (at most ~70 characters of it), the tooltip all of it
     assert "Exact density: not available" in note and why in v.hist_note.toolTip().replace("\n", " ")
+
+
+def test_under_the_rademacher_prior_the_exact_law_is_drawn_per_bin(clt_window):
+    # f takes finitely many values: no density, the exact probability of each bin over its width instead.
+    w = clt_window
+    w.update_state(prior="rademacher", ensemble=20_000)
+    v = w.views["outputs"]
+    r = v.last_result
+    e = r.exact
+    assert e is not None and r.exact_reason == "" and e.atoms > 10
+    assert np.sum(e.bin_mean * np.diff(r.edges)) == pytest.approx(1.0, abs=1e-12)   # every atom inside ±4.5 sd
+    sf, used = _chi2_sf(r, e.bin_mean * np.diff(r.edges))
+    assert sf > 1e-4 and used >= 10, (sf, used)
+    x, y = v.exact_curve.getData()
+    assert np.array_equal(y[1:-1:2], e.bin_mean)
+    assert "exact per bin (N = 2)" in [label.text for _, label in v.hist.legend.items]
+    assert f"takes {e.atoms} values" in v.hist_note.toPlainText() and "no density" in v.hist_note.toolTip()
+    assert v.hist.getViewBox().viewRange()[1][1] >= e.bin_mean.max()
+    # the joint: its atoms smoothed like the densities' (docs/physics.md §4.3), contours drawn, named a law
+    j = r.joint
+    assert j is not None and r.joint_reason == "" and j.atoms >= e.atoms
+    assert "exact joint law, N = 2 (39/86/99 %)" in [label.text for _, label in v.joint.legend.items]
+    assert len(v.joint_lines[0].getData()[0]) and f"takes {j.atoms} values" in v.joint_note.toPlainText()
 
 
 @pytest.mark.parametrize("dof, infinite", [(6.0, "κ₆ = ∞"), (4.5, "κ₆ = ∞"), (8.0, None)])
