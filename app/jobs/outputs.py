@@ -109,13 +109,13 @@ def _flag(est, key: str, index: tuple) -> bool:
     return bool(np.asarray(flags)[index]) if flags is not None else False
 
 
-def _histogram_edges(k: np.ndarray, first: np.ndarray) -> np.ndarray:
+def _histogram_edges(k: np.ndarray, first: np.ndarray, bins: int = 72) -> np.ndarray:
     """±4.5 NNGP standard deviations; where the NNGP variance is infinite, ±4.5 robust standard deviations of
     the first networks' outputs."""
     sd = np.sqrt(np.diag(k))
     if not (np.all(np.isfinite(sd)) and np.all(sd > 0)):
         sd = np.array([robust_sd(first[:, p]) for p in range(first.shape[1])])
-    return histogram_edges(sd, bins=72, width_sd=4.5)
+    return histogram_edges(sd, bins=bins, width_sd=4.5)
 
 
 def gaussian_density(z: np.ndarray, variance: float) -> np.ndarray:
@@ -221,7 +221,10 @@ def _results(spec, pts, grid, settings, func_settings) -> Iterator[OutputsResult
                 after_sample = joint
         n_bad += int((~torch.isfinite(chunk.values)).any(dim=1).sum())
         if stats is None:   # bins from theory, or from the first networks where theory diverges
-            edges = _histogram_edges(theory["k"], chunk.values.double().cpu().numpy())
+            # rademacher: atoms at 0 (cancelled signs) are off by an ulp in float32; an odd bin count puts 0
+            # mid-bin, so none falls on the wrong side of an edge
+            edges = _histogram_edges(theory["k"], chunk.values.double().cpu().numpy(),
+                                     73 if spec.prior == "rademacher" else 72)
             z = 0.5 * (edges[0, 1:] + edges[0, :-1])
             theory.update(_densities(theory, z))
             stats = EnsembleStats(2, hist_edges=edges)

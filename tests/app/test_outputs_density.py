@@ -98,6 +98,18 @@ def test_where_there_is_no_exact_density_the_view_says_why(clt_window, change, w
     assert "Exact density: not available" in note and why in v.hist_note.toolTip().replace("\n", " ")
 
 
+def test_without_bias_the_rademacher_atom_at_zero_sits_mid_bin_and_the_histogram_agrees(clt_window):
+    # relu, σ_b = 0: f = 0 when the active neurons' signs cancel (weight 0.31 at N = 3), which float32 leaves
+    # ±1 ulp off 0. With 0 an edge, ~10 % of that atom was counted in the bin left of it (χ² p ≈ 0).
+    w = clt_window
+    w.update_state(prior="rademacher", sigma_b=0.0, width=3, ensemble=20_000)
+    r = w.views["outputs"].last_result
+    centre = int(np.searchsorted(r.edges, 0.0)) - 1
+    assert r.edges[centre] < 0 < r.edges[centre + 1] and r.edges[centre + 1] == pytest.approx(-r.edges[centre])
+    sf, used = _chi2_sf(r, r.exact.bin_mean * np.diff(r.edges))
+    assert sf > 1e-4 and used >= 5, (sf, used)
+
+
 def test_under_the_rademacher_prior_the_exact_law_is_drawn_per_bin(clt_window):
     # f takes finitely many values: no density, the exact probability of each bin over its width instead.
     w = clt_window
