@@ -31,6 +31,7 @@ from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
 from . import (density_laplace_few, density_relu, density_relu_no_bias, density_uniform_neuron,
                density_uniform_pair, student_t_cf)
+from .exact_scope import require_exact_scope
 from .log_interp import LogTable
 from .first_layer import SQRT3, composite_rule, graded_edges, standardized_pdf, tail_range
 
@@ -311,16 +312,9 @@ class FourierPart:
 
 
 def _validated(spec: NetworkSpec, x1) -> float:
-    if spec.depth != 1:
-        raise SpecError(f"the exact output density exists only for depth 1 (got depth {spec.depth})")
-    if not spec.iid:
-        raise SpecError("the exact output density needs i.i.d. parameters (independence 'none')")
-    if spec.input_dim != 1:
-        raise SpecError("the exact output density is implemented for 1-D inputs only")
+    require_exact_scope(spec, "the exact output density", "output density")
     if spec.prior == "rademacher":
         raise SpecError("with a rademacher prior the output takes finitely many values: it has no density")
-    if get_activation(spec.activation).exponential:
-        raise SpecError("gauss-net's output density is not implemented (its normaliser depends on x)")
     x1 = float(as_points(x1, 1)[0, 0])
     if math.hypot(spec.sigma_w * x1, spec.sigma_b) == 0:
         raise SpecError("the pre-activation is identically 0 here (σ_w·x = σ_b = 0): f is a point mass")

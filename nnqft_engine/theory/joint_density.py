@@ -33,11 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import MAX_WIDTH, NetworkSpec, SpecError
 from . import density_relu_no_bias, rademacher_law
 from .density import characteristic_function
+from .exact_scope import require_exact_scope
 from .joint_rays import MAX_WORK, TERMS_PER_SECOND, OverBudget, backprojected
 from .kernels import kernels
 from .neuron_cf import MONOTONE, RayCF, activation_reach
@@ -80,14 +80,7 @@ class JointDensity:
 
 
 def _check(spec: NetworkSpec, x1: float, x2: float) -> None:
-    if spec.depth != 1:
-        raise SpecError(f"the exact joint density exists only for depth 1 (got depth {spec.depth})")
-    if not spec.iid:
-        raise SpecError("the exact joint density needs i.i.d. parameters (independence 'none')")
-    if spec.input_dim != 1:
-        raise SpecError("the exact joint density is implemented for 1-D inputs only")
-    if get_activation(spec.activation).exponential:
-        raise SpecError("gauss-net's joint density is not implemented (its normaliser depends on x)")
+    require_exact_scope(spec, "the exact joint density", "joint density")
     if abs(x1 - x2) < 1e-9 * max(1.0, abs(x1)):
         raise SpecError("x₁ = x₂: f(x₁) = f(x₂), the joint law sits on the diagonal and has no density")
     if spec.prior == "rademacher":   # atoms, drawn smoothed like the densities: nothing degenerate to refuse

@@ -19,6 +19,7 @@ import numpy as np
 from ..activations import get_activation
 from ..cancel import check_cancelled
 from ..spec import NetworkSpec, SpecError, as_points
+from .exact_scope import require_exact_scope
 from .joint_rays import MAX_WORK, TERMS_PER_SECOND, OverBudget
 
 MAX_LATTICE = 1 << 22      # points of the box [−N, N]^K (33 MB of float64; ~0.5 s)
@@ -71,14 +72,7 @@ def neuron_directions(spec: NetworkSpec, xs: np.ndarray) -> tuple[np.ndarray, np
 def _validated(spec: NetworkSpec, x) -> np.ndarray:
     if spec.prior != "rademacher":
         raise SpecError("the exact discrete law is for the rademacher prior (the others have a density)")
-    if spec.depth != 1:
-        raise SpecError(f"the exact law of f exists here only for depth 1 (got depth {spec.depth})")
-    if not spec.iid:
-        raise SpecError("the exact law of f needs i.i.d. parameters (independence 'none')")
-    if spec.input_dim != 1:
-        raise SpecError("the exact law of f is implemented for 1-D inputs only")
-    if get_activation(spec.activation).exponential:
-        raise SpecError("gauss-net's exact law is not implemented (its normaliser depends on x)")
+    require_exact_scope(spec, "the exact law of f", "exact law")
     return as_points(x, 1)[:, 0]
 
 
