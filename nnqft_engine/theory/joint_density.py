@@ -19,8 +19,9 @@ a bivariate Gaussian are ¼ ± arcsin ρ/2π), so the whole inversion is one FFT
 uniform priors the readout's own ψ replaces the Gaussian (Φ = ψ(σ_b(t₁+t₂))·C(t)^N, C(t) = E[ψ(s(t₁φ(z₁) +
 t₂φ(z₂)))]) and C is again closed form, a sum over cones of the (w, b) plane (neuron_cf_relu_cones). For the smooth
 activations C(t) is a 2-D integral of a ridge of width 1/(s|t|); it is computed along rays t = rθ̂ instead,
-from the law of the projection cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf, neuron_cf_fold: gaussian prior;
-neuron_cf_laplace, neuron_cf_uniform: monotone φ × laplace or uniform, with the readout's own ψ;
+from the law of the projection cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf, neuron_cf_fold, neuron_cf_periodic: gaussian prior;
+neuron_cf_laplace, neuron_cf_uniform: monotone φ × laplace or uniform, with the readout's own ψ; neuron_cf_fold_priors:
+gelu, silu × laplace or uniform;
 neuron_cf_student_t: monotone φ × student-t, a scale mixture of the gaussian CDFs) or by a
 2-D parameter rule where that resolves it (neuron_cf_rule: large N), and inverted by filtered back-projection
 (joint_rays); over a cost budget, refused with the estimate.
@@ -42,6 +43,8 @@ from .joint_rays import MAX_WORK, TERMS_PER_SECOND, OverBudget, backprojected
 from .kernels import kernels
 from .neuron_cf import MONOTONE, RayCF, activation_reach
 from .neuron_cf_fold import FOLDED, FoldRayCF
+from .neuron_cf_fold_priors import FoldLaplaceRayCF, FoldUniformRayCF
+from .neuron_cf_periodic import PERIODIC, PeriodicRayCF
 from .neuron_cf_laplace import LaplaceRayCF
 from .neuron_cf_uniform import SQRT3, UniformRayCF
 from .neuron_cf_relu_cones import ReluConeCF
@@ -239,8 +242,9 @@ def joint_density(spec: NetworkSpec, x1: float, x2: float, *, half_range=None, s
 
 
 def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_work) -> JointDensity:
-    """Smooth φ: C on rays — from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (gaussian prior, monotone or one-minimum φ:
-    neuron_cf, neuron_cf_fold; laplace or uniform prior, monotone φ: neuron_cf_laplace, neuron_cf_uniform;
+    """Smooth φ: C on rays — from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (gaussian prior, monotone, one-minimum or
+    periodic φ: neuron_cf, neuron_cf_fold, neuron_cf_periodic; laplace or uniform prior, monotone φ: neuron_cf_laplace,
+    neuron_cf_uniform; laplace or uniform, one-minimum φ: neuron_cf_fold_priors;
     student-t, monotone φ: neuron_cf_student_t), else
     by a 2-D parameter rule where that resolves it (large N) — inverted by filtered back-projection (joint_rays).
     No atoms: the law of f has a density, smoothed here like relu's."""
@@ -251,7 +255,16 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
     smooth = SMOOTH_STEPS * step
     h = (float(smooth[0]), float(smooth[1]))
     wide = None if box is None else (box[0] * step[0], box[1] * step[1])
-    if spec.prior == "gaussian" and spec.activation in MONOTONE + FOLDED:
+    if spec.prior == "gaussian" and spec.activation in PERIODIC:
+        p = _rule_else_rays(spec, x1, x2, cov, h, f1, f2, wide, max_work, s * math.sqrt(2.0), lambda theta, r_max:
+                            PeriodicRayCF(spec.activation, sigma, s, theta, r_max, precise=False))
+    elif spec.prior in ("laplace", "uniform") and spec.activation in FOLDED:
+        ray_class = FoldLaplaceRayCF if spec.prior == "laplace" else FoldUniformRayCF
+        bandwidth = s * math.sqrt(2.0) * (1.0 if spec.prior == "laplace" else SQRT3) * activation_reach(
+            spec.activation, 4.0 * sigma)
+        p = _rule_else_rays(spec, x1, x2, cov, h, f1, f2, wide, max_work, bandwidth, lambda theta, r_max: ray_class(
+            spec.activation, (x1, x2), spec.sigma_w, spec.sigma_b, s, theta, r_max, precise=False))
+    elif spec.prior == "gaussian" and spec.activation in MONOTONE + FOLDED:
         ray = FoldRayCF if spec.activation in FOLDED else RayCF
         bandwidth = s * math.sqrt(2.0) * activation_reach(spec.activation, sigma)
         p, _ = backprojected(lambda theta, r_max: ray(spec.activation, sigma, s, theta, r_max, precise=False), n,
@@ -298,6 +311,31 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
     levels = hpd_levels(p, cell, total=1.0)   # of the whole law (mass 1), not only of the window
     return JointDensity(x=(x1, x2), width=n, f1=f1, f2=f2, p=p, smooth=(float(smooth[0]), float(smooth[1])),
                         levels=levels, cov=cov, diagonal_mass=0.0, clipped_mass=clipped)
+
+
+def _rule_else_rays(spec, x1, x2, cov, h, f1, f2, box, max_work, bandwidth, ray) -> np.ndarray:
+    """sin, cos × gaussian and gelu, silu × laplace or uniform: the 2-D parameter rule where it resolves C (large N: C^N dies
+    early, a few 1e7 terms), else the CDF on rays `ray(θ, r_max)` (neuron_cf_periodic, neuron_cf_fold_priors:
+    ~1e6 terms a ray at every N); over budget both, the cheaper one's refusal."""
+    rule_over = None
+    try:
+        return _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box, max_work)
+    except OverBudget as exc:
+        rule_over = exc
+    except SpecError:
+        pass
+
+    def bias(v):
+        return characteristic_function(spec.prior, spec.sigma_b * v, spec.prior_dof)
+
+    try:
+        p, _ = backprojected(ray, spec.width, spec.sigma_b, h, f1, f2, bandwidth, box=box,
+                             bias_cf=None if spec.prior == "gaussian" else bias,
+                             min_chebyshev=48 if spec.prior == "gaussian" else READOUT_CHEBYSHEV,
+                             max_work=max_work, exchangeable=x1 == -x2)
+    except OverBudget as exc:
+        raise exc if rule_over is None or exc.cost <= rule_over.cost else rule_over from None
+    return p
 
 
 def _rademacher(spec, x1, x2, cov, points, step, box, max_work) -> JointDensity:

@@ -93,6 +93,29 @@ class _Strip:
         return total
 
 
+def laplace_nodes(lo_z: np.ndarray, hi_z: np.ndarray, lam_star: float, precise: bool):
+    """(z_o nodes, piece probabilities, weights): tanh–sinh in P = L(z_o/λ*) (a laplace CDF) on every piece, accurate
+    from both ends (p = P, q = 1 − P)."""
+    p_lo = _below(lo_z, lam_star, 0.0)
+    q_hi = _below(-hi_z, lam_star, 0.0)
+    width = np.maximum(1.0 - p_lo - q_hi, 0.0)
+    d_lo, d_hi, wts = _TS[precise]
+    p = p_lo[:, None] + width[:, None] * d_lo
+    q = q_hi[:, None] + width[:, None] * d_hi
+    with np.errstate(divide="ignore"):
+        zo = np.where(p < 0.5, lam_star * np.log(2 * np.maximum(p, 1e-300)),
+                      -lam_star * np.log(2 * np.maximum(q, 1e-300)))
+    return np.clip(zo, lo_z[:, None], hi_z[:, None]), width, wts
+
+
+def line_frame(x: tuple[float, float], theta: float) -> tuple[int, int, float, float, float, float]:
+    """(i, o, a, b, x_i, x_o): U_θ = cos θ·φ(z₁) + sin θ·φ(z₂) = aφ(z_i) + bφ(z_o) with |a| ≥ |b| (b ≠ 0)."""
+    c, sn = math.cos(theta), math.sin(theta)
+    i, o = (0, 1) if abs(c) >= abs(sn) else (1, 0)
+    a, b = (c, sn) if i == 0 else (sn, c)
+    return i, o, a, (b if b != 0.0 else 1e-300), x[i], x[o]
+
+
 class MonotoneRay:
     """One ray's frame for a monotone φ: U_θ = aφ(z_i) + bφ(z_o), |a| ≥ |b|, z_i = z_o + wΔ on the line z_o = const
     (shared by the laplace and uniform routes)."""
@@ -101,11 +124,7 @@ class MonotoneRay:
         self.inv, self.lo_e, self.hi_e = _INVERSE[activation]
         self.fwd = _FORWARD[activation]
         self.act = get_activation(activation)
-        c, sn = math.cos(theta), math.sin(theta)
-        self.i, self.o = (0, 1) if abs(c) >= abs(sn) else (1, 0)
-        a, b = (c, sn) if self.i == 0 else (sn, c)
-        self.a, self.b = a, (b if b != 0.0 else 1e-300)
-        self.x_i, self.x_o = x[self.i], x[self.o]
+        self.i, self.o, self.a, self.b, self.x_i, self.x_o = line_frame(x, theta)
         self.delta = self.x_i - self.x_o
         self.lower = (self.a > 0) == (self.delta > 0)      # the inner set is w ≤ w* (else w ≥ w*)
 
@@ -267,17 +286,7 @@ class LaplaceRayCF:
         if b_line is not None:
             cuts += b_line.roots(u)
         lo_z, hi_z, row = split_pieces(z_a, z_b, np.stack(cuts, axis=1))
-        # Tanh–sinh in P = L(z_o/λ*) (a laplace CDF), accurate from both ends: p = P, q = 1 − P.
-        p_lo = _below(lo_z, lam_star, 0.0)
-        q_hi = _below(-hi_z, lam_star, 0.0)
-        width = np.maximum(1.0 - p_lo - q_hi, 0.0)
-        d_lo, d_hi, wts = _TS[precise]
-        p = p_lo[:, None] + width[:, None] * d_lo
-        q = q_hi[:, None] + width[:, None] * d_hi
-        with np.errstate(divide="ignore"):
-            zo = np.where(p < 0.5, lam_star * np.log(2 * np.maximum(p, 1e-300)),
-                          -lam_star * np.log(2 * np.maximum(q, 1e-300)))
-        zo = np.clip(zo, lo_z[:, None], hi_z[:, None])
+        zo, width, wts = laplace_nodes(lo_z, hi_z, lam_star, precise)
         w_star = ray.w_star(u[row], zo)
         shift = np.abs(zo) / lam_star + math.log(2 * lam_star)      # divides by the laplace density dP/dz_o
         strip = _Strip(lam_w, lam_b, x_o)

@@ -12,7 +12,9 @@ enters by parts, C(r) = 1 − ∫ d/du[ψ(sru)]·(F(u) − [u > 0]) du, with ψ�
 
 Accuracy, against the precise frame rule on a trapezoid mixture of hundreds to thousands of nodes (itself within
 3e-10 of nested adaptive quadrature over (w, b); tests/engine/theory/test_joint_density_student_t.py): |δC| ≤ 1.7e-6
-at ν = 4.5, 3.5e-7 at ν = 6, 3e-8 at ν = 6 near an axis (8 nodes per scale: 1.1e-7, 2.8e-8, but 1.8× the cost);
+at ν = 4.5, 3.5e-7 at ν = 6, 3e-8 at ν = 6 near an axis (8 nodes per scale: 1.1e-7, 2.8e-8, but 1.8× the cost) at
+x = ±1, σ_w = 1.5, σ_b = 0.3; on a ray where U_θ's linear part nearly cancels (x = (0.5, 1), σ_b = 0.1, θ = 2.5) up to
+5e-5 (docs/physics.md §4.6: C(r; V) is a step in log V there);
 against nested quadrature directly, softplus 1.1e-7 at ν = 4.5 (1.3e-7, 3.0e-7 at ν = 6, r = 6, 10), linear 3.9e-10
 at ν = 6; the precise rule 2.3e-12, 6.6e-11, 4.6e-11 and 2.4e-12 there.
 Cost: one gaussian frame per mixture node, ~0.05–0.1 s per ray on one core.

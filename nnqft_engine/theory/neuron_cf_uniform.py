@@ -47,6 +47,14 @@ def uniform_kernel(s: float, r: np.ndarray, u: np.ndarray) -> np.ndarray:
     return -SQRT3 * (s * r)[:, None] * d
 
 
+def rectangle_edges(frame: tuple[float, float, float, float], fwd, grad, hw: float, hb: float):
+    """The four edges of the parameters' rectangle |w| ≤ h_w, |b| ≤ h_b as `Segment`s, and U at their ends and
+    interior extrema (where the law of U is not smooth)."""
+    edges = [Segment(frame, fwd, grad, (side * hw, 0.0), (0.0, 1.0), (-hb, hb)) for side in (-1.0, 1.0)]
+    edges += [Segment(frame, fwd, grad, (0.0, side * hb), (1.0, 0.0), (-hw, hw)) for side in (-1.0, 1.0)]
+    return edges, [float(v) for e in edges for v in (e.g[0], e.g[-1])] + [v for e in edges for v in e.extrema()]
+
+
 class UniformRayCF:
     """C(r·(cos θ, sin θ)) for one θ under the uniform prior (monotone φ): F on a u-rule, then any r by parts."""
 
@@ -57,10 +65,7 @@ class UniformRayCF:
         hw, hb = SQRT3 * sigma_w, SQRT3 * sigma_b
         reach_w = hw * abs(x_o)
         support = reach_w + hb
-        frame = (a, b, ray.x_i, x_o)
-        edges = [Segment(frame, fwd, ray.grad, (side * hw, 0.0), (0.0, 1.0), (-hb, hb)) for side in (-1.0, 1.0)]
-        edges += [Segment(frame, fwd, ray.grad, (0.0, side * hb), (1.0, 0.0), (-hw, hw)) for side in (-1.0, 1.0)]
-        values = [float(v) for e in edges for v in (e.g[0], e.g[-1])] + [v for e in edges for v in e.extrema()]
+        edges, values = rectangle_edges((a, b, ray.x_i, x_o), fwd, ray.grad, hw, hb)
         u_lo, u_hi = min(min(values), 0.0), max(max(values), 0.0)
         self.odd = activation in ODD
         if self.odd:

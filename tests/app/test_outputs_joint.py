@@ -59,14 +59,32 @@ def test_erf_draws_the_exact_joint_contours_on_the_scatter(open_window):
     assert j is not None and v.last_result.joint_reason == "" and j.diagonal_mass == 0.0
     assert all(np.isfinite(item.getData()[0]).sum() > 50 for item in v.joint_lines)
     assert "1.6 grid steps" in v.joint_note.toPlainText()
-    # The scatter plus the same smoothing noise has exactly the drawn law: the fraction of it inside the 39 % and
-    # 86 % level sets (p read off bilinearly) is binomial around those masses.
+    _scatter_inside_as_often_as_the_contours_say(v)
+
+
+def _scatter_inside_as_often_as_the_contours_say(v):
+    """The scatter plus the same smoothing noise has exactly the drawn law: the fraction of it inside the 39 % and
+    86 % level sets (p read off bilinearly) is binomial around those masses (±5 SE)."""
     from scipy.interpolate import RegularGridInterpolator
+    j = v.last_result.joint
     pts = v.last_result.scatter + np.random.default_rng(3).standard_normal(v.last_result.scatter.shape) * j.smooth
     p_at = RegularGridInterpolator((j.f1, j.f2), j.p, bounds_error=False, fill_value=0.0)(pts)
     for level, mass in zip(j.levels[:2], HPD):
         inside = (p_at >= level).mean()
         assert abs(inside - mass) < 5 * np.sqrt(mass * (1 - mass) / len(pts)), (inside, mass, len(pts))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation", ["sin", "cos"])
+def test_sin_and_cos_draw_the_exact_joint_contours_at_small_n(open_window, activation):
+    """sin and cos at N = 4, x = (1, −0.5) (σ_b = 0.3): the arcs' rays (neuron_cf_periodic), computed after the
+    sample; the sampled networks sit inside the contours as often as they say."""
+    w = open_window(_clt_state(activation=activation, width=4, sigma_b=0.3, ensemble=20_000))
+    v = w.views["outputs"]
+    j = v.last_result.joint
+    assert j is not None and v.last_result.joint_reason == "" and j.x == (1.0, -0.5) and j.width == 4
+    assert all(np.isfinite(item.getData()[0]).sum() > 50 for item in v.joint_lines)
+    _scatter_inside_as_often_as_the_contours_say(v)
 
 
 @pytest.mark.slow
@@ -89,7 +107,7 @@ def test_relu_under_laplace_and_uniform_priors_draws_the_exact_joint_contours(op
         assert abs(inside - mass) < 5 * np.sqrt(mass * (1 - mass) / len(pts)), (inside, mass, len(pts))
 
 
-@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), pytest.param(dict(activation="sin"), "2-D quadrature", marks=pytest.mark.slow),
+@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), pytest.param(dict(activation="sin", prior="uniform"), "2-D quadrature", marks=pytest.mark.slow),
                                          (dict(x2=1.0), "x₁ = x₂")])
 def test_where_there_is_no_joint_density_the_view_says_why(open_window, change, why):
     w = open_window(_clt_state(**change))
@@ -154,3 +172,17 @@ def test_a_joint_density_over_the_full_budget_is_refused_with_its_cost(monkeypat
     monkeypatch.setattr(outputs, "MAX_WORK", 2e5)
     last = list(jobs.outputs.run(_priors_state(ensemble=5000)))[-1]
     assert last.joint is None and "over the budget of 2e+05" in last.joint_reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation", ["gelu", "silu"])
+def test_priors_preset_with_a_one_minimum_activation_draws_the_exact_joint_contours(open_window, activation):
+    """The Priors preset (laplace, N = 3, x = ±1) switched to gelu or silu: the folded laplace rays
+    (neuron_cf_fold_priors); the sampled networks sit inside the contours as often as they say."""
+    preset = next(p for p in load_presets() if p.name == "3-priors")
+    w = open_window(dataclasses.replace(preset.state(), activation=activation, ensemble=20_000))
+    v = w.views["outputs"]
+    j = v.last_result.joint
+    assert j is not None and v.last_result.joint_reason == "" and w.state.prior == "laplace"
+    assert all(np.isfinite(item.getData()[0]).sum() > 50 for item in v.joint_lines)
+    _scatter_inside_as_often_as_the_contours_say(v)

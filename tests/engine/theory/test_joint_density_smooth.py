@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from _density_references import chi_square_p
+from _density_references import chi_square_p, nested_cf
 
 from nnqft_engine import NetworkSpec, SpecError
 from nnqft_engine.spec import MAX_WIDTH
-from nnqft_engine.activations import get_activation
 from nnqft_engine.cli.main import main
 from nnqft_engine.theory.density import output_density
 from nnqft_engine.theory import joint_rays
@@ -24,54 +23,6 @@ from nnqft_engine.theory.neuron_cf_fold import FoldRayCF
 from nnqft_engine.theory.neuron_cf_rule import ParameterRule
 
 ERF = NetworkSpec(activation="erf", width=2, sigma_w=2.0, sigma_b=0.3)
-
-
-def nested_cf(activation, sig, s, t1, t2):
-    """E[exp(−s²(t₁φ(z₁) + t₂φ(z₂))²/2)], z ~ N(0, Σ), by nested adaptive quadrature: outer over z_o, inner over
-    z_i | z_o split at the ridge t·φ(z) = 0 and ±5 of its widths (found by bisection, not by φ⁻¹). Checked
-    itself against a brute-force 2-D composite Gauss–Legendre rule (silu, σ_w = 3, σ_b = 1, r = 3: 1e-15)."""
-    phi = get_activation(activation).numpy_fn
-    i, o = (0, 1) if abs(t1) >= abs(t2) else (1, 0)
-    a, b = (t1, t2) if i == 0 else (t2, t1)
-    sd_o = math.sqrt(sig[o, o])
-    m = sig[i, o] / sig[o, o]
-    tau = math.sqrt(sig[i, i] - sig[i, o] ** 2 / sig[o, o])
-
-    def inner(zo):
-        c = b * float(phi(np.array(zo), 0.0))
-        lo, hi = m * zo - 12 * tau, m * zo + 12 * tau
-
-        def f(zi):
-            v = s * (a * float(phi(np.array(zi), 0.0)) + c)
-            return math.exp(-0.5 * v * v - 0.5 * ((zi - m * zo) / tau) ** 2) / (tau * math.sqrt(2 * math.pi))
-
-        # The ridge a·φ(z_i) + c = 0: every sign change on a fine grid (gelu/silu: up to two roots), refined by
-        # bisection, split there and ±5 ridge widths away.
-        zz = np.linspace(lo, hi, 4001)
-        g = a * phi(zz, 0.0) + c
-        pieces = [lo, hi]
-        for k in np.nonzero(np.sign(g[:-1]) != np.sign(g[1:]))[0]:
-            x0, x1 = zz[k], zz[k + 1]
-            for _ in range(100):
-                mid = 0.5 * (x0 + x1)
-                if (a * float(phi(np.array(mid), 0.0)) + c) * g[k] > 0:
-                    x0 = mid
-                else:
-                    x1 = mid
-            root = 0.5 * (x0 + x1)
-            slope = abs(a) * abs(float(phi(np.array(root + 1e-6), 0.0)) - float(phi(np.array(root - 1e-6), 0.0))) / 2e-6
-            width = 1.0 / (s * max(slope, 1e-3))
-            pieces += [p for p in (root - 5 * width, root, root + 5 * width) if lo < p < hi]
-        pieces = sorted(set(pieces))
-        return sum(integrate.quad(f, p, q, epsabs=1e-15, epsrel=1e-13, limit=400)[0]
-                   for p, q in zip(pieces[:-1], pieces[1:]))
-
-    def outer(zo):
-        return inner(zo) * math.exp(-0.5 * (zo / sd_o) ** 2) / (sd_o * math.sqrt(2 * math.pi))
-
-    edges = np.linspace(-10 * sd_o, 10 * sd_o, 81)
-    return sum(integrate.quad(outer, p, q, epsabs=1e-15, epsrel=1e-13, limit=200)[0]
-               for p, q in zip(edges[:-1], edges[1:]))
 
 
 @pytest.mark.parametrize("activation, sw, sb, x2, r, theta", [
@@ -173,9 +124,11 @@ def test_joint_density_against_sampled_networks_chi_square(spec, x2, m):
 
 
 @pytest.mark.parametrize("kw, words", [
-    (dict(activation="sin"), "2-D quadrature of a ridge"),
-    (dict(activation="cos"), "raise N"),
-    (dict(activation="gelu", prior="laplace"), "2-D quadrature of a ridge.*raise N"),   # N = 2: a huge rule
+    # the arcs' rays at N = 2, σ_w = 3, σ_b = 0.05, x₂ ≠ −x₁: ~4.8e8 (sin), ~3e8 (cos) terms
+    (dict(activation="sin", sigma_w=3.0, sigma_b=0.05), "needs ~4.8e\\+08 terms.*raise N"),
+    (dict(activation="cos", sigma_w=3.0, sigma_b=0.05), "raise N"),
+    (dict(activation="gelu", prior="laplace"), "terms.*raise N"),   # the folded rays at N = 2 (x₂ ≠ −x₁): ~3.6e8
+    (dict(activation="gelu", prior="uniform"), "terms.*raise N"),   # ~4e8
     (dict(prior="student-t"), "raise N"),            # the scale mixture's rays: ~3e8 terms at N = 2 (x₂ ≠ −x₁)
     (dict(activation="softplus", prior="student-t"), "raise N"),   # its scale frames' rays, at N = 2
     (dict(activation="silu", prior="student-t"), "2-D quadrature of a ridge"),
