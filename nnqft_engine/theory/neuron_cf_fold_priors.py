@@ -31,7 +31,7 @@ from .neuron_cf import _Z_REACH, _extent, u_rule
 from .neuron_cf_fold import FOLDED, _inverses, _phi
 from .neuron_cf_laplace import (_FINE, _SQRT2, Segment, _Strip, laplace_nodes, line_frame, readout_kernel,
                                 split_pieces)
-from .neuron_cf_uniform import SQRT3, _FINE as _FINE_U, _TS as _TS_U, rectangle_edges, uniform_kernel
+from .neuron_cf_uniform import SQRT3, _FINE as _FINE_U, chord_nodes, rectangle_edges, uniform_kernel
 
 _FAR = 1e250   # a weight beyond every scale: the strip's integrals to ±∞ (at x_o = 0, 0·∞ would be NaN)
 
@@ -145,17 +145,7 @@ class FoldUniformRayCF:
         self.u, self.s = u, s
         corners = [np.full_like(u, sa * reach_w + sb * hb) for sa in (-1.0, 1.0) for sb in (-1.0, 1.0)]
         cuts = corners + frame.fold_cuts(u) + [z for e in edges for z in e.roots(u)]
-        bound = np.full(len(u), support)
-        lo_z, hi_z, row = split_pieces(-bound, bound, np.stack(cuts, axis=1))
-        d_lo, d_hi, gw = _TS_U[precise]
-        half = hi_z - lo_z
-        zo = np.where(d_lo < 0.5, lo_z[:, None] + half[:, None] * d_lo, hi_z[:, None] - half[:, None] * d_hi)
-        if x_o != 0.0:   # the rectangle's chord at z_o: |w| ≤ h_w and |z_o − x_o w| ≤ h_b
-            e1, e2 = (zo - hb) / x_o, (zo + hb) / x_o
-            c_lo, c_hi = np.maximum(-hw, np.minimum(e1, e2)), np.minimum(hw, np.maximum(e1, e2))
-        else:
-            inside = np.abs(zo) <= hb
-            c_lo, c_hi = np.where(inside, -hw, hw), np.full_like(zo, hw)
+        row, zo, half, gw, c_lo, c_hi = chord_nodes(np.stack(cuts, axis=1), support, x_o, hw, hb, precise)
         chord = np.clip(c_hi - c_lo, 0.0, None)
         w_lo, w_hi, nonempty = frame.w_interval(u[row], zo)
         length = np.where(nonempty, np.clip(np.minimum(c_hi, w_hi) - np.maximum(c_lo, w_lo), 0.0, None), 0.0)

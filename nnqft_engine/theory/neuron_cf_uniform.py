@@ -55,6 +55,24 @@ def rectangle_edges(frame: tuple[float, float, float, float], fwd, grad, hw: flo
     return edges, [float(v) for e in edges for v in (e.g[0], e.g[-1])] + [v for e in edges for v in e.extrema()]
 
 
+def chord_nodes(cuts: np.ndarray, support: float, x_o: float, hw: float, hb: float, precise: bool):
+    """The z_o-line |z_o| ≤ support split at `cuts` (one row per u), tanh–sinh nodes on every piece, and the
+    rectangle's chord [c_lo, c_hi] in w at each node (|w| ≤ h_w, |z_o − x_o w| ≤ h_b):
+    (row, z_o, piece length, weights, c_lo, c_hi)."""
+    bound = np.full(len(cuts), support)
+    lo_z, hi_z, row = split_pieces(-bound, bound, cuts)
+    d_lo, d_hi, gw = _TS[precise]
+    half = hi_z - lo_z
+    zo = np.where(d_lo < 0.5, lo_z[:, None] + half[:, None] * d_lo, hi_z[:, None] - half[:, None] * d_hi)
+    if x_o != 0.0:
+        e1, e2 = (zo - hb) / x_o, (zo + hb) / x_o
+        c_lo, c_hi = np.maximum(-hw, np.minimum(e1, e2)), np.minimum(hw, np.maximum(e1, e2))
+    else:
+        inside = np.abs(zo) <= hb
+        c_lo, c_hi = np.where(inside, -hw, hw), np.full_like(zo, hw)
+    return row, zo, half, gw, c_lo, c_hi
+
+
 class UniformRayCF:
     """C(r·(cos θ, sin θ)) for one θ under the uniform prior (monotone φ): F on a u-rule, then any r by parts."""
 

@@ -1,5 +1,5 @@
 """References shared by the density tests: the binned χ² of sampled networks against the exact joint density,
-one neuron's gaussian-prior characteristic function by nested adaptive quadrature, and an independent 1-D inversion of the smoothed density of f(x) under the laplace, uniform or student-t prior."""
+one neuron's gaussian- and uniform-prior characteristic functions by nested adaptive quadrature, and an independent 1-D inversion of the smoothed density of f(x) under the laplace, uniform or student-t prior."""
 import math
 
 import numpy as np
@@ -142,4 +142,31 @@ def nested_cf(activation, sig, s, t1, t2):
 
     edges = np.linspace(-10 * sd_o, 10 * sd_o, 81)
     return sum(integrate.quad(outer, p, q, epsabs=1e-15, epsrel=1e-13, limit=200)[0]
+               for p, q in zip(edges[:-1], edges[1:]))
+
+
+def nested_uniform_cf(activation, x, sw, sb, s, t1, t2):
+    """E_{w,b}[ψ(s(t₁φ(wx₁ + b) + t₂φ(wx₂ + b)))], ψ(v) = sin(√3v)/(√3v), w and b uniform with standard deviations
+    σ_w, σ_b, by nested adaptive quadrature over the rectangle: outer over w in 40 pieces, inner over b split at
+    every root of the ridge t·φ = 0 (bracketed on a grid)."""
+    phi = get_activation(activation).numpy_fn
+    hw, hb = math.sqrt(3) * sw, math.sqrt(3) * sb
+
+    def inner(w):
+        def f(b):
+            v = math.sqrt(3) * s * (t1 * float(phi(np.array(w * x[0] + b), 0.0))
+                                    + t2 * float(phi(np.array(w * x[1] + b), 0.0)))
+            return (1.0 if v == 0 else math.sin(v) / v) / (2 * hb)
+
+        bb = np.linspace(-hb, hb, 4001)
+        g = t1 * phi(w * x[0] + bb, 0.0) + t2 * phi(w * x[1] + bb, 0.0)
+        pts = [-hb, hb]
+        for k in np.nonzero(np.sign(g[:-1]) != np.sign(g[1:]))[0]:
+            pts.append(bb[k] - g[k] * (bb[k + 1] - bb[k]) / (g[k + 1] - g[k]))
+        pts = sorted(set(pts))
+        return sum(integrate.quad(f, p, q, epsabs=1e-14, epsrel=1e-12, limit=400)[0]
+                   for p, q in zip(pts[:-1], pts[1:]))
+
+    edges = np.linspace(-hw, hw, 41)
+    return sum(integrate.quad(lambda w: inner(w) / (2 * hw), p, q, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
                for p, q in zip(edges[:-1], edges[1:]))

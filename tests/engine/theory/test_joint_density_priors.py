@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from _density_references import chi_square_p, ridge_splits, smoothed_marginal
+from _density_references import chi_square_p, nested_uniform_cf, ridge_splits, smoothed_marginal
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.activations import get_activation
@@ -62,33 +62,6 @@ def test_laplace_ray_cf_against_nested_adaptive_quadrature(activation, x, sw, sb
     for precise, tol in ((True, 1e-9), (False, 1e-7)):
         ray = LaplaceRayCF(activation, x, sw, sb, s, theta, 30.0, precise=precise)
         np.testing.assert_allclose(ray(np.array(radii)), want, rtol=0, atol=tol)
-
-
-def nested_uniform_cf(activation, x, sw, sb, s, t1, t2):
-    """E_{w,b}[ψ(s(t₁φ(wx₁ + b) + t₂φ(wx₂ + b)))], ψ(v) = sin(√3v)/(√3v), w and b uniform with standard deviations
-    σ_w, σ_b, by nested adaptive quadrature over the rectangle: outer over w in 40 pieces, inner over b split at
-    every root of the ridge t·φ = 0 (bracketed on a grid)."""
-    phi = get_activation(activation).numpy_fn
-    hw, hb = math.sqrt(3) * sw, math.sqrt(3) * sb
-
-    def inner(w):
-        def f(b):
-            v = math.sqrt(3) * s * (t1 * float(phi(np.array(w * x[0] + b), 0.0))
-                                    + t2 * float(phi(np.array(w * x[1] + b), 0.0)))
-            return (1.0 if v == 0 else math.sin(v) / v) / (2 * hb)
-
-        bb = np.linspace(-hb, hb, 4001)
-        g = t1 * phi(w * x[0] + bb, 0.0) + t2 * phi(w * x[1] + bb, 0.0)
-        pts = [-hb, hb]
-        for k in np.nonzero(np.sign(g[:-1]) != np.sign(g[1:]))[0]:
-            pts.append(bb[k] - g[k] * (bb[k + 1] - bb[k]) / (g[k + 1] - g[k]))
-        pts = sorted(set(pts))
-        return sum(integrate.quad(f, p, q, epsabs=1e-14, epsrel=1e-12, limit=400)[0]
-                   for p, q in zip(pts[:-1], pts[1:]))
-
-    edges = np.linspace(-hw, hw, 41)
-    return sum(integrate.quad(lambda w: inner(w) / (2 * hw), p, q, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
-               for p, q in zip(edges[:-1], edges[1:]))
 
 
 @pytest.mark.parametrize("activation, x, sw, sb, n, theta, radii", [
