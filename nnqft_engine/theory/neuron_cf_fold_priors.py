@@ -31,7 +31,7 @@ from .neuron_cf import _Z_REACH, _extent, u_rule
 from .neuron_cf_fold import FOLDED, _inverses, _phi
 from .neuron_cf_laplace import (_FINE, _SQRT2, Segment, _Strip, laplace_nodes, line_frame, readout_kernel,
                                 split_pieces)
-from .neuron_cf_uniform import SQRT3, _FINE as _FINE_U, chord_nodes, rectangle_edges, uniform_kernel
+from .neuron_cf_uniform import SQRT3, _FINE as _FINE_U, chord_nodes, rectangle, rectangle_edges, uniform_kernel
 
 _FAR = 1e250   # a weight beyond every scale: the strip's integrals to ±∞ (at x_o = 0, 0·∞ would be NaN)
 
@@ -132,9 +132,7 @@ class FoldUniformRayCF:
                  theta: float, r_max: float, precise: bool = True):
         frame = _FoldFrame(activation, x, theta)
         a, b, x_o, phi = frame.a, frame.b, frame.x_o, frame.phi
-        hw, hb = SQRT3 * sigma_w, SQRT3 * sigma_b
-        reach_w = hw * abs(x_o)
-        support = reach_w + hb
+        hw, hb, reach_w, support = rectangle(sigma_w, sigma_b, x_o)
         edges, values = rectangle_edges((a, b, frame.x_i, x_o), phi, frame.grad, hw, hb)
         if abs(frame.t) <= hb:   # w = 0, b = t: both φ′ vanish
             values.append((a + b) * frame.fmin)

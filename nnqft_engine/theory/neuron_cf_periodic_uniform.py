@@ -19,7 +19,7 @@ import numpy as np
 from .neuron_cf import _extent, u_rule
 from .neuron_cf_laplace import line_frame
 from .neuron_cf_periodic import _SHIFT, PERIODIC, _grid_cuts
-from .neuron_cf_uniform import SQRT3, _FINE, chord_nodes, rectangle_edges, uniform_kernel
+from .neuron_cf_uniform import SQRT3, _FINE, chord_nodes, rectangle, rectangle_edges, uniform_kernel
 
 
 def arc_length_inside(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, arcs: int) -> np.ndarray:
@@ -44,9 +44,7 @@ class PeriodicUniformRayCF:
         shift = _SHIFT[activation]
         _, _, a, b, x_i, x_o = line_frame(x, theta)
         delta = x_i - x_o
-        hw, hb = SQRT3 * sigma_w, SQRT3 * sigma_b
-        reach_w = hw * abs(x_o)
-        support = reach_w + hb
+        hw, hb, reach_w, support = rectangle(sigma_w, sigma_b, x_o)
 
         def phi(z):
             return np.sin(np.asarray(z, dtype=np.float64) + shift)

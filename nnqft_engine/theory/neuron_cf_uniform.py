@@ -47,6 +47,13 @@ def uniform_kernel(s: float, r: np.ndarray, u: np.ndarray) -> np.ndarray:
     return -SQRT3 * (s * r)[:, None] * d
 
 
+def rectangle(sigma_w: float, sigma_b: float, x_o: float) -> tuple[float, float, float, float]:
+    """(h_w, h_b, h_w|x_o|, support): the half-widths of the uniform parameters' rectangle, and the reach of x_o w
+    and of z_o = x_o w + b."""
+    hw, hb = SQRT3 * sigma_w, SQRT3 * sigma_b
+    return hw, hb, hw * abs(x_o), hw * abs(x_o) + hb
+
+
 def rectangle_edges(frame: tuple[float, float, float, float], fwd, grad, hw: float, hb: float):
     """The four edges of the parameters' rectangle |w| ≤ h_w, |b| ≤ h_b as `Segment`s, and U at their ends and
     interior extrema (where the law of U is not smooth)."""
@@ -80,9 +87,7 @@ class UniformRayCF:
                  theta: float, r_max: float, precise: bool = True):
         ray = MonotoneRay(activation, x, theta)
         fwd, a, b, x_o = ray.fwd, ray.a, ray.b, ray.x_o
-        hw, hb = SQRT3 * sigma_w, SQRT3 * sigma_b
-        reach_w = hw * abs(x_o)
-        support = reach_w + hb
+        hw, hb, reach_w, support = rectangle(sigma_w, sigma_b, x_o)
         edges, values = rectangle_edges((a, b, ray.x_i, x_o), fwd, ray.grad, hw, hb)
         u_lo, u_hi = min(min(values), 0.0), max(max(values), 0.0)
         self.odd = activation in ODD
