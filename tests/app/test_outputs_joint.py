@@ -175,10 +175,12 @@ def test_a_joint_density_over_the_full_budget_is_refused_with_its_cost(monkeypat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("activation", ["gelu", "silu"])
-def test_priors_preset_with_a_one_minimum_activation_draws_the_exact_joint_contours(open_window, activation):
-    """The Priors preset (laplace, N = 3, x = ±1) switched to gelu or silu: the folded laplace rays
-    (neuron_cf_fold_priors); the sampled networks sit inside the contours as often as they say."""
+@pytest.mark.parametrize("activation", ["gelu", "silu", "sin"])
+def test_priors_preset_with_a_one_minimum_or_periodic_activation_draws_the_exact_joint_contours(open_window,
+                                                                                                activation):
+    """The Priors preset (laplace, N = 3, x = ±1) switched to gelu or silu (the folded laplace rays,
+    neuron_cf_fold_priors) or sin (the arcs' geometric series, neuron_cf_periodic_laplace; refused before at every
+    N); the sampled networks sit inside the contours as often as they say."""
     preset = next(p for p in load_presets() if p.name == "3-priors")
     w = open_window(dataclasses.replace(preset.state(), activation=activation, ensemble=20_000))
     v = w.views["outputs"]

@@ -6,12 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate
 
-from _density_references import chi_square_p, nested_uniform_cf, ridge_splits, smoothed_marginal
+from _density_references import chi_square_p, nested_laplace_cf, nested_uniform_cf, smoothed_marginal
 
 from nnqft_engine import NetworkSpec
-from nnqft_engine.activations import get_activation
 from nnqft_engine.theory.joint_density import joint_density
 from nnqft_engine.theory.neuron_cf_fold_priors import FoldLaplaceRayCF, FoldUniformRayCF
 from nnqft_engine.theory.neuron_cf_laplace import LaplaceRayCF
@@ -19,28 +17,6 @@ from nnqft_engine.theory.neuron_cf_uniform import UniformRayCF
 
 PRESET = NetworkSpec(activation="erf", width=3, prior="laplace", sigma_w=2.0, sigma_b=0.1)   # the "Priors" preset
 PRESET_X = (1.0, -1.0)
-
-
-def nested_laplace_cf(activation, x, sw, sb, s, t1, t2):
-    """E_{w,b}[ψ(s(t₁φ(wx₁ + b) + t₂φ(wx₂ + b)))], ψ(v) = 1/(1 + v²/2), w and b laplace with standard deviations
-    σ_w, σ_b, by nested adaptive quadrature: outer over w (split at its kink 0, geometric pieces out to 40 scale
-    lengths), inner over b split at its kink 0 and at every root of the ridge t·φ = 0 (bracketed on a grid)."""
-    phi = get_activation(activation).numpy_fn
-    lw, lb = sw / math.sqrt(2), sb / math.sqrt(2)
-
-    def inner(w):
-        def f(b):
-            v = s * (t1 * float(phi(np.array(w * x[0] + b), 0.0)) + t2 * float(phi(np.array(w * x[1] + b), 0.0)))
-            return math.exp(-abs(b) / lb) / (2 * lb) / (1 + 0.5 * v * v)
-
-        pts = ridge_splits(phi, w, x, t1, t2, 40 * lb)
-        return sum(integrate.quad(f, p, q, epsabs=1e-14, epsrel=1e-12, limit=400)[0]
-                   for p, q in zip(pts[:-1], pts[1:]))
-
-    half = np.geomspace(1e-3, 40 * lw, 40)
-    edges = np.concatenate([-half[::-1], [0.0], half])
-    return sum(integrate.quad(lambda w: inner(w) * math.exp(-abs(w) / lw) / (2 * lw), p, q, epsabs=1e-14,
-                              epsrel=1e-12, limit=200)[0] for p, q in zip(edges[:-1], edges[1:]))
 
 
 @pytest.mark.parametrize("activation, x, sw, sb, n, theta, radii", [
