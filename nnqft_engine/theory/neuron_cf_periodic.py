@@ -39,6 +39,21 @@ _NARROW = 0.5        # τ (radians) below which the arcs' steps are split at the
 _HUGGING = 0.5       # τ below which the u-rule is graded towards the stationary values of h
 
 
+def shifted_sine(activation: str):
+    """(φ, φ′, shift) for sin or cos as sin(z + shift) (the frame the arcs are written in)."""
+    if activation not in PERIODIC:
+        raise ValueError(f"the periodic routes cover {', '.join(PERIODIC)} (got {activation!r})")
+    shift = _SHIFT[activation]
+
+    def phi(z):
+        return np.sin(np.asarray(z, dtype=np.float64) + shift)
+
+    def grad(z):
+        return np.cos(np.asarray(z, dtype=np.float64) + shift)
+
+    return phi, grad, shift
+
+
 def arc_probability(y: np.ndarray, mu: np.ndarray, tau: float) -> np.ndarray:
     """P(sin z ≤ y) for z ~ N(μ, τ²) (y, μ broadcast together; τ > 0)."""
     y, mu = np.broadcast_arrays(np.asarray(y, dtype=np.float64), np.asarray(mu, dtype=np.float64))
@@ -190,4 +205,4 @@ class PeriodicRayCF:
         return 1.0 + (2.0 if self.odd else 1.0) * (kernel @ (self.wu * self.f_minus))
 
 
-__all__ = ["PERIODIC", "PeriodicRayCF", "arc_probability"]
+__all__ = ["PERIODIC", "PeriodicRayCF", "arc_probability", "shifted_sine"]

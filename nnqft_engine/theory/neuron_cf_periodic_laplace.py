@@ -20,7 +20,7 @@ import numpy as np
 from .neuron_cf import _Z_REACH, _extent, u_rule
 from .neuron_cf_laplace import _SQRT2, Segment, _below, line_frame, readout_kernel, split_pieces
 from ..gauss_rules import legendre_rule
-from .neuron_cf_periodic import _SHIFT, PERIODIC, _grid_cuts
+from .neuron_cf_periodic import _grid_cuts, shifted_sine
 
 _PERIOD = 2.0 * math.pi
 
@@ -94,21 +94,13 @@ class PeriodicLaplaceRayCF:
 
     def __init__(self, activation: str, x: tuple[float, float], sigma_w: float, sigma_b: float, s: float,
                  theta: float, r_max: float, precise: bool = True):
-        if activation not in PERIODIC:
-            raise ValueError(f"PeriodicLaplaceRayCF covers {', '.join(PERIODIC)} (got {activation!r})")
-        shift = _SHIFT[activation]
+        phi, grad, shift = shifted_sine(activation)
         i, o, a, b, x_i, x_o = line_frame(x, theta)
         self.delta = delta = x_i - x_o
         self.lam_w, self.lam_b, self.x_o = sigma_w / _SQRT2, sigma_b / _SQRT2, x_o
         lam_star = max(abs(x_o) * self.lam_w, self.lam_b)      # z_o = x_o w + b: the larger laplace scale
         sd = [math.hypot(sigma_w * xk, sigma_b) for xk in x]
         z_reach = [max(_Z_REACH * sd[k], 40.0 * max(abs(x[k]) * self.lam_w, self.lam_b)) for k in (i, o)]
-
-        def phi(z):
-            return np.sin(np.asarray(z, dtype=np.float64) + shift)
-
-        def grad(z):
-            return np.cos(np.asarray(z, dtype=np.float64) + shift)
 
         u_hi = abs(a) + abs(b)
         self.odd = activation == "sin"      # U(−w, −b) = −U(w, b), the prior symmetric: F(−u) = 1 − F(u)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .neuron_cf import _extent, u_rule
 from .neuron_cf_laplace import line_frame
-from .neuron_cf_periodic import _SHIFT, PERIODIC, _grid_cuts
+from .neuron_cf_periodic import _grid_cuts, shifted_sine
 from .neuron_cf_uniform import SQRT3, _FINE, chord_nodes, rectangle, rectangle_edges, uniform_kernel
 
 
@@ -39,18 +39,10 @@ class PeriodicUniformRayCF:
 
     def __init__(self, activation: str, x: tuple[float, float], sigma_w: float, sigma_b: float, s: float,
                  theta: float, r_max: float, precise: bool = True):
-        if activation not in PERIODIC:
-            raise ValueError(f"PeriodicUniformRayCF covers {', '.join(PERIODIC)} (got {activation!r})")
-        shift = _SHIFT[activation]
+        phi, grad, shift = shifted_sine(activation)
         _, _, a, b, x_i, x_o = line_frame(x, theta)
         delta = x_i - x_o
         hw, hb, reach_w, support = rectangle(sigma_w, sigma_b, x_o)
-
-        def phi(z):
-            return np.sin(np.asarray(z, dtype=np.float64) + shift)
-
-        def grad(z):
-            return np.cos(np.asarray(z, dtype=np.float64) + shift)
 
         edges, values = rectangle_edges((a, b, x_i, x_o), phi, grad, hw, hb)
         # interior critical points: both φ at an extreme (z_i, z_o turning points with (w, b) inside the rectangle)

@@ -192,3 +192,24 @@ def nested_laplace_cf(activation, x, sw, sb, s, t1, t2):
     edges = np.concatenate([-half[::-1], [0.0], half])
     return sum(integrate.quad(lambda w: inner(w) * math.exp(-abs(w) / lw) / (2 * lw), p, q, epsabs=1e-14,
                               epsrel=1e-12, limit=200)[0] for p, q in zip(edges[:-1], edges[1:]))
+
+
+def assert_ray_matches_nested(ray_class, nested, activation, x, sw, sb, n, theta, radii,
+                              tols=((True, 1e-10), (False, 3e-9))):
+    """One neuron's C on a ray, both rules (precise, fast), against the nested adaptive quadrature `nested`."""
+    s = sw / math.sqrt(n)
+    want = np.array([nested(activation, x, sw, sb, s, r * math.cos(theta), r * math.sin(theta)) for r in radii])
+    for precise, tol in tols:
+        ray = ray_class(activation, x, sw, sb, s, theta, 30.0, precise=precise)
+        np.testing.assert_allclose(ray(np.array(radii)), want, rtol=0, atol=tol)
+
+
+def assert_marginal_is_the_1d_density(spec, x, span_sd, zeros, mass_tol=1e-6):
+    """joint_density at x on ±span_sd sd holds mass 1 (within mass_tol), no clipped ringing above 1e-7, and its f(x₂)
+    marginal = the independent 1-D inversion ⊛ the same Gaussian (`smoothed_marginal`) within 1e-6 of its peak."""
+    d = joint_density(spec, *x, span_sd=span_sd, points=161)
+    assert abs(d.p.sum() * (d.f1[1] - d.f1[0]) * (d.f2[1] - d.f2[0]) - 1.0) < mass_tol
+    assert np.all(d.p >= 0) and d.clipped_mass < 1e-7
+    marg = d.p.sum(axis=0) * (d.f1[1] - d.f1[0])
+    want = smoothed_marginal(spec, x[1], d.smooth[1], d.f2[::10], zeros=zeros)
+    np.testing.assert_allclose(marg[::10], want, rtol=0, atol=1e-6 * marg.max())

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from _density_references import chi_square_p, nested_cf, nested_uniform_cf, smoothed_marginal
+from _density_references import (assert_marginal_is_the_1d_density, chi_square_p, nested_cf, nested_uniform_cf,
+                                 smoothed_marginal)
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.theory import joint_density as jd
@@ -114,10 +115,5 @@ def test_uniform_prior_marginal_and_sampled_networks():
     """sin × uniform at N = 2, x = ±1 (the parameter rule needs N ≈ 16 here): mass 1 (bounded support), the f(x₂)
     marginal = the independent 1-D inversion ⊛ the same Gaussian within 1e-6 of its peak, χ² against 10⁶ networks."""
     spec = NetworkSpec(activation="sin", width=2, prior="uniform", sigma_w=1.5, sigma_b=0.3)
-    d = joint_density(spec, 1.0, -1.0, span_sd=9.0, points=161)
-    assert d.p.sum() * (d.f1[1] - d.f1[0]) * (d.f2[1] - d.f2[0]) == pytest.approx(1.0, abs=1e-7)
-    assert np.all(d.p >= 0) and d.clipped_mass < 1e-7
-    marg = d.p.sum(axis=0) * (d.f1[1] - d.f1[0])
-    want = smoothed_marginal(spec, -1.0, d.smooth[1], d.f2[::10], zeros=[k * math.pi for k in range(-20, 21)])
-    np.testing.assert_allclose(marg[::10], want, rtol=0, atol=1e-6 * marg.max())
+    assert_marginal_is_the_1d_density(spec, (1.0, -1.0), 9.0, [k * math.pi for k in range(-20, 21)], mass_tol=1e-7)
     assert chi_square_p(spec, (1.0, -1.0), 10**6) > 1e-4

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from _density_references import chi_square_p, nested_laplace_cf, smoothed_marginal
+from _density_references import (assert_marginal_is_the_1d_density, assert_ray_matches_nested, chi_square_p,
+                                 nested_laplace_cf)
 
 from nnqft_engine import NetworkSpec
-from nnqft_engine.theory.joint_density import joint_density
 from nnqft_engine.theory.neuron_cf_periodic_laplace import PeriodicLaplaceRayCF, arc_tail, periodic_exponential
 
 
@@ -65,12 +65,7 @@ RAYS = [
 @pytest.mark.parametrize("activation, x, sw, sb, n, theta, radii", RAYS)
 def test_ray_cf_against_nested_adaptive_quadrature(activation, x, sw, sb, n, theta, radii):
     """Measured |δC| ≤ 1.8e-13 (precise) and ≤ 8.2e-10 (the densities' faster rule) on these rays."""
-    s = sw / math.sqrt(n)
-    want = np.array([nested_laplace_cf(activation, x, sw, sb, s, r * math.cos(theta), r * math.sin(theta))
-                     for r in radii])
-    for precise, tol in ((True, 1e-10), (False, 3e-9)):
-        ray = PeriodicLaplaceRayCF(activation, x, sw, sb, s, theta, 30.0, precise=precise)
-        np.testing.assert_allclose(ray(np.array(radii)), want, rtol=0, atol=tol)
+    assert_ray_matches_nested(PeriodicLaplaceRayCF, nested_laplace_cf, activation, x, sw, sb, n, theta, radii)
 
 
 SIN_LAPLACE = NetworkSpec(activation="sin", width=2, prior="laplace", sigma_w=1.5, sigma_b=0.3)
@@ -81,12 +76,7 @@ def test_marginal_is_the_1d_density():
     """sin × laplace at N = 2, x = ±1 (the parameter rule is refused at every N here): mass 1 on ±12 sd (|f| ≤ Σ|a_i|
     + |c|, laplace tails), no clipped ringing above 1e-7, and the f(x₂) marginal = the independent 1-D inversion ⊛
     the same Gaussian within 1e-6 of its peak."""
-    d = joint_density(SIN_LAPLACE, 1.0, -1.0, span_sd=12.0, points=161)
-    assert d.p.sum() * (d.f1[1] - d.f1[0]) * (d.f2[1] - d.f2[0]) == pytest.approx(1.0, abs=1e-6)
-    assert np.all(d.p >= 0) and d.clipped_mass < 1e-7
-    marg = d.p.sum(axis=0) * (d.f1[1] - d.f1[0])
-    want = smoothed_marginal(SIN_LAPLACE, -1.0, d.smooth[1], d.f2[::10], zeros=[k * math.pi for k in range(-30, 31)])
-    np.testing.assert_allclose(marg[::10], want, rtol=0, atol=1e-6 * marg.max())
+    assert_marginal_is_the_1d_density(SIN_LAPLACE, (1.0, -1.0), 12.0, [k * math.pi for k in range(-30, 31)])
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from _density_references import chi_square_p, nested_laplace_cf, nested_uniform_cf, smoothed_marginal
+from _density_references import (assert_marginal_is_the_1d_density, assert_ray_matches_nested, chi_square_p,
+                                 nested_laplace_cf, nested_uniform_cf, smoothed_marginal)
 
 from nnqft_engine import NetworkSpec
 from nnqft_engine.theory.joint_density import joint_density
@@ -106,13 +107,9 @@ FOLDED_RAYS = [
 def test_folded_ray_cf_against_nested_adaptive_quadrature(prior, activation, x, sw, sb, n, theta, radii):
     """gelu, silu × laplace or uniform (neuron_cf_fold_priors): measured |δC| ≤ 1.3e-11 (precise) and ≤ 3.6e-10
     (the densities' faster rule) under laplace, ≤ 3e-11 under uniform (both rules: the reference's own level)."""
-    s = sw / math.sqrt(n)
     nested, ray_class = ((nested_laplace_cf, FoldLaplaceRayCF) if prior == "laplace" else
                          (nested_uniform_cf, FoldUniformRayCF))
-    want = np.array([nested(activation, x, sw, sb, s, r * math.cos(theta), r * math.sin(theta)) for r in radii])
-    for precise, tol in ((True, 1e-10), (False, 3e-9)):
-        ray = ray_class(activation, x, sw, sb, s, theta, 30.0, precise=precise)
-        np.testing.assert_allclose(ray(np.array(radii)), want, rtol=0, atol=tol)
+    assert_ray_matches_nested(ray_class, nested, activation, x, sw, sb, n, theta, radii)
 
 
 GELU_LAPLACE = NetworkSpec(activation="gelu", width=2, prior="laplace", sigma_w=1.5, sigma_b=0.3)
@@ -140,12 +137,7 @@ def test_folded_uniform_marginal_is_the_1d_density():
     mass 1, clipped ringing below 1e-7, and the f(x₂) marginal = the independent 1-D inversion ⊛ the same Gaussian
     within 1e-6 of its peak."""
     spec = NetworkSpec(activation="gelu", width=2, prior="uniform", sigma_w=1.5, sigma_b=0.3)
-    d = joint_density(spec, 1.0, -1.0, span_sd=12.0, points=161)
-    assert d.p.sum() * (d.f1[1] - d.f1[0]) * (d.f2[1] - d.f2[0]) == pytest.approx(1.0, abs=1e-6)
-    assert np.all(d.p >= 0) and d.clipped_mass < 1e-7
-    marg = d.p.sum(axis=0) * (d.f1[1] - d.f1[0])
-    want = smoothed_marginal(spec, -1.0, d.smooth[1], d.f2[::10], zeros=(0.0,))
-    np.testing.assert_allclose(marg[::10], want, rtol=0, atol=1e-6 * marg.max())
+    assert_marginal_is_the_1d_density(spec, (1.0, -1.0), 12.0, (0.0,))
 
 
 @pytest.mark.slow
