@@ -21,7 +21,8 @@ t₂φ(z₂)))]) and C is again closed form, a sum over cones of the (w, b) plan
 activations C(t) is a 2-D integral of a ridge of width 1/(s|t|); it is computed along rays t = rθ̂ instead,
 from the law of the projection cos θ·φ(z₁) + sin θ·φ(z₂) (neuron_cf, neuron_cf_fold, neuron_cf_periodic: gaussian prior;
 neuron_cf_laplace, neuron_cf_uniform: monotone φ × laplace or uniform, with the readout's own ψ; neuron_cf_fold_priors:
-gelu, silu × laplace or uniform; neuron_cf_periodic_laplace, neuron_cf_periodic_uniform: sin, cos × laplace, uniform;
+gelu, silu × laplace or uniform; neuron_cf_periodic_laplace, neuron_cf_periodic_uniform, neuron_cf_periodic_student_t:
+sin, cos × laplace, uniform, student-t;
 neuron_cf_student_t: monotone φ × student-t, a scale mixture of the gaussian CDFs) or by a
 2-D parameter rule where that resolves it (neuron_cf_rule: large N), and inverted by filtered back-projection
 (joint_rays); over a cost budget, refused with the estimate.
@@ -47,6 +48,7 @@ from .neuron_cf_fold_priors import FoldLaplaceRayCF, FoldUniformRayCF
 from .neuron_cf_periodic import PERIODIC, PeriodicRayCF
 from .neuron_cf_periodic_uniform import PeriodicUniformRayCF
 from .neuron_cf_periodic_laplace import PeriodicLaplaceRayCF
+from .neuron_cf_periodic_student_t import PeriodicStudentTRayCF
 from .neuron_cf_laplace import LaplaceRayCF
 from .neuron_cf_uniform import SQRT3, UniformRayCF
 from .neuron_cf_relu_cones import ReluConeCF
@@ -247,8 +249,8 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
     """Smooth φ: C on rays — from the CDF of cos θ·φ(z₁) + sin θ·φ(z₂) (gaussian prior, monotone, one-minimum or
     periodic φ: neuron_cf, neuron_cf_fold, neuron_cf_periodic; laplace or uniform prior, monotone φ: neuron_cf_laplace,
     neuron_cf_uniform; laplace or uniform, one-minimum φ: neuron_cf_fold_priors; laplace or uniform, sin and cos:
-    neuron_cf_periodic_laplace, neuron_cf_periodic_uniform;
-    student-t, monotone φ: neuron_cf_student_t), else
+    neuron_cf_periodic_laplace, neuron_cf_periodic_uniform; student-t: sin and cos, neuron_cf_periodic_student_t;
+    monotone φ, neuron_cf_student_t), else
     by a 2-D parameter rule where that resolves it (large N) — inverted by filtered back-projection (joint_rays).
     No atoms: the law of f has a density, smoothed here like relu's."""
     n = spec.width
@@ -269,6 +271,10 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
         p = _rule_else_rays(spec, x1, x2, cov, h, f1, f2, wide, max_work, s * math.sqrt(2.0) * SQRT3,
                             lambda theta, r_max: PeriodicUniformRayCF(spec.activation, (x1, x2), spec.sigma_w,
                                                                       spec.sigma_b, s, theta, r_max, precise=False))
+    elif spec.prior == "student-t" and spec.activation in PERIODIC:
+        p = _rule_else_rays(spec, x1, x2, cov, h, f1, f2, wide, max_work, s * math.sqrt(2.0),
+                            lambda theta, r_max: PeriodicStudentTRayCF(spec.activation, (x1, x2), spec.sigma_w,
+                                                                       spec.sigma_b, s, spec.prior_dof, theta, r_max))
     elif spec.prior in ("laplace", "uniform") and spec.activation in FOLDED:
         ray_class = FoldLaplaceRayCF if spec.prior == "laplace" else FoldUniformRayCF
         bandwidth = s * math.sqrt(2.0) * (1.0 if spec.prior == "laplace" else SQRT3) * activation_reach(
@@ -325,9 +331,10 @@ def _smooth_activation(spec, x1, x2, sigma, cov, half, points, step, box, max_wo
 
 
 def _rule_else_rays(spec, x1, x2, cov, h, f1, f2, box, max_work, bandwidth, ray) -> np.ndarray:
-    """sin, cos × gaussian, laplace or uniform and gelu, silu × laplace or uniform: the 2-D parameter rule where it
+    """sin, cos × any prior and gelu, silu × laplace or uniform: the 2-D parameter rule where it
     resolves C (large N: C^N dies early, a few 1e7 terms), else the CDF on rays `ray(θ, r_max)` (neuron_cf_periodic,
-    neuron_cf_periodic_laplace, neuron_cf_periodic_uniform, neuron_cf_fold_priors: ~1e6 terms a ray at every N);
+    neuron_cf_periodic_laplace, neuron_cf_periodic_uniform, neuron_cf_periodic_student_t, neuron_cf_fold_priors:
+    ~1e6 terms a ray at every N);
     over budget both, the cheaper one's refusal."""
     rule_over = None
     try:
@@ -376,7 +383,7 @@ def _by_parameter_rule(spec, x1, x2, cov, h, f1, f2, box, max_work) -> np.ndarra
     r_pilot = 2.0 * math.sqrt(2 * math.log(1e13) / lam)
     why = (f"the exact joint density for {spec.activation} under the {spec.prior} prior is a 2-D quadrature of a "
            "ridge here (the closed-form CDF routes on rays cover every smooth φ under the gaussian, laplace and "
-           "uniform priors, and the monotone φ under student-t)")
+           "uniform priors, and the monotone φ, sin and cos under student-t)")
     rules: dict = {}
 
     def rule_for(r_max: float, resolution: float = 1.0) -> ParameterRule:

@@ -107,7 +107,7 @@ def test_relu_under_laplace_and_uniform_priors_draws_the_exact_joint_contours(op
         assert abs(inside - mass) < 5 * np.sqrt(mass * (1 - mass) / len(pts)), (inside, mass, len(pts))
 
 
-@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), pytest.param(dict(activation="sin", prior="student-t"), "2-D quadrature", marks=pytest.mark.slow),
+@pytest.mark.parametrize("change, why", [(dict(depth=2), "depth 1"), pytest.param(dict(activation="gelu", prior="student-t"), "2-D quadrature", marks=pytest.mark.slow),
                                          (dict(x2=1.0), "x₁ = x₂")])
 def test_where_there_is_no_joint_density_the_view_says_why(open_window, change, why):
     w = open_window(_clt_state(**change))
@@ -186,5 +186,20 @@ def test_priors_preset_with_a_one_minimum_or_periodic_activation_draws_the_exact
     v = w.views["outputs"]
     j = v.last_result.joint
     assert j is not None and v.last_result.joint_reason == "" and w.state.prior == "laplace"
+    assert all(np.isfinite(item.getData()[0]).sum() > 50 for item in v.joint_lines)
+    _scatter_inside_as_often_as_the_contours_say(v)
+
+
+@pytest.mark.slow
+def test_priors_preset_under_student_t_with_sin_draws_the_exact_joint_contours(open_window):
+    """The Priors preset (x = ±1, σ_w = 2, σ_b = 0.1) switched to the student-t prior (ν = 6), sin, N = 16: one phasor
+    per weight (neuron_cf_periodic_student_t; the parameter rule refused below N ≈ 16384 before); the sampled networks
+    sit inside the contours as often as they say."""
+    preset = next(p for p in load_presets() if p.name == "3-priors")
+    w = open_window(dataclasses.replace(preset.state(), activation="sin", prior="student-t", width=16,
+                                        ensemble=20_000))
+    v = w.views["outputs"]
+    j = v.last_result.joint
+    assert j is not None and v.last_result.joint_reason == "" and w.state.prior == "student-t"
     assert all(np.isfinite(item.getData()[0]).sum() > 50 for item in v.joint_lines)
     _scatter_inside_as_often_as_the_contours_say(v)

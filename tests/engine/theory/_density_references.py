@@ -204,12 +204,13 @@ def assert_ray_matches_nested(ray_class, nested, activation, x, sw, sb, n, theta
         np.testing.assert_allclose(ray(np.array(radii)), want, rtol=0, atol=tol)
 
 
-def assert_marginal_is_the_1d_density(spec, x, span_sd, zeros, mass_tol=1e-6):
+def assert_marginal_is_the_1d_density(spec, x, span_sd, zeros, mass_tol=1e-6, every=10):
     """joint_density at x on ±span_sd sd holds mass 1 (within mass_tol), no clipped ringing above 1e-7, and its f(x₂)
-    marginal = the independent 1-D inversion ⊛ the same Gaussian (`smoothed_marginal`) within 1e-6 of its peak."""
+    marginal = the independent 1-D inversion ⊛ the same Gaussian (`smoothed_marginal`) within 1e-6 of its peak, at
+    every `every`-th grid point."""
     d = joint_density(spec, *x, span_sd=span_sd, points=161)
     assert abs(d.p.sum() * (d.f1[1] - d.f1[0]) * (d.f2[1] - d.f2[0]) - 1.0) < mass_tol
     assert np.all(d.p >= 0) and d.clipped_mass < 1e-7
     marg = d.p.sum(axis=0) * (d.f1[1] - d.f1[0])
-    want = smoothed_marginal(spec, x[1], d.smooth[1], d.f2[::10], zeros=zeros)
-    np.testing.assert_allclose(marg[::10], want, rtol=0, atol=1e-6 * marg.max())
+    want = smoothed_marginal(spec, x[1], d.smooth[1], d.f2[::every], zeros=zeros)
+    np.testing.assert_allclose(marg[::every], want, rtol=0, atol=1e-6 * marg.max())

@@ -120,7 +120,7 @@ def test_relu_n2_joint_density_against_a_million_networks_chi_square(x2):
 @pytest.mark.parametrize("kw, x2, words", [
     (dict(depth=2), 0.3, "depth 1"),
     (dict(prior="student-t", activation="gelu"), 0.3, "2-D quadrature"),
-    (dict(activation="sin", prior="student-t"), 0.3, "2-D quadrature"),   # sin × gaussian, uniform: the arcs' rays
+    (dict(activation="sin", prior="student-t"), 0.3, "over the budget"),   # the phasor rays, ~3e8 terms here
     (dict(sigma_b=0.0), 0.3, "sits on a line"),          # relu, σ_b = 0: x₁, x₂ on one side of 0
     (dict(sigma_b=0.0, activation="tanh"), -0.3, "σ_b > 0"),
     (dict(), 1.0, "x₁ = x₂"),
